@@ -1,0 +1,31 @@
+# C mirror of the numpy record dtypes in rig/records.py. Field order, types and alignment must
+# match exactly; every codec checks the layout against the dtype when it is imported.
+from libc.stdint cimport int64_t, uint16_t, uint32_t
+
+
+ctypedef struct plot_t:
+    double t_sensor          # s, sensor clock
+    int64_t t_arrival_ns     # ns, host monotonic clock at the read
+    double range_m           # slant range, m
+    double az_rad            # azimuth, rad clockwise from true north, [0, 2*pi)
+    double el_rad            # elevation, rad
+    double range_rate_mps    # m/s, NaN when not measured
+    float amplitude_db       # dB
+    uint16_t sensor_id       # index into the run's sensor table
+    uint16_t flags           # PLOT_FLAG_* bits
+    uint32_t seq             # sequence number of the carrying frame
+
+
+ctypedef struct track_t:
+    uint32_t track_id
+    uint16_t status
+    uint32_t n_updates
+    uint32_t partners        # bit mask of partners whose plots updated the track
+    double t                 # s, fusion time
+    double east
+    double north
+    double up
+    double v_east
+    double v_north
+    double v_up
+    double covariance[36]    # 6x6, row-major, order (e, n, u, ve, vn, vu)

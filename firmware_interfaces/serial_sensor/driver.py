@@ -1,0 +1,305 @@
+"""Host side of the serial sensor protocol: open a port, read plots in the background.
+
+>>> with SerialSensorDriver("/dev/ttyUSB0", sensor_id=0) as sensor:
+...     plots = sensor.read_plots(timeout_s=1.0)   # numpy array of rig.records.PLOT_DTYPE
+
+A background thread reads whatever the port has (select + one read, both releasing the GIL),
+stamps the arrival time right at the read, and feeds the compiled decoder, whose inner loop
+also runs without the GIL. Decoded plots wait in a bounded queue; when the consumer falls
+behind, the oldest batches are dropped and counted. If the port goes away the thread reports
+it, reopens with exponential backoff and, if streaming was on, starts it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import struct
+import threading
+import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from rig._ext.serial_codec import SerialFrameDecoder, encode_frame
+from rig.errors import RigError, TransportError, TransportTimeoutError
+from rig.records import empty_plots
+from rig.transport import SerialTransport
+
+from . import protocol as P
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TimeSync:
+    """One PING/TIME_ECHO exchange."""
+
+    offset_ns: int      # sensor clock minus host monotonic clock, mid-round-trip estimate
+    rtt_ns: int         # round trip, host clock
+
+
+class SerialSensorDriver:
+    """Driver for one sensor speaking the rig serial protocol on ``url``.
+
+    ``url`` is anything pyserial opens: ``/dev/ttyUSB0``, ``/dev/pts/5``, ``loop://``,
+    ``socket://127.0.0.1:7000``. ``sensor_id`` is stamped on every plot.
+    """
+
+    def __init__(self, url: str, *, sensor_id: int = 0, baudrate: int = 921600,
+                 queue_batches: int = 4096, reply_timeout_s: float = 1.0,
+                 reconnect: bool = True, reconnect_max_s: float = 5.0,
+                 decoder_factory: Callable[..., object] = SerialFrameDecoder):
+        self.url = url
+        self.sensor_id = sensor_id
+        self.reply_timeout_s = reply_timeout_s
+        self.reconnect = reconnect
+        self.reconnect_max_s = reconnect_max_s
+        self.transport = SerialTransport(url, baudrate=baudrate)
+        self.decoder = decoder_factory(sensor_id=sensor_id)
+        self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=queue_batches)
+        self._write_lock = threading.Lock()
+        self._pending_lock = threading.Lock()
+        self._pending: dict[tuple, Future] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._tx_seq = 0
+        self._want_streaming = False
+        self.state = "closed"
+        self.last_status: P.Status | None = None
+        self.last_error: BaseException | None = None
+        self.t_last_arrival_ns = 0
+        self.chunks_read = 0
+        self.plots_dropped = 0
+        self.disconnects = 0
+        self.reconnects = 0
+        self.reconnect_attempts = 0
+        self.unexpected_messages = 0
+
+    # --- life cycle --------------------------------------------------------------------
+    def open(self, *, start: bool = True) -> "SerialSensorDriver":
+        """Open the port and start the reader; with ``start``, tell the sensor to stream."""
+        self.transport.open()
+        self.state = "open"
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"rig-serial-{self.url}",
+                                        daemon=True)
+        self._thread.start()
+        if start:
+            try:
+                self.start_streaming()
+            except BaseException:
+                self.close()
+                raise
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+            self._thread = None
+        self.transport.close()
+        self.state = "closed"
+        self._fail_pending(TransportError(f"{self.url}: closed"))
+
+    def __enter__(self) -> "SerialSensorDriver":
+        if self._thread is None:
+            self.open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- plots ---------------------------------------------------------------------------
+    def read_plots(self, timeout_s: float | None = None) -> np.ndarray:
+        """Every plot decoded since the last call; waits up to ``timeout_s`` for the first."""
+        batches = []
+        try:
+            batches.append(self._queue.get(timeout=timeout_s) if timeout_s != 0
+                           else self._queue.get_nowait())
+            while True:
+                batches.append(self._queue.get_nowait())
+        except queue.Empty:
+            pass
+        if not batches:
+            return empty_plots(0)
+        return batches[0] if len(batches) == 1 else np.concatenate(batches)
+
+    @property
+    def queued_batches(self) -> int:
+        return self._queue.qsize()
+
+    def counters(self) -> dict[str, int]:
+        """Decoder counters plus the reader's own."""
+        c = self.decoder.counters()
+        c.update(chunks_read=self.chunks_read, plots_dropped=self.plots_dropped,
+                 disconnects=self.disconnects, reconnects=self.reconnects,
+                 reconnect_attempts=self.reconnect_attempts,
+                 unexpected_messages=self.unexpected_messages,
+                 queued_batches=self._queue.qsize())
+        return c
+
+    # --- control -------------------------------------------------------------------------
+    def start_streaming(self) -> None:
+        self._want_streaming = True
+        self._command(P.MSG_START)
+
+    def stop_streaming(self) -> None:
+        self._want_streaming = False
+        self._command(P.MSG_STOP)
+
+    def set_scan_period(self, period_s: float) -> None:
+        period_us = round(period_s * 1e6)
+        if not P.SCAN_PERIOD_MIN_US <= period_us <= P.SCAN_PERIOD_MAX_US:
+            raise ValueError(f"scan period {period_s} s is outside "
+                             f"{P.SCAN_PERIOD_MIN_US / 1e6} .. {P.SCAN_PERIOD_MAX_US / 1e6} s")
+        self._command(P.MSG_SET_SCAN_PERIOD, P.SCAN_PERIOD.pack(period_us))
+
+    def get_status(self) -> P.Status:
+        future = self._expect(("status",))
+        self._send(P.MSG_GET_STATUS)
+        return self._wait(future, "STATUS")
+
+    def ping(self) -> TimeSync:
+        """One time-sync exchange: the sensor clock's offset from the host's monotonic clock."""
+        t_tx = time.monotonic_ns()
+        future = self._expect(("echo", t_tx))
+        self._send(P.MSG_PING, P.PING.pack(t_tx))
+        device_rx_ns, t_rx = self._wait(future, "TIME_ECHO")
+        return TimeSync(offset_ns=device_rx_ns - (t_tx + t_rx) // 2, rtt_ns=t_rx - t_tx)
+
+    def _command(self, msg_type: int, payload: bytes = b"") -> None:
+        seq = self._next_seq()
+        future = self._expect(("ack", seq))
+        self._send(msg_type, payload, seq)
+        result = self._wait(future, f"ACK of {P.MESSAGE_NAMES[msg_type]}")
+        if result != P.ACK_OK:
+            raise TransportError(f"{self.url}: sensor refused {P.MESSAGE_NAMES[msg_type]} "
+                                 f"(result {result})")
+
+    def _next_seq(self) -> int:
+        with self._write_lock:
+            seq = self._tx_seq
+            self._tx_seq = (self._tx_seq + 1) & 0xFFFFFFFF
+            return seq
+
+    def _send(self, msg_type: int, payload: bytes = b"", seq: int | None = None) -> None:
+        if seq is None:
+            seq = self._next_seq()
+        frame = encode_frame(msg_type, seq, time.monotonic_ns(), payload)
+        with self._write_lock:
+            self.transport.write(frame)
+
+    def _expect(self, key: tuple) -> Future:
+        future: Future = Future()
+        with self._pending_lock:
+            self._pending[key] = future
+        return future
+
+    def _wait(self, future: Future, what: str):
+        try:
+            return future.result(timeout=self.reply_timeout_s)
+        except FutureTimeout:
+            raise TransportTimeoutError(
+                f"{self.url}: no {what} from the sensor within {self.reply_timeout_s} s") from None
+        finally:
+            with self._pending_lock:
+                for key, f in list(self._pending.items()):
+                    if f is future:
+                        del self._pending[key]
+
+    def _resolve(self, key: tuple, value) -> bool:
+        with self._pending_lock:
+            future = self._pending.pop(key, None)
+        if future is None:
+            return False
+        future.set_result(value)
+        return True
+
+    def _fail_pending(self, error: BaseException) -> None:
+        with self._pending_lock:
+            pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(error)
+
+    # --- reader thread -------------------------------------------------------------------
+    def _run(self) -> None:
+        backoff_s = 0.05
+        while not self._stop.is_set():
+            try:
+                if not self.transport.is_open:
+                    self.reconnect_attempts += 1
+                    self.transport.open()
+                    self.decoder.reset()
+                    self.reconnects += 1
+                    self.state = "open"
+                    log.warning("%s: reconnected", self.url)
+                    backoff_s = 0.05
+                    if self._want_streaming:
+                        self._send(P.MSG_START)
+                self._read_once()
+            except TransportError as e:
+                if self.state != "disconnected":
+                    self.disconnects += 1
+                    self.last_error = e
+                    log.warning("%s", e)
+                self.state = "disconnected"
+                self.transport.close()
+                self._fail_pending(e)
+                if not self.reconnect:
+                    return
+                self._stop.wait(backoff_s)
+                backoff_s = min(backoff_s * 2, self.reconnect_max_s)
+            except Exception as e:  # a bug, not a line fault: report it and stop reading
+                self.last_error = e
+                self.state = "failed"
+                log.exception("%s: reader stopped", self.url)
+                self._fail_pending(RigError(f"{self.url}: reader failed: {e}"))
+                return
+
+    def _read_once(self) -> None:
+        data, t_arrival_ns = self.transport.read_chunk(0.1)
+        if not data:
+            return
+        self.chunks_read += 1
+        self.t_last_arrival_ns = t_arrival_ns
+        plots = self.decoder.feed(data, t_arrival_ns)
+        if len(plots):
+            self.state = "streaming"
+            self._enqueue(plots)
+        for msg_type, seq, t_sensor_ns, payload in self.decoder.messages():
+            self._handle_message(msg_type, t_sensor_ns, payload, t_arrival_ns)
+
+    def _enqueue(self, plots: np.ndarray) -> None:
+        while True:
+            try:
+                self._queue.put_nowait(plots)
+                return
+            except queue.Full:
+                try:
+                    self.plots_dropped += len(self._queue.get_nowait())
+                except queue.Empty:
+                    pass
+
+    def _handle_message(self, msg_type: int, t_sensor_ns: int, payload: bytes,
+                        t_arrival_ns: int) -> None:
+        try:
+            if msg_type == P.MSG_ACK:
+                acked_type, result, _, acked_seq = P.ACK.unpack(payload)
+                if self._resolve(("ack", acked_seq), result):
+                    return
+            elif msg_type == P.MSG_STATUS:
+                self.last_status = P.Status.unpack(payload)
+                self._resolve(("status",), self.last_status)
+                return
+            elif msg_type == P.MSG_TIME_ECHO:
+                host_t_ns, device_rx_ns = P.TIME_ECHO.unpack(payload)
+                if self._resolve(("echo", host_t_ns), (device_rx_ns, t_arrival_ns)):
+                    return
+        except struct.error:  # a payload of the wrong size
+            pass
+        self.unexpected_messages += 1

@@ -1,0 +1,243 @@
+"""Device side of the serial sensor protocol: an emulated plot extractor.
+
+The emulator serves one serial line (a new pseudo-terminal by default, or any pyserial URL),
+answers the control messages of ``protocol.py`` and, once started, streams the plots of its
+plot source in frames, paced by the monotonic clock (a pty ignores the baud rate). Plot times
+are stamped by the sensor's own clock (:class:`rig.emulation.SensorClock`).
+
+Like real hardware it never blocks on the line: frames go into a bounded transmit buffer, and
+when the host does not read fast enough and the buffer is full, whole frames are dropped and
+counted as overruns (their sequence numbers are used, so the host sees the gap).
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rig._ext.serial_codec import SerialFrameDecoder, encode_frame, encode_plots
+from rig.emulation import Pacer, PlotSource, SensorClock
+
+from . import protocol as P
+from .device_port import open_device_port
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EmulatorStats:
+    frames_sent: int = 0
+    plots_sent: int = 0
+    overrun_frames: int = 0
+    overrun_plots: int = 0
+    rx_errors: int = 0
+    commands: dict = field(default_factory=dict)
+    first_seq: int | None = None
+    last_seq: int | None = None
+    last_plot_seq: int | None = None
+    unsent_bytes: int = 0
+
+
+class SerialSensorEmulator:
+    """One emulated sensor on one serial line.
+
+    ``port``: ``"pty"`` (a new pseudo-terminal; its path is :attr:`device_path`) or a pyserial
+    URL. ``frame_interval_s``: how often pending plots are framed and sent.
+    ``status_period_s``: period of unsolicited STATUS messages (0 turns them off).
+    """
+
+    def __init__(self, source: PlotSource, *, port: str = "pty", clock: SensorClock | None = None,
+                 frame_interval_s: float = 0.002, status_period_s: float = 1.0,
+                 tx_buffer_bytes: int = 262144, autostart: bool = False,
+                 max_plots_per_frame: int = P.MAX_PLOTS_PER_FRAME):
+        if not 1 <= max_plots_per_frame <= P.MAX_PLOTS_PER_FRAME:
+            raise ValueError(f"max_plots_per_frame must be 1..{P.MAX_PLOTS_PER_FRAME}")
+        self.source = source
+        self.port = open_device_port(port)
+        self.device_path = self.port.path
+        self.frame_interval_s = frame_interval_s
+        self.status_period_s = status_period_s
+        self.tx_buffer_bytes = tx_buffer_bytes
+        self.max_plots_per_frame = max_plots_per_frame
+        self.streaming = autostart
+        self.stats = EmulatorStats()
+        self._clock_template = clock or SensorClock()
+        self.clock = self._clock_template
+        self._decoder = SerialFrameDecoder(sensor_id=0)
+        self._tx = bytearray()
+        self._seq = 0
+        self._overrun_since_status = False
+        self._stop = False
+        self._start_ns = 0
+
+    # --- public ------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask :meth:`serve` to return (safe from a signal handler)."""
+        self._stop = True
+
+    def serve(self, duration_s: float | None = None) -> EmulatorStats:
+        """Run until :meth:`stop` or ``duration_s`` seconds; returns the statistics."""
+        self._start_ns = time.monotonic_ns()
+        clock = self._clock_template
+        self.clock = SensorClock(clock.offset_s, clock.drift_ppm, clock.epoch_s or self._start_ns * 1e-9)
+        end_ns = None if duration_s is None else self._start_ns + round(duration_s * 1e9)
+        frames = Pacer(self.frame_interval_s, start_ns=self._start_ns)
+        status = Pacer(self.status_period_s, start_ns=self._start_ns) if self.status_period_s > 0 else None
+        try:
+            fd = self.port.fileno()
+        except NotImplementedError:
+            fd = None
+        while not self._stop:
+            now = time.monotonic_ns()
+            if end_ns is not None and now >= end_ns:
+                break
+            wait_s = frames.remaining_s(now)
+            if status is not None:
+                wait_s = min(wait_s, status.remaining_s(now))
+            if end_ns is not None:
+                wait_s = min(wait_s, (end_ns - now) * 1e-9)
+            self._wait_io(fd, wait_s)
+            self._handle_input()
+            now = time.monotonic_ns()
+            if frames.due(now):
+                self._emit_plots(now)
+            if status is not None and status.due(now):
+                self._queue_frame(P.MSG_STATUS, self._status().pack())
+            self._flush()
+        self._flush_for(2.0)
+        self.stats.unsent_bytes = len(self._tx)
+        return self.stats
+
+    def close(self) -> None:
+        self.port.close()
+
+    # --- internals -----------------------------------------------------------------------
+    def _sensor_ns(self, host_ns: int) -> int:
+        t_true = (host_ns - self._start_ns) * 1e-9
+        return round(self.clock.sensor_time(t_true) * 1e9)
+
+    def _wait_io(self, fd: int | None, timeout_s: float) -> None:
+        if fd is None:
+            time.sleep(min(timeout_s, 0.001))
+            return
+        wants_write = [fd] if self._tx else []
+        try:
+            select.select([fd], wants_write, [], timeout_s)
+        except InterruptedError:
+            pass
+
+    def _handle_input(self) -> None:
+        data = self.port.read()
+        if not data:
+            return
+        before = self._decoder.header_errors + self._decoder.crc_errors + self._decoder.bad_frames
+        self._decoder.feed(data)
+        after = self._decoder.header_errors + self._decoder.crc_errors + self._decoder.bad_frames
+        self.stats.rx_errors += after - before
+        for msg_type, seq, _t, payload in self._decoder.messages():
+            name = P.MESSAGE_NAMES.get(msg_type, f"0x{msg_type:02x}")
+            self.stats.commands[name] = self.stats.commands.get(name, 0) + 1
+            self._handle_command(msg_type, seq, payload)
+
+    def _handle_command(self, msg_type: int, seq: int, payload: bytes) -> None:
+        rx_ns = self._sensor_ns(time.monotonic_ns())
+        result = P.ACK_OK
+        if msg_type == P.MSG_START:
+            self.streaming = True
+        elif msg_type == P.MSG_STOP:
+            self.streaming = False
+        elif msg_type == P.MSG_SET_SCAN_PERIOD:
+            if len(payload) != P.SCAN_PERIOD.size:
+                result = P.ACK_BAD_LENGTH
+            else:
+                (period_us,) = P.SCAN_PERIOD.unpack(payload)
+                if P.SCAN_PERIOD_MIN_US <= period_us <= P.SCAN_PERIOD_MAX_US:
+                    self.source.scan_period_s = period_us * 1e-6
+                else:
+                    result = P.ACK_BAD_PARAMETER
+        elif msg_type == P.MSG_GET_STATUS:
+            self._queue_frame(P.MSG_STATUS, self._status().pack())
+            return
+        elif msg_type == P.MSG_PING:
+            if len(payload) == P.PING.size:
+                (host_t_ns,) = P.PING.unpack(payload)
+                self._queue_frame(P.MSG_TIME_ECHO, P.TIME_ECHO.pack(host_t_ns, rx_ns))
+                return
+            result = P.ACK_BAD_LENGTH
+        else:
+            result = P.ACK_UNSUPPORTED
+        self._queue_frame(P.MSG_ACK, P.ACK.pack(msg_type, result, 0, seq))
+
+    def _status(self) -> P.Status:
+        health = (P.HEALTH_STREAMING if self.streaming else 0) | (
+            P.HEALTH_OVERRUN if self._overrun_since_status else 0)
+        self._overrun_since_status = False
+        return P.Status(health=health, scan_period_s=self.source.scan_period_s,
+                        frames_sent=self.stats.frames_sent, plots_sent=self.stats.plots_sent,
+                        overrun_frames=self.stats.overrun_frames,
+                        rx_errors=self.stats.rx_errors,
+                        uptime_s=(time.monotonic_ns() - self._start_ns) // 1_000_000_000,
+                        temperature_c=41.5)
+
+    def _next_seq(self) -> int:
+        seq = self._seq
+        self._seq = (self._seq + 1) & 0xFFFFFFFF
+        if self.stats.first_seq is None:
+            self.stats.first_seq = seq
+        self.stats.last_seq = seq
+        return seq
+
+    def _queue_frame(self, msg_type: int, payload: bytes = b"") -> None:
+        now = time.monotonic_ns()
+        self._push(encode_frame(msg_type, self._next_seq(), self._sensor_ns(now), payload), 0)
+
+    def _push(self, frame: bytes, n_plots: int) -> bool:
+        if len(self._tx) + len(frame) > self.tx_buffer_bytes:
+            self.stats.overrun_frames += 1
+            self.stats.overrun_plots += n_plots
+            self._overrun_since_status = True
+            return False
+        self._tx += frame
+        self.stats.frames_sent += 1
+        self.stats.plots_sent += n_plots
+        return True
+
+    def _emit_plots(self, now_ns: int) -> None:
+        plots = self.source.take_until((now_ns - self._start_ns) * 1e-9)
+        if not self.streaming or not len(plots):
+            return
+        plots["t_sensor"] = self.clock.sensor_time(plots["t_sensor"])
+        t_frame_ns = self._sensor_ns(now_ns)
+        for i in range(0, len(plots), self.max_plots_per_frame):
+            chunk = plots[i:i + self.max_plots_per_frame]
+            seq = self._next_seq()
+            if self._push(encode_plots(chunk, seq, t_frame_ns), len(chunk)):
+                self.stats.last_plot_seq = seq
+
+    def _flush(self) -> None:
+        while self._tx:
+            n = self.port.write(self._tx)
+            if not n:
+                return
+            del self._tx[:n]
+
+    def _flush_for(self, timeout_s: float, settle_s: float = 0.05) -> None:
+        """At the end: give the host a moment to take what is still buffered, in our
+        transmit buffer and in the line, before the line is closed. The line counts as
+        drained once it has stayed empty for ``settle_s`` (bytes written to a pty reach the
+        host's input queue a little after the write returns)."""
+        deadline = time.monotonic() + timeout_s
+        empty_since = None
+        while time.monotonic() < deadline:
+            self._flush()
+            if self._tx or self.port.unread_bytes():
+                empty_since = None
+            elif empty_since is None:
+                empty_since = time.monotonic()
+            elif time.monotonic() - empty_since >= settle_s:
+                return
+            time.sleep(0.002)

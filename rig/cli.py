@@ -1,0 +1,66 @@
+"""The ``rig`` command line: one entry point, one module per subcommand in rig/commands/.
+
+Exit codes (DESIGN.md): 0 all limits held, 1 a limit failed, 2 bad configuration or usage,
+3 hardware or transport failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from rig import __version__
+from rig.errors import RigError
+
+#: Subcommands in the order ``rig --help`` lists them; each is rig.commands.<module>.
+COMMANDS = {
+    "emulate": "emulate",
+    "monitor": "monitor",
+    "ports": "ports",
+}
+
+EXIT_OK = 0
+EXIT_LIMIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_TRANSPORT = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rig",
+        description="Hardware-in-the-loop sensor emulation rig for a joint radar fusion "
+                    "centre: emulate or connect radar sensors, fuse their plots in real "
+                    "time, publish the picture, and check timing and accuracy against limits.",
+        epilog="Exit codes: 0 all limits held, 1 a limit failed, 2 bad configuration or "
+               "usage, 3 hardware or transport failure. 'rig COMMAND --help' for details.",
+    )
+    parser.add_argument("--version", action="version", version=f"rig {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module in COMMANDS.items():
+        importlib.import_module(f"rig.commands.{module}").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except RigError as e:
+        print(f"rig {args.command}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print(f"rig {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""``rig emulate``: serve an emulated sensor so a host program or a person can open it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "emulate", help="serve an emulated serial sensor on a pty or serial port",
+        description="Serve an emulated rig serial sensor. With --port pty (the default) a new "
+                    "pseudo-terminal is made and its path printed; open it with any serial "
+                    "program or 'rig monitor PATH'. Streaming starts when the host sends START "
+                    "(or at once with --autostart). One JSON object per line goes to stdout: "
+                    "{\"event\": \"ready\", \"device\": PATH} first, a summary at the end.")
+    p.add_argument("--port", default="pty", metavar="PTY|URL",
+                   help="'pty' for a new pseudo-terminal (default), or a serial port / "
+                        "pyserial URL to serve on")
+    p.add_argument("--rate", type=float, default=1000.0, metavar="PLOTS_PER_S",
+                   help="plots per second (default 1000)")
+    p.add_argument("--duration", type=float, default=None, metavar="S",
+                   help="stop after S seconds (default: until Ctrl-C or SIGTERM)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the plots (default 0)")
+    p.add_argument("--scan-period", type=float, default=4.0, metavar="S",
+                   help="antenna rotation period (default 4 s)")
+    p.add_argument("--frame-interval", type=float, default=0.002, metavar="S",
+                   help="how often pending plots are framed and sent (default 0.002 s)")
+    p.add_argument("--status-period", type=float, default=1.0, metavar="S",
+                   help="period of unsolicited STATUS messages, 0 for none (default 1 s)")
+    p.add_argument("--clock-offset", type=float, default=0.0, metavar="S",
+                   help="sensor clock offset from true time (default 0)")
+    p.add_argument("--clock-drift", type=float, default=0.0, metavar="PPM",
+                   help="sensor clock drift (default 0)")
+    p.add_argument("--no-range-rate", action="store_true", help="plots without range rate")
+    p.add_argument("--stamp", choices=("detect", "transmit"), default="detect",
+                   help="plot time: when detected (default), or when framed and written "
+                        "(to measure the line's latency alone)")
+    p.add_argument("--autostart", action="store_true",
+                   help="stream at once instead of waiting for START")
+    p.set_defaults(func=run)
+
+
+def _positive(name: str, value: float | None) -> None:
+    from rig.errors import UsageError
+
+    if value is not None and not value > 0:
+        raise UsageError(f"--{name} must be positive, not {value}")
+
+
+def run(args) -> int:
+    from firmware_interfaces.serial_sensor import SerialSensorEmulator
+    from rig.emulation import RandomPlotSource, SensorClock
+
+    _positive("rate", args.rate)
+    _positive("duration", args.duration)
+    _positive("scan-period", args.scan_period)
+    _positive("frame-interval", args.frame_interval)
+    source = RandomPlotSource(args.rate, scan_period_s=args.scan_period, seed=args.seed,
+                              range_rate=not args.no_range_rate,
+                              stamp_at_take=args.stamp == "transmit")
+    emulator = SerialSensorEmulator(
+        source, port=args.port, clock=SensorClock(args.clock_offset, args.clock_drift),
+        frame_interval_s=args.frame_interval, status_period_s=args.status_period,
+        autostart=args.autostart)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: emulator.stop())
+    _emit({"event": "ready", "device": emulator.device_path, "rate": args.rate})
+    print(f"rig emulate: serial sensor on {emulator.device_path} at {args.rate:g} plots/s",
+          file=sys.stderr, flush=True)
+    try:
+        stats = emulator.serve(args.duration)
+    finally:
+        emulator.close()
+    _emit({"event": "done", "frames_sent": stats.frames_sent, "plots_sent": stats.plots_sent,
+           "overrun_frames": stats.overrun_frames, "overrun_plots": stats.overrun_plots,
+           "first_seq": stats.first_seq, "last_seq": stats.last_seq,
+           "last_plot_seq": stats.last_plot_seq, "unsent_bytes": stats.unsent_bytes,
+           "rx_errors": stats.rx_errors, "commands": stats.commands})
+    return 0
+
+
+def _emit(event: dict) -> None:
+    print(json.dumps(event), flush=True)

@@ -1,0 +1,114 @@
+"""Emulators in their own processes: start one, learn what it serves, stop it cleanly.
+
+Each emulator runs as ``python -m rig emulate ...`` (or another command that speaks the same
+protocol on stdout: one JSON object per line, ``{"event": "ready", "device": ...}`` first and
+``{"event": "done", ...}`` last), so it never competes with the host for the GIL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+from rig.errors import TransportError, TransportTimeoutError
+
+
+class EmulatorProcess:
+    """A running emulator subprocess. Use as a context manager; it is always reaped."""
+
+    def __init__(self, args: list[str], *, ready_timeout_s: float = 15.0, name: str = "emulator",
+                 env: dict | None = None):
+        self.name = name
+        self.command = [sys.executable, "-m", "rig", *args]
+        self.ready_timeout_s = ready_timeout_s
+        self.events: list[dict] = []
+        self.stderr_lines: list[str] = []
+        self._ready = threading.Event()
+        self._done = threading.Event()
+        self.proc = subprocess.Popen(
+            self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, env=env,
+            start_new_session=True,  # Ctrl-C at the terminal reaches the host, which stops us
+        )
+        self._readers = [
+            threading.Thread(target=self._read_stdout, daemon=True, name=f"{name}-stdout"),
+            threading.Thread(target=self._read_stderr, daemon=True, name=f"{name}-stderr"),
+        ]
+        for t in self._readers:
+            t.start()
+
+    def _read_stdout(self) -> None:
+        for line in self.proc.stdout:
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            self.events.append(event)
+            if event.get("event") == "ready":
+                self._ready.set()
+            elif event.get("event") == "done":
+                self._done.set()
+        self._ready.set()
+        self._done.set()
+
+    def _read_stderr(self) -> None:
+        for line in self.proc.stderr:
+            self.stderr_lines.append(line.rstrip("\n"))
+            del self.stderr_lines[:-200]
+
+    def wait_ready(self) -> dict:
+        """The ready event (with ``device``); raises if the emulator failed to start."""
+        if not self._ready.wait(self.ready_timeout_s):
+            self.stop()
+            raise TransportTimeoutError(f"{self.name}: emulator not ready within "
+                                        f"{self.ready_timeout_s} s")
+        for event in self.events:
+            if event.get("event") == "ready":
+                return event
+        self.stop()
+        raise TransportError(f"{self.name}: emulator exited before it was ready: "
+                             + " | ".join(self.stderr_lines[-5:]))
+
+    @property
+    def device(self) -> str:
+        return self.wait_ready()["device"]
+
+    def wait_done(self, timeout_s: float) -> dict | None:
+        """The final summary event, once the emulator has finished by itself."""
+        self._done.wait(timeout_s)
+        return self.summary
+
+    @property
+    def summary(self) -> dict | None:
+        for event in reversed(self.events):
+            if event.get("event") == "done":
+                return event
+        return None
+
+    def stop(self, timeout_s: float = 5.0) -> int:
+        """SIGTERM, wait, then SIGKILL; returns the exit status."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        for t in self._readers:
+            t.join(timeout=2.0)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            stream.close()
+        return self.proc.returncode
+
+    def __enter__(self) -> "EmulatorProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,121 @@
+"""Serial transport over pyserial: device paths and every ``serial_for_url`` URL."""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import time
+
+import serial
+
+from rig.errors import (DisconnectedError, PortBusyError, PortNotFoundError, TransportError,
+                        TransportTimeoutError)
+
+from .base import Transport
+
+READ_CHUNK_BYTES = 65536
+
+
+class SerialTransport(Transport):
+    """A pyserial port. On ports with a file descriptor (real serial ports, ptys) reads wait
+    in ``select`` and take everything available in one ``os.read``; both release the GIL.
+    Other URL handlers (``loop://``, ``socket://``) read what is waiting or wait for one byte,
+    then take what followed it.
+    """
+
+    def __init__(self, url: str, *, baudrate: int = 921600, write_timeout_s: float = 1.0,
+                 exclusive: bool = True):
+        self.url = url
+        self.baudrate = baudrate
+        self.write_timeout_s = write_timeout_s
+        self.exclusive = exclusive
+        self._port: serial.SerialBase | None = None
+        self._fd: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._port is not None and self._port.is_open
+
+    def open(self) -> None:
+        if self.is_open:
+            return
+        kwargs = dict(baudrate=self.baudrate, timeout=0, write_timeout=self.write_timeout_s)
+        if "://" not in self.url:
+            kwargs["exclusive"] = self.exclusive
+        try:
+            port = serial.serial_for_url(self.url, **kwargs)
+        except serial.SerialException as e:
+            raise _open_error(self.url, e) from e
+        except (OSError, ValueError) as e:
+            raise TransportError(f"{self.url}: cannot open: {e}") from e
+        self._port = port
+        try:
+            self._fd = port.fileno()
+        except (AttributeError, NotImplementedError, serial.SerialException, OSError):
+            self._fd = None
+
+    def close(self) -> None:
+        port, self._port, self._fd = self._port, None, None
+        if port is not None:
+            try:
+                port.close()
+            except (OSError, serial.SerialException):
+                pass
+
+    def _require_open(self) -> serial.SerialBase:
+        if self._port is None:
+            raise DisconnectedError(f"{self.url}: port is not open")
+        return self._port
+
+    def read_chunk(self, timeout_s: float) -> tuple[bytes, int]:
+        port = self._require_open()
+        if self._fd is not None:
+            return self._read_fd(self._fd, timeout_s)
+        try:
+            port.timeout = timeout_s
+            data = port.read(port.in_waiting or 1)
+            t_arrival_ns = time.monotonic_ns()
+            if data:
+                port.timeout = 0
+                waiting = port.in_waiting
+                if waiting:
+                    data += port.read(waiting)
+        except serial.SerialException as e:
+            raise DisconnectedError(f"{self.url}: read failed: {e}") from e
+        return data, t_arrival_ns
+
+    def _read_fd(self, fd: int, timeout_s: float) -> tuple[bytes, int]:
+        try:
+            ready, _, _ = select.select([fd], [], [], timeout_s)
+            if not ready:
+                return b"", time.monotonic_ns()
+            data = os.read(fd, READ_CHUNK_BYTES)
+            t_arrival_ns = time.monotonic_ns()
+        except (OSError, ValueError) as e:
+            raise DisconnectedError(f"{self.url}: read failed: {e}") from e
+        if not data:
+            raise DisconnectedError(f"{self.url}: device closed the line")
+        return data, t_arrival_ns
+
+    def write(self, data: bytes) -> None:
+        port = self._require_open()
+        try:
+            port.write(data)
+        except serial.SerialTimeoutException as e:
+            raise TransportTimeoutError(f"{self.url}: write timed out") from e
+        except (serial.SerialException, OSError) as e:
+            raise DisconnectedError(f"{self.url}: write failed: {e}") from e
+
+
+def _open_error(url: str, e: serial.SerialException) -> TransportError:
+    code = getattr(e, "errno", None)
+    text = str(e)
+    if code == errno.ENOENT or "[Errno 2]" in text:
+        return PortNotFoundError(f"{url}: no such port")
+    if code == errno.EACCES or "[Errno 13]" in text:
+        return TransportError(f"{url}: permission denied (is the user in the port's group, "
+                              f"e.g. dialout?)")
+    if code == errno.EBUSY or "busy" in text.lower() or "lock" in text.lower():
+        return PortBusyError(f"{url}: port is busy: another program holds it")
+    return TransportError(f"{url}: cannot open: {text}")

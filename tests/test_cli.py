@@ -1,0 +1,59 @@
+"""The command line as a user meets it: help, exit codes, messages."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def rig(*args, timeout=60):
+    return subprocess.run([sys.executable, "-m", "rig", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_help_lists_the_commands():
+    out = rig("--help")
+    assert out.returncode == 0
+    for command in ("emulate", "monitor", "ports"):
+        assert command in out.stdout
+    assert "Exit codes" in out.stdout
+
+
+@pytest.mark.parametrize("command", ["emulate", "monitor", "ports"])
+def test_each_subcommand_has_help(command):
+    out = rig(command, "--help")
+    assert out.returncode == 0 and "usage: rig " + command in out.stdout
+
+
+def test_bad_option_is_a_usage_error():
+    out = rig("emulate", "--rate", "fast")
+    assert out.returncode == 2 and "usage:" in out.stderr
+    assert rig("no-such-command").returncode == 2
+
+
+def test_bad_value_is_a_usage_error():
+    out = rig("emulate", "--rate", "-5")
+    assert out.returncode == 2 and "--rate must be positive" in out.stderr
+
+
+def test_missing_port_exits_3_naming_it():
+    out = rig("monitor", "/dev/ttyNOSUCHPORT", "--duration", "1")
+    assert out.returncode == 3
+    assert "/dev/ttyNOSUCHPORT" in out.stderr and "no such port" in out.stderr
+
+
+def test_ports_json_is_one_object():
+    out = rig("ports", "--json")
+    assert out.returncode == 0
+    listing = json.loads(out.stdout)
+    assert isinstance(listing["serial"], list) and isinstance(listing["visa"], list)
+
+
+def test_monitor_streams_an_emulated_sensor():
+    out = rig("monitor", "--duration", "2", "--rate", "5000")
+    assert out.returncode == 0, out.stderr
+    summary = out.stderr.strip().splitlines()[-1]
+    received = int(summary.split()[1])
+    assert 5000 <= received <= 2 * 5000 * 1.1
+    assert "sequence gaps 0" in summary and "CRC errors 0" in summary
