@@ -1,7 +1,9 @@
 """Build the Cython codecs and kernels in ext/ into the rig._ext package.
 
 Every ``ext/NAME.pyx`` becomes ``rig._ext.NAME``. Set ``RIG_CYTHON_DEBUG=1`` to build with
-bounds checks and line tracing (slower; for debugging and coverage).
+bounds checks and line tracing (slower; for debugging and coverage), and
+``RIG_BUILD_ONLY=name1,name2`` to rebuild only those modules while developing
+(``python setup.py build_ext --inplace``).
 """
 
 import os
@@ -12,6 +14,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 DEBUG = os.environ.get("RIG_CYTHON_DEBUG") == "1"
+ONLY = {name for name in os.environ.get("RIG_BUILD_ONLY", "").split(",") if name}
 
 directives = {
     "language_level": "3",
@@ -35,6 +38,7 @@ extensions = [
         extra_compile_args=["-O3"] if not DEBUG else ["-O0", "-g"],
     )
     for pyx in sorted(Path("ext").glob("*.pyx"))
+    if not ONLY or pyx.stem in ONLY
 ]
 
 setup(ext_modules=cythonize(extensions, compiler_directives=directives, include_path=["ext"]))

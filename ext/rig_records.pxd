@@ -29,3 +29,4 @@ ctypedef struct track_t:
     double v_north
     double v_up
     double covariance[36]    # 6x6, row-major, order (e, n, u, ve, vn, vu)
+    double partner_t_last[16]  # s, last update by each partner (MAX_PARTNERS); NaN never

@@ -33,6 +33,9 @@ PLOT_FLAG_SIMULATED = 0x0002      # test target injected by the sensor
 PLOT_FLAG_SATURATED = 0x0004      # receiver saturated
 
 
+#: Most partners a fusion run distinguishes (bits of ``partners``, rows of ``partner_t_last``).
+MAX_PARTNERS = 16
+
 #: One fused track state, ENU metres and m/s at the configuration's origin.
 TRACK_DTYPE = np.dtype(
     [
@@ -47,7 +50,8 @@ TRACK_DTYPE = np.dtype(
         ("v_east", "f8"),
         ("v_north", "f8"),
         ("v_up", "f8"),
-        ("covariance", "f8", (6, 6)),
+        ("covariance", "f8", (6, 6)),   # of (east, north, up, v_east, v_north, v_up)
+        ("partner_t_last", "f8", (MAX_PARTNERS,)),  # s, last update by each partner; NaN never
     ],
     align=True,
 )
@@ -66,4 +70,7 @@ def empty_plots(n: int = 0) -> np.ndarray:
 
 
 def empty_tracks(n: int = 0) -> np.ndarray:
-    return np.zeros(n, dtype=TRACK_DTYPE)
+    """A zero-filled track array of length ``n`` (no partner has updated it yet)."""
+    tracks = np.zeros(n, dtype=TRACK_DTYPE)
+    tracks["partner_t_last"] = np.nan
+    return tracks
