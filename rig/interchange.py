@@ -1,0 +1,287 @@
+"""The offline interchange folder (DESIGN.md, "Offline interchange"): read, check, write.
+
+A folder holds ``scenario.json``, ``sensors.csv``, ``truth.csv`` and ``plots.csv``; trackers
+write ``tracks.csv``. Sensor ids are strings. The emulation's ground truth (biases, clock
+offset and drift in ``sensors.csv``, ``truth_id`` in ``plots.csv``) is read only when asked
+for with ``with_truth=True``: a fuser never asks, so it cannot see it.
+
+Problems with a file (missing, unreadable, a missing column, a value out of range in
+``scenario.json`` or ``sensors.csv``) raise :class:`rig.errors.ConfigError` naming the file,
+the key and what was expected. Bad *plots* are not errors: :func:`plot_rejections` says which
+rows a fuser must reject and why, so it can count them and go on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rig.errors import ConfigError
+from rig.geodesy import Geodetic, site_transform
+
+FRAMES = ("wgs84", "flat")
+
+SITE_COLUMNS = {"wgs84": ("lat_deg", "lon_deg", "alt_m"), "flat": ("east_m", "north_m", "up_m")}
+SENSOR_COLUMNS = ("sensor_id", "partner", "scan_period_s", "sigma_range_m", "sigma_az_rad",
+                  "sigma_el_rad", "pd", "clutter_per_scan", "range_max_m")
+SENSOR_OPTIONAL = {"scan_phase_s": 0.0, "range_min_m": 0.0, "el_max_rad": math.pi / 2}
+#: Ground-truth columns of sensors.csv that a fuser must never read.
+SENSOR_TRUTH_COLUMNS = ("range_bias_m", "az_bias_rad", "el_bias_rad", "clock_offset_s",
+                        "clock_drift_ppm")
+TRUTH_COLUMNS = ("t", "target_id", "east_m", "north_m", "up_m", "ve", "vn", "vu")
+PLOT_COLUMNS = ("t", "sensor_id", "range_m", "azimuth_rad", "elevation_rad")
+TRACK_COLUMNS = ("t", "track_id", "east_m", "north_m", "up_m", "ve", "vn", "vu")
+
+FLOAT_FORMAT = "%.10g"
+
+
+@dataclass(frozen=True)
+class ScenarioInfo:
+    """``scenario.json``."""
+
+    frame: str
+    origin: Geodetic
+    duration_s: float
+
+    def to_json(self) -> dict:
+        o = self.origin
+        return {"frame": self.frame, "duration_s": self.duration_s,
+                "origin": {"lat_deg": o.lat_deg, "lon_deg": o.lon_deg, "alt_m": o.alt_m}}
+
+
+@dataclass
+class Interchange:
+    """A whole folder as read."""
+
+    folder: Path
+    scenario: ScenarioInfo
+    sensors: pd.DataFrame
+    plots: pd.DataFrame
+    truth: pd.DataFrame | None = None
+
+
+# --- reading -------------------------------------------------------------------------------
+def _need_file(path: Path) -> Path:
+    if not path.is_file():
+        raise ConfigError("file is missing", file=str(path), expected="a file of the "
+                          "interchange folder (DESIGN.md)")
+    return path
+
+
+def _read_csv(path: Path, dtype: dict | None = None) -> pd.DataFrame:
+    try:
+        return pd.read_csv(_need_file(path), dtype=dtype, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
+        raise ConfigError(f"cannot read CSV: {e}", file=str(path)) from e
+
+
+def _require_columns(df: pd.DataFrame, columns, path: Path) -> None:
+    for column in columns:
+        if column not in df.columns:
+            raise ConfigError("missing column", file=str(path), key=column,
+                              expected=f"columns {', '.join(columns)}")
+
+
+def _check_range(df: pd.DataFrame, column: str, lo: float, hi: float, path: Path,
+                 *, lo_open: bool = False) -> None:
+    values = pd.to_numeric(df[column], errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(values) | (values > hi) | ((values <= lo) if lo_open else (values < lo))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ConfigError(f"row {i + 2} has {df[column].iloc[i]!r}", file=str(path), key=column,
+                          expected=f"a number {'>' if lo_open else '>='} {lo} and <= {hi}")
+
+
+def read_scenario(folder: str | Path) -> ScenarioInfo:
+    path = _need_file(Path(folder) / "scenario.json")
+    try:
+        raw = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"not valid JSON: {e}", file=str(path)) from e
+    if not isinstance(raw, dict):
+        raise ConfigError("not a JSON object", file=str(path))
+    frame = raw.get("frame")
+    if frame not in FRAMES:
+        raise ConfigError(f"frame is {frame!r}", file=str(path), key="frame",
+                          expected="'wgs84' or 'flat'")
+    origin = raw.get("origin")
+    if not isinstance(origin, dict):
+        raise ConfigError("missing or not an object", file=str(path), key="origin",
+                          expected='{"lat_deg", "lon_deg", "alt_m"}')
+    values = {}
+    for key, lo, hi in (("lat_deg", -90, 90), ("lon_deg", -180, 360), ("alt_m", -1e4, 1e5)):
+        v = origin.get(key, 0.0 if key == "alt_m" else None)
+        if not isinstance(v, (int, float)) or not lo <= v <= hi:
+            raise ConfigError(f"is {v!r}", file=str(path), key=f"origin.{key}",
+                              expected=f"a number from {lo} to {hi}")
+        values[key] = float(v)
+    duration = raw.get("duration_s")
+    if not isinstance(duration, (int, float)) or not duration > 0:
+        raise ConfigError(f"is {duration!r}", file=str(path), key="duration_s",
+                          expected="a positive number of seconds")
+    return ScenarioInfo(frame, Geodetic(**values), float(duration))
+
+
+def read_sensors(folder: str | Path, frame: str, *, with_truth: bool = False) -> pd.DataFrame:
+    """``sensors.csv`` as a DataFrame with string ``sensor_id`` and ``partner``; optional
+    columns filled with their defaults; ground-truth columns only ``with_truth``."""
+    path = Path(folder) / "sensors.csv"
+    df = _read_csv(path, dtype={"sensor_id": str, "partner": str})
+    columns = SENSOR_COLUMNS + SITE_COLUMNS[frame]
+    _require_columns(df, columns, path)
+    for column, default in SENSOR_OPTIONAL.items():
+        if column not in df.columns:
+            df[column] = default
+    keep = list(columns) + list(SENSOR_OPTIONAL)
+    if with_truth:
+        for column in SENSOR_TRUTH_COLUMNS:
+            if column not in df.columns:
+                df[column] = 0.0
+        keep += SENSOR_TRUTH_COLUMNS
+    df = df[keep].copy()
+    if df["sensor_id"].isna().any() or df["sensor_id"].duplicated().any():
+        raise ConfigError("sensor ids must be present and unique", file=str(path),
+                          key="sensor_id", expected="one row per sensor")
+    if frame == "wgs84":
+        _check_range(df, "lat_deg", -90, 90, path)
+        _check_range(df, "lon_deg", -180, 360, path)
+        _check_range(df, "alt_m", -1e4, 1e5, path)
+    for column in ("scan_period_s", "range_max_m"):
+        _check_range(df, column, 0, np.inf, path, lo_open=True)
+    for column in ("sigma_range_m", "sigma_az_rad", "sigma_el_rad", "clutter_per_scan",
+                   "range_min_m"):
+        _check_range(df, column, 0, np.inf, path)
+    _check_range(df, "pd", 0, 1, path)
+    return df.reset_index(drop=True)
+
+
+def read_plots(folder: str | Path, *, with_truth: bool = False) -> pd.DataFrame:
+    """``plots.csv``; ``range_rate_mps`` is NaN where absent; ``truth_id`` only
+    ``with_truth``. Values are not checked here (see :func:`plot_rejections`)."""
+    path = Path(folder) / "plots.csv"
+    df = _read_csv(path, dtype={"sensor_id": str})
+    _require_columns(df, PLOT_COLUMNS, path)
+    keep = list(PLOT_COLUMNS) + ["range_rate_mps"]
+    if "range_rate_mps" not in df.columns:
+        df["range_rate_mps"] = np.nan
+    if with_truth:
+        if "truth_id" not in df.columns:
+            df["truth_id"] = -1
+        keep.append("truth_id")
+    df = df[keep].copy()
+    for column in keep:
+        if column != "sensor_id":
+            df[column] = pd.to_numeric(df[column], errors="coerce")
+    return df
+
+
+def read_truth(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    df = _read_csv(path)
+    _require_columns(df, TRUTH_COLUMNS, path)
+    return df
+
+
+def read_tracks(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    df = _read_csv(path)
+    _require_columns(df, TRACK_COLUMNS, path)
+    return df
+
+
+def read_interchange(folder: str | Path, *, with_truth: bool = False) -> Interchange:
+    """Read a folder. A fuser calls this without ``with_truth``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError("not a folder", file=str(folder),
+                          expected="an interchange folder (scenario.json, sensors.csv, plots.csv)")
+    scenario = read_scenario(folder)
+    sensors = read_sensors(folder, scenario.frame, with_truth=with_truth)
+    plots = read_plots(folder, with_truth=with_truth)
+    truth = None
+    if with_truth and (folder / "truth.csv").is_file():
+        truth = read_truth(folder / "truth.csv")
+    return Interchange(folder, scenario, sensors, plots, truth)
+
+
+# --- checking plots ------------------------------------------------------------------------
+def plot_rejections(plots: pd.DataFrame, sensor_ids) -> tuple[np.ndarray, dict[str, int]]:
+    """``(ok, reasons)``: a boolean mask of usable rows and a count per rejection reason."""
+    known = plots["sensor_id"].isin(set(sensor_ids)).to_numpy()
+    t = plots["t"].to_numpy(float)
+    r = plots["range_m"].to_numpy(float)
+    az = plots["azimuth_rad"].to_numpy(float)
+    el = plots["elevation_rad"].to_numpy(float)
+    rr = plots["range_rate_mps"].to_numpy(float)
+    checks = {
+        "unknown sensor": ~known,
+        "not a number": ~(np.isfinite(t) & np.isfinite(r) & np.isfinite(az) & np.isfinite(el))
+                        | np.isinf(rr),
+        "negative range": r < 0,
+        "elevation beyond ±90°": np.abs(el) > np.pi / 2,
+    }
+    ok = np.ones(len(plots), bool)
+    reasons = {}
+    for reason, bad in checks.items():
+        bad = bad & ok            # each row is counted once, under its first reason
+        if bad.any():
+            reasons[reason] = int(bad.sum())
+        ok &= ~bad
+    return ok, reasons
+
+
+# --- geometry of the sensors -----------------------------------------------------------------
+def sensor_transforms(scenario: ScenarioInfo, sensors: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per sensor ``(M, t)`` (shapes ``(n, 3, 3)``, ``(n, 3)``) taking the sensor's measuring
+    frame to the origin's ENU: ``p_origin = M @ p_sensor + t``.
+
+    In ``wgs84`` the measuring frame is the site's own local tangent plane; in ``flat`` it is
+    the origin's ENU axes shifted to the site.
+    """
+    n = len(sensors)
+    m = np.empty((n, 3, 3))
+    t = np.empty((n, 3))
+    for i, row in enumerate(sensors.itertuples(index=False)):
+        if scenario.frame == "wgs84":
+            m[i], t[i] = site_transform(Geodetic(row.lat_deg, row.lon_deg, row.alt_m),
+                                        scenario.origin)
+        else:
+            m[i], t[i] = np.eye(3), (row.east_m, row.north_m, row.up_m)
+    return m, t
+
+
+# --- writing -------------------------------------------------------------------------------
+def write_scenario(folder: str | Path, scenario: ScenarioInfo) -> None:
+    path = Path(folder) / "scenario.json"
+    path.write_text(json.dumps(scenario.to_json(), indent=1) + "\n")
+
+
+def write_csv(path: str | Path, df: pd.DataFrame) -> None:
+    df.to_csv(path, index=False, float_format=FLOAT_FORMAT)
+
+
+def write_interchange(folder: str | Path, scenario: ScenarioInfo, sensors: pd.DataFrame,
+                      truth: pd.DataFrame, plots: pd.DataFrame) -> Path:
+    """Write a whole folder (created if needed); columns in the order DESIGN.md gives."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_scenario(folder, scenario)
+    sensor_cols = (["sensor_id", "partner", *SITE_COLUMNS[scenario.frame]]
+                   + [c for c in SENSOR_COLUMNS[2:]] + list(SENSOR_OPTIONAL)
+                   + [c for c in SENSOR_TRUTH_COLUMNS if c in sensors.columns])
+    write_csv(folder / "sensors.csv", sensors[sensor_cols])
+    write_csv(folder / "truth.csv", truth[list(TRUTH_COLUMNS)])
+    plot_cols = list(PLOT_COLUMNS) + [c for c in ("range_rate_mps", "truth_id") if c in plots.columns]
+    write_csv(folder / "plots.csv", plots[plot_cols])
+    return folder
+
+
+def write_tracks(path: str | Path, tracks: pd.DataFrame) -> None:
+    """``tracks.csv``: the required columns first, any extra columns after."""
+    extra = [c for c in tracks.columns if c not in TRACK_COLUMNS]
+    write_csv(path, tracks[list(TRACK_COLUMNS) + extra])
