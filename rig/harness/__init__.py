@@ -1,0 +1,1 @@
+"""The bench harness: measurements, limits, and the reports made from them."""

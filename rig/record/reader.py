@@ -1,0 +1,167 @@
+"""Reading and validating recordings: every complete chunk, never a torn or damaged one."""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from rig.errors import ConfigError
+
+from .format import (CHUNK_HEADER, CHUNK_HEADER_SIZE, CHUNK_MAGIC, FILE_HEADER, FILE_MAGIC,
+                     FILE_VERSION, MAX_CHUNK_PAYLOAD, RECORD_HEADER, RECORD_KINDS, Kind)
+
+
+@dataclass
+class RecordingReport:
+    """What reading found: good chunks, and every problem with where it was."""
+
+    files: list[str] = field(default_factory=list)
+    chunks_ok: int = 0
+    records_ok: int = 0
+    records_by_kind: dict[str, int] = field(default_factory=dict)
+    bytes_by_stream: dict[int, int] = field(default_factory=dict)
+    chunk_gaps: int = 0
+    t_first_ns: int | None = None
+    t_last_ns: int | None = None
+    torn_tail: list[dict] = field(default_factory=list)   # {"file", "offset", "bytes"}
+    damaged: list[dict] = field(default_factory=list)     # {"file", "offset", "why"}
+    meta: dict | None = None
+
+    @property
+    def clean(self) -> bool:
+        return not self.torn_tail and not self.damaged and not self.chunk_gaps
+
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in (
+            "files", "chunks_ok", "records_ok", "records_by_kind", "bytes_by_stream",
+            "chunk_gaps", "t_first_ns", "t_last_ns", "torn_tail", "damaged")} | {
+            "clean": self.clean, "duration_s": (None if self.t_first_ns is None else
+                                                (self.t_last_ns - self.t_first_ns) / 1e9)}
+
+
+@dataclass(frozen=True)
+class Record:
+    kind: Kind
+    stream: int
+    t_ns: int
+    data: bytes
+
+    def json(self):
+        return json.loads(self.data)
+
+
+def recording_files(path: str | Path) -> list[Path]:
+    """``PATH`` and its rotations ``PATH.1``, ``PATH.2`` ... in order (those that exist)."""
+    path = Path(path)
+    pattern = re.compile(re.escape(path.name) + r"\.(\d+)$")
+    rotated = sorted(((int(m.group(1)), p) for p in path.parent.glob(path.name + ".*")
+                      if (m := pattern.match(p.name))), key=lambda x: x[0])
+    files = ([path] if path.exists() else []) + [p for _, p in rotated]
+    if not files:
+        raise ConfigError("no such recording", file=str(path))
+    return files
+
+
+def _read_file(path: Path, report: RecordingReport, last_seq: list) -> Iterator[Record]:
+    data = path.read_bytes()
+    report.files.append(str(path))
+    if len(data) < FILE_HEADER.size:
+        report.torn_tail.append({"file": str(path), "offset": 0, "bytes": len(data)})
+        return
+    magic, version, _index = FILE_HEADER.unpack_from(data)
+    if magic != FILE_MAGIC:
+        raise ConfigError("not a rig recording (bad magic)", file=str(path))
+    if version != FILE_VERSION:
+        raise ConfigError(f"recording format version {version}", file=str(path),
+                          expected=f"version {FILE_VERSION}")
+    pos = FILE_HEADER.size
+    while pos < len(data):
+        if len(data) - pos < CHUNK_HEADER_SIZE:
+            report.torn_tail.append({"file": str(path), "offset": pos, "bytes": len(data) - pos})
+            return
+        head = data[pos:pos + CHUNK_HEADER.size]
+        magic, seq, t_first, t_last, n_records, payload_len, payload_crc = CHUNK_HEADER.unpack(head)
+        header_ok = (magic == CHUNK_MAGIC and payload_len <= MAX_CHUNK_PAYLOAD
+                     and zlib.crc32(head) == int.from_bytes(
+                         data[pos + CHUNK_HEADER.size:pos + CHUNK_HEADER_SIZE], "little"))
+        end = pos + CHUNK_HEADER_SIZE + payload_len
+        if header_ok and end > len(data):
+            report.torn_tail.append({"file": str(path), "offset": pos, "bytes": len(data) - pos})
+            return
+        payload = data[pos + CHUNK_HEADER_SIZE:end] if header_ok else b""
+        if not header_ok or zlib.crc32(payload) != payload_crc:
+            why = "bad chunk header" if not header_ok else "payload CRC mismatch"
+            nxt = data.find(CHUNK_MAGIC, pos + 1)
+            if nxt < 0:
+                # nothing after it: a chunk torn while being written
+                report.torn_tail.append({"file": str(path), "offset": pos,
+                                         "bytes": len(data) - pos, "why": why})
+                return
+            report.damaged.append({"file": str(path), "offset": pos, "why": why,
+                                   "skipped_bytes": nxt - pos})
+            pos = nxt
+            continue
+        records = _parse_records(payload, n_records)
+        if records is None:
+            report.damaged.append({"file": str(path), "offset": pos,
+                                   "why": "records do not tile the chunk"})
+            pos = end
+            continue
+        if last_seq and seq != (last_seq[0] + 1) & 0xFFFFFFFF:
+            report.chunk_gaps += 1
+        last_seq[:] = [seq]
+        report.chunks_ok += 1
+        report.t_first_ns = t_first if report.t_first_ns is None else report.t_first_ns
+        report.t_last_ns = t_last
+        for rec in records:
+            report.records_ok += 1
+            name = rec.kind.name
+            report.records_by_kind[name] = report.records_by_kind.get(name, 0) + 1
+            if rec.kind == Kind.RAW:
+                report.bytes_by_stream[rec.stream] = report.bytes_by_stream.get(rec.stream, 0) + len(rec.data)
+            if rec.kind == Kind.META and report.meta is None:
+                report.meta = _meta(rec, path)
+            yield rec
+        pos = end
+
+
+def _meta(rec: Record, path: Path) -> dict:
+    try:
+        meta = rec.json()
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ConfigError(f"META record is not JSON: {e}", file=str(path)) from e
+    if not isinstance(meta, dict):
+        raise ConfigError("META record is not a JSON object", file=str(path))
+    return meta
+
+
+def _parse_records(payload: bytes, n_records: int) -> list[Record] | None:
+    """The chunk's records, or None unless exactly ``n_records`` tile the payload."""
+    pos = 0
+    records = []
+    for _ in range(n_records):
+        if len(payload) - pos < RECORD_HEADER.size:
+            return None
+        kind, _r, stream, length, t_ns = RECORD_HEADER.unpack_from(payload, pos)
+        pos += RECORD_HEADER.size
+        if kind not in RECORD_KINDS or length > len(payload) - pos:
+            return None
+        records.append(Record(Kind(kind), stream, t_ns, payload[pos:pos + length]))
+        pos += length
+    return records if pos == len(payload) else None
+
+
+def read_recording(path: str | Path) -> tuple[list[Record], RecordingReport]:
+    """Every record of every complete chunk of a recording (and its rotations), validated."""
+    report = RecordingReport()
+    last_seq: list = []
+    records = []
+    for f in recording_files(path):
+        records.extend(_read_file(f, report, last_seq))
+    if report.meta is None:
+        raise ConfigError("recording has no META record", file=str(path))
+    return records, report
