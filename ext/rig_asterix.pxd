@@ -1,0 +1,31 @@
+# Declarations of the ASTERIX building blocks in rig_asterix.h (see there for the formats).
+from libc.stdint cimport int32_t, uint8_t, uint16_t, uint32_t, uint64_t
+
+
+cdef extern from "rig_asterix.h" nogil:
+    enum:
+        ASX_NONE
+        ASX_FIXED
+        ASX_EXTENDED
+        ASX_REPETITIVE
+        ASX_EXPLICIT
+        ASX_COMPOUND
+
+    ctypedef struct asx_field:
+        uint8_t kind
+        uint8_t size
+        uint8_t n_sub
+        const asx_field *sub
+
+    uint16_t asx_ld16(const uint8_t *p)
+    uint32_t asx_ld24(const uint8_t *p)
+    uint32_t asx_ld32(const uint8_t *p)
+    int32_t asx_ld24s(const uint8_t *p)
+    void asx_st16(uint8_t *p, uint32_t v)
+    void asx_st24(uint8_t *p, uint32_t v)
+    void asx_st32(uint8_t *p, uint32_t v)
+    Py_ssize_t asx_extended_length(const uint8_t *p, const uint8_t *end, int group)
+    int asx_read_fspec(const uint8_t *p, const uint8_t *end, int max_octets, uint64_t *bits)
+    Py_ssize_t asx_item_length(const asx_field *f, const uint8_t *p, const uint8_t *end)
+    Py_ssize_t asx_walk_record(const asx_field *uap, int n_frn, const uint8_t *p,
+                               const uint8_t *end, Py_ssize_t *item_at)
