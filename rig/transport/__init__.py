@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from .base import Transport
 from .serial_port import SerialTransport
+from .udp import UdpTransport
+
+#: URL scheme -> transport class; anything else is a pyserial URL or device path.
+SCHEMES: dict[str, type[Transport]] = {
+    "udp": UdpTransport,
+}
 
 
 def open_transport(url: str, **options) -> Transport:
-    """Open the transport that ``url`` names (any pyserial URL or device path)."""
-    transport = SerialTransport(url, **options)
+    """Open the transport that ``url`` names: ``udp://`` (see :mod:`rig.transport.udp`), or
+    any pyserial URL or device path."""
+    scheme = url.partition("://")[0] if "://" in url else ""
+    transport = SCHEMES.get(scheme, SerialTransport)(url, **options)
     transport.open()
     return transport
 
 
-__all__ = ["Transport", "SerialTransport", "open_transport"]
+__all__ = ["Transport", "SerialTransport", "UdpTransport", "open_transport"]

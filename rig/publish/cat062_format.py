@@ -1,0 +1,90 @@
+"""The fused picture on the wire: ASTERIX CAT062 edition 1.19, as rig sends it.
+
+Every field is big-endian (ASTERIX). A UDP datagram holds one or more data blocks::
+
+    CAT (u8, 62) | LEN (u16, octets of the block including these three) | records...
+
+One record per track, items in UAP order after the FSPEC (5 octets when the SP field is
+present, fewer otherwise; FX set on every octet but the last):
+
+=====  =========  ======  ===================================================================
+FRN    item       octets  content (scale)
+=====  =========  ======  ===================================================================
+1      I062/010   2       SAC, SIC of the fusion centre
+3      I062/015   1       service identification
+4      I062/070   3       time of track information, u24, 1/128 s since midnight UTC
+5      I062/105   8       latitude, longitude, i32 each, 180/2^25 deg (WGS-84)
+6      I062/100   6       X, Y, i24 each, 0.5 m: east and north in the ENU plane of the
+                          configuration's reference origin (the system reference point)
+7      I062/185   4       Vx, Vy, i16 each, 0.25 m/s: v_east, v_north at the origin
+12     I062/040   2       track number, u16 (``track_id`` modulo 65536)
+13     I062/080   1..4    track status, see below
+14     I062/290   2       system track update ages: primary octet 0x40 (PSR age only), then
+                          PSR age u8, 1/4 s, saturating at 63.75 s: the time since the newest
+                          plot of any partner (our sensors are primary 3D radars)
+18     I062/130   2       geometric altitude over the WGS-84 ellipsoid, i16, 6.25 ft
+20     I062/220   2       rate of climb/descent along the local vertical at the track, i16,
+                          6.25 ft/min
+28     I062/340   3       measured information: primary octet 0x80 (SID only), then SAC, SIC
+                          of the sensor of the partner whose plot updated the track last
+35     SP         4+2k    rig provenance, below
+=====  =========  ======  ===================================================================
+
+I062/105 and I062/100 describe the same point; ``up`` (ENU at the origin) follows from the
+WGS-84 position and altitude, and ``v_up`` from the rate of climb, the horizontal velocity and
+the tilt between the local vertical and the origin's (:func:`rig.publish.cat062.decode_tracks`).
+
+Track status (I062/080)
+-----------------------
+First octet: MON=0 (multisensor track), SPI=0, MRH=1 (geometric altitude more reliable),
+SRC=2 (altitude from a 3D radar), CNF (1 = tentative), FX. ``TRACK_STATUS_DELETED`` adds the
+first extension with TSE=1 (last report of the track); ``TRACK_STATUS_COASTING`` adds three
+extensions, the third with CST=1 (coasting). Octets::
+
+    tentative  0x2A            confirmed  0x28
+    coasting   0x29 0x01 0x01 0x80        deleted  0x29 0x40
+
+Provenance in the special purpose field (SP, FRN 35)
+----------------------------------------------------
+Present when at least one partner's plots updated the track (``partners != 0``):
+
+======  ======  ==============================================================================
+offset  octets  content
+======  ======  ==============================================================================
+0       1       LEN: octets of the SP field including this one, 4 + 2k
+1       1       format version, 1
+2       2       partner mask, u16: bit i set when partner i's plots updated the track
+                (``TRACK_DTYPE["partners"]``; partners 16 and up cannot be sent)
+4       2k      for each set bit i, in increasing i: age of partner i's last update, u16,
+                1/128 s, = time of track (I062/070) minus ``partner_t_last[i]``; 0xFFFF means
+                unknown or 511.99 s or older
+======  ======  ==============================================================================
+
+A receiver that finds an SP field of another format (other version or length) counts it
+(``sp_foreign``) and ignores it. Not carried: ``n_updates`` and the covariance.
+
+Over a serial line the same datagrams travel in HDLC-style frames with a CRC-16/X-25 FCS
+(``ext/hdlc_framing.pyx`` documents the framing).
+"""
+
+from __future__ import annotations
+
+CATEGORY = 62
+EDITION = "1.19"
+SP_FORMAT_VERSION = 1
+TOD_SCALE_S = 1 / 128
+LATLON_SCALE_DEG = 180 / 2**25
+XY_SCALE_M = 0.5
+VELOCITY_SCALE_MPS = 0.25
+ALTITUDE_SCALE_M = 6.25 * 0.3048
+ROCD_SCALE_MPS = 6.25 * 0.3048 / 60
+PSR_AGE_SCALE_S = 0.25
+SP_AGE_SCALE_S = 1 / 128
+SP_AGE_UNKNOWN = 0xFFFF
+
+STATUS_OCTETS = {
+    "tentative": b"\x2a",
+    "confirmed": b"\x28",
+    "coasting": b"\x29\x01\x01\x80",
+    "deleted": b"\x29\x40",
+}
