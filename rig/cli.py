@@ -19,6 +19,7 @@ COMMANDS = {
     "emulate": "emulate",
     "monitor": "monitor",
     "ports": "ports",
+    "fuse": "fuse",
 }
 
 EXIT_OK = 0

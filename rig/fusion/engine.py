@@ -1,0 +1,363 @@
+"""The fusion engine: every partner's plots in, one air picture out.
+
+Plots are held back for ``hold_back_s`` (late arrivals), registered (sensor biases and clock
+offsets removed, :mod:`rig.fusion.registration`), and fused in time windows of ``window_s``.
+Within a window each sensor's plots are, in turn: gated against every live track
+(Mahalanobis, in the radar's polar space), assigned by global nearest neighbour
+(:mod:`rig.fusion.association`), used to update their tracks (IMM-EKF,
+:mod:`rig.fusion.models`), and the rest start tentative tracks. A plot older than the
+processed horizon by more than ``oos_tolerance_s`` is counted as out of sequence and not
+used; later but within tolerance it is fused by retrodiction (negative-time prediction).
+
+Track management:
+
+- initiation: every unassigned plot starts a tentative track at its Cartesian position, with
+  velocity 0 ± ``v_initial_sigma_mps`` (two-point initiation: the second plot is gated by the
+  speed that prior allows);
+- confirmation: a tentative track is confirmed at its ``confirm_updates``-th update;
+- deletion: a tentative track after ``tentative_gap_scans`` longest scan periods without an
+  update, a confirmed one after ``coast_scans``, any track whose position sigma exceeds
+  ``max_position_sigma_m``; of two tracks that hold one target (states within ``merge_d2``
+  for ``merge_checks`` windows in a row, and never updated by one sensor in the same scan) the
+  younger one is deleted (the confirmed one is kept if only one is).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rig.errors import ConfigError
+from rig.fusion import kernels_ref
+from rig.fusion.association import assign
+from rig.fusion.models import N_MODELS, model_vector
+from rig.fusion.params import FusionParams
+from rig.fusion.registration import Registration
+from rig.fusion.sensors import SensorTable
+from rig.fusion.store import TrackStore
+from rig.geodesy import Geodetic
+from rig.records import (PLOT_DTYPE, TRACK_STATUS_COASTING, TRACK_STATUS_CONFIRMED,
+                         TRACK_STATUS_DELETED, TRACK_STATUS_TENTATIVE, empty_tracks)
+
+try:
+    from rig._ext import fusion_kernels as compiled_kernels
+except ImportError:          # pragma: no cover - a source tree without the build
+    compiled_kernels = None
+
+
+@dataclass
+class FusionCounters:
+    """What the engine did with its input, since it was made."""
+
+    plots_in: int = 0
+    plots_used: int = 0                      # updated a track or started one
+    rejected: dict = field(default_factory=dict)   # reason -> count
+    out_of_sequence: int = 0
+    tracks_initiated: int = 0
+    tracks_confirmed: int = 0
+    tracks_deleted: int = 0
+    tracks_merged: int = 0
+    windows: int = 0
+    numeric_failures: int = 0
+
+    @property
+    def plots_rejected(self) -> int:
+        return sum(self.rejected.values()) + self.out_of_sequence
+
+    def as_dict(self) -> dict:
+        return {"plots_in": self.plots_in, "plots_used": self.plots_used,
+                "plots_rejected": self.plots_rejected,
+                "rejected": dict(self.rejected, **({"out of sequence": self.out_of_sequence}
+                                                   if self.out_of_sequence else {})),
+                "tracks_initiated": self.tracks_initiated,
+                "tracks_confirmed": self.tracks_confirmed,
+                "tracks_deleted": self.tracks_deleted, "tracks_merged": self.tracks_merged,
+                "windows": self.windows}
+
+
+def plot_problems(plots: np.ndarray, n_sensors: int) -> tuple[np.ndarray, dict[str, int]]:
+    """``(ok, reasons)`` for a PLOT_DTYPE array, each bad plot under its first reason."""
+    checks = {
+        "unknown sensor": plots["sensor_id"] >= n_sensors,
+        "not a number": ~(np.isfinite(plots["t_sensor"]) & np.isfinite(plots["range_m"])
+                          & np.isfinite(plots["az_rad"]) & np.isfinite(plots["el_rad"]))
+                        | np.isinf(plots["range_rate_mps"]),
+        "negative range": plots["range_m"] < 0,
+        "elevation beyond ±90°": np.abs(plots["el_rad"]) > np.pi / 2,
+    }
+    ok = np.ones(len(plots), bool)
+    reasons = {}
+    for reason, bad in checks.items():
+        bad = bad & ok
+        if bad.any():
+            reasons[reason] = int(bad.sum())
+        ok &= ~bad
+    return ok, reasons
+
+
+class FusionEngine:
+    """Centralised plot-level fusion of many sensors at sites anywhere on the earth.
+
+    ``process(plots)`` takes PLOT_DTYPE arrays as they arrive (``t_sensor`` on each sensor's
+    own clock, ``sensor_id`` an index into ``sensors``); ``tracks(t)`` gives the confirmed
+    tracks extrapolated to ``t``; ``registration()`` the sensor bias and clock estimates;
+    ``counters`` what happened. Identical input gives identical output, bit for bit.
+    """
+
+    def __init__(self, origin: Geodetic, sensors: SensorTable,
+                 params: FusionParams | None = None, *, kernels=None):
+        self.origin = origin
+        self.sensors = sensors
+        self.params = params or FusionParams()
+        self.k = kernels or compiled_kernels or kernels_ref
+        self.model = model_vector(self.params, origin.alt_m)
+        self.store = TrackStore(len(sensors))
+        self.reg = Registration(len(sensors), self.params)
+        self.counters = FusionCounters()
+        self._R_diag = np.ascontiguousarray(sensors.R_diag)
+        self._pending = np.zeros(0, PLOT_DTYPE)
+        self._horizon_s = -np.inf          # every window ending at or before this is done
+        self._latest_s = -np.inf
+        self._next_id = 1
+        self._merge_seen: dict[tuple[int, int], int] = {}
+        max_scan = float(np.max(sensors.scan_period_s)) if len(sensors) else 1.0
+        self._tentative_gap_s = self.params.tentative_gap_scans * max_scan
+        self._coast_s = self.params.coast_scans * max_scan
+        self._coasting_after_s = max_scan + self.params.window_s
+        if len(self.params.mu_initial) != N_MODELS or abs(sum(self.params.mu_initial) - 1) > 1e-9:
+            raise ConfigError("mu_initial must be 4 probabilities that sum to 1")
+
+    # --- input -----------------------------------------------------------------------------
+    def process(self, plots: np.ndarray) -> None:
+        """Take newly arrived plots; fuse every window older than the hold-back."""
+        if plots.dtype != PLOT_DTYPE:
+            raise TypeError(f"plots must have dtype rig.records.PLOT_DTYPE, not {plots.dtype}")
+        self.counters.plots_in += len(plots)
+        ok, reasons = plot_problems(plots, len(self.sensors))
+        for reason, count in reasons.items():
+            self.counters.rejected[reason] = self.counters.rejected.get(reason, 0) + count
+        plots = plots[ok]
+        if len(plots):
+            t = plots["t_sensor"] - self.reg.b[plots["sensor_id"], 3]
+            late = t < self._horizon_s - self.params.oos_tolerance_s
+            self.counters.out_of_sequence += int(late.sum())
+            plots, t = plots[~late], t[~late]
+            if len(plots):
+                self._latest_s = max(self._latest_s, float(t.max()))
+                merged = np.concatenate([self._pending, plots])
+                self._pending = merged[np.argsort(merged["t_sensor"], kind="stable")]
+        self._run_until(self._latest_s - self.params.hold_back_s)
+
+    def flush(self, until_s: float | None = None) -> None:
+        """Fuse every held-back window that ends by ``until_s`` (all of them if None)."""
+        self._run_until(np.inf if until_s is None else until_s)
+
+    # --- output ----------------------------------------------------------------------------
+    def tracks(self, t: float, *, include_tentative: bool = False) -> np.ndarray:
+        """Confirmed (and coasting) tracks extrapolated to ``t``, as a TRACK_DTYPE array."""
+        st = self.store
+        rows = st.alive()
+        if not include_tentative:
+            rows = rows[st.status[rows] != TRACK_STATUS_TENTATIVE]
+        out = empty_tracks(len(rows))
+        if not len(rows):
+            return out
+        xs, Ps = self.k.predict(st.x, st.P, st.mu, st.t, rows, float(t), self.model)
+        out["track_id"] = st.track_id[rows]
+        status = st.status[rows].copy()
+        confirmed = status != TRACK_STATUS_TENTATIVE
+        status[confirmed & (t - st.t_last[rows] > self._coasting_after_s)] = TRACK_STATUS_COASTING
+        out["status"] = status
+        out["n_updates"] = st.n_updates[rows]
+        out["partners"] = st.partners[rows]
+        out["t"] = t
+        for j, name in enumerate(("east", "north", "up", "v_east", "v_north", "v_up")):
+            out[name] = xs[:, j]
+        out["covariance"] = Ps
+        out["partner_t_last"] = st.partner_t_last[rows]
+        return out
+
+    def registration(self) -> np.ndarray:
+        """Per sensor: bias and clock-offset estimates with their sigmas (REGISTRATION_DTYPE)."""
+        return self.reg.table(self.sensors.names)
+
+    @property
+    def horizon_s(self) -> float:
+        """Fusion time up to which every plot has been fused."""
+        return self._horizon_s
+
+    # --- the windows -----------------------------------------------------------------------
+    def _run_until(self, until_s: float) -> None:
+        W = self.params.window_s
+        while len(self._pending):
+            clock = self.reg.b[:, 3]
+            ts = self._pending["t_sensor"]
+            spread = float(clock.max() - clock.min())
+            head = self._pending[:np.searchsorted(ts, ts[0] + spread, side="right")]
+            first = float(np.min(head["t_sensor"] - clock[head["sensor_id"]]))
+            end = np.floor(first / W) * W + W
+            if np.isfinite(self._horizon_s):
+                end = max(end, self._horizon_s + W)
+            if end > until_s:
+                break
+            cut = np.searchsorted(ts, end + float(clock.max()), side="right")
+            head = self._pending[:cut]
+            take = np.flatnonzero(head["t_sensor"] - clock[head["sensor_id"]] < end)
+            keep = np.ones(len(self._pending), bool)
+            keep[take] = False
+            plots = head[take]
+            self._pending = self._pending[keep]
+            self._window(plots, end)
+            self._horizon_s = end
+        if not len(self._pending) and np.isfinite(until_s):
+            end = np.floor(until_s / W) * W
+            if end > self._horizon_s:
+                self._manage(end)
+                self._horizon_s = end
+
+    def _window(self, plots: np.ndarray, end_s: float) -> None:
+        self.counters.windows += 1
+        if len(plots):
+            p = self.params
+            z, t, s, pc, radius, R_diag, var_clock = self.k.prepare(
+                plots, self.reg.b, self.reg.var, self._R_diag, self.sensors.M, self.sensors.t,
+                p.coarse_gate_m)
+            order = np.lexsort((plots["seq"], s, t))
+            ids, first = np.unique(s[order], return_index=True)
+            for sensor in ids[np.argsort(first)]:    # sensors in order of their first plot
+                g = order[s[order] == sensor]
+                self._sensor_batch(int(sensor), z[g], t[g], s[g], pc[g], radius[g], R_diag[g],
+                                   var_clock[g])
+        self._manage(end_s)
+
+    def _sensor_batch(self, sensor, z, t, s, pc, radius, R_diag, var_clock) -> None:
+        st, p = self.store, self.params
+        rows = st.alive()
+        chosen_p = chosen_k = np.zeros(0, np.int64)
+        if len(rows):
+            n = st.n
+            mu = st.mu[:n]
+            xc = np.einsum("nk,nkd->nd", mu, st.x[:n])
+            sig_pos = np.sqrt(np.einsum("nk,nkii->n", mu, st.P[:n, :, :3, :3]))
+            sig_vel = np.sqrt(np.einsum("nk,nkii->n", mu, st.P[:n, :, 3:, 3:]))
+            pair_p, pair_k, d2, cost = self.k.gate(
+                st.x, st.P, st.mu, st.t, rows, np.ascontiguousarray(xc[:, :3]),
+                np.ascontiguousarray(xc[:, 3:]), sig_pos, sig_vel, z, t, s, pc, radius, R_diag,
+                var_clock, self.sensors.M, self.sensors.t, self.model, p.gate_d2)
+            chosen_p, chosen_k = assign(pair_p, pair_k, cost)
+        if len(chosen_p):
+            self._update(sensor, chosen_p, chosen_k, z, t, s, R_diag, var_clock)
+        new = np.ones(len(z), bool)
+        new[chosen_p] = False
+        if new.any():
+            self._initiate(sensor, z[new], t[new], pc[new], R_diag[new])
+        self.counters.plots_used += len(z)
+
+    def _update(self, sensor, chosen_p, chosen_k, z, t, s, R_diag, var_clock) -> None:
+        st, p = self.store, self.params
+        t_plot = t[chosen_p]
+        others = np.delete(st.sensor_t_last[chosen_k], sensor, axis=1)
+        with np.errstate(invalid="ignore"):
+            overlap = np.any(t_plot[:, None] - others < p.register_overlap_s, axis=1)
+        eligible = (overlap & (st.status[chosen_k] != TRACK_STATUS_TENTATIVE)
+                    & (st.n_updates[chosen_k] >= p.register_min_updates))
+        nu, S, zdot, d2 = self.k.update(st.x, st.P, st.mu, st.t, chosen_p, chosen_k, z, t, s,
+                                        R_diag, var_clock, self.sensors.M, self.sensors.t,
+                                        self.model)
+        partner = int(self.sensors.partner[sensor])
+        st.n_updates[chosen_k] += 1
+        st.t_last[chosen_k] = np.maximum(st.t_last[chosen_k], t_plot)
+        st.sensors[chosen_k] |= np.uint64(1 << sensor)
+        st.partners[chosen_k] |= np.uint32(1 << partner)
+        st.sensor_t_last[chosen_k, sensor] = t_plot
+        st.partner_t_last[chosen_k, partner] = np.fmax(st.partner_t_last[chosen_k, partner],
+                                                       t_plot)
+        promote = chosen_k[(st.status[chosen_k] == TRACK_STATUS_TENTATIVE)
+                           & (st.n_updates[chosen_k] >= p.confirm_updates)]
+        st.status[promote] = TRACK_STATUS_CONFIRMED
+        self.counters.tracks_confirmed += len(promote)
+        if p.registration_on:
+            use = eligible & (d2 < p.register_nis_max) & (d2 > 0)
+            self.reg.update(sensor, float(t_plot.max()), nu[use], S[use], zdot[use])
+
+    def _initiate(self, sensor, z, t, pc, R_diag) -> None:
+        st, p = self.store, self.params
+        rows = st.add(len(z))
+        r, az, el = z[:, 0], z[:, 1], z[:, 2]
+        ce, se, ca, sa = np.cos(el), np.sin(el), np.cos(az), np.sin(az)
+        J = np.zeros((len(z), 3, 3))                 # d enu / d (r, az, el)
+        J[:, 0] = np.stack([ce * sa, r * ce * ca, -r * se * sa], 1)
+        J[:, 1] = np.stack([ce * ca, -r * ce * sa, -r * se * ca], 1)
+        J[:, 2] = np.stack([se, np.zeros_like(r), r * ce], 1)
+        A = self.sensors.M[sensor] @ J               # origin ENU from (r, az, el)
+        P0 = np.zeros((len(z), 6, 6))
+        P0[:, :3, :3] = (A * R_diag[:, None, :]) @ A.transpose(0, 2, 1)   # A R Aᵀ
+        P0[:, [3, 4, 5], [3, 4, 5]] = p.v_initial_sigma_mps ** 2
+        x0 = np.zeros((len(z), 6))
+        x0[:, :3] = pc
+        st.x[rows] = x0[:, None, :]
+        st.P[rows] = P0[:, None, :, :]
+        st.mu[rows] = p.mu_initial
+        st.t[rows] = t
+        st.t_first[rows] = t
+        st.t_last[rows] = t
+        st.track_id[rows] = np.arange(self._next_id, self._next_id + len(z))
+        self._next_id += len(z)
+        st.status[rows] = TRACK_STATUS_TENTATIVE
+        st.n_updates[rows] = 1
+        partner = int(self.sensors.partner[sensor])
+        st.sensors[rows] = np.uint64(1 << sensor)
+        st.partners[rows] = np.uint32(1 << partner)
+        st.sensor_t_last[rows, sensor] = t
+        st.partner_t_last[rows, partner] = t
+        self.counters.tracks_initiated += len(z)
+
+    # --- deletion and merging --------------------------------------------------------------
+    def _manage(self, t_s: float) -> None:
+        st, p = self.store, self.params
+        rows = st.alive()
+        if not len(rows):
+            return
+        gap = t_s - st.t_last[rows]
+        tentative = st.status[rows] == TRACK_STATUS_TENTATIVE
+        mu = st.mu[rows]
+        var_pos = np.einsum("nk,nkii->n", mu, st.P[rows, :, :3, :3])
+        var_vel = np.einsum("nk,nkii->n", mu, st.P[rows, :, 3:, 3:])
+        dt = np.maximum(t_s - st.t[rows], 0.0)
+        sigma = np.sqrt(var_pos + dt * dt * var_vel)
+        drop = np.where(tentative, gap > self._tentative_gap_s, gap > self._coast_s)
+        drop |= ~tentative & (sigma > p.max_position_sigma_m)
+        st.status[rows[drop]] = TRACK_STATUS_DELETED
+        self.counters.tracks_deleted += int(drop.sum())
+        self._merge(t_s)
+        st.compact()
+
+    def _merge(self, t_s: float) -> None:
+        st, p = self.store, self.params
+        rows = st.alive()
+        rows = rows[st.n_updates[rows] >= 2]
+        seen = {}
+        if len(rows) >= 2:
+            xs, Ps = self.k.predict(st.x, st.P, st.mu, st.t, rows, t_s, self.model)
+            a, b, _ = self.k.close_pairs(xs, Ps, p.coarse_gate_m, p.merge_d2)
+            if len(a):
+                ra, rb = rows[a], rows[b]
+                ta, tb = st.sensor_t_last[ra], st.sensor_t_last[rb]
+                with np.errstate(invalid="ignore"):
+                    same_scan = np.any(np.abs(ta - tb) < 0.5 * self.sensors.scan_period_s,
+                                       axis=1)
+                for i, j in zip(ra[~same_scan], rb[~same_scan]):
+                    key = (int(st.track_id[i]), int(st.track_id[j]))
+                    seen[key] = self._merge_seen.get(key, 0) + 1
+                    if seen[key] < p.merge_checks:
+                        continue
+                    if st.status[i] == TRACK_STATUS_DELETED or st.status[j] == TRACK_STATUS_DELETED:
+                        continue
+                    drop = j                         # the younger one
+                    if st.status[i] == TRACK_STATUS_TENTATIVE and st.status[j] != TRACK_STATUS_TENTATIVE:
+                        drop = i
+                    st.status[drop] = TRACK_STATUS_DELETED
+                    self.counters.tracks_merged += 1
+                    self.counters.tracks_deleted += 1
+        self._merge_seen = seen

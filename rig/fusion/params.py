@@ -1,0 +1,63 @@
+"""Tuning of the fusion engine, validated on construction (unknown keys are errors)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FusionParams(BaseModel):
+    """Every number the engine uses, with its unit in the name.
+
+    Process noise (continuous white-noise acceleration, per axis, m²/s³): ``q_cv`` for straight
+    flight (≈ 0.3 m/s² of unmodelled acceleration over a 4 s revisit), ``q_turn`` for the two
+    coordinated-turn models at ±``turn_rate_rad_s``, ``q_ballistic`` for the gravity-only
+    model (its mean follows gravity towards the earth's centre, so little noise is needed).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # --- time ---------------------------------------------------------------------------
+    window_s: float = Field(0.5, gt=0, description="plots are fused in windows of this length")
+    hold_back_s: float = Field(1.0, ge=0, description="wait this long for late plots")
+    oos_tolerance_s: float = Field(0.5, ge=0, description="a plot older than the processed "
+                                   "horizon by more than this is out of sequence (counted, "
+                                   "not used)")
+    # --- motion models (IMM) -------------------------------------------------------------
+    q_cv: float = Field(0.5, gt=0)
+    q_turn: float = Field(4.0, gt=0)
+    q_ballistic: float = Field(0.5, gt=0)
+    turn_rate_rad_s: float = Field(0.05, gt=0)
+    switch_rate_per_s: float = Field(0.05, gt=0, description="IMM model switching rate")
+    gravity_mps2: float = Field(9.80665, ge=0)
+    mu_initial: tuple[float, float, float, float] = (0.85, 0.05, 0.05, 0.05)
+    # --- association -----------------------------------------------------------------------
+    gate_d2: float = Field(16.27, gt=0, description="Mahalanobis gate (chi² 3 dof, 0.999)")
+    coarse_gate_m: float = Field(2000.0, gt=0, description="Euclidean pre-gate margin")
+    # --- initiation and deletion -----------------------------------------------------------
+    v_initial_sigma_mps: float = Field(350.0, gt=0, description="velocity prior of a new track")
+    confirm_updates: int = Field(3, ge=2, description="updates that confirm a tentative track")
+    tentative_gap_scans: float = Field(1.6, gt=0, description="a tentative track is deleted "
+                                       "after this many of the longest scan periods without "
+                                       "an update")
+    coast_scans: float = Field(3.0, gt=0, description="a confirmed track is deleted after "
+                               "this many of the longest scan periods without an update")
+    max_position_sigma_m: float = Field(5000.0, gt=0, description="delete a track whose "
+                                        "position sigma exceeds this")
+    merge_d2: float = Field(6.0, gt=0, description="two tracks whose states differ by less "
+                            "than this Mahalanobis distance (6 dof) are one target")
+    merge_checks: int = Field(2, ge=1, description="consecutive merge checks before merging")
+    # --- registration ----------------------------------------------------------------------
+    registration_on: bool = True
+    range_bias_sigma_m: float = Field(150.0, gt=0, description="prior of each range bias")
+    az_bias_sigma_rad: float = Field(0.004, gt=0, description="prior of each azimuth bias")
+    el_bias_sigma_rad: float = Field(0.002, gt=0, description="prior of each elevation bias")
+    clock_offset_sigma_s: float = Field(0.3, gt=0, description="prior of each clock offset")
+    bias_walk_per_s: tuple[float, float, float, float] = Field(
+        (1e-2, 1e-8, 1e-8, 1e-5), description="random-walk variance rates of (range m², az "
+        "rad², el rad², clock s²) per second")
+    register_min_updates: int = Field(5, ge=1, description="a track takes part in registration "
+                                      "once it has this many updates")
+    register_overlap_s: float = Field(8.0, gt=0, description="... and another sensor updated "
+                                      "it within this time")
+    register_nis_max: float = Field(11.34, gt=0, description="residuals beyond chi² 3 dof 0.99 "
+                                    "are left out of registration")

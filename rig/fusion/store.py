@@ -1,0 +1,67 @@
+"""The engine's track arrays (structure of arrays, grown by doubling, compacted in order)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rig.fusion.models import N_MODELS
+from rig.records import MAX_PARTNERS, TRACK_STATUS_DELETED
+
+
+class TrackStore:
+    """Every live track's IMM state and bookkeeping, one row per track.
+
+    ``x (N,K,6)``, ``P (N,K,6,6)``, ``mu (N,K)``: each model's state at time ``t`` (the time of
+    the last update). Rows are in order of initiation, so iteration order is deterministic.
+    """
+
+    FIELDS = {
+        "x": ((N_MODELS, 6), float), "P": ((N_MODELS, 6, 6), float), "mu": ((N_MODELS,), float),
+        "t": ((), float), "track_id": ((), np.uint32), "status": ((), np.uint16),
+        "n_updates": ((), np.uint32), "partners": ((), np.uint32), "sensors": ((), np.uint64),
+        "t_first": ((), float), "t_last": ((), float),
+        "partner_t_last": ((MAX_PARTNERS,), float),
+    }
+
+    def __init__(self, n_sensors: int, capacity: int = 64):
+        self.n_sensors = n_sensors
+        self.n = 0
+        self._alloc(capacity)
+
+    def _fields(self) -> dict:
+        return dict(self.FIELDS, sensor_t_last=((self.n_sensors,), float))
+
+    def _alloc(self, capacity: int) -> None:
+        for name, (shape, dtype) in self._fields().items():
+            a = np.zeros((capacity, *shape), dtype)
+            if name in ("partner_t_last", "sensor_t_last"):
+                a[:] = np.nan
+            if self.n:
+                a[:self.n] = getattr(self, name)[:self.n]
+            setattr(self, name, a)
+        self.capacity = capacity
+
+    def add(self, k: int) -> np.ndarray:
+        """Room for ``k`` new rows; returns their indices (zeroed, times NaN)."""
+        if self.n + k > self.capacity:
+            self._alloc(max(2 * self.capacity, self.n + k))
+        rows = np.arange(self.n, self.n + k, dtype=np.int64)
+        for name in self._fields():
+            getattr(self, name)[rows] = 0
+        self.partner_t_last[rows] = np.nan
+        self.sensor_t_last[rows] = np.nan
+        self.n += k
+        return rows
+
+    def alive(self) -> np.ndarray:
+        return np.flatnonzero(self.status[:self.n] != TRACK_STATUS_DELETED).astype(np.int64)
+
+    def compact(self) -> None:
+        """Drop deleted rows, keeping the order of the others."""
+        keep = self.alive()
+        if len(keep) == self.n:
+            return
+        for name in self._fields():
+            a = getattr(self, name)
+            a[:len(keep)] = a[keep]
+        self.n = len(keep)
