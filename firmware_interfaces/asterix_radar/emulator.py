@@ -1,0 +1,108 @@
+"""Device side of the ASTERIX radar: an emulated plot extractor sending CAT048 over UDP.
+
+The emulator sends the plots of its plot source to one UDP address (``udp://HOST:PORT``, the
+host's listening socket), every ``frame_interval_s``, as CAT048 datagrams of at most
+``max_datagram_bytes``, paced by the monotonic clock. Like a real radar it needs no host to
+start it and keeps no state about receivers. Plots are stamped by the sensor's own clock
+(:class:`rig.emulation.SensorClock`), whose epoch is the UTC time of day at the start unless the
+clock says otherwise. Plots the wire cannot carry (beyond 474 km or 62 km height) are left out
+and counted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from rig._ext.asterix048 import encode
+from rig.emulation import Pacer, PlotSource, SensorClock
+from rig.errors import TransportError
+from rig.transport.udp import UdpTransport
+
+from . import protocol as P
+
+
+@dataclass
+class EmulatorStats:
+    datagrams_sent: int = 0
+    plots_sent: int = 0
+    plots_unencodable: int = 0
+    send_errors: int = 0
+    last_seq: int | None = None      # number of the last datagram sent (the host's plot seq)
+
+
+class AsterixRadarEmulator:
+    """One emulated CAT048 radar sending to ``url`` (``udp://HOST:PORT``)."""
+
+    def __init__(self, source: PlotSource, *, url: str = f"udp://127.0.0.1:{P.DEFAULT_PORT}",
+                 sac: int = 0, sic: int = 1, site_alt_m: float = 0.0,
+                 clock: SensorClock | None = None, frame_interval_s: float = 0.01,
+                 max_datagram_bytes: int = P.MAX_DATAGRAM_BYTES):
+        self.source = source
+        self.transport = UdpTransport(url)
+        if self.transport.listen:
+            raise TransportError(f"{url}: the emulator sends; give the host's address "
+                                 f"(udp://HOST:PORT), not a listening one")
+        self.transport.open()
+        self.url = url
+        self.sac = sac
+        self.sic = sic
+        self.site_alt_m = site_alt_m
+        self.frame_interval_s = frame_interval_s
+        self.max_datagram_bytes = max_datagram_bytes
+        self._clock_template = clock
+        self.clock = clock or SensorClock()
+        self.stats = EmulatorStats()
+        self._stop = False
+
+    @property
+    def source_address(self) -> tuple[str, int]:
+        """The (host, port) the datagrams come from."""
+        return self.transport.local_address
+
+    def stop(self) -> None:
+        """Ask :meth:`serve` to return (safe from a signal handler)."""
+        self._stop = True
+
+    def serve(self, duration_s: float | None = None) -> EmulatorStats:
+        start_ns = time.monotonic_ns()
+        if self._clock_template is None:
+            self.clock = SensorClock(epoch_s=time.time() % 86400.0)
+        end_ns = None if duration_s is None else start_ns + round(duration_s * 1e9)
+        pacer = Pacer(self.frame_interval_s, start_ns=start_ns)
+        while not self._stop:
+            now = time.monotonic_ns()
+            if end_ns is not None and now >= end_ns:
+                break
+            wait_s = pacer.remaining_s(now)
+            if end_ns is not None:
+                wait_s = min(wait_s, (end_ns - now) * 1e-9)
+            time.sleep(wait_s)
+            now = time.monotonic_ns()
+            if pacer.due(now):
+                self._send((now - start_ns) * 1e-9)
+        if not self._stop:
+            self._send(((end_ns or time.monotonic_ns()) - start_ns) * 1e-9)
+        return self.stats
+
+    def _send(self, t_true_s: float) -> None:
+        plots = self.source.take_until(t_true_s)
+        if not len(plots):
+            return
+        plots["t_sensor"] = self.clock.sensor_time(plots["t_sensor"])
+        ok = P.encodable(plots, self.site_alt_m)
+        self.stats.plots_unencodable += int((~ok).sum())
+        plots = plots[ok]
+        for datagram in encode(plots, sac=self.sac, sic=self.sic, site_alt_m=self.site_alt_m,
+                               max_datagram_bytes=self.max_datagram_bytes):
+            try:
+                self.transport.write(datagram)
+            except TransportError:
+                self.stats.send_errors += 1
+                continue
+            self.stats.datagrams_sent += 1
+            self.stats.last_seq = self.stats.datagrams_sent - 1
+        self.stats.plots_sent += len(plots)
+
+    def close(self) -> None:
+        self.transport.close()
