@@ -1,0 +1,110 @@
+"""Validated configuration files: YAML in, pydantic models out, errors as ConfigError.
+
+Every model that reads a user's file sets ``extra="forbid"``, so an unknown key is an error.
+:func:`validate` turns pydantic's errors into one :class:`rig.errors.ConfigError` that names
+the file, the key as a dotted path (``sensors[2].site.lat_deg``) and what was expected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from rig.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def key_path(loc) -> str:
+    """``("sensors", 2, "site", "lat_deg")`` -> ``"sensors[2].site.lat_deg"``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+def _model_fields_at(model: type[BaseModel], loc) -> list[str]:
+    """Field names of the (sub)model that holds the key at ``loc``, where they can be found."""
+    current = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        for c in candidates:
+            for arg in getattr(c, "__args__", ()):
+                if isinstance(arg, type) and issubclass(arg, BaseModel):
+                    nested.append(arg)
+        if not nested:
+            return []
+        current = nested[0]
+    return list(getattr(current, "model_fields", {}))
+
+
+def _expectation(model: type[BaseModel], error: dict) -> tuple[str, str]:
+    """(message, expected) for one pydantic error."""
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        fields = _model_fields_at(model, error["loc"])
+        return "unknown key", ("one of " + ", ".join(fields)) if fields else "no such key"
+    if kind == "missing":
+        return "missing", "this key to be given"
+    msg = error["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    expected = msg[0].lower() + msg[1:] if msg else "a valid value"
+    expected = expected.removeprefix("input should be ")
+    return f"is {shown}", expected
+
+
+def validate(model: type[M], data, *, file: str | Path | None = None, prefix=()) -> M:
+    """``model.model_validate(data)``, its first error raised as ConfigError."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        error = e.errors()[0]
+        message, expected = _expectation(model, error)
+        more = e.error_count() - 1
+        if more:
+            message += f" (and {more} more problem{'s' if more > 1 else ''})"
+        raise ConfigError(message, file=str(file) if file else None,
+                          key=key_path((*prefix, *error["loc"])) or None,
+                          expected=expected) from e
+
+
+def load_yaml(path: str | Path):
+    """The parsed content of a YAML file; a missing or malformed file is a ConfigError."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=str(path), expected="a YAML file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read: {e}", file=str(path)) from e
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"not valid YAML{where}: {getattr(e, 'problem', e)}",
+                          file=str(path)) from e
+
+
+def load_model(model: type[M], path: str | Path) -> M:
+    """Read and validate a YAML file into ``model``."""
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError("not a YAML mapping", file=str(path), expected="key: value pairs")
+    return validate(model, data, file=path)
