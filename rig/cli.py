@@ -20,6 +20,8 @@ COMMANDS = {
     "monitor": "monitor",
     "ports": "ports",
     "fuse": "fuse",
+    "scenario": "scenario",
+    "score": "score",
 }
 
 EXIT_OK = 0

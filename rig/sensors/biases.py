@@ -1,0 +1,23 @@
+"""Random systematic errors for a radar: biases, clock offset and drift (seeded)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .spec import RadarSpec
+
+#: Magnitude ranges of injected errors; the sign of each is random.
+ERROR_RANGES = {
+    "range_bias_m": (20.0, 150.0),
+    "az_bias_rad": (1e-3, 5e-3),
+    "el_bias_rad": (3e-4, 2e-3),
+    "clock_offset_s": (0.05, 0.5),
+    "clock_drift_ppm": (1.0, 50.0),
+}
+
+
+def with_random_errors(spec: RadarSpec, rng: np.random.Generator) -> RadarSpec:
+    """A copy of ``spec`` with every error of :data:`ERROR_RANGES` drawn at random."""
+    update = {name: float(rng.choice([-1.0, 1.0]) * rng.uniform(lo, hi))
+              for name, (lo, hi) in ERROR_RANGES.items()}
+    return spec.model_copy(update=update)

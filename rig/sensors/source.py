@@ -1,0 +1,100 @@
+"""A scenario-driven plot source for real-time emulation (:class:`rig.emulation.PlotSource`).
+
+An emulated sensor (for example ``firmware_interfaces.serial_sensor``) streams what its
+radar model reports for the scenario: each plot is released when it leaves the sensor (its
+detection time plus the model's latency), and the emulator stamps it with the sensor's own
+offset, drifting clock. Plots are generated a chunk of scenario time ahead, so memory stays
+small for long runs.
+
+Faster than real time: with ``speed = F`` the scenario runs F times faster than the host's
+clock. The sensor clock then reads scenario time, ``t_sensor = epoch + offset +
+(1 + drift·1e-6)·t_scenario``: :func:`emulation_clock` gives the clock the emulator must use
+for that, and the source hands out ``t_scenario / F`` as the true time the emulator expects.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rig.emulation import SensorClock
+from rig.records import empty_plots
+
+from .radar import SIM_PLOT_DTYPE, RadarModel
+from .simulate import sensor_rng
+from .spec import RadarSpec
+
+
+def emulation_clock(spec: RadarSpec, speed: float = 1.0, *, extra_offset_s: float = 0.0,
+                    extra_drift_ppm: float = 0.0) -> SensorClock:
+    """The :class:`SensorClock` that makes an emulator running at ``speed`` × real time
+    stamp plots with this radar's clock over scenario time."""
+    drift = (spec.clock_drift_ppm + extra_drift_ppm) * 1e-6
+    return SensorClock(spec.clock_offset_s + extra_offset_s, (speed * (1.0 + drift) - 1.0) * 1e6)
+
+
+class ScenarioPlotSource:
+    """The plots of radar ``sensor_id`` in ``scenario`` (from :mod:`rig.scenario`).
+
+    :meth:`take_until` (host seconds since the start) returns the plots that have left the
+    sensor by then, in that order, with ``t_sensor`` holding their true detection time in
+    host seconds. Setting :attr:`scan_period_s` (the host's SET_SCAN_PERIOD) changes the
+    antenna's rotation from the current time on, keeping its pointing continuous.
+    """
+
+    def __init__(self, scenario, sensor_id: str, *, speed: float = 1.0, chunk_s: float = 10.0):
+        if not speed > 0:
+            raise ValueError("speed must be positive")
+        self.scenario = scenario
+        self.spec = scenario.sensor(sensor_id)
+        self.model = RadarModel(self.spec, scenario.origin)
+        self.speed = float(speed)
+        self.chunk_s = float(chunk_s)
+        self._rng = sensor_rng(scenario.seed, self.spec.id)
+        self._generated_until = 0.0
+        self._t_now = 0.0
+        self._pending = np.zeros(0, SIM_PLOT_DTYPE)
+        self._generate(min(self.chunk_s, scenario.duration_s))
+
+    @property
+    def scan_period_s(self) -> float:
+        return self.model.scan_period_s
+
+    @scan_period_s.setter
+    def scan_period_s(self, period_s: float) -> None:
+        m, now = self.model, self._t_now
+        turns = ((now - m.scan_phase_s) / m.scan_period_s) % 1.0
+        m.scan_period_s = float(period_s)
+        m.scan_phase_s = now - turns * m.scan_period_s
+        self._pending = self._pending[self._pending["t_true_s"] <= now]
+        self._generated_until = min(self._generated_until, now)
+
+    @property
+    def finished(self) -> bool:
+        """True once every plot of the scenario has been taken."""
+        return self._generated_until >= self.scenario.duration_s and not len(self._pending)
+
+    def _generate(self, t_until_s: float) -> None:
+        parts = [self._pending]
+        while self._generated_until < min(t_until_s, self.scenario.duration_s):
+            t0 = self._generated_until
+            t1 = min(t0 + self.chunk_s, self.scenario.duration_s)
+            parts.append(self.model.plots(self.scenario.trajectories, t0, t1, self._rng))
+            self._generated_until = t1
+        if len(parts) > 1:
+            pending = np.concatenate(parts)
+            self._pending = pending[np.argsort(pending["t_report_s"], kind="stable")]
+
+    def take_until(self, t_s: float) -> np.ndarray:
+        now = t_s * self.speed
+        self._t_now = max(self._t_now, now)
+        self._generate(now)
+        n = int(np.searchsorted(self._pending["t_report_s"], now, "right"))
+        taken, self._pending = self._pending[:n], self._pending[n:]
+        plots = empty_plots(n)
+        plots["t_sensor"] = taken["t_true_s"] / self.speed
+        plots["range_m"] = taken["range_m"]
+        plots["az_rad"] = taken["az_rad"]
+        plots["el_rad"] = taken["el_rad"]
+        plots["range_rate_mps"] = taken["range_rate_mps"]
+        plots["amplitude_db"] = taken["amplitude_db"]
+        return plots
