@@ -19,6 +19,8 @@ ENTRY_POINT_GROUP = "rig.firmware_interfaces"
 #: name -> "module:attribute" of the family's FirmwareInterface
 BUILTIN: dict[str, str] = {
     "serial-sensor": "firmware_interfaces.serial_sensor:INTERFACE",
+    "asterix-cat048": "firmware_interfaces.asterix_radar:INTERFACE",
+    "scpi-sensor": "firmware_interfaces.scpi_sensor:INTERFACE",
 }
 
 

@@ -39,7 +39,28 @@ def add_parser(sub) -> None:
                         "(to measure the line's latency alone)")
     p.add_argument("--autostart", action="store_true",
                    help="stream at once instead of waiting for START")
+    p.add_argument("--family", choices=sorted(FAMILY_RUNNERS), default="serial-sensor",
+                   help="sensor hardware family (default serial-sensor). asterix-cat048: "
+                        "CAT048 over UDP, --port udp://HOST:PORT is where it sends (default "
+                        "udp://127.0.0.1:8600). scpi-sensor: a SCPI instrument on a TCP port "
+                        "(--port N, 0 picks a free one; default 5025), announced as a VISA "
+                        "resource string")
+    p.add_argument("--sac", type=int, default=0, help="asterix-cat048: System Area Code (default 0)")
+    p.add_argument("--sic", type=int, default=1,
+                   help="asterix-cat048: System Identification Code (default 1)")
+    p.add_argument("--site-alt", type=float, default=0.0, metavar="M",
+                   help="asterix-cat048: radar altitude above mean sea level (default 0)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="scpi-sensor: address to listen on (default 127.0.0.1, loopback only)")
     p.set_defaults(func=run)
+
+
+#: family -> "module:function(args, emit) -> exit code" of the families served by other modules
+FAMILY_RUNNERS = {
+    "serial-sensor": None,
+    "asterix-cat048": "firmware_interfaces.asterix_radar.cli:run_emulator",
+    "scpi-sensor": "firmware_interfaces.scpi_sensor.cli:run_emulator",
+}
 
 
 def _positive(name: str, value: float | None) -> None:
@@ -57,6 +78,12 @@ def run(args) -> int:
     _positive("duration", args.duration)
     _positive("scan-period", args.scan_period)
     _positive("frame-interval", args.frame_interval)
+    runner = FAMILY_RUNNERS.get(args.family)
+    if runner is not None:
+        import importlib
+
+        module, _, function = runner.partition(":")
+        return getattr(importlib.import_module(module), function)(args, _emit)
     source = RandomPlotSource(args.rate, scan_period_s=args.scan_period, seed=args.seed,
                               range_rate=not args.no_range_rate,
                               stamp_at_take=args.stamp == "transmit")

@@ -48,6 +48,13 @@ def parse_udp_url(url: str) -> tuple[bool, tuple[str, int], tuple[str, int] | No
     return listen, (host, port), bind
 
 
+def _any_address(host: str) -> str:
+    """The local address a sender binds to: loopback for a loopback destination, else any."""
+    if host.startswith("127.") or host in ("localhost", "::1"):
+        return "::1" if ":" in host else LOOPBACK
+    return "::" if ":" in host else "0.0.0.0"
+
+
 class UdpTransport(Transport):
     """One UDP socket; see the module docstring for the URL forms."""
 
@@ -83,6 +90,8 @@ class UdpTransport(Transport):
                 sock.bind(self.address)
             elif self.bind is not None:
                 sock.bind(self.bind)
+            else:
+                sock.bind((_any_address(host), 0))
         except OSError as e:
             sock.close()
             if isinstance(e, PermissionError):

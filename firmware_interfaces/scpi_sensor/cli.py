@@ -1,0 +1,49 @@
+"""``rig emulate --family scpi-sensor``: an emulated SCPI radar on a TCP port in this process."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from rig.emulation import RandomPlotSource, SensorClock
+from rig.errors import UsageError
+
+from . import protocol as P
+from .emulator import ScpiSensorEmulator
+
+
+def _port(text: str) -> int:
+    if text == "pty":
+        return P.DEFAULT_PORT
+    try:
+        port = int(text)
+    except ValueError:
+        raise UsageError(f"--port {text}: the SCPI emulator takes a TCP port number "
+                         f"(0 picks a free one)") from None
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port}: not a TCP port")
+    return port
+
+
+def run_emulator(args, emit) -> int:
+    """Serve until the duration ends or a signal stops it; ``emit`` prints one JSON event."""
+    source = RandomPlotSource(args.rate, scan_period_s=args.scan_period, seed=args.seed,
+                              range_rate=not args.no_range_rate,
+                              stamp_at_take=args.stamp == "transmit")
+    emulator = ScpiSensorEmulator(source, host=args.host, port=_port(args.port),
+                                  clock=SensorClock(args.clock_offset, args.clock_drift))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: emulator.stop())
+    emit({"event": "ready", "device": emulator.resource, "family": "scpi-sensor",
+          "host": emulator.host, "port": emulator.port, "rate": args.rate})
+    print(f"rig emulate: SCPI radar sensor at {emulator.resource} ({args.rate:g} plots/s "
+          f"once INITiated)", file=sys.stderr, flush=True)
+    try:
+        stats = emulator.serve(args.duration)
+    finally:
+        emulator.close()
+    emit({"event": "done", "plots_acquired": stats.plots_acquired,
+          "plots_fetched": stats.plots_fetched, "plots_lost": stats.plots_lost,
+          "fetches": stats.fetches, "commands": stats.commands,
+          "errors_queued": stats.errors_queued, "connections": emulator.connections})
+    return 0

@@ -1,0 +1,318 @@
+"""Host side of the SCPI sensor: pyvisa, polling plots as binary blocks in the background.
+
+>>> with ScpiSensorDriver("TCPIP0::127.0.0.1::5025::SOCKET", sensor_id=2) as sensor:
+...     plots = sensor.read_plots(timeout_s=1.0)   # numpy array of rig.records.PLOT_DTYPE
+
+The session is pyvisa's (the pyvisa-py backend ``@py`` by default, so no vendor VISA is needed;
+give ``backend=""`` for the system's VISA, or a pyvisa-sim YAML ``path@sim`` for the text-only
+parts). Any resource string works on a real bench (``TCPIP0::10.0.0.7::5025::SOCKET``,
+``TCPIP0::host::inst0::INSTR``, ``USB0::...``, ``ASRL/dev/ttyUSB0::INSTR``).
+
+A background thread sends ``FETCh:PLOTs? <max>`` every ``poll_interval_s`` and reads the
+answer exactly as its block header announces it: ``#`` and the digit count, the length digits,
+then that many octets, then the terminator, stamping ``time.monotonic_ns()`` when the block has
+been read. Plots go through a bounded queue like the other drivers'. Every
+``error_poll_interval_s`` it drains ``SYSTem:ERRor?``. Whatever goes wrong (a timeout, a
+header that lies about its length, an error in the instrument's queue, a lost connection) is
+counted, logged with the resource name and kept in :attr:`last_error`; the thread clears the
+input, retries with exponential backoff, reopens the session after repeated failures, and never
+stops the rest of the rig.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import warnings
+
+import numpy as np
+
+from rig.errors import CodecError, PortNotFoundError, TransportError, TransportTimeoutError
+
+from ..plot_queue import PlotQueue
+from . import protocol as P
+from .blocks import parse_header, plots_from_payload
+
+log = logging.getLogger(__name__)
+
+
+def _visa_errors():
+    """What a VISA session raises when the instrument or the line fails (pyvisa-py lets
+    socket errors such as a broken pipe through as OSError)."""
+    import pyvisa
+
+    return pyvisa.errors.VisaIOError, pyvisa.errors.InvalidSession, OSError
+
+
+class ScpiSensorDriver:
+    """Driver for one SCPI radar sensor at VISA resource ``resource``."""
+
+    def __init__(self, resource: str, *, backend: str = "@py", sensor_id: int = 0,
+                 timeout_s: float = 2.0, poll_interval_s: float = 0.02,
+                 error_poll_interval_s: float = 1.0, max_plots_per_fetch: int = 4096,
+                 queue_batches: int = 4096, reopen_after_failures: int = 3,
+                 backoff_max_s: float = 2.0):
+        self.resource = resource
+        self.backend = backend
+        self.sensor_id = sensor_id
+        self.timeout_s = timeout_s
+        self.poll_interval_s = poll_interval_s
+        self.error_poll_interval_s = error_poll_interval_s
+        self.max_plots_per_fetch = max_plots_per_fetch
+        self.reopen_after_failures = reopen_after_failures
+        self.backoff_max_s = backoff_max_s
+        self._rm = None
+        self._inst = None
+        self._lock = threading.Lock()
+        self._queue = PlotQueue(queue_batches)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._want_running = False
+        self.idn: str | None = None
+        self.state = "closed"
+        self.last_error: BaseException | None = None
+        self.instrument_errors: list[tuple[int, str]] = []
+        self.counts = dict(fetches=0, plots_ok=0, bad_blocks=0, timeouts=0, io_errors=0,
+                           instrument_errors=0, reopens=0, seq_gaps=0)
+        self._next_seq: int | None = None
+
+    # --- session -------------------------------------------------------------------------
+    def connect(self) -> str:
+        """Open the VISA session and identify the instrument; returns ``*IDN?``."""
+        import pyvisa
+
+        with warnings.catch_warnings():   # pyvisa-py warns about optional discovery packages
+            warnings.simplefilter("ignore")
+            try:
+                if self._rm is None:
+                    self._rm = pyvisa.ResourceManager(self.backend)
+                self._inst = self._rm.open_resource(
+                    self.resource, read_termination=P.TERMINATION,
+                    write_termination=P.TERMINATION, timeout=round(self.timeout_s * 1000))
+            except _visa_errors() as e:
+                raise self._error("cannot open", e) from e
+            except (OSError, ValueError) as e:
+                raise PortNotFoundError(f"{self.resource}: cannot open: {e}") from e
+        self.idn = self.query("*IDN?")
+        self.state = "open"
+        return self.idn
+
+    def open(self, *, start: bool = True, rate_plots_per_s: float | None = None,
+             scan_period_s: float | None = None) -> "ScpiSensorDriver":
+        """Connect, clear the error queue, configure, and with ``start`` begin acquisition
+        and the background fetches."""
+        self.connect()
+        self.write("*CLS")
+        self.configure(rate_plots_per_s=rate_plots_per_s, scan_period_s=scan_period_s)
+        if start:
+            self.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.timeout_s + 5.0)
+            self._thread = None
+        if self._inst is not None and self._want_running:
+            try:
+                self.write("ABOR")
+            except TransportError:
+                pass
+        self._close_session()
+        if self._rm is not None:
+            try:
+                self._rm.close()
+            except Exception:  # pyvisa backends raise many kinds on close; nothing to do
+                pass
+            self._rm = None
+        self.state = "closed"
+
+    def _close_session(self) -> None:
+        inst, self._inst = self._inst, None
+        if inst is not None:
+            try:
+                inst.close()
+            except Exception:  # as above
+                pass
+
+    def __enter__(self) -> "ScpiSensorDriver":
+        if self._inst is None:
+            self.open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- text commands -------------------------------------------------------------------
+    def _error(self, what: str, e: BaseException) -> TransportError:
+        import pyvisa
+
+        if isinstance(e, pyvisa.errors.VisaIOError) and e.error_code == pyvisa.constants.StatusCode.error_timeout:
+            return TransportTimeoutError(f"{self.resource}: {what}: timed out after {self.timeout_s} s")
+        return TransportError(f"{self.resource}: {what}: {e}")
+
+    def _require(self):
+        if self._inst is None:
+            raise TransportError(f"{self.resource}: session is not open")
+        return self._inst
+
+    def write(self, command: str) -> None:
+        with self._lock:
+            try:
+                self._require().write(command)
+            except _visa_errors() as e:
+                raise self._error(f"write {command!r}", e) from e
+
+    def query(self, command: str) -> str:
+        with self._lock:
+            try:
+                return self._require().query(command).strip()
+            except _visa_errors() as e:
+                raise self._error(f"query {command!r}", e) from e
+
+    def configure(self, *, rate_plots_per_s: float | None = None,
+                  scan_period_s: float | None = None) -> None:
+        """Set what is given, then check the instrument accepted it."""
+        if rate_plots_per_s is not None:
+            self.write(f"CONF:RATE {rate_plots_per_s:g}")
+        if scan_period_s is not None:
+            self.write(f"CONF:SCAN:PER {scan_period_s:g}")
+        errors = self.errors()
+        if errors:
+            code, message = errors[0]
+            raise TransportError(f"{self.resource}: instrument refused the configuration: "
+                                 f"{code},{message}")
+
+    def errors(self) -> list[tuple[int, str]]:
+        """Drain the instrument's error queue (at most 32 entries)."""
+        found = []
+        for _ in range(32):
+            answer = self.query("SYST:ERR?")
+            code_text, _, message = answer.partition(",")
+            try:
+                code = int(code_text)
+            except ValueError:
+                raise TransportError(f"{self.resource}: SYST:ERR? answered {answer!r}") from None
+            if code == 0:
+                break
+            found.append((code, message.strip().strip('"')))
+        if found:
+            self.counts["instrument_errors"] += len(found)
+            self.instrument_errors = (self.instrument_errors + found)[-50:]
+            for code, message in found:
+                log.warning("%s: instrument error %d, %s", self.resource, code, message)
+        return found
+
+    # --- plots ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self._want_running = True
+        self.write("INIT")
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, daemon=True,
+                                            name=f"rig-scpi-{self.resource}")
+            self._thread.start()
+
+    def fetch(self, max_plots: int | None = None) -> np.ndarray:
+        """One ``FETCh:PLOTs?``: the plots the instrument had buffered (PLOT_DTYPE)."""
+        n = max_plots or self.max_plots_per_fetch
+        with self._lock:
+            inst = self._require()
+            try:
+                inst.write(f"FETC:PLOT? {n}")
+                head = bytes(inst.read_bytes(2))
+                n_digits, _ = parse_header(head + b"0" * 9)
+                digits = bytes(inst.read_bytes(n_digits))
+                _, length = parse_header(head + digits)
+                data = bytes(inst.read_bytes(length)) if length else b""
+                t_arrival_ns = time.monotonic_ns()
+                terminator = bytes(inst.read_bytes(1))
+            except _visa_errors() as e:
+                raise self._error("fetch", e) from e
+        if terminator != b"\n":
+            raise CodecError(f"{self.resource}: block of {length} octets is not followed by "
+                             f"the terminator (its header lies about its length)")
+        plots = plots_from_payload(data, sensor_id=self.sensor_id, t_arrival_ns=t_arrival_ns)
+        self.counts["fetches"] += 1
+        self.counts["plots_ok"] += len(plots)
+        if len(plots):
+            first = int(plots["seq"][0])
+            if self._next_seq is not None and first != self._next_seq:
+                self.counts["seq_gaps"] += (first - self._next_seq) & 0xFFFFFFFF
+            self._next_seq = (int(plots["seq"][-1]) + 1) & 0xFFFFFFFF
+        return plots
+
+    def read_plots(self, timeout_s: float | None = None) -> np.ndarray:
+        """Every plot fetched since the last call; waits up to ``timeout_s`` for the first."""
+        return self._queue.get_all(timeout_s)
+
+    def counters(self) -> dict[str, int]:
+        c = dict(self.counts)
+        c.update(plots_dropped=self._queue.plots_dropped, queued_batches=len(self._queue))
+        return c
+
+    # --- background fetching -------------------------------------------------------------
+    def _run(self) -> None:
+        backoff_s = 0.05
+        failures = 0
+        next_error_poll = time.monotonic() + self.error_poll_interval_s
+        while not self._stop.is_set():
+            try:
+                if self._inst is None:
+                    self.counts["reopens"] += 1
+                    self.connect()
+                    self.write("INIT")
+                plots = self.fetch()
+                if len(plots):
+                    self._queue.put(plots)
+                    self.state = "streaming"
+                if time.monotonic() >= next_error_poll:
+                    next_error_poll = time.monotonic() + self.error_poll_interval_s
+                    if self.errors():
+                        self.last_error = TransportError(
+                            f"{self.resource}: instrument error {self.instrument_errors[-1]}")
+                failures = 0
+                backoff_s = 0.05
+                if len(plots) < self.max_plots_per_fetch:
+                    self._stop.wait(self.poll_interval_s)
+            except (TransportError, CodecError) as e:
+                failures += 1
+                self.last_error = e
+                self.state = "recovering"
+                self.counts["timeouts" if isinstance(e, TransportTimeoutError) else
+                            ("bad_blocks" if isinstance(e, CodecError) else "io_errors")] += 1
+                log.warning("%s (retry in %.2f s)", e, backoff_s)
+                if failures >= self.reopen_after_failures:
+                    self._close_session()
+                else:
+                    self._drain_input()
+                self._stop.wait(backoff_s)
+                backoff_s = min(backoff_s * 2, self.backoff_max_s)
+            except Exception as e:  # a bug, not an instrument fault: report it and stop
+                self.last_error = e
+                self.state = "failed"
+                log.exception("%s: fetch thread stopped", self.resource)
+                return
+
+    def _drain_input(self) -> None:
+        """Throw away whatever the instrument still sends (the rest of a bad answer)."""
+        with self._lock:
+            inst = self._inst
+            if inst is None:
+                return
+            old = inst.timeout
+            try:
+                inst.timeout = 100
+                while True:
+                    inst.read_raw()
+            except _visa_errors():
+                pass
+            except Exception:  # a closed or broken session: reopen instead
+                self._inst = None
+            finally:
+                if self._inst is not None:
+                    try:
+                        inst.timeout = old
+                    except Exception:  # as above
+                        self._inst = None

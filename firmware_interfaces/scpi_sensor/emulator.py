@@ -1,0 +1,174 @@
+"""Device side of the SCPI sensor: a TCP server on loopback, like an LXI instrument.
+
+The server listens on ``host:port`` (127.0.0.1 by default; port 0 picks a free one, see
+:attr:`ScpiSensorEmulator.port`), accepts any number of clients, reads ``\\n``-terminated SCPI
+messages and answers them through one :class:`ScpiRadarInstrument`, which acquires plots from
+the plot source on the monotonic clock while running. It never blocks on a slow client: answers
+wait in a bounded per-client output buffer, and a client that lets it overflow is disconnected.
+A client line longer than ``max_line_bytes`` is dropped with error -223.
+"""
+
+from __future__ import annotations
+
+import logging
+import selectors
+import socket
+import time
+
+from rig.emulation import PlotSource, SensorClock
+from rig.errors import PortBusyError, TransportError
+
+from . import protocol as P
+from .instrument import ScpiRadarInstrument
+
+log = logging.getLogger(__name__)
+
+
+class _Client:
+    def __init__(self, sock: socket.socket, address):
+        self.sock = sock
+        self.address = address
+        self.inbuf = bytearray()
+        self.outbuf = bytearray()
+        self.discarding = False
+
+
+class ScpiSensorEmulator:
+    """One emulated SCPI radar sensor on a TCP port."""
+
+    def __init__(self, source: PlotSource, *, host: str = "127.0.0.1", port: int = P.DEFAULT_PORT,
+                 clock: SensorClock | None = None, tick_s: float = 0.005,
+                 max_line_bytes: int = 4096, max_output_bytes: int = 64 << 20):
+        self._start_ns = time.monotonic_ns()
+        self.instrument = ScpiRadarInstrument(source, clock=clock, now_s=self._true_s)
+        self.tick_s = tick_s
+        self.max_line_bytes = max_line_bytes
+        self.max_output_bytes = max_output_bytes
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._listener = socket.socket(family, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self._listener.bind((host, port))
+        except OSError as e:
+            self._listener.close()
+            if getattr(e, "errno", None) == 98:
+                raise PortBusyError(f"{host}:{port}: address in use") from e
+            raise TransportError(f"{host}:{port}: cannot listen: {e}") from e
+        self._listener.listen(8)
+        self._listener.setblocking(False)
+        self.host = host
+        self.port = self._listener.getsockname()[1]
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._listener, selectors.EVENT_READ, None)
+        self._clients: dict[int, _Client] = {}
+        self._stop = False
+        self.connections = 0
+
+    @property
+    def resource(self) -> str:
+        """The VISA resource string that opens this instrument."""
+        return P.visa_resource(self.host, self.port)
+
+    def _true_s(self) -> float:
+        return (time.monotonic_ns() - self._start_ns) * 1e-9
+
+    def stop(self) -> None:
+        """Ask :meth:`serve` to return (safe from a signal handler)."""
+        self._stop = True
+
+    def serve(self, duration_s: float | None = None):
+        self._start_ns = time.monotonic_ns()
+        end_ns = None if duration_s is None else self._start_ns + round(duration_s * 1e9)
+        while not self._stop:
+            now = time.monotonic_ns()
+            if end_ns is not None and now >= end_ns:
+                break
+            timeout = self.tick_s if end_ns is None else min(self.tick_s, (end_ns - now) * 1e-9)
+            for key, events in self._selector.select(timeout):
+                if key.data is None:
+                    self._accept()
+                    continue
+                client = key.data
+                if events & selectors.EVENT_READ:
+                    self._read(client)
+                if events & selectors.EVENT_WRITE and client.sock.fileno() in self._clients:
+                    self._write(client)
+            self.instrument.acquire(self._true_s())
+        return self.instrument.stats
+
+    def _accept(self) -> None:
+        try:
+            sock, address = self._listener.accept()
+        except BlockingIOError:
+            return
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        client = _Client(sock, address)
+        self._clients[sock.fileno()] = client
+        self._selector.register(sock, selectors.EVENT_READ, client)
+        self.connections += 1
+
+    def _drop(self, client: _Client) -> None:
+        self._clients.pop(client.sock.fileno(), None)
+        try:
+            self._selector.unregister(client.sock)
+        except (KeyError, ValueError):
+            pass
+        client.sock.close()
+
+    def _read(self, client: _Client) -> None:
+        try:
+            data = client.sock.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._drop(client)
+            return
+        if not data:
+            self._drop(client)
+            return
+        client.inbuf += data
+        while True:
+            end = client.inbuf.find(b"\n")
+            if end < 0:
+                if len(client.inbuf) > self.max_line_bytes:
+                    client.inbuf.clear()
+                    if not client.discarding:
+                        self.instrument.push_error(-223)
+                    client.discarding = True
+                return
+            line = bytes(client.inbuf[:end])
+            del client.inbuf[:end + 1]
+            if client.discarding:
+                client.discarding = False
+                continue
+            self.instrument.acquire(self._true_s())
+            answer = self.instrument.handle(line.decode("ascii", "replace").rstrip("\r"))
+            if answer:
+                self._send(client, answer)
+
+    def _send(self, client: _Client, answer: bytes) -> None:
+        if len(client.outbuf) + len(answer) > self.max_output_bytes:
+            log.warning("scpi emulator: client %s does not read; disconnecting", client.address)
+            self._drop(client)
+            return
+        client.outbuf += answer
+        self._write(client)
+
+    def _write(self, client: _Client) -> None:
+        try:
+            n = client.sock.send(client.outbuf)
+        except BlockingIOError:
+            n = 0
+        except OSError:
+            self._drop(client)
+            return
+        del client.outbuf[:n]
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if client.outbuf else 0)
+        self._selector.modify(client.sock, events, client)
+
+    def close(self) -> None:
+        for client in list(self._clients.values()):
+            self._drop(client)
+        self._selector.close()
+        self._listener.close()
