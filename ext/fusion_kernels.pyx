@@ -90,11 +90,13 @@ cdef void transition(int j, double dt, const double *x, const double *model, dou
         u[5] = g2 * dt
 
 
-cdef void add_process_noise(double q, double dt, double *P) noexcept nogil:
-    """P += q [[|dt|³/3 I, dt|dt|/2 I], [dt|dt|/2 I, |dt| I]]."""
+cdef void add_process_noise(double q_h, double q_up, double dt, double *P) noexcept nogil:
+    """P += [[|dt|³/3 D, dt|dt|/2 D], [dt|dt|/2 D, |dt| D]], D = diag(q_h, q_h, q_up)."""
     cdef double a = fabs(dt)
+    cdef double q
     cdef int i
     for i in range(3):
+        q = q_up if i == 2 else q_h
         P[i * 6 + i] += q * a * a * a / 3.0
         P[i * 6 + i + 3] += q * dt * a / 2.0
         P[(i + 3) * 6 + i] += q * dt * a / 2.0
@@ -112,13 +114,20 @@ cdef void imm_predict(const double *x, const double *P, const double *mu, double
     cdef double u[NX]
     cdef double T[NX * NX]
     cdef double d[NX]
-    cdef double stay = exp(-model[5] * fabs(dt))
-    cdef double off = (1.0 - stay) / (K - 1)
+    cdef double leave = 1.0 - exp(-model[5] * fabs(dt))
+    cdef double to_ballistic = 1.0 - exp(-model[8] * fabs(dt))
     cdef double acc
     cdef int i, j, a, b, c
-    for i in range(K):
+    for i in range(K):                              # Π (models.markov)
         for j in range(K):
-            Pi[i][j] = stay if i == j else off
+            if i == 3:
+                Pi[i][j] = 1.0 - leave if j == i else leave / 3.0
+            elif j == 3:
+                Pi[i][j] = to_ballistic
+            elif j != i:
+                Pi[i][j] = leave / 2.0
+        if i != 3:
+            Pi[i][i] = 1.0 - to_ballistic - leave
     for j in range(K):
         acc = 0.0
         for i in range(K):
@@ -157,7 +166,7 @@ cdef void imm_predict(const double *x, const double *P, const double *mu, double
                 for c in range(NX):
                     acc = acc + T[a * NX + c] * F[b * NX + c]
                 Pp[j * 36 + a * NX + b] = acc
-        add_process_noise(model[1 + j], dt, &Pp[j * 36])
+        add_process_noise(model[1 + j], model[1 + j] if j == 3 else model[9], dt, &Pp[j * 36])
 
 
 cdef void combine(const double *x, const double *P, const double *w, double *xc,

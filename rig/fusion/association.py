@@ -18,9 +18,13 @@ NO_PAIR = 1e9
 
 
 def assign(pair_plot: np.ndarray, pair_track: np.ndarray, cost: np.ndarray):
-    """Chosen ``(plot, track)`` pairs, each plot and each track at most once, sorted by plot."""
+    """Chosen ``(plot, track)`` pairs, each plot and each track at most once, in the order
+    of the candidates (plot-major)."""
     if len(pair_plot) == 0:
         return pair_plot, pair_track
+    if (len(np.unique(pair_plot)) == len(pair_plot)
+            and len(np.unique(pair_track)) == len(pair_track)):
+        return pair_plot, pair_track                   # no plot or track is contested
     plots, pi = np.unique(pair_plot, return_inverse=True)
     tracks, ti = np.unique(pair_track, return_inverse=True)
     n_p = len(plots)

@@ -15,8 +15,10 @@ Track management:
   velocity 0 ± ``v_initial_sigma_mps`` (two-point initiation: the second plot is gated by the
   speed that prior allows);
 - confirmation: a tentative track is confirmed at its ``confirm_updates``-th update;
-- deletion: a tentative track after ``tentative_gap_scans`` longest scan periods without an
-  update, a confirmed one after ``coast_scans``, any track whose position sigma exceeds
+- deletion: a tentative track after ``tentative_gap_scans`` revisit periods without an
+  update, a confirmed one after ``coast_scans``, where a track's revisit period is the
+  shortest scan period of the sensors that updated it within their last 2.5 scans (the
+  longest scan period of all if none did); any track whose position sigma exceeds
   ``max_position_sigma_m``; of two tracks that hold one target (states within ``merge_d2``
   for ``merge_checks`` windows in a row, and never updated by one sensor in the same scan) the
   younger one is deleted (the confirmed one is kept if only one is).
@@ -122,8 +124,7 @@ class FusionEngine:
         self._next_id = 1
         self._merge_seen: dict[tuple[int, int], int] = {}
         max_scan = float(np.max(sensors.scan_period_s)) if len(sensors) else 1.0
-        self._tentative_gap_s = self.params.tentative_gap_scans * max_scan
-        self._coast_s = self.params.coast_scans * max_scan
+        self._max_scan_s = max_scan
         self._coasting_after_s = max_scan + self.params.window_s
         if len(self.params.mu_initial) != N_MODELS or abs(sum(self.params.mu_initial) - 1) > 1e-9:
             raise ConfigError("mu_initial must be 4 probabilities that sum to 1")
@@ -217,47 +218,50 @@ class FusionEngine:
                 self._horizon_s = end
 
     def _window(self, plots: np.ndarray, end_s: float) -> None:
+        """Fuse one window: gate all plots against all live tracks, assign (each plot to at
+        most one track, each track at most one plot per sensor), update in time order,
+        register, start tentative tracks from the rest, then delete and merge."""
         self.counters.windows += 1
         if len(plots):
-            p = self.params
+            st, p = self.store, self.params
             z, t, s, pc, radius, R_diag, var_clock = self.k.prepare(
-                plots, self.reg.b, self.reg.var, self._R_diag, self.sensors.M, self.sensors.t,
+                plots, self.reg.b, self._reg_var(), self._R_diag, self.sensors.M, self.sensors.t,
                 p.coarse_gate_m)
-            order = np.lexsort((plots["seq"], s, t))
-            ids, first = np.unique(s[order], return_index=True)
-            for sensor in ids[np.argsort(first)]:    # sensors in order of their first plot
-                g = order[s[order] == sensor]
-                self._sensor_batch(int(sensor), z[g], t[g], s[g], pc[g], radius[g], R_diag[g],
-                                   var_clock[g])
+            chosen_p = chosen_k = np.zeros(0, np.int64)
+            rows = st.alive()
+            if len(rows):
+                n = st.n
+                mu = st.mu[:n]
+                xc = np.einsum("nk,nkd->nd", mu, st.x[:n])
+                sig_pos = np.sqrt(np.einsum("nk,nkii->n", mu, st.P[:n, :, :3, :3]))
+                sig_vel = np.sqrt(np.einsum("nk,nkii->n", mu, st.P[:n, :, 3:, 3:]))
+                pair_p, pair_k, _, cost = self.k.gate(
+                    st.x, st.P, st.mu, st.t, rows, np.ascontiguousarray(xc[:, :3]),
+                    np.ascontiguousarray(xc[:, 3:]), sig_pos, sig_vel, z, t, s, pc, radius,
+                    R_diag, var_clock, self.sensors.M, self.sensors.t, self.model, p.gate_d2)
+                # a track takes at most one plot from each sensor: columns are (track, sensor)
+                chosen_p, col = assign(pair_p, pair_k * len(self.sensors) + s[pair_p], cost)
+                chosen_k = col // len(self.sensors)
+            if len(chosen_p):
+                order = np.lexsort((chosen_p, t[chosen_p]))
+                self._update(chosen_p[order], chosen_k[order], z, t, s, R_diag, var_clock)
+            new = np.ones(len(z), bool)
+            new[chosen_p] = False
+            if new.any():
+                self._initiate(z[new], t[new], s[new], pc[new], R_diag[new])
+            self.counters.plots_used += len(z)
         self._manage(end_s)
 
-    def _sensor_batch(self, sensor, z, t, s, pc, radius, R_diag, var_clock) -> None:
-        st, p = self.store, self.params
-        rows = st.alive()
-        chosen_p = chosen_k = np.zeros(0, np.int64)
-        if len(rows):
-            n = st.n
-            mu = st.mu[:n]
-            xc = np.einsum("nk,nkd->nd", mu, st.x[:n])
-            sig_pos = np.sqrt(np.einsum("nk,nkii->n", mu, st.P[:n, :, :3, :3]))
-            sig_vel = np.sqrt(np.einsum("nk,nkii->n", mu, st.P[:n, :, 3:, 3:]))
-            pair_p, pair_k, d2, cost = self.k.gate(
-                st.x, st.P, st.mu, st.t, rows, np.ascontiguousarray(xc[:, :3]),
-                np.ascontiguousarray(xc[:, 3:]), sig_pos, sig_vel, z, t, s, pc, radius, R_diag,
-                var_clock, self.sensors.M, self.sensors.t, self.model, p.gate_d2)
-            chosen_p, chosen_k = assign(pair_p, pair_k, cost)
-        if len(chosen_p):
-            self._update(sensor, chosen_p, chosen_k, z, t, s, R_diag, var_clock)
-        new = np.ones(len(z), bool)
-        new[chosen_p] = False
-        if new.any():
-            self._initiate(sensor, z[new], t[new], pc[new], R_diag[new])
-        self.counters.plots_used += len(z)
+    def _reg_var(self) -> np.ndarray:
+        """Variances of the registration estimates, added to each plot's R."""
+        return self.reg.var if self.params.registration_on else np.zeros_like(self.reg.b)
 
-    def _update(self, sensor, chosen_p, chosen_k, z, t, s, R_diag, var_clock) -> None:
+    def _update(self, chosen_p, chosen_k, z, t, s, R_diag, var_clock) -> None:
         st, p = self.store, self.params
         t_plot = t[chosen_p]
-        others = np.delete(st.sensor_t_last[chosen_k], sensor, axis=1)
+        sensor = s[chosen_p]
+        others = st.sensor_t_last[chosen_k].copy()
+        others[np.arange(len(chosen_k)), sensor] = np.nan
         with np.errstate(invalid="ignore"):
             overlap = np.any(t_plot[:, None] - others < p.register_overlap_s, axis=1)
         eligible = (overlap & (st.status[chosen_k] != TRACK_STATUS_TENTATIVE)
@@ -265,23 +269,24 @@ class FusionEngine:
         nu, S, zdot, d2 = self.k.update(st.x, st.P, st.mu, st.t, chosen_p, chosen_k, z, t, s,
                                         R_diag, var_clock, self.sensors.M, self.sensors.t,
                                         self.model)
-        partner = int(self.sensors.partner[sensor])
-        st.n_updates[chosen_k] += 1
-        st.t_last[chosen_k] = np.maximum(st.t_last[chosen_k], t_plot)
-        st.sensors[chosen_k] |= np.uint64(1 << sensor)
-        st.partners[chosen_k] |= np.uint32(1 << partner)
+        partner = self.sensors.partner[sensor]
+        np.add.at(st.n_updates, chosen_k, 1)
+        np.fmax.at(st.t_last, chosen_k, t_plot)
+        np.bitwise_or.at(st.sensors, chosen_k, np.left_shift(np.uint64(1), sensor.astype(np.uint64)))
+        np.bitwise_or.at(st.partners, chosen_k, np.left_shift(np.uint32(1), partner.astype(np.uint32)))
         st.sensor_t_last[chosen_k, sensor] = t_plot
-        st.partner_t_last[chosen_k, partner] = np.fmax(st.partner_t_last[chosen_k, partner],
-                                                       t_plot)
-        promote = chosen_k[(st.status[chosen_k] == TRACK_STATUS_TENTATIVE)
-                           & (st.n_updates[chosen_k] >= p.confirm_updates)]
+        np.fmax.at(st.partner_t_last, (chosen_k, partner), t_plot)
+        promote = np.unique(chosen_k[(st.status[chosen_k] == TRACK_STATUS_TENTATIVE)
+                                     & (st.n_updates[chosen_k] >= p.confirm_updates)])
         st.status[promote] = TRACK_STATUS_CONFIRMED
         self.counters.tracks_confirmed += len(promote)
         if p.registration_on:
             use = eligible & (d2 < p.register_nis_max) & (d2 > 0)
-            self.reg.update(sensor, float(t_plot.max()), nu[use], S[use], zdot[use])
+            if use.any():
+                self.reg.update(sensor[use], float(t_plot[use].max()), nu[use], S[use],
+                                zdot[use])
 
-    def _initiate(self, sensor, z, t, pc, R_diag) -> None:
+    def _initiate(self, z, t, s, pc, R_diag) -> None:
         st, p = self.store, self.params
         rows = st.add(len(z))
         r, az, el = z[:, 0], z[:, 1], z[:, 2]
@@ -290,7 +295,7 @@ class FusionEngine:
         J[:, 0] = np.stack([ce * sa, r * ce * ca, -r * se * sa], 1)
         J[:, 1] = np.stack([ce * ca, -r * ce * sa, -r * se * ca], 1)
         J[:, 2] = np.stack([se, np.zeros_like(r), r * ce], 1)
-        A = self.sensors.M[sensor] @ J               # origin ENU from (r, az, el)
+        A = self.sensors.M[s] @ J                    # origin ENU from (r, az, el)
         P0 = np.zeros((len(z), 6, 6))
         P0[:, :3, :3] = (A * R_diag[:, None, :]) @ A.transpose(0, 2, 1)   # A R Aᵀ
         P0[:, [3, 4, 5], [3, 4, 5]] = p.v_initial_sigma_mps ** 2
@@ -306,10 +311,10 @@ class FusionEngine:
         self._next_id += len(z)
         st.status[rows] = TRACK_STATUS_TENTATIVE
         st.n_updates[rows] = 1
-        partner = int(self.sensors.partner[sensor])
-        st.sensors[rows] = np.uint64(1 << sensor)
-        st.partners[rows] = np.uint32(1 << partner)
-        st.sensor_t_last[rows, sensor] = t
+        partner = self.sensors.partner[s]
+        st.sensors[rows] = np.left_shift(np.uint64(1), s.astype(np.uint64))
+        st.partners[rows] = np.left_shift(np.uint32(1), partner.astype(np.uint32))
+        st.sensor_t_last[rows, s] = t
         st.partner_t_last[rows, partner] = t
         self.counters.tracks_initiated += len(z)
 
@@ -320,13 +325,19 @@ class FusionEngine:
         if not len(rows):
             return
         gap = t_s - st.t_last[rows]
+        period = self.sensors.scan_period_s
+        with np.errstate(invalid="ignore"):
+            recent = (t_s - st.sensor_t_last[rows]) < 2.5 * period
+        revisit = np.min(np.where(recent, period, np.inf), axis=1, initial=np.inf)
+        revisit = np.where(np.isfinite(revisit), revisit, self._max_scan_s)
         tentative = st.status[rows] == TRACK_STATUS_TENTATIVE
         mu = st.mu[rows]
         var_pos = np.einsum("nk,nkii->n", mu, st.P[rows, :, :3, :3])
         var_vel = np.einsum("nk,nkii->n", mu, st.P[rows, :, 3:, 3:])
         dt = np.maximum(t_s - st.t[rows], 0.0)
         sigma = np.sqrt(var_pos + dt * dt * var_vel)
-        drop = np.where(tentative, gap > self._tentative_gap_s, gap > self._coast_s)
+        drop = np.where(tentative, gap > p.tentative_gap_scans * revisit,
+                        gap > p.coast_scans * revisit)
         drop |= ~tentative & (sigma > p.max_position_sigma_m)
         st.status[rows[drop]] = TRACK_STATUS_DELETED
         self.counters.tracks_deleted += int(drop.sum())
@@ -336,7 +347,6 @@ class FusionEngine:
     def _merge(self, t_s: float) -> None:
         st, p = self.store, self.params
         rows = st.alive()
-        rows = rows[st.n_updates[rows] >= 2]
         seen = {}
         if len(rows) >= 2:
             xs, Ps = self.k.predict(st.x, st.P, st.mu, st.t, rows, t_s, self.model)

@@ -7,9 +7,12 @@ State ``x = (e, n, u, ve, vn, vu)`` in the origin's ENU frame (m, m/s). Four mod
 2. coordinated turn, −ω (right)
 3. ballistic: gravity only            x' = F x + [½ g dt²; g dt], g towards the earth's centre
 
-Process noise of every model is continuous white-noise acceleration of spectral density q
-(m²/s³) on each axis:  Q = q [[|dt|³/3 I, dt|dt|/2 I], [dt|dt|/2 I, |dt| I]]  (valid for
+Process noise of every model is continuous white-noise acceleration (m²/s³) per axis:
+Q = [[|dt|³/3 D, dt|dt|/2 D], [dt|dt|/2 D, |dt| D]] with D = diag(q, q, q_up)  (valid for
 negative dt too, so a plot slightly older than a track's state is handled by retrodiction).
+The manoeuvre models (CV, turns) have a small vertical density ``q_up`` (aircraft mostly fly
+level, and radar elevation is the weakest measurement); the ballistic model has ``q`` on all
+three axes.
 
 The measurement of a radar at a site with ``p_origin = M p_site + t_site`` is
 ``z = h(x) = (range, azimuth, elevation)`` of ``l = Mᵀ (p − t_site)`` in the site's own
@@ -31,7 +34,8 @@ LOG_2PI = float(np.log(2.0 * np.pi))
 
 #: Layout of the model constant vector shared with the Cython kernels.
 MODEL_FIELDS = ("turn_rate_rad_s", "q_cv", "q_left", "q_right", "q_ballistic",
-                "switch_rate_per_s", "gravity_mps2", "earth_centre_m")
+                "switch_rate_per_s", "gravity_mps2", "earth_centre_m",
+                "switch_to_ballistic_per_s", "q_vertical")
 
 
 def model_vector(params, origin_alt_m: float) -> np.ndarray:
@@ -40,7 +44,9 @@ def model_vector(params, origin_alt_m: float) -> np.ndarray:
 
     return np.array([params.turn_rate_rad_s, params.q_cv, params.q_turn, params.q_turn,
                      params.q_ballistic, params.switch_rate_per_s, params.gravity_mps2,
-                     EARTH_RADIUS_M + origin_alt_m], dtype=float)
+                     EARTH_RADIUS_M + origin_alt_m, params.switch_to_ballistic_per_s,
+                     params.q_vertical],
+                    dtype=float)
 
 
 def transition(j: int, dt: float, x: np.ndarray, model: np.ndarray):
@@ -66,11 +72,12 @@ def transition(j: int, dt: float, x: np.ndarray, model: np.ndarray):
     return F, u
 
 
-def process_noise(q: float, dt: float) -> np.ndarray:
-    """``Q = q [[|dt|³/3 I, dt|dt|/2 I], [dt|dt|/2 I, |dt| I]]``."""
+def process_noise(q_h: float, q_up: float, dt: float) -> np.ndarray:
+    """``Q = [[|dt|³/3 D, dt|dt|/2 D], [dt|dt|/2 D, |dt| D]]``, ``D = diag(q, q, q_up)``."""
     a = abs(dt)
     Q = np.zeros((6, 6))
     for i in range(3):
+        q = q_up if i == 2 else q_h
         Q[i, i] = q * a * a * a / 3.0
         Q[i, i + 3] = Q[i + 3, i] = q * dt * a / 2.0
         Q[i + 3, i + 3] = q * a
@@ -78,10 +85,24 @@ def process_noise(q: float, dt: float) -> np.ndarray:
 
 
 def markov(dt: float, model: np.ndarray) -> np.ndarray:
-    """Model switching probabilities ``Π[i, j] = P(model j at t+dt | model i at t)``."""
-    stay = np.exp(-model[5] * abs(dt))
-    Pi = np.full((N_MODELS, N_MODELS), (1.0 - stay) / (N_MODELS - 1))
-    np.fill_diagonal(Pi, stay)
+    """Model switching probabilities ``Π[i, j] = P(model j at t+dt | model i at t)``.
+
+    Between the three manoeuvre models (CV, turns) at rate λ; into the ballistic model at the
+    much lower rate λ_b (so that it does not drag aircraft tracks down); out of it at λ.
+    """
+    leave = 1.0 - np.exp(-model[5] * abs(dt))
+    to_ballistic = 1.0 - np.exp(-model[8] * abs(dt))
+    Pi = np.zeros((N_MODELS, N_MODELS))
+    for i in range(N_MODELS):
+        for j in range(N_MODELS):
+            if i == BALLISTIC:
+                Pi[i, j] = 1.0 - leave if j == i else leave / 3.0
+            elif j == BALLISTIC:
+                Pi[i, j] = to_ballistic
+            elif j != i:
+                Pi[i, j] = leave / 2.0
+        if i != BALLISTIC:
+            Pi[i, i] = 1.0 - to_ballistic - leave
     return Pi
 
 
@@ -105,7 +126,8 @@ def imm_predict(x, P, mu, dt, model):
             P0 += w[i] * (P[i] + np.outer(d, d))
         F, u = transition(j, dt, x0, model)
         xp[j] = F @ x0 + u                             # x⁻ = F x0 + u
-        Pp[j] = F @ P0 @ F.T + process_noise(model[1 + j], dt)   # P⁻ = F P0 Fᵀ + Q
+        q_up = model[1 + j] if j == BALLISTIC else model[9]
+        Pp[j] = F @ P0 @ F.T + process_noise(model[1 + j], q_up, dt)   # P⁻ = F P0 Fᵀ + Q
     return xp, Pp, cbar
 
 

@@ -10,14 +10,16 @@ class FusionParams(BaseModel):
 
     Process noise (continuous white-noise acceleration, per axis, m²/s³): ``q_cv`` for straight
     flight (≈ 0.3 m/s² of unmodelled acceleration over a 4 s revisit), ``q_turn`` for the two
-    coordinated-turn models at ±``turn_rate_rad_s``, ``q_ballistic`` for the gravity-only
-    model (its mean follows gravity towards the earth's centre, so little noise is needed).
+    coordinated-turn models at ±``turn_rate_rad_s``, ``q_vertical`` on the up axis of those
+    three (aircraft mostly hold their height), ``q_ballistic`` on every axis of the
+    gravity-only model (its mean follows gravity towards the earth's centre, so little noise
+    is needed).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # --- time ---------------------------------------------------------------------------
-    window_s: float = Field(0.5, gt=0, description="plots are fused in windows of this length")
+    window_s: float = Field(1.0, gt=0, description="plots are fused in windows of this length")
     hold_back_s: float = Field(1.0, ge=0, description="wait this long for late plots")
     oos_tolerance_s: float = Field(0.5, ge=0, description="a plot older than the processed "
                                    "horizon by more than this is out of sequence (counted, "
@@ -26,8 +28,12 @@ class FusionParams(BaseModel):
     q_cv: float = Field(0.5, gt=0)
     q_turn: float = Field(4.0, gt=0)
     q_ballistic: float = Field(0.5, gt=0)
+    q_vertical: float = Field(0.05, gt=0, description="vertical density of CV and turns")
     turn_rate_rad_s: float = Field(0.05, gt=0)
-    switch_rate_per_s: float = Field(0.05, gt=0, description="IMM model switching rate")
+    switch_rate_per_s: float = Field(0.05, gt=0, description="IMM switching rate between "
+                                     "straight flight and turns, and out of ballistic flight")
+    switch_to_ballistic_per_s: float = Field(0.002, gt=0, description="IMM switching rate "
+                                             "into ballistic flight")
     gravity_mps2: float = Field(9.80665, ge=0)
     mu_initial: tuple[float, float, float, float] = (0.85, 0.05, 0.05, 0.05)
     # --- association -----------------------------------------------------------------------
@@ -36,11 +42,10 @@ class FusionParams(BaseModel):
     # --- initiation and deletion -----------------------------------------------------------
     v_initial_sigma_mps: float = Field(350.0, gt=0, description="velocity prior of a new track")
     confirm_updates: int = Field(3, ge=2, description="updates that confirm a tentative track")
-    tentative_gap_scans: float = Field(1.6, gt=0, description="a tentative track is deleted "
-                                       "after this many of the longest scan periods without "
-                                       "an update")
+    tentative_gap_scans: float = Field(2.2, gt=0, description="a tentative track is deleted "
+                                       "after this many revisit periods without an update")
     coast_scans: float = Field(3.0, gt=0, description="a confirmed track is deleted after "
-                               "this many of the longest scan periods without an update")
+                               "this many revisit periods without an update")
     max_position_sigma_m: float = Field(5000.0, gt=0, description="delete a track whose "
                                         "position sigma exceeds this")
     merge_d2: float = Field(6.0, gt=0, description="two tracks whose states differ by less "

@@ -15,6 +15,12 @@ Gaussian in information form, with Cholesky/LU solves only:
 Between batches each component follows a slow random walk (``bias_walk_per_s``). The track
 itself carries some of the sensor's own bias, so each batch removes part of the error; the
 estimate converges over many overlaps.
+
+Plots alone cannot tell a clock offset common to every sensor from a picture that is late as a
+whole, and a common elevation bias is barely observable (it would show only through the small
+differences of range between sensors). These two common modes are held at zero: after each
+update the mean clock offset and the mean elevation bias over the sensors are removed. The
+estimates are therefore relative to the sensors' average clock and elevation reference.
 """
 
 from __future__ import annotations
@@ -50,30 +56,37 @@ class Registration:
         """(S,4) variances of the estimates (the diagonal of P)."""
         return np.ascontiguousarray(np.diagonal(self.P, axis1=1, axis2=2))
 
-    def update(self, s: int, t_s: float, nu, S, zdot) -> None:
-        """Fold in residuals ``ν (n,3)`` with innovation covariances ``S (n,3,3)`` (which
-        include the registration terms the engine added) and ``ż (n,3)`` of sensor ``s``."""
-        if not np.isnan(self.t_last[s]) and t_s > self.t_last[s]:
-            self.P[s] += np.diag(self.walk * (t_s - self.t_last[s]))
-        self.t_last[s] = t_s
-        n = len(nu)
-        if n == 0:
+    def update(self, sensor, t_s: float, nu, S, zdot) -> None:
+        """Fold in residuals ``ν (n,3)`` of sensors ``sensor (n,)`` with innovation
+        covariances ``S (n,3,3)`` (which include the registration terms the engine added) and
+        ``ż (n,3)``; every sensor with residuals is updated at time ``t_s``."""
+        if len(nu) == 0:
             return
-        var = np.diagonal(self.P[s])
+        ids = np.unique(sensor)
+        dt = np.where(np.isnan(self.t_last[ids]), 0.0, np.maximum(t_s - self.t_last[ids], 0.0))
+        self.P[ids] += dt[:, None, None] * np.diag(self.walk)[None]
+        self.t_last[ids] = t_s
+        var = np.diagonal(self.P, axis1=1, axis2=2)[sensor]    # (n,4)
+        n = len(nu)
         G = np.zeros((n, 3, 4))
         G[:, [0, 1, 2], [0, 1, 2]] = 1.0
         G[:, :, 3] = -zdot
-        S_w = S - var[3] * zdot[:, :, None] * zdot[:, None, :]
-        S_w[:, [0, 1, 2], [0, 1, 2]] -= var[:3]
-        y = nu + G @ self.b[s]                                 # y = ν + G b̂
+        S_w = S - var[:, 3, None, None] * zdot[:, :, None] * zdot[:, None, :]
+        S_w[:, [0, 1, 2], [0, 1, 2]] -= var[:, :3]
+        y = nu + np.einsum("nij,nj->ni", G, self.b[sensor])   # y = ν + G b̂
         W = np.linalg.solve(S_w, G)                            # S_w⁻¹ G
-        Y = np.einsum("nij,nik->jk", G, W)                     # Y = Σ Gᵀ S_w⁻¹ G
-        eta = np.einsum("nij,ni->j", W, y)                     # η = Σ Gᵀ S_w⁻¹ y
-        A = np.eye(4) + self.P[s] @ Y                          # A = I + P Y
-        self.b[s] = self.b[s] + np.linalg.solve(A, self.P[s] @ (eta - Y @ self.b[s]))
-        Pn = np.linalg.solve(A, self.P[s])                     # P⁺ = A⁻¹ P
-        self.P[s] = 0.5 * (Pn + Pn.T)
-        self.n_residuals[s] += n
+        Y = np.zeros((len(self.b), 4, 4))
+        eta = np.zeros((len(self.b), 4))
+        np.add.at(Y, sensor, np.einsum("nij,nik->njk", G, W))  # Y = Σ Gᵀ S_w⁻¹ G
+        np.add.at(eta, sensor, np.einsum("nij,ni->nj", W, y))  # η = Σ Gᵀ S_w⁻¹ y
+        P, b = self.P[ids], self.b[ids]
+        A = np.eye(4) + P @ Y[ids]                             # A = I + P Y
+        rhs = np.einsum("sij,sj->si", P, eta[ids] - np.einsum("sij,sj->si", Y[ids], b))
+        self.b[ids] = b + np.linalg.solve(A, rhs[..., None])[..., 0]
+        Pn = np.linalg.solve(A, P)                             # P⁺ = A⁻¹ P
+        self.P[ids] = 0.5 * (Pn + Pn.transpose(0, 2, 1))
+        self.n_residuals += np.bincount(sensor, minlength=len(self.b))
+        self.b[:, 2:] -= self.b[:, 2:].mean(axis=0)          # the unobservable common modes
 
     def table(self, names) -> np.ndarray:
         out = np.zeros(len(self.b), REGISTRATION_DTYPE)
