@@ -1,0 +1,229 @@
+"""CAT062 encoder/decoder, the publisher, and HDLC framing for serial feeds."""
+
+import select
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rig._ext import asterix062
+from rig._ext.hdlc_framing import HdlcDecoder, crc16_x25, hdlc_encode
+from rig.errors import EncodeError
+from rig.publish import Cat062Publisher, Origin, decode_tracks, geodetic_of_tracks
+from rig.publish import cat062_format as F
+from rig.records import TRACK_DTYPE, empty_tracks
+from rig.transport import UdpTransport, open_transport
+
+from .asterix_helpers import random_tracks
+
+ORIGIN = Origin(48.7, 2.2, 80.0)
+
+
+class Sink:
+    """A transport stand-in that keeps what is written."""
+
+    def __init__(self, datagram_oriented=True):
+        self.datagram_oriented = datagram_oriented
+        self.written = []
+
+    def write(self, data):
+        self.written.append(bytes(data))
+
+
+def test_round_trip_through_publisher_and_decoder(rng):
+    tracks = random_tracks(rng, 1000)
+    sink = Sink()
+    publisher = Cat062Publisher(ORIGIN, 5, 6, sink, partner_sources={0: (1, 1), 2: (2, 2)})
+    n = publisher.publish(tracks, t_tod_s=tracks["t"])
+    assert n == len(sink.written) > 1 and all(len(d) <= 1472 for d in sink.written)
+    decoder = asterix062.Cat062Decoder()
+    got = [decode_tracks(decoder, d, ORIGIN) for d in sink.written]
+    out = np.concatenate([g[0] for g in got])
+    info = np.concatenate([g[1] for g in got])
+    assert out.dtype == TRACK_DTYPE and len(out) == len(tracks)
+    assert np.array_equal(out["track_id"], tracks["track_id"])
+    assert np.array_equal(out["status"], tracks["status"])
+    assert np.array_equal(out["partners"], tracks["partners"])
+    for name, tol in (("east", 0.25), ("north", 0.25), ("v_east", 0.125), ("v_north", 0.125),
+                      ("t", 1 / 256)):
+        assert np.max(np.abs(out[name] - tracks[name])) <= tol + 1e-9, name
+    # up from WGS-84 and the 6.25 ft altitude; v_up from the 6.25 ft/min climb rate
+    assert np.max(np.abs(out["up"] - tracks["up"])) <= F.ALTITUDE_SCALE_M / 2 + 0.7
+    assert np.max(np.abs(out["v_up"] - tracks["v_up"])) <= 0.05
+    has = ~np.isnan(tracks["partner_t_last"])
+    assert np.array_equal(has, ~np.isnan(out["partner_t_last"]))
+    assert np.max(np.abs(out["partner_t_last"][has] - tracks["partner_t_last"][has])) <= 1 / 256 + 1e-9
+    assert np.all(info["sac"] == 5) and np.all(info["sic"] == 6)
+    c = decoder.counters()
+    assert c["tracks_ok"] == 1000 and c["records_bad"] == c["sp_foreign"] == 0
+    assert publisher.counters()["tracks_sent"] == 1000
+
+
+def test_provenance_last_sensor_and_ages():
+    tracks = empty_tracks(1)
+    tracks[0]["t"] = 100.0
+    tracks[0]["partners"] = 0b1010
+    tracks[0]["partner_t_last"][1] = 97.5
+    tracks[0]["partner_t_last"][3] = 99.0
+    (d,) = asterix062.encode(tracks, [48.0], [2.0], [1000.0], [0.0], 100.0, sac=1, sic=2,
+                             partner_sources={1: (11, 1), 3: (33, 3)})
+    out, info = asterix062.Cat062Decoder().feed(d)
+    assert (info["last_sac"][0], info["last_sic"][0]) == (33, 3)   # partner 3 was newest
+    assert info["psr_age_s"][0] == 1.0
+    sp = d[-8:]
+    assert sp == bytes([8, 1]) + (0b1010).to_bytes(2, "big") + (320).to_bytes(2, "big") + (128).to_bytes(2, "big")
+    assert out["partner_t_last"][0][1] == 97.5 and out["partner_t_last"][0][3] == 99.0
+
+
+@pytest.mark.parametrize("status,octets", [(0, "tentative"), (1, "confirmed"), (2, "coasting"),
+                                           (3, "deleted")])
+def test_track_status_octets(status, octets):
+    tracks = empty_tracks(1)
+    tracks["status"] = status
+    (d,) = asterix062.encode(tracks, [0.0], [0.0], [np.nan], [np.nan], 0.0, sac=0, sic=0)
+    want = F.STATUS_OCTETS[octets]
+    # record: CAT LEN | FSPEC (2 octets: FRN 1-13) | 010 015 070 105 100 185 | 040 | 080
+    assert d[3 + 2 + 2 + 1 + 3 + 8 + 6 + 4 + 2:][:len(want)] == want
+    assert asterix062.Cat062Decoder().feed(d)[0]["status"][0] == status
+
+
+def test_unencodable_values_raise_naming_the_field():
+    tracks = empty_tracks(2)
+    tracks[1]["east"] = 5e6
+    with pytest.raises(EncodeError, match="track 1: east"):
+        asterix062.encode(tracks, 0.0, 0.0, 0.0, 0.0, 0.0, sac=0, sic=0)
+    tracks = empty_tracks(2)
+    tracks[0]["partners"] = 1 << 20
+    with pytest.raises(EncodeError, match="track 0: partners"):
+        asterix062.encode(tracks, 0.0, 0.0, 0.0, 0.0, 0.0, sac=0, sic=0)
+    with pytest.raises(EncodeError, match="track 1: lat_deg"):
+        asterix062.encode(empty_tracks(2), [0.0, 95.0], 0.0, 0.0, 0.0, 0.0, sac=0, sic=0)
+
+
+def test_foreign_sp_field_and_foreign_items_are_skipped():
+    # FRN 1, 4, 12 + FRN 11 (I062/380 with ADR) + FRN 16 (I062/295, one subfield) + FRN 35 SP
+    fspec = bytes([0x91, 0x19, 0x41, 0x01, 0x02])
+    body = (b"\x01\x02" + b"\x00\x10\x00" + b"\x80" + b"\xab\xcd\xef" + b"\x00\x07"
+            + b"\x80" + b"\x05" + b"\x04\x09\x09\x09")
+    rec = fspec + body
+    datagram = bytes([62]) + (len(rec) + 3).to_bytes(2, "big") + rec
+    decoder = asterix062.Cat062Decoder()
+    tracks, info = decoder.feed(datagram)
+    assert len(tracks) == 1 and tracks["track_id"][0] == 7
+    assert decoder.sp_foreign == 1 and decoder.records_bad == 0
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.binary(max_size=3000))
+def test_cat062_arbitrary_bytes_never_crash(data):
+    decoder = asterix062.Cat062Decoder()
+    tracks, info = decoder.feed(data)
+    assert len(tracks) == len(info) and decoder.bytes_skipped <= len(data)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cut=st.integers(0, 1500), flip=st.integers(0, 1500), bit=st.integers(0, 7))
+def test_cat062_damaged_datagrams_are_counted_not_fatal(cut, flip, bit):
+    tracks = random_tracks(np.random.default_rng(9), 30)
+    lat, lon, alt, rocd = geodetic_of_tracks(tracks, ORIGIN)
+    (d,) = asterix062.encode(tracks, lat, lon, alt, rocd, 10.0, sac=1, sic=1)
+    d = bytearray(d)
+    d[flip % len(d)] ^= 1 << bit
+    decoder = asterix062.Cat062Decoder()
+    out, _ = decoder.feed(bytes(d[:cut]))
+    c = decoder.counters()
+    assert len(out) == c["tracks_ok"] <= 30
+
+
+# --- HDLC framing ------------------------------------------------------------------------
+def test_hdlc_frame_layout_and_crc():
+    assert crc16_x25(b"123456789") == 0x906E                  # the CRC-16/X-25 check value
+    frame = hdlc_encode(b"\x7e\x01\x7d")
+    fcs = crc16_x25(b"\x7e\x01\x7d")
+    body = b"\x7e\x01\x7d" + fcs.to_bytes(2, "little")
+    stuffed = body.replace(b"\x7d", b"\x7d\x5d").replace(b"\x7e", b"\x7d\x5e")
+    assert frame == b"\x7e" + stuffed + b"\x7e"
+
+
+def test_hdlc_survives_bad_bytes_and_resynchronises(rng):
+    payloads = [bytes(rng.integers(0, 256, int(rng.integers(1, 400)), dtype=np.uint8))
+                for _ in range(200)]
+    frames = [bytearray(hdlc_encode(p)) for p in payloads]
+    damaged = set(rng.choice(200, 20, replace=False).tolist())
+    for k in damaged:
+        at = int(rng.integers(1, len(frames[k]) - 1))
+        frames[k][at] ^= 0x10                                # one bit: the FCS catches it
+    stream = b"garbage" + b"".join(frames)
+    decoder = HdlcDecoder()
+    got = []
+    for i in range(0, len(stream), 97):
+        got += decoder.feed(stream[i:i + 97])
+    assert got == [p for k, p in enumerate(payloads) if k not in damaged]
+    c = decoder.counters()
+    assert c["frames_ok"] == len(got) and c["bytes_skipped"] == len(b"garbage")
+    assert c["fcs_errors"] + c["frames_aborted"] + c["frames_too_short"] >= len(damaged)
+
+
+def test_hdlc_bounds_frames():
+    decoder = HdlcDecoder(max_payload_bytes=16)
+    assert decoder.feed(b"\x7e" + b"\x01" * 100 + b"\x7e") == []
+    assert decoder.frames_too_long == 1
+    assert decoder.feed(hdlc_encode(b"ok")) == [b"ok"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=3000))
+def test_hdlc_arbitrary_bytes_never_crash(data):
+    decoder = HdlcDecoder(max_payload_bytes=512)
+    for payload in decoder.feed(data):
+        assert 1 <= len(payload) <= 512
+
+
+# --- publisher over real transports ------------------------------------------------------
+def test_publish_over_udp_loopback(rng):
+    receiver = UdpTransport("udp://@127.0.0.1:0")
+    receiver.open()
+    try:
+        port = receiver.local_address[1]
+        sender = open_transport(f"udp://127.0.0.1:{port}")
+        publisher = Cat062Publisher(ORIGIN, 1, 2, sender)
+        assert publisher.framing == "datagram"
+        tracks = random_tracks(rng, 100)
+        n = publisher.publish(tracks, 3600.0)
+        decoder = asterix062.Cat062Decoder()
+        got = []
+        for _ in range(n):
+            data, t_ns = receiver.read_chunk(5.0)
+            assert data and t_ns > 0
+            got.append(decode_tracks(decoder, data, ORIGIN)[0])
+        out = np.concatenate(got)
+        assert np.array_equal(np.sort(out["track_id"]), np.sort(tracks["track_id"]))
+        sender.close()
+    finally:
+        receiver.close()
+
+
+def test_publish_over_a_serial_line_with_hdlc(rng):
+    from firmware_interfaces.serial_sensor.device_port import PtyDevicePort
+
+    pty = PtyDevicePort()
+    try:
+        line = open_transport(pty.path)
+        publisher = Cat062Publisher(ORIGIN, 1, 2, line)
+        assert publisher.framing == "hdlc"
+        tracks = random_tracks(rng, 200)
+        n = publisher.publish(tracks, 3600.0)
+        deframer = HdlcDecoder()
+        decoder = asterix062.Cat062Decoder()
+        payloads = []
+        while len(payloads) < n:
+            select.select([pty.fileno()], [], [], 5.0)
+            chunk = pty.read()
+            assert chunk, "no bytes on the line"
+            payloads += deframer.feed(chunk)
+        out = np.concatenate([decode_tracks(decoder, p, ORIGIN)[0] for p in payloads])
+        assert len(out) == 200 and deframer.fcs_errors == 0
+        line.close()
+    finally:
+        pty.close()
