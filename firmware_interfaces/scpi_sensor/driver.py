@@ -159,15 +159,17 @@ class ScpiSensorDriver:
 
     def write(self, command: str) -> None:
         with self._lock:
+            inst = self._require()
             try:
-                self._require().write(command)
+                inst.write(command)
             except _visa_errors() as e:
                 raise self._error(f"write {command!r}", e) from e
 
     def query(self, command: str) -> str:
         with self._lock:
+            inst = self._require()
             try:
-                return self._require().query(command).strip()
+                return inst.query(command).strip()
             except _visa_errors() as e:
                 raise self._error(f"query {command!r}", e) from e
 
