@@ -51,21 +51,26 @@ def _model_fields_at(model: type[BaseModel], loc) -> list[str]:
     return list(getattr(current, "model_fields", {}))
 
 
-def _expectation(model: type[BaseModel], error: dict) -> tuple[str, str]:
+_NUMBER_BOUNDS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal",
+                  "finite_number"}
+
+
+def _expectation(model: type[BaseModel], error: dict) -> tuple[str, str | None]:
     """(message, expected) for one pydantic error."""
     kind = error["type"]
     value = error.get("input")
+    msg = error["msg"]
     if kind == "extra_forbidden":
         fields = _model_fields_at(model, error["loc"])
         return "unknown key", ("one of " + ", ".join(fields)) if fields else "no such key"
     if kind == "missing":
         return "missing", "this key to be given"
-    msg = error["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+    if kind == "value_error":
+        return msg.removeprefix("Value error, "), None
     shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
-    expected = msg[0].lower() + msg[1:] if msg else "a valid value"
-    expected = expected.removeprefix("input should be ")
+    expected = (msg[0].lower() + msg[1:]).removeprefix("input should be ")
+    if kind in _NUMBER_BOUNDS:
+        expected = "a number " + expected
     return f"is {shown}", expected
 
 
@@ -78,7 +83,7 @@ def validate(model: type[M], data, *, file: str | Path | None = None, prefix=())
         message, expected = _expectation(model, error)
         more = e.error_count() - 1
         if more:
-            message += f" (and {more} more problem{'s' if more > 1 else ''})"
+            message += f"; {more} more problem{'s' if more > 1 else ''} after this one"
         raise ConfigError(message, file=str(file) if file else None,
                           key=key_path((*prefix, *error["loc"])) or None,
                           expected=expected) from e

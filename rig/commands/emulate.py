@@ -22,7 +22,8 @@ def add_parser(sub) -> None:
                    help="plots per second (default 1000)")
     p.add_argument("--duration", type=float, default=None, metavar="S",
                    help="stop after S seconds (default: until Ctrl-C or SIGTERM)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the plots (default 0)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed of the plots (default 0; with --scenario the scenario's)")
     p.add_argument("--scan-period", type=float, default=4.0, metavar="S",
                    help="antenna rotation period (default 4 s)")
     p.add_argument("--frame-interval", type=float, default=0.002, metavar="S",
@@ -52,6 +53,17 @@ def add_parser(sub) -> None:
                    help="asterix-cat048: radar altitude above mean sea level (default 0)")
     p.add_argument("--host", default="127.0.0.1",
                    help="scpi-sensor: address to listen on (default 127.0.0.1, loopback only)")
+    p.add_argument("--scenario", default=None, metavar="FILE|builtin",
+                   help="stream what a radar of this scenario reports (a YAML scenario file, "
+                        "or 'builtin' for the default two-partner scenario) instead of random "
+                        "plots, stamped by that radar's own offset and drifting clock "
+                        "(--clock-offset/--clock-drift add to them); stops when the scenario "
+                        "ends unless --duration is given")
+    p.add_argument("--sensor", default=None, metavar="ID",
+                   help="with --scenario: the radar to emulate (default: the first)")
+    p.add_argument("--speed", type=float, default=1.0, metavar="FACTOR",
+                   help="with --scenario: run the scenario FACTOR times faster than real "
+                        "time; the sensor clock then reads scenario time (default 1)")
     p.set_defaults(func=run)
 
 
@@ -78,17 +90,28 @@ def run(args) -> int:
     _positive("duration", args.duration)
     _positive("scan-period", args.scan_period)
     _positive("frame-interval", args.frame_interval)
+    scenario_seed, args.seed = args.seed, 0 if args.seed is None else args.seed
     runner = FAMILY_RUNNERS.get(args.family)
     if runner is not None:
         import importlib
 
         module, _, function = runner.partition(":")
         return getattr(importlib.import_module(module), function)(args, _emit)
-    source = RandomPlotSource(args.rate, scan_period_s=args.scan_period, seed=args.seed,
-                              range_rate=not args.no_range_rate,
-                              stamp_at_take=args.stamp == "transmit")
+    if args.scenario is not None:
+        from rig.sensors import scenario_emulation
+
+        run_ = scenario_emulation(args.scenario, args.sensor, speed=args.speed,
+                                  seed=scenario_seed, extra_offset_s=args.clock_offset,
+                                  extra_drift_ppm=args.clock_drift)
+        source, clock = run_.source, run_.clock
+        args.duration = args.duration or run_.duration_s
+    else:
+        source = RandomPlotSource(args.rate, scan_period_s=args.scan_period,
+                                  seed=args.seed, range_rate=not args.no_range_rate,
+                                  stamp_at_take=args.stamp == "transmit")
+        clock = SensorClock(args.clock_offset, args.clock_drift)
     emulator = SerialSensorEmulator(
-        source, port=args.port, clock=SensorClock(args.clock_offset, args.clock_drift),
+        source, port=args.port, clock=clock,
         frame_interval_s=args.frame_interval, status_period_s=args.status_period,
         autostart=args.autostart)
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -4,7 +4,7 @@ Targets fly over a curved earth: an aircraft "flying level" keeps its height, so
 origin its ``up`` in the origin's flat ENU frame falls (DESIGN.md). Trajectories are therefore
 written in *level coordinates* ``(x_m, y_m, h_m)``: ``x`` east and ``y`` north on the origin's
 tangent plane, ``h`` height above a sphere of the earth's Gaussian mean radius at the origin
-(within about 15 m of the WGS-84 altitude up to 400 km from the origin). Straight lines,
+(within 20 m of the WGS-84 altitude up to 400 km from the origin). Straight lines,
 turns and textbook projectile motion are written in these coordinates; a point maps to the
 origin's ENU by projecting ``(x, y)`` radially onto the sphere and lifting it by ``h``::
 

@@ -41,7 +41,8 @@ def _turn_legs(rng, spec: RandomTargetsSpec, life_s: float) -> list[Leg]:
 def _single(builder, rng, spec, duration_s, target_id) -> None:
     kind = rng.random()
     if kind < spec.ballistic:
-        speed, elev = _u(rng, spec.ballistic_speed_mps), np.radians(_u(rng, spec.ballistic_elevation_deg))
+        speed = _u(rng, spec.ballistic_speed_mps)
+        elev = np.radians(_u(rng, spec.ballistic_elevation_deg))
         heading = rng.uniform(0.0, 360.0)
         flight_s = 2.0 * speed * np.sin(elev) / GRAVITY_MPS2
         start = rng.uniform(0.0, max(0.0, duration_s - flight_s))

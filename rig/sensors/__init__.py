@@ -8,8 +8,8 @@
 
 from .radar import SIM_PLOT_DTYPE, RadarModel
 from .simulate import simulate_plots
-from .source import ScenarioPlotSource, emulation_clock
+from .source import ScenarioEmulation, ScenarioPlotSource, emulation_clock, scenario_emulation
 from .spec import RadarSpec, SiteSpec
 
 __all__ = ["RadarSpec", "SiteSpec", "RadarModel", "SIM_PLOT_DTYPE", "simulate_plots",
-           "ScenarioPlotSource", "emulation_clock"]
+           "ScenarioPlotSource", "ScenarioEmulation", "emulation_clock", "scenario_emulation"]

@@ -14,6 +14,8 @@ for that, and the source hands out ``t_scenario / F`` as the true time the emula
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from rig.emulation import SensorClock
@@ -98,3 +100,37 @@ class ScenarioPlotSource:
         plots["range_rate_mps"] = taken["range_rate_mps"]
         plots["amplitude_db"] = taken["amplitude_db"]
         return plots
+
+
+@dataclass(frozen=True)
+class ScenarioEmulation:
+    """What an emulator needs to stream one radar of a scenario."""
+
+    source: ScenarioPlotSource
+    clock: SensorClock
+    duration_s: float        # host seconds until the scenario's last plot has left the sensor
+
+    @property
+    def sensor_id(self) -> str:
+        return self.source.spec.id
+
+
+def scenario_emulation(scenario_file: str | None, sensor_id: str | None = None, *,
+                       speed: float = 1.0, seed: int | None = None,
+                       extra_offset_s: float = 0.0,
+                       extra_drift_ppm: float = 0.0) -> ScenarioEmulation:
+    """Source, clock and duration for ``rig emulate --scenario FILE --sensor ID``:
+    ``scenario_file`` as for :func:`rig.scenario.load_scenario_spec`, the first sensor when
+    ``sensor_id`` is None."""
+    from rig.errors import UsageError
+    from rig.scenario import load_scenario
+
+    if not speed > 0:
+        raise UsageError(f"--speed must be positive, not {speed}")
+    scenario = load_scenario(scenario_file, seed=seed)
+    spec = scenario.sensor(sensor_id) if sensor_id is not None else scenario.sensors[0]
+    source = ScenarioPlotSource(scenario, spec.id, speed=speed)
+    clock = emulation_clock(spec, speed, extra_offset_s=extra_offset_s,
+                            extra_drift_ppm=extra_drift_ppm)
+    last_s = scenario.duration_s + spec.latency_s + spec.latency_jitter_s
+    return ScenarioEmulation(source, clock, last_s / speed)
