@@ -52,6 +52,6 @@ def run(args) -> int:
         print(f"  registration {row['sensor']}: range {row['range_bias_m']:+.1f} ± "
               f"{row['range_bias_sigma_m']:.1f} m, az {row['az_bias_rad'] * 1e3:+.2f} ± "
               f"{row['az_bias_sigma_rad'] * 1e3:.2f} mrad, clock {row['clock_offset_s']:+.3f} ± "
-              f"{row['clock_offset_sigma_s']:.3f} s ({row['n_residuals']} residuals)")
+              f"{row['clock_offset_sigma_s']:.3f} s ({row['n_pairs']} plot pairs)")
     print(f"  time: {result.elapsed_s:.3f} s", file=sys.stdout)
     return 0

@@ -61,7 +61,13 @@ class FusionCounters:
     tracks_deleted: int = 0
     tracks_merged: int = 0
     windows: int = 0
-    numeric_failures: int = 0
+    nis_sum: float = 0.0                      # normalised innovations² of confirmed tracks
+    nis_count: int = 0
+
+    @property
+    def nis_mean(self) -> float:
+        """Mean NIS of confirmed tracks' updates (3 for a consistent filter)."""
+        return self.nis_sum / self.nis_count if self.nis_count else float("nan")
 
     @property
     def plots_rejected(self) -> int:
@@ -75,7 +81,7 @@ class FusionCounters:
                 "tracks_initiated": self.tracks_initiated,
                 "tracks_confirmed": self.tracks_confirmed,
                 "tracks_deleted": self.tracks_deleted, "tracks_merged": self.tracks_merged,
-                "windows": self.windows}
+                "windows": self.windows, "nis_mean": self.nis_mean}
 
 
 def plot_problems(plots: np.ndarray, n_sensors: int) -> tuple[np.ndarray, dict[str, int]]:
@@ -115,7 +121,7 @@ class FusionEngine:
         self.k = kernels or compiled_kernels or kernels_ref
         self.model = model_vector(self.params, origin.alt_m)
         self.store = TrackStore(len(sensors))
-        self.reg = Registration(len(sensors), self.params)
+        self.reg = Registration(sensors.M, sensors.t, sensors.R_diag, self.params)
         self.counters = FusionCounters()
         self._R_diag = np.ascontiguousarray(sensors.R_diag)
         self._pending = np.zeros(0, PLOT_DTYPE)
@@ -123,6 +129,8 @@ class FusionEngine:
         self._latest_s = -np.inf
         self._next_id = 1
         self._merge_seen: dict[tuple[int, int], int] = {}
+        self._pairs: list = []                 # plot pairs waiting for registration
+        self._t_registered = -np.inf
         max_scan = float(np.max(sensors.scan_period_s)) if len(sensors) else 1.0
         self._max_scan_s = max_scan
         self._coasting_after_s = max_scan + self.params.window_s
@@ -260,31 +268,53 @@ class FusionEngine:
         st, p = self.store, self.params
         t_plot = t[chosen_p]
         sensor = s[chosen_p]
-        others = st.sensor_t_last[chosen_k].copy()
-        others[np.arange(len(chosen_k)), sensor] = np.nan
-        with np.errstate(invalid="ignore"):
-            overlap = np.any(t_plot[:, None] - others < p.register_overlap_s, axis=1)
-        eligible = (overlap & (st.status[chosen_k] != TRACK_STATUS_TENTATIVE)
-                    & (st.n_updates[chosen_k] >= p.register_min_updates))
+        z_raw = z[chosen_p] + self.reg.b[sensor, :3]           # as measured
+        t_raw = t_plot + self.reg.b[sensor, 3]
+        if p.registration_on:
+            pairs = self._registration_pairs(chosen_k, sensor, z_raw, t_raw, t_plot)
         nu, S, zdot, d2 = self.k.update(st.x, st.P, st.mu, st.t, chosen_p, chosen_k, z, t, s,
                                         R_diag, var_clock, self.sensors.M, self.sensors.t,
                                         self.model)
+        confirmed = st.status[chosen_k] == TRACK_STATUS_CONFIRMED
+        self.counters.nis_sum += float(d2[confirmed].sum())
+        self.counters.nis_count += int(confirmed.sum())
         partner = self.sensors.partner[sensor]
         np.add.at(st.n_updates, chosen_k, 1)
         np.fmax.at(st.t_last, chosen_k, t_plot)
         np.bitwise_or.at(st.sensors, chosen_k, np.left_shift(np.uint64(1), sensor.astype(np.uint64)))
         np.bitwise_or.at(st.partners, chosen_k, np.left_shift(np.uint32(1), partner.astype(np.uint32)))
         st.sensor_t_last[chosen_k, sensor] = t_plot
+        st.sensor_z_raw[chosen_k, sensor] = z_raw
+        st.sensor_t_raw[chosen_k, sensor] = t_raw
         np.fmax.at(st.partner_t_last, (chosen_k, partner), t_plot)
         promote = np.unique(chosen_k[(st.status[chosen_k] == TRACK_STATUS_TENTATIVE)
                                      & (st.n_updates[chosen_k] >= p.confirm_updates)])
         st.status[promote] = TRACK_STATUS_CONFIRMED
         self.counters.tracks_confirmed += len(promote)
         if p.registration_on:
-            use = eligible & (d2 < p.register_nis_max) & (d2 > 0)
-            if use.any():
-                self.reg.update(sensor[use], float(t_plot[use].max()), nu[use], S[use],
-                                zdot[use])
+            self._pairs.append(pairs)
+            t_now = float(t_plot.max())
+            if not t_now - self._t_registered < p.register_every_s:
+                batch = [np.concatenate(a) for a in zip(*self._pairs)]
+                self.reg.update(t_now, *batch)
+                self._pairs, self._t_registered = [], t_now
+
+    def _registration_pairs(self, chosen_k, sensor, z_raw, t_raw, t_plot):
+        """Plot pairs for registration: this window's plot of sensor s on a confirmed track
+        and the last plot of every other sensor r on it within ``register_max_dt_s``."""
+        st, p = self.store, self.params
+        good = ((st.status[chosen_k] == TRACK_STATUS_CONFIRMED)
+                & (st.n_updates[chosen_k] >= p.register_min_updates))
+        with np.errstate(invalid="ignore"):
+            near = np.abs(t_plot[:, None] - st.sensor_t_last[chosen_k]) <= p.register_max_dt_s
+        near[np.arange(len(sensor)), sensor] = False
+        i, r = np.nonzero(near & good[:, None])
+        k = chosen_k[i]
+        mu = st.mu[k]
+        v = np.einsum("mk,mkd->md", mu, st.x[k, :, 3:])
+        P_v = np.einsum("mk,mkij->mij", mu, st.P[k, :, 3:, 3:])
+        return (sensor[i], r, z_raw[i], st.sensor_z_raw[k, r], t_raw[i], st.sensor_t_raw[k, r],
+                v, P_v)
 
     def _initiate(self, z, t, s, pc, R_diag) -> None:
         st, p = self.store, self.params
@@ -315,6 +345,8 @@ class FusionEngine:
         st.sensors[rows] = np.left_shift(np.uint64(1), s.astype(np.uint64))
         st.partners[rows] = np.left_shift(np.uint32(1), partner.astype(np.uint32))
         st.sensor_t_last[rows, s] = t
+        st.sensor_z_raw[rows, s] = z + self.reg.b[s, :3]
+        st.sensor_t_raw[rows, s] = t + self.reg.b[s, 3]
         st.partner_t_last[rows, partner] = t
         self.counters.tracks_initiated += len(z)
 

@@ -60,9 +60,13 @@ class FusionParams(BaseModel):
     bias_walk_per_s: tuple[float, float, float, float] = Field(
         (1e-2, 1e-8, 1e-8, 1e-5), description="random-walk variance rates of (range m², az "
         "rad², el rad², clock s²) per second")
-    register_min_updates: int = Field(5, ge=1, description="a track takes part in registration "
-                                      "once it has this many updates")
-    register_overlap_s: float = Field(8.0, gt=0, description="... and another sensor updated "
-                                      "it within this time")
-    register_nis_max: float = Field(11.34, gt=0, description="residuals beyond chi² 3 dof 0.99 "
-                                    "are left out of registration")
+    register_every_s: float = Field(4.0, ge=0, description="update the registration with "
+                                    "the plot pairs gathered over this long")
+    register_min_updates: int = Field(4, ge=1, description="a track lends its velocity to "
+                                      "registration once it has this many updates")
+    register_max_dt_s: float = Field(4.0, gt=0, description="pair plots of two sensors at "
+                                     "most this far apart in time")
+    register_accel_mps2: float = Field(5.0, ge=0, description="unmodelled acceleration "
+                                       "allowed for in moving a plot to its partner's time")
+    register_gate_d2: float = Field(16.27, gt=0, description="plot pairs beyond this "
+                                    "(chi² 3 dof, 0.999) are left out of registration")

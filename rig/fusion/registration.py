@@ -1,32 +1,31 @@
-"""Online sensor registration: each sensor's range, azimuth and elevation bias and its clock
-offset, estimated from its residuals against tracks that other sensors also hold.
+"""Online sensor registration: every sensor's range, azimuth and elevation bias and its clock
+offset, estimated jointly from pairs of plots that two sensors made of one target.
 
-For a plot of sensor s associated with a track, the innovation against the track's prediction
-is, to first order, ``ν = δb_r e_r + δb_az e_az + δb_el e_el − ż δc + w`` where δ is the error
-of the current estimate and ``ż`` the rate of change of the predicted measurement (a clock
-that reads late by δc makes the plot look δc older). With ``G = [I₃ | −ż]`` the raw residual
-``y = ν + G b̂`` measures ``b = (b_r, b_az, b_el, c)`` with noise ``S_w`` (the innovation
-covariance without the registration terms). A batch of residuals of one sensor updates its
-Gaussian in information form, with Cholesky/LU solves only:
+When a plot of sensor s updates a track that sensor r measured shortly before, the two plots,
+each corrected by its sensor's current estimate ``b = (b_r, b_az, b_el, c)`` and taken to the
+origin's frame, must agree once moved to a common time by the track's velocity:
 
-    Y = Σ Gᵀ S_w⁻¹ G,   η = Σ Gᵀ S_w⁻¹ y,   A = I + P Y,
-    b⁺ = b + A⁻¹ P (η − Y b),   P⁺ = A⁻¹ P.
+    y = p_s(z_s − b_s) − p_r(z_r − b_r) − v ((t_s − c_s) − (t_r − c_r)) ≈ 0.
 
-Between batches each component follows a slow random walk (``bias_walk_per_s``). The track
-itself carries some of the sensor's own bias, so each batch removes part of the error; the
-estimate converges over many overlaps.
+Linearised, ``y(b) ≈ y(b̂) + H_s (b_s − b̂_s) + H_r (b_r − b̂_r)`` with ``H_s = [−A_s | v]``,
+``H_r = [A_r | −v]`` (``A = M ∂enu/∂(r, az, el)``), so ``z = H b̂ − y(b̂)`` measures ``H b``
+with noise ``N = A_s R_s A_sᵀ + A_r R_r A_rᵀ + dt² P_v + (a dt²/2)² I``. No track estimate
+enters the difference, so a biased sensor cannot drag the reference it is measured against.
+A batch of pairs updates the joint Gaussian of all sensors' biases (``4S`` values) in
+information form, with linear solves only:
 
-Plots alone cannot tell a clock offset common to every sensor from a picture that is late as a
-whole, and a common elevation bias is barely observable (it would show only through the small
-differences of range between sensors). These two common modes are held at zero: after each
-update the mean clock offset and the mean elevation bias over the sensors are removed. The
-estimates are therefore relative to the sensors' average clock and elevation reference.
+    Y = Σ Hᵀ N⁻¹ H,   η = Σ Hᵀ N⁻¹ z,   A = I + P Y,   b⁺ = b + A⁻¹ P (η − Y b),   P⁺ = A⁻¹ P.
+
+Between batches each value follows a slow random walk (``bias_walk_per_s``), so a drifting
+clock is followed. Plots cannot tell a clock offset common to every sensor from a picture that
+is late as a whole, nor (but weakly) a common elevation bias from a common height error: these
+two common modes are held at zero (the mean over sensors is removed after each update), so
+clock offsets and elevation biases are relative to the sensors' average.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
 
 REGISTRATION_DTYPE = np.dtype([
     ("sensor", "U32"),
@@ -34,59 +33,89 @@ REGISTRATION_DTYPE = np.dtype([
     ("az_bias_rad", "f8"), ("az_bias_sigma_rad", "f8"),
     ("el_bias_rad", "f8"), ("el_bias_sigma_rad", "f8"),
     ("clock_offset_s", "f8"), ("clock_offset_sigma_s", "f8"),
-    ("n_residuals", "i8"),
+    ("n_pairs", "i8"),
 ])
 
 
-class Registration:
-    """Per-sensor estimate ``b (S,4)`` = (range m, az rad, el rad, clock s), covariance
-    ``P (S,4,4)``."""
+def enu_jacobian(z):
+    """``∂enu/∂(range, az, el)`` (n,3,3) and ``enu`` (n,3) of polar plots ``z (n,3)``."""
+    r, az, el = z[:, 0], z[:, 1], z[:, 2]
+    ce, se, ca, sa = np.cos(el), np.sin(el), np.cos(az), np.sin(az)
+    J = np.zeros((len(z), 3, 3))
+    J[:, 0] = np.stack([ce * sa, r * ce * ca, -r * se * sa], 1)
+    J[:, 1] = np.stack([ce * ca, -r * ce * sa, -r * se * ca], 1)
+    J[:, 2] = np.stack([se, np.zeros_like(r), r * ce], 1)
+    return J, np.stack([r * ce * sa, r * ce * ca, r * se], 1)
 
-    def __init__(self, n_sensors: int, params):
+
+class Registration:
+    """Joint estimate ``b (S,4)`` = (range m, az rad, el rad, clock s) per sensor with
+    covariance ``P (4S,4S)``."""
+
+    def __init__(self, M, t_site, R_diag, params):
+        S = len(M)
+        self.M, self.t_site, self.R_diag = M, t_site, R_diag
         sig = np.array([params.range_bias_sigma_m, params.az_bias_sigma_rad,
                         params.el_bias_sigma_rad, params.clock_offset_sigma_s])
-        self.b = np.zeros((n_sensors, 4))
-        self.P = np.tile(np.diag(sig ** 2), (n_sensors, 1, 1))
-        self.walk = np.asarray(params.bias_walk_per_s, float)
-        self.t_last = np.full(n_sensors, np.nan)
-        self.n_residuals = np.zeros(n_sensors, np.int64)
+        self.b = np.zeros((S, 4))
+        self.P = np.diag(np.tile(sig ** 2, S))
+        self.walk = np.tile(np.asarray(params.bias_walk_per_s, float), S)
+        self.accel = params.register_accel_mps2
+        self.gate_d2 = params.register_gate_d2
+        self.t_last = np.nan
+        self.n_pairs = np.zeros(S, np.int64)
 
     @property
     def var(self) -> np.ndarray:
-        """(S,4) variances of the estimates (the diagonal of P)."""
-        return np.ascontiguousarray(np.diagonal(self.P, axis1=1, axis2=2))
+        """(S,4) variances of the estimates."""
+        return np.diag(self.P).reshape(-1, 4).copy()
 
-    def update(self, sensor, t_s: float, nu, S, zdot) -> None:
-        """Fold in residuals ``ν (n,3)`` of sensors ``sensor (n,)`` with innovation
-        covariances ``S (n,3,3)`` (which include the registration terms the engine added) and
-        ``ż (n,3)``; every sensor with residuals is updated at time ``t_s``."""
-        if len(nu) == 0:
+    def update(self, t_now, s, r, z_s, z_r, t_s, t_r, v, P_v) -> None:
+        """Fold in plot pairs: sensors ``s, r (m,)``, raw plots ``z (m,3)`` and raw times
+        ``t (m,)`` of each, the track's velocity ``v (m,3)`` and its covariance ``P_v``."""
+        if not np.isnan(self.t_last) and t_now > self.t_last:
+            self.P[np.diag_indices_from(self.P)] += self.walk * (t_now - self.t_last)
+        self.t_last = t_now if np.isnan(self.t_last) else max(self.t_last, t_now)
+        m = len(s)
+        if m == 0:
             return
-        ids = np.unique(sensor)
-        dt = np.where(np.isnan(self.t_last[ids]), 0.0, np.maximum(t_s - self.t_last[ids], 0.0))
-        self.P[ids] += dt[:, None, None] * np.diag(self.walk)[None]
-        self.t_last[ids] = t_s
-        var = np.diagonal(self.P, axis1=1, axis2=2)[sensor]    # (n,4)
-        n = len(nu)
-        G = np.zeros((n, 3, 4))
-        G[:, [0, 1, 2], [0, 1, 2]] = 1.0
-        G[:, :, 3] = -zdot
-        S_w = S - var[:, 3, None, None] * zdot[:, :, None] * zdot[:, None, :]
-        S_w[:, [0, 1, 2], [0, 1, 2]] -= var[:, :3]
-        y = nu + np.einsum("nij,nj->ni", G, self.b[sensor])   # y = ν + G b̂
-        W = np.linalg.solve(S_w, G)                            # S_w⁻¹ G
-        Y = np.zeros((len(self.b), 4, 4))
-        eta = np.zeros((len(self.b), 4))
-        np.add.at(Y, sensor, np.einsum("nij,nik->njk", G, W))  # Y = Σ Gᵀ S_w⁻¹ G
-        np.add.at(eta, sensor, np.einsum("nij,ni->nj", W, y))  # η = Σ Gᵀ S_w⁻¹ y
-        P, b = self.P[ids], self.b[ids]
-        A = np.eye(4) + P @ Y[ids]                             # A = I + P Y
-        rhs = np.einsum("sij,sj->si", P, eta[ids] - np.einsum("sij,sj->si", Y[ids], b))
-        self.b[ids] = b + np.linalg.solve(A, rhs[..., None])[..., 0]
-        Pn = np.linalg.solve(A, P)                             # P⁺ = A⁻¹ P
-        self.P[ids] = 0.5 * (Pn + Pn.transpose(0, 2, 1))
-        self.n_residuals += np.bincount(sensor, minlength=len(self.b))
+        S = len(self.b)
+        J_s, l_s = enu_jacobian(z_s - self.b[s, :3])
+        J_r, l_r = enu_jacobian(z_r - self.b[r, :3])
+        A_s, A_r = self.M[s] @ J_s, self.M[r] @ J_r
+        p_s = np.einsum("mij,mj->mi", self.M[s], l_s) + self.t_site[s]
+        p_r = np.einsum("mij,mj->mi", self.M[r], l_r) + self.t_site[r]
+        dt = (t_s - self.b[s, 3]) - (t_r - self.b[r, 3])
+        y = p_s - p_r - v * dt[:, None]                        # ≈ 0 at the true biases
+        H = np.zeros((m, 3, S, 4))
+        H[np.arange(m), :, s, :3] = -A_s                       # H_s = [−A_s | v]
+        H[np.arange(m), :, s, 3] = v
+        H[np.arange(m), :, r, :3] += A_r                       # H_r = [A_r | −v]
+        H[np.arange(m), :, r, 3] -= v
+        H = H.reshape(m, 3, 4 * S)
+        N = ((A_s * self.R_diag[s][:, None, :]) @ A_s.transpose(0, 2, 1)
+             + (A_r * self.R_diag[r][:, None, :]) @ A_r.transpose(0, 2, 1)
+             + dt[:, None, None] ** 2 * P_v
+             + ((0.5 * self.accel * dt * dt) ** 2)[:, None, None] * np.eye(3))
+        innov_cov = N + H @ self.P @ H.transpose(0, 2, 1)     # of y before this update
+        d2 = np.einsum("mi,mi->m", y, np.linalg.solve(innov_cov, y[..., None])[..., 0])
+        ok = d2 < self.gate_d2
+        if not ok.any():
+            return
+        H, N, y = H[ok], N[ok], y[ok]
+        z = np.einsum("mij,j->mi", H, self.b.ravel()) - y      # z = H b̂ − y(b̂)
+        W = np.linalg.solve(N, H)                              # N⁻¹ H
+        Y = np.einsum("mij,mik->jk", H, W)                     # Y = Σ Hᵀ N⁻¹ H
+        eta = np.einsum("mij,mi->j", W, z)                     # η = Σ Hᵀ N⁻¹ z
+        b = self.b.ravel()
+        A = np.eye(4 * S) + self.P @ Y                         # A = I + P Y
+        b = b + np.linalg.solve(A, self.P @ (eta - Y @ b))
+        Pn = np.linalg.solve(A, self.P)                        # P⁺ = A⁻¹ P
+        self.P = 0.5 * (Pn + Pn.T)
+        self.b = b.reshape(S, 4)
         self.b[:, 2:] -= self.b[:, 2:].mean(axis=0)          # the unobservable common modes
+        np.add.at(self.n_pairs, s[ok], 1)
+        np.add.at(self.n_pairs, r[ok], 1)
 
     def table(self, names) -> np.ndarray:
         out = np.zeros(len(self.b), REGISTRATION_DTYPE)
@@ -98,5 +127,5 @@ class Registration:
                                     ("clock_offset_s", "clock_offset_sigma_s"))):
             out[a] = self.b[:, j]
             out[b] = sd[:, j]
-        out["n_residuals"] = self.n_residuals
+        out["n_pairs"] = self.n_pairs
         return out

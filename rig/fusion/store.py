@@ -12,7 +12,9 @@ class TrackStore:
     """Every live track's IMM state and bookkeeping, one row per track.
 
     ``x (N,K,6)``, ``P (N,K,6,6)``, ``mu (N,K)``: each model's state at time ``t`` (the time of
-    the last update). Rows are in order of initiation, so iteration order is deterministic.
+    the last update). Per sensor: the time of its last update (``sensor_t_last``) and its last
+    plot as measured (``sensor_z_raw``, ``sensor_t_raw`` on the sensor's clock), for
+    registration. Rows are in order of initiation, so iteration order is deterministic.
     """
 
     FIELDS = {
@@ -29,12 +31,14 @@ class TrackStore:
         self._alloc(capacity)
 
     def _fields(self) -> dict:
-        return dict(self.FIELDS, sensor_t_last=((self.n_sensors,), float))
+        S = self.n_sensors
+        return dict(self.FIELDS, sensor_t_last=((S,), float), sensor_z_raw=((S, 3), float),
+                    sensor_t_raw=((S,), float))
 
     def _alloc(self, capacity: int) -> None:
         for name, (shape, dtype) in self._fields().items():
             a = np.zeros((capacity, *shape), dtype)
-            if name in ("partner_t_last", "sensor_t_last"):
+            if name in ("partner_t_last", "sensor_t_last", "sensor_t_raw"):
                 a[:] = np.nan
             if self.n:
                 a[:self.n] = getattr(self, name)[:self.n]
@@ -50,6 +54,7 @@ class TrackStore:
             getattr(self, name)[rows] = 0
         self.partner_t_last[rows] = np.nan
         self.sensor_t_last[rows] = np.nan
+        self.sensor_t_raw[rows] = np.nan
         self.n += k
         return rows
 
