@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pymap3d
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rig.errors import ConfigError
 from rig.geodesy import Geodetic
@@ -277,3 +279,46 @@ def test_unreadable_or_missing_files_are_config_errors(tmp_path):
         load_scenario_spec(tmp_path / "broken.yaml")
     with pytest.raises(ConfigError, match="built-in"):
         load_scenario_spec("builtin:nosuch")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["straight", "turn", "ballistic"]),
+                          st.floats(1.0, 60.0), st.floats(0.5, 6.0),
+                          st.booleans(), st.floats(0.0, 359.0)), min_size=1, max_size=5),
+       st.floats(50.0, 400.0), st.floats(0.0, 359.0))
+def test_scripted_trajectories_are_continuous(segments, speed, heading):
+    """Position is continuous everywhere; velocity too, except where a segment sets it."""
+    scripted = []
+    for kind, duration, rate, change, new_heading in segments:
+        seg = {"kind": kind, "duration_s": duration}
+        if kind == "turn":
+            seg["turn_rate_deg_s"] = rate
+        if change:
+            seg["heading_deg"] = new_heading
+        scripted.append(seg)
+    s = build_scenario(spec_of(duration_s=400, targets=[{
+        "id": 1, "position": {"east_m": 1000, "north_m": -2000, "alt_m": 30000},
+        "speed_mps": speed, "heading_deg": heading, "segments": scripted}]))
+    tr = s.trajectories
+    boundaries = np.cumsum([seg[1] for seg in segments])
+    eps = 1e-6
+    before, v_before = tr.level_state(0, boundaries - eps)
+    after, v_after = tr.level_state(0, boundaries + eps)
+    np.testing.assert_allclose(before, after, atol=1e-2)
+    for k, (kind, _, _, change, _) in enumerate(segments[1:] + [("straight", 0, 0, False, 0)]):
+        if not change:
+            np.testing.assert_allclose(v_before[k], v_after[k], atol=1e-3)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(-5e5, 5e5), st.floats(-5e5, 5e5), st.floats(-400.0, 3e4))
+def test_level_coordinates_round_trip(x, y, h):
+    level = LevelFrame(ORIGIN)
+    enu = level.enu(np.array([[x, y, h]]))
+    np.testing.assert_allclose(level.level_from_enu(enu), [[x, y, h]], atol=1e-6)
+
+
+@pytest.mark.parametrize("command", ["scenario", "score"])
+def test_help(command):
+    out = rig(command, "--help")
+    assert out.returncode == 0 and f"usage: rig {command}" in out.stdout
