@@ -22,7 +22,9 @@ from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, u
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memcpy, memset
 
-from rig_asterix cimport asx_field, asx_ld16, asx_ld24, asx_st16, asx_st24, asx_walk_record
+from rig_asterix cimport (asx_field, asx_ld16, asx_ld24, asx_packer, asx_pack,
+                          asx_pack_finish, asx_st16, asx_st24, asx_tod_line,
+                          asx_tod_unwrap, asx_walk_record, asx_write_fspec)
 from rig_records cimport plot_t
 
 from rig.errors import EncodeError
@@ -306,16 +308,7 @@ cdef int _encode_record(uint8_t *out, const plot_t *plot, const items_t *items, 
         n += 3
         frns |= 1 << 19
     # FSPEC: as many octets as the highest FRN present needs, FX on all but the last
-    octets = 1
-    for k in range(N_FRN):
-        if frns & (<uint64_t>1 << k):
-            octets = k // 7 + 1
-    memset(out, 0, octets)
-    for k in range(N_FRN):
-        if frns & (<uint64_t>1 << k):
-            out[k // 7] |= 0x80 >> (k % 7)
-    for i in range(octets - 1):
-        out[i] |= 1
+    octets = asx_write_fspec(out, frns, N_FRN)
     memcpy(out + octets, body, n)
     length[0] = octets + n
     return 0
@@ -394,11 +387,17 @@ def encode(cnp.ndarray plots, *, int sac, int sic, double site_alt_m=0.0, items=
         free(buf)
         free(ends)
         raise MemoryError()
-    cdef Py_ssize_t i, rl, cur = 0, n_dgram = 0, dgram_start = 0, block_start = -1
-    cdef Py_ssize_t in_block = 0
+    cdef asx_packer pk
+    pk.buf = buf
+    pk.ends = ends
+    pk.max_datagram = max_datagram_bytes
+    pk.max_records_per_block = max_records_per_block
+    pk.category = CATEGORY
+    pk.cur = pk.dgram_start = pk.in_block = pk.n_dgram = 0
+    pk.block_start = -1
+    cdef Py_ssize_t i, rl
     cdef int bad = 0
     cdef Py_ssize_t bad_at = -1
-    cdef bint new_block
     cdef uint8_t rec[MAX_RECORD]
     cdef uint8_t usac = <uint8_t>sac, usic = <uint8_t>sic
     try:
@@ -409,31 +408,9 @@ def encode(cnp.ndarray plots, *, int sac, int sic, double site_alt_m=0.0, items=
                 if bad:
                     bad_at = i
                     break
-                new_block = (block_start < 0
-                             or (max_records_per_block and in_block >= max_records_per_block)
-                             or cur - block_start + rl > MAX_BLOCK)
-                if cur > dgram_start and (cur - dgram_start + rl
-                                          + (BLOCK_HEADER if new_block else 0)
-                                          > max_datagram_bytes):
-                    _close_block(buf, block_start, cur)
-                    ends[n_dgram] = cur
-                    n_dgram += 1
-                    dgram_start = cur
-                    new_block = True
-                if new_block:
-                    if block_start >= 0:
-                        _close_block(buf, block_start, cur)
-                    block_start = cur
-                    buf[cur] = CATEGORY
-                    cur += BLOCK_HEADER
-                    in_block = 0
-                memcpy(buf + cur, rec, rl)
-                cur += rl
-                in_block += 1
-            if bad == 0 and block_start >= 0:
-                _close_block(buf, block_start, cur)
-                ends[n_dgram] = cur
-                n_dgram += 1
+                asx_pack(&pk, rec, rl)
+            if bad == 0:
+                asx_pack_finish(&pk)
         if bad:
             field, limits = _FIELDS[bad]
             holder = items if bad >= 6 else plots
@@ -441,17 +418,13 @@ def encode(cnp.ndarray plots, *, int sac, int sic, double site_alt_m=0.0, items=
                               f"what CAT048 carries ({limits})")
         out = []
         start = 0
-        for i in range(n_dgram):
+        for i in range(pk.n_dgram):
             out.append((<char *>buf)[start:ends[i]])
             start = ends[i]
         return out
     finally:
         free(buf)
         free(ends)
-
-
-cdef inline void _close_block(uint8_t *buf, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
-    asx_st16(buf + start + 1, <uint32_t>(end - start))
 
 
 # --- decoder -------------------------------------------------------------------------------
@@ -480,9 +453,7 @@ cdef class Cat048Decoder:
     cdef uint16_t src_sensor[256]
     cdef double src_alt[256]
     cdef int n_sources
-    cdef double day_s
-    cdef double last_tod
-    cdef bint have_tod
+    cdef asx_tod_line tod_line
     cdef uint32_t seq
     cdef public unsigned long long datagrams
     cdef public unsigned long long blocks_ok
@@ -505,7 +476,7 @@ cdef class Cat048Decoder:
         self.src_sensor[0] = <uint16_t>sensor_id
         self.src_alt[0] = site_alt_m
         self.n_sources = 1
-        self.day_s = day_start_s
+        self.tod_line.day_s = day_start_s
 
     def __dealloc__(self):
         free(self.source_index)
@@ -531,7 +502,7 @@ cdef class Cat048Decoder:
 
     def reset(self):
         """Forget the time-of-day state (after a reconnect); counters stay."""
-        self.have_tod = False
+        self.tod_line.have = 0
 
     def feed(self, datagram, long long t_arrival_ns=0):
         """Decode one datagram; return a PLOT_DTYPE array of its plots."""
@@ -615,7 +586,7 @@ cdef class Cat048Decoder:
         cdef uint16_t flags = 0
         cdef Py_ssize_t prim, k
         cdef int i, c
-        out.t_sensor = self._unwrap(asx_ld24(r + at[1]) * TOD_S)
+        out.t_sensor = asx_tod_unwrap(&self.tod_line, asx_ld24(r + at[1]) * TOD_S)
         out.t_arrival_ns = t_arrival_ns
         out.range_m = asx_ld16(r + at[3]) * RHO_M
         out.az_rad = asx_ld16(r + at[3] + 2) * THETA_RAD
@@ -701,20 +672,6 @@ cdef class Cat048Decoder:
             it.heading_rad = asx_ld16(r + at[12] + 2) * THETA_RAD
             it.present |= ITEM_200
         return True
-
-    cdef inline double _unwrap(self, double tod) noexcept nogil:
-        cdef double d
-        if not self.have_tod:
-            self.have_tod = True
-            self.last_tod = tod
-            return self.day_s + tod
-        d = tod - self.last_tod
-        if d > DAY_S / 2:                   # a late record from before midnight
-            return self.day_s - DAY_S + tod
-        if d < -DAY_S / 2:                  # midnight has passed
-            self.day_s += DAY_S
-        self.last_tod = tod
-        return self.day_s + tod
 
 
 def height_m(double range_m, double el_rad, double site_alt_m):

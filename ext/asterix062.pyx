@@ -20,7 +20,9 @@ from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t,
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 
-from rig_asterix cimport asx_field, asx_ld16, asx_ld24, asx_ld24s, asx_ld32, asx_st16, asx_st24, asx_st32, asx_walk_record
+from rig_asterix cimport (asx_field, asx_ld16, asx_ld24, asx_ld24s, asx_ld32, asx_packer,
+                          asx_pack, asx_pack_finish, asx_st16, asx_st24, asx_st32,
+                          asx_tod_line, asx_tod_unwrap, asx_walk_record, asx_write_fspec)
 from rig_records cimport track_t
 
 from rig import records as _records
@@ -263,16 +265,7 @@ cdef int _encode_record(uint8_t *out, const track_t *tr, double lat, double lon,
         body[n_sp + 1] = SP_VERSION
         asx_st16(body + n_sp + 2, tr.partners)
         frns |= <uint64_t>1 << 34
-    octets = 1
-    for k in range(N_FRN):
-        if frns & (<uint64_t>1 << k):
-            octets = k // 7 + 1
-    memset(out, 0, octets)
-    for k in range(N_FRN):
-        if frns & (<uint64_t>1 << k):
-            out[k // 7] |= 0x80 >> (k % 7)
-    for i in range(octets - 1):
-        out[i] |= 1
+    octets = asx_write_fspec(out, frns, N_FRN)
     memcpy(out + octets, body, n)
     length[0] = octets + n
     return 0
@@ -361,10 +354,16 @@ def encode(cnp.ndarray tracks, lat_deg, lon_deg, alt_m, rocd_mps, t_tod_s, *, in
         free(buf)
         free(ends)
         raise MemoryError()
-    cdef Py_ssize_t k, rl, cur = 0, n_dgram = 0, dgram_start = 0, block_start = -1
-    cdef Py_ssize_t in_block = 0, bad_at = -1
+    cdef asx_packer pk
+    pk.buf = buf
+    pk.ends = ends
+    pk.max_datagram = max_datagram_bytes
+    pk.max_records_per_block = max_records_per_block
+    pk.category = CATEGORY
+    pk.cur = pk.dgram_start = pk.in_block = pk.n_dgram = 0
+    pk.block_start = -1
+    cdef Py_ssize_t k, rl, bad_at = -1
     cdef int bad = 0
-    cdef bint new_block
     cdef uint8_t rec[MAX_RECORD]
     try:
         with nogil:
@@ -374,31 +373,9 @@ def encode(cnp.ndarray tracks, lat_deg, lon_deg, alt_m, rocd_mps, t_tod_s, *, in
                 if bad:
                     bad_at = k
                     break
-                new_block = (block_start < 0
-                             or (max_records_per_block and in_block >= max_records_per_block)
-                             or cur - block_start + rl > MAX_BLOCK)
-                if cur > dgram_start and (cur - dgram_start + rl
-                                          + (BLOCK_HEADER if new_block else 0)
-                                          > max_datagram_bytes):
-                    asx_st16(buf + block_start + 1, <uint32_t>(cur - block_start))
-                    ends[n_dgram] = cur
-                    n_dgram += 1
-                    dgram_start = cur
-                    new_block = True
-                if new_block:
-                    if block_start >= 0:
-                        asx_st16(buf + block_start + 1, <uint32_t>(cur - block_start))
-                    block_start = cur
-                    buf[cur] = CATEGORY
-                    cur += BLOCK_HEADER
-                    in_block = 0
-                memcpy(buf + cur, rec, rl)
-                cur += rl
-                in_block += 1
-            if bad == 0 and block_start >= 0:
-                asx_st16(buf + block_start + 1, <uint32_t>(cur - block_start))
-                ends[n_dgram] = cur
-                n_dgram += 1
+                asx_pack(&pk, rec, rl)
+            if bad == 0:
+                asx_pack_finish(&pk)
         if bad:
             field, limits = _FIELDS[bad]
             column = {1: 4, 2: 0, 3: 1, 8: 2, 9: 3}.get(bad)
@@ -407,7 +384,7 @@ def encode(cnp.ndarray tracks, lat_deg, lon_deg, alt_m, rocd_mps, t_tod_s, *, in
                               f"carries ({limits})")
         out = []
         start = 0
-        for k in range(n_dgram):
+        for k in range(pk.n_dgram):
             out.append((<char *>buf)[start:ends[k]])
             start = ends[k]
         return out
@@ -436,9 +413,7 @@ cdef class Cat062Decoder:
     ``n_updates`` is 0 and ``covariance`` NaN (CAT062 does not carry them here).
     """
 
-    cdef double day_s
-    cdef double last_tod
-    cdef bint have_tod
+    cdef asx_tod_line tod_line
     cdef public unsigned long long datagrams
     cdef public unsigned long long blocks_ok
     cdef public unsigned long long records_ok
@@ -453,7 +428,7 @@ cdef class Cat062Decoder:
     cdef public unsigned long long bytes_fed
 
     def __cinit__(self, double day_start_s=0.0):
-        self.day_s = day_start_s
+        self.tod_line.day_s = day_start_s
 
     def counters(self):
         """All counters as a dict (a snapshot)."""
@@ -461,7 +436,7 @@ cdef class Cat062Decoder:
 
     def reset(self):
         """Forget the time-of-day state; counters stay."""
-        self.have_tod = False
+        self.tod_line.have = 0
 
     def feed(self, datagram):
         """Decode one datagram; return ``(tracks, info)``."""
@@ -535,7 +510,7 @@ cdef class Cat062Decoder:
         tr.track_id = asx_ld16(r + at[11])
         tr.n_updates = 0
         tr.partners = 0
-        tr.t = self._unwrap(asx_ld24(r + at[3]) * TOD_S)
+        tr.t = asx_tod_unwrap(&self.tod_line, asx_ld24(r + at[3]) * TOD_S)
         tr.east = tr.north = tr.up = NAN
         tr.v_east = tr.v_north = tr.v_up = NAN
         for i in range(36):
@@ -623,20 +598,6 @@ cdef class Cat062Decoder:
             else:
                 self.sp_foreign += 1
         return True
-
-    cdef inline double _unwrap(self, double tod) noexcept nogil:
-        cdef double d
-        if not self.have_tod:
-            self.have_tod = True
-            self.last_tod = tod
-            return self.day_s + tod
-        d = tod - self.last_tod
-        if d > DAY_S / 2:
-            return self.day_s - DAY_S + tod
-        if d < -DAY_S / 2:
-            self.day_s += DAY_S
-        self.last_tod = tod
-        return self.day_s + tod
 
 
 cdef inline int _popcount16(uint32_t m) noexcept nogil:

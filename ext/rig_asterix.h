@@ -171,4 +171,101 @@ static ptrdiff_t asx_walk_record(const asx_field *uap, int n_frn, const uint8_t 
     return q - p;
 }
 
+/* Write the FSPEC of the FRNs set in `frns` (bit k = FRN k+1): as many octets as the highest
+ * FRN present needs, FX set on all but the last. Returns the number of octets. */
+static inline int asx_write_fspec(uint8_t *out, uint64_t frns, int n_frn)
+{
+    int octets = 1;
+    for (int k = 0; k < n_frn; k++)
+        if ((frns >> k) & 1)
+            octets = k / 7 + 1;
+    for (int i = 0; i < octets; i++)
+        out[i] = (uint8_t)(i < octets - 1);
+    for (int k = 0; k < n_frn; k++)
+        if ((frns >> k) & 1)
+            out[k / 7] |= (uint8_t)(0x80 >> (k % 7));
+    return octets;
+}
+
+/* A time of day (s since midnight, wrapping) put onto a continuous time line: a day is added
+ * when it wraps; a record more than half a day "ahead" is a late one from the day before. */
+typedef struct {
+    double day_s;
+    double last_tod;
+    int have;
+} asx_tod_line;
+
+static inline double asx_tod_unwrap(asx_tod_line *u, double tod)
+{
+    const double day = 86400.0;
+    if (!u->have) {
+        u->have = 1;
+        u->last_tod = tod;
+        return u->day_s + tod;
+    }
+    double d = tod - u->last_tod;
+    if (d > day / 2)
+        return u->day_s - day + tod;
+    if (d < -day / 2)
+        u->day_s += day;
+    u->last_tod = tod;
+    return u->day_s + tod;
+}
+
+/* Packs records into datagrams of data blocks of one category: a new block when the current
+ * one holds max_records_per_block records (0: no limit) or would pass 65535 octets, a new
+ * datagram when the record would not fit in max_datagram octets. `buf` must hold every record
+ * plus a 3-octet header per record; ends[i] receives the end offset of datagram i. */
+typedef struct {
+    uint8_t *buf;
+    ptrdiff_t *ends;
+    ptrdiff_t max_datagram;
+    ptrdiff_t max_records_per_block;
+    uint8_t category;
+    ptrdiff_t cur;
+    ptrdiff_t dgram_start;
+    ptrdiff_t block_start;      /* -1 before the first block */
+    ptrdiff_t in_block;
+    ptrdiff_t n_dgram;
+} asx_packer;
+
+static inline void asx_close_block(asx_packer *pk)
+{
+    if (pk->block_start >= 0)
+        asx_st16(pk->buf + pk->block_start + 1, (uint32_t)(pk->cur - pk->block_start));
+}
+
+static inline void asx_pack(asx_packer *pk, const uint8_t *rec, ptrdiff_t rl)
+{
+    int new_block = pk->block_start < 0
+        || (pk->max_records_per_block && pk->in_block >= pk->max_records_per_block)
+        || pk->cur - pk->block_start + rl > 65535;
+    if (pk->cur > pk->dgram_start
+            && pk->cur - pk->dgram_start + rl + (new_block ? 3 : 0) > pk->max_datagram) {
+        asx_close_block(pk);
+        pk->ends[pk->n_dgram++] = pk->cur;
+        pk->dgram_start = pk->cur;
+        new_block = 1;
+    }
+    if (new_block) {
+        asx_close_block(pk);
+        pk->block_start = pk->cur;
+        pk->buf[pk->cur] = pk->category;
+        pk->cur += 3;
+        pk->in_block = 0;
+    }
+    for (ptrdiff_t i = 0; i < rl; i++)
+        pk->buf[pk->cur + i] = rec[i];
+    pk->cur += rl;
+    pk->in_block++;
+}
+
+static inline void asx_pack_finish(asx_packer *pk)
+{
+    if (pk->block_start >= 0 && pk->cur > pk->dgram_start) {
+        asx_close_block(pk);
+        pk->ends[pk->n_dgram++] = pk->cur;
+    }
+}
+
 #endif

@@ -29,3 +29,26 @@ cdef extern from "rig_asterix.h" nogil:
     Py_ssize_t asx_item_length(const asx_field *f, const uint8_t *p, const uint8_t *end)
     Py_ssize_t asx_walk_record(const asx_field *uap, int n_frn, const uint8_t *p,
                                const uint8_t *end, Py_ssize_t *item_at)
+    int asx_write_fspec(uint8_t *out, uint64_t frns, int n_frn)
+
+    ctypedef struct asx_tod_line:
+        double day_s
+        double last_tod
+        int have
+
+    double asx_tod_unwrap(asx_tod_line *u, double tod)
+
+    ctypedef struct asx_packer:
+        uint8_t *buf
+        Py_ssize_t *ends
+        Py_ssize_t max_datagram
+        Py_ssize_t max_records_per_block
+        uint8_t category
+        Py_ssize_t cur
+        Py_ssize_t dgram_start
+        Py_ssize_t block_start
+        Py_ssize_t in_block
+        Py_ssize_t n_dgram
+
+    void asx_pack(asx_packer *pk, const uint8_t *rec, Py_ssize_t rl)
+    void asx_pack_finish(asx_packer *pk)
