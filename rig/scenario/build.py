@@ -61,18 +61,12 @@ def build_scenario(spec: ScenarioSpec, *, seed: int | None = None, targets: int 
     origin = spec.origin.geodetic()
     builder = TrajectoryBuilder(LevelFrame(origin))
     given = {t.id for t in spec.targets if t.id is not None}
-    next_id = 1
+    free_ids = (i for i in itertools.count(1) if i not in given)
     for target in spec.targets:
-        target_id = target.id
-        if target_id is None:
-            while next_id in given:
-                next_id += 1
-            target_id = next_id
-            given.add(target_id)
+        target_id = target.id if target.id is not None else next(free_ids)
         add_scripted_target(builder, target, target_id, duration)
     random_spec = spec.random if targets is None else spec.random.model_copy(
         update={"count": int(targets)})
-    free_ids = (i for i in itertools.count(1) if i not in given)
     add_random_targets(builder, random_spec, duration,
                        np.random.default_rng([seed, _TRUTH_STREAM]), free_ids)
     sensors = tuple(spec.sensors)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rig.emulation import SensorClock
+from rig.errors import UsageError
 from rig.records import empty_plots
 
 from .radar import SIM_PLOT_DTYPE, RadarModel
@@ -45,7 +46,7 @@ class ScenarioPlotSource:
 
     def __init__(self, scenario, sensor_id: str, *, speed: float = 1.0, chunk_s: float = 10.0):
         if not speed > 0:
-            raise ValueError("speed must be positive")
+            raise UsageError(f"the speed must be positive, not {speed}")
         self.scenario = scenario
         self.spec = scenario.sensor(sensor_id)
         self.model = RadarModel(self.spec, scenario.origin)
@@ -122,7 +123,6 @@ def scenario_emulation(scenario_file: str | None, sensor_id: str | None = None, 
     """Source, clock and duration for ``rig emulate --scenario FILE --sensor ID``:
     ``scenario_file`` as for :func:`rig.scenario.load_scenario_spec`, the first sensor when
     ``sensor_id`` is None."""
-    from rig.errors import UsageError
     from rig.scenario import load_scenario
 
     if not speed > 0:
