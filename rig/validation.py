@@ -29,26 +29,28 @@ def key_path(loc) -> str:
     return text
 
 
+def _nested_model(annotation) -> type[BaseModel] | None:
+    """The model inside a field's type (``X``, ``list[X]``, ``X | None``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _nested_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
 def _model_fields_at(model: type[BaseModel], loc) -> list[str]:
     """Field names of the (sub)model that holds the key at ``loc``, where they can be found."""
     current = model
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
-        field = getattr(current, "model_fields", {}).get(part)
-        if field is None:
+        field = current.model_fields.get(part)
+        current = _nested_model(field.annotation) if field is not None else None
+        if current is None:
             return []
-        annotation = field.annotation
-        candidates = [annotation, *getattr(annotation, "__args__", ())]
-        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
-        for c in candidates:
-            for arg in getattr(c, "__args__", ()):
-                if isinstance(arg, type) and issubclass(arg, BaseModel):
-                    nested.append(arg)
-        if not nested:
-            return []
-        current = nested[0]
-    return list(getattr(current, "model_fields", {}))
+    return list(current.model_fields)
 
 
 _NUMBER_BOUNDS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal",
