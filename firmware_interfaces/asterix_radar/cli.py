@@ -5,27 +5,25 @@ from __future__ import annotations
 import signal
 import sys
 
-from rig.emulation import RandomPlotSource, SensorClock
 from rig.errors import UsageError
 
 from . import protocol as P
 from .emulator import AsterixRadarEmulator
 
-#: Plots stay within 150 km so that every elevation of the random source (up to 0.35 rad)
-#: fits the 62 km height range of I048/110.
+#: Random plots stay within 150 km so that every elevation of the random source (up to
+#: 0.35 rad) fits the 62 km height range of I048/110.
 RANGE_MAX_M = 150_000.0
 
 
-def run_emulator(args, emit) -> int:
+def run_emulator(args, source, clock, emit) -> int:
     """Serve until the duration ends or a signal stops it; ``emit`` prints one JSON event."""
     url = args.port if args.port != "pty" else f"udp://127.0.0.1:{P.DEFAULT_PORT}"
     if not url.startswith("udp://") or "@" in url:
         raise UsageError(f"--port {url}: the CAT048 emulator sends to udp://HOST:PORT")
-    source = RandomPlotSource(args.rate, scan_period_s=args.scan_period, seed=args.seed,
-                              range_max_m=RANGE_MAX_M, range_rate=not args.no_range_rate,
-                              stamp_at_take=args.stamp == "transmit")
-    clock = (SensorClock(args.clock_offset, args.clock_drift)
-             if args.clock_offset or args.clock_drift else None)
+    if args.scenario is None:
+        source.range_max_m = RANGE_MAX_M
+    if args.scenario is None and args.start_at is None and not (args.clock_offset or args.clock_drift):
+        clock = None     # the radar's clock reads UTC time of day
     emulator = AsterixRadarEmulator(source, url=url, sac=args.sac, sic=args.sic,
                                     site_alt_m=args.site_alt, clock=clock,
                                     frame_interval_s=args.frame_interval)
@@ -37,7 +35,7 @@ def run_emulator(args, emit) -> int:
     print(f"rig emulate: CAT048 radar SAC {args.sac} SIC {args.sic} sending to {url} at "
           f"{args.rate:g} plots/s", file=sys.stderr, flush=True)
     try:
-        stats = emulator.serve(args.duration)
+        stats = emulator.serve(args.duration, start_ns=args.start_at)
     finally:
         emulator.close()
     emit({"event": "done", "datagrams_sent": stats.datagrams_sent, "plots_sent": stats.plots_sent,

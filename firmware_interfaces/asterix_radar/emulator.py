@@ -64,10 +64,13 @@ class AsterixRadarEmulator:
         """Ask :meth:`serve` to return (safe from a signal handler)."""
         self._stop = True
 
-    def serve(self, duration_s: float | None = None) -> EmulatorStats:
-        start_ns = time.monotonic_ns()
+    def serve(self, duration_s: float | None = None, *, start_ns: int | None = None) -> EmulatorStats:
+        """Send until :meth:`stop` or ``duration_s`` seconds after the start (``start_ns``,
+        host monotonic: emulation time 0 shared by the emulators of one run; default now)."""
+        start_ns = time.monotonic_ns() if start_ns is None else start_ns
         if self._clock_template is None:
-            self.clock = SensorClock(epoch_s=time.time() % 86400.0)
+            utc_at_start = time.time() - (time.monotonic_ns() - start_ns) * 1e-9
+            self.clock = SensorClock(epoch_s=utc_at_start % 86400.0)
         end_ns = None if duration_s is None else start_ns + round(duration_s * 1e9)
         pacer = Pacer(self.frame_interval_s, start_ns=start_ns)
         while not self._stop:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import sys
 
-from rig.emulation import RandomPlotSource, SensorClock
 from rig.errors import UsageError
 
 from . import protocol as P
@@ -25,13 +24,9 @@ def _port(text: str) -> int:
     return port
 
 
-def run_emulator(args, emit) -> int:
+def run_emulator(args, source, clock, emit) -> int:
     """Serve until the duration ends or a signal stops it; ``emit`` prints one JSON event."""
-    source = RandomPlotSource(args.rate, scan_period_s=args.scan_period, seed=args.seed,
-                              range_rate=not args.no_range_rate,
-                              stamp_at_take=args.stamp == "transmit")
-    emulator = ScpiSensorEmulator(source, host=args.host, port=_port(args.port),
-                                  clock=SensorClock(args.clock_offset, args.clock_drift))
+    emulator = ScpiSensorEmulator(source, host=args.host, port=_port(args.port), clock=clock)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: emulator.stop())
     emit({"event": "ready", "device": emulator.resource, "family": "scpi-sensor",
@@ -39,7 +34,7 @@ def run_emulator(args, emit) -> int:
     print(f"rig emulate: SCPI radar sensor at {emulator.resource} ({args.rate:g} plots/s "
           f"once INITiated)", file=sys.stderr, flush=True)
     try:
-        stats = emulator.serve(args.duration)
+        stats = emulator.serve(args.duration, start_ns=args.start_at)
     finally:
         emulator.close()
     emit({"event": "done", "plots_acquired": stats.plots_acquired,

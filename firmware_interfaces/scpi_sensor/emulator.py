@@ -76,8 +76,10 @@ class ScpiSensorEmulator:
         """Ask :meth:`serve` to return (safe from a signal handler)."""
         self._stop = True
 
-    def serve(self, duration_s: float | None = None):
-        self._start_ns = time.monotonic_ns()
+    def serve(self, duration_s: float | None = None, *, start_ns: int | None = None):
+        """Serve until :meth:`stop` or ``duration_s`` seconds after the start (``start_ns``,
+        host monotonic: emulation time 0 shared by the emulators of one run; default now)."""
+        self._start_ns = time.monotonic_ns() if start_ns is None else start_ns
         end_ns = None if duration_s is None else self._start_ns + round(duration_s * 1e9)
         while not self._stop:
             now = time.monotonic_ns()

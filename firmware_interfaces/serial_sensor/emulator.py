@@ -79,11 +79,18 @@ class SerialSensorEmulator:
         """Ask :meth:`serve` to return (safe from a signal handler)."""
         self._stop = True
 
-    def serve(self, duration_s: float | None = None) -> EmulatorStats:
-        """Run until :meth:`stop` or ``duration_s`` seconds; returns the statistics."""
-        self._start_ns = time.monotonic_ns()
+    def serve(self, duration_s: float | None = None, *, start_ns: int | None = None) -> EmulatorStats:
+        """Run until :meth:`stop` or ``duration_s`` seconds after the start; returns the
+        statistics.
+
+        ``start_ns`` (host monotonic) is emulation time 0, shared by the emulators of one run;
+        the sensor clock then reads emulation time plus its offset and drift. Without it the
+        start is now and a clock without an epoch reads the host's monotonic clock."""
+        synchronised = start_ns is not None
+        self._start_ns = start_ns if synchronised else time.monotonic_ns()
         clock = self._clock_template
-        self.clock = SensorClock(clock.offset_s, clock.drift_ppm, clock.epoch_s or self._start_ns * 1e-9)
+        epoch_s = clock.epoch_s or (0.0 if synchronised else self._start_ns * 1e-9)
+        self.clock = SensorClock(clock.offset_s, clock.drift_ppm, epoch_s)
         end_ns = None if duration_s is None else self._start_ns + round(duration_s * 1e9)
         frames = Pacer(self.frame_interval_s, start_ns=self._start_ns)
         status = Pacer(self.status_period_s, start_ns=self._start_ns) if self.status_period_s > 0 else None

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import sys
 
 
 def add_parser(sub) -> None:
@@ -64,12 +62,16 @@ def add_parser(sub) -> None:
     p.add_argument("--speed", type=float, default=1.0, metavar="FACTOR",
                    help="with --scenario: run the scenario FACTOR times faster than real "
                         "time; the sensor clock then reads scenario time (default 1)")
+    p.add_argument("--start-at", type=int, default=None, metavar="NS",
+                   help="host monotonic time (ns) at which emulation time 0 is, shared by the "
+                        "emulators of one run; the sensor clock then reads emulation time "
+                        "(plus its offset and drift) instead of the host's clock")
     p.set_defaults(func=run)
 
 
-#: family -> "module:function(args, emit) -> exit code" of the families served by other modules
+#: family -> "module:function(args, source, clock, emit) -> exit code"
 FAMILY_RUNNERS = {
-    "serial-sensor": None,
+    "serial-sensor": "firmware_interfaces.serial_sensor.cli:run_emulator",
     "asterix-cat048": "firmware_interfaces.asterix_radar.cli:run_emulator",
     "scpi-sensor": "firmware_interfaces.scpi_sensor.cli:run_emulator",
 }
@@ -82,53 +84,36 @@ def _positive(name: str, value: float | None) -> None:
         raise UsageError(f"--{name} must be positive, not {value}")
 
 
-def run(args) -> int:
-    from firmware_interfaces.serial_sensor import SerialSensorEmulator
+def plot_source(args):
+    """(source, clock) of the emulated sensor: a scenario's radar, or random plots.
+
+    With ``--scenario`` the duration defaults to the scenario's; ``args`` is updated."""
     from rig.emulation import RandomPlotSource, SensorClock
+
+    if args.scenario is not None:
+        from rig.sensors import scenario_emulation
+
+        run_ = scenario_emulation(args.scenario, args.sensor, speed=args.speed,
+                                  seed=args.seed, extra_offset_s=args.clock_offset,
+                                  extra_drift_ppm=args.clock_drift)
+        args.duration = args.duration or run_.duration_s
+        return run_.source, run_.clock
+    source = RandomPlotSource(args.rate, scan_period_s=args.scan_period,
+                              seed=args.seed or 0, range_rate=not args.no_range_rate,
+                              stamp_at_take=args.stamp == "transmit")
+    return source, SensorClock(args.clock_offset, args.clock_drift)
+
+
+def run(args) -> int:
+    import importlib
 
     _positive("rate", args.rate)
     _positive("duration", args.duration)
     _positive("scan-period", args.scan_period)
     _positive("frame-interval", args.frame_interval)
-    scenario_seed, args.seed = args.seed, 0 if args.seed is None else args.seed
-    runner = FAMILY_RUNNERS.get(args.family)
-    if runner is not None:
-        import importlib
-
-        module, _, function = runner.partition(":")
-        return getattr(importlib.import_module(module), function)(args, _emit)
-    if args.scenario is not None:
-        from rig.sensors import scenario_emulation
-
-        run_ = scenario_emulation(args.scenario, args.sensor, speed=args.speed,
-                                  seed=scenario_seed, extra_offset_s=args.clock_offset,
-                                  extra_drift_ppm=args.clock_drift)
-        source, clock = run_.source, run_.clock
-        args.duration = args.duration or run_.duration_s
-    else:
-        source = RandomPlotSource(args.rate, scan_period_s=args.scan_period,
-                                  seed=args.seed, range_rate=not args.no_range_rate,
-                                  stamp_at_take=args.stamp == "transmit")
-        clock = SensorClock(args.clock_offset, args.clock_drift)
-    emulator = SerialSensorEmulator(
-        source, port=args.port, clock=clock,
-        frame_interval_s=args.frame_interval, status_period_s=args.status_period,
-        autostart=args.autostart)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: emulator.stop())
-    _emit({"event": "ready", "device": emulator.device_path, "rate": args.rate})
-    print(f"rig emulate: serial sensor on {emulator.device_path} at {args.rate:g} plots/s",
-          file=sys.stderr, flush=True)
-    try:
-        stats = emulator.serve(args.duration)
-    finally:
-        emulator.close()
-    _emit({"event": "done", "frames_sent": stats.frames_sent, "plots_sent": stats.plots_sent,
-           "overrun_frames": stats.overrun_frames, "overrun_plots": stats.overrun_plots,
-           "first_seq": stats.first_seq, "last_seq": stats.last_seq,
-           "last_plot_seq": stats.last_plot_seq, "unsent_bytes": stats.unsent_bytes,
-           "rx_errors": stats.rx_errors, "commands": stats.commands})
-    return 0
+    source, clock = plot_source(args)
+    module, _, function = FAMILY_RUNNERS[args.family].partition(":")
+    return getattr(importlib.import_module(module), function)(args, source, clock, _emit)
 
 
 def _emit(event: dict) -> None:
