@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import threading
 
 import numpy as np
 
@@ -11,16 +12,23 @@ from rig.records import empty_plots
 
 class PlotQueue:
     """Holds at most ``max_batches`` PLOT_DTYPE arrays; when full, the oldest batch is dropped
-    and its plots counted in :attr:`plots_dropped`, so a slow consumer never blocks the reader."""
+    and its plots counted in :attr:`plots_dropped`, so a slow consumer never blocks the reader.
+
+    :attr:`wakeup`, when set, is an event set after every batch: one consumer of many drivers
+    waits on one event instead of polling each queue.
+    """
 
     def __init__(self, max_batches: int = 4096):
         self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=max_batches)
         self.plots_dropped = 0
+        self.wakeup: threading.Event | None = None
 
     def put(self, plots: np.ndarray) -> None:
         while True:
             try:
                 self._queue.put_nowait(plots)
+                if self.wakeup is not None:
+                    self.wakeup.set()
                 return
             except queue.Full:
                 try:

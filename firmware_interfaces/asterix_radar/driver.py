@@ -86,6 +86,10 @@ class AsterixRadarDriver:
         """Every plot decoded since the last call; waits up to ``timeout_s`` for the first."""
         return self._queue.get_all(timeout_s)
 
+    def set_wakeup(self, event: threading.Event | None) -> None:
+        """Set ``event`` whenever plots are queued (one consumer, many drivers)."""
+        self._queue.wakeup = event
+
     def counters(self) -> dict[str, int]:
         c = self.decoder.counters()
         c.update(plots_dropped=self._queue.plots_dropped, disconnects=self.disconnects,

@@ -249,6 +249,10 @@ class ScpiSensorDriver:
         """Every plot fetched since the last call; waits up to ``timeout_s`` for the first."""
         return self._queue.get_all(timeout_s)
 
+    def set_wakeup(self, event: threading.Event | None) -> None:
+        """Set ``event`` whenever plots are queued (one consumer, many drivers)."""
+        self._queue.wakeup = event
+
     def counters(self) -> dict[str, int]:
         c = dict(self.counts)
         c.update(plots_dropped=self._queue.plots_dropped, queued_batches=len(self._queue))

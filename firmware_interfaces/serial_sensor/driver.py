@@ -13,7 +13,6 @@ it, reopens with exponential backoff and, if streaming was on, starts it again.
 from __future__ import annotations
 
 import logging
-import queue
 import struct
 import threading
 import time
@@ -26,9 +25,9 @@ import numpy as np
 
 from rig._ext.serial_codec import SerialFrameDecoder, encode_frame
 from rig.errors import RigError, TransportError, TransportTimeoutError
-from rig.records import empty_plots
 from rig.transport import SerialTransport
 
+from ..plot_queue import PlotQueue
 from . import protocol as P
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ class SerialSensorDriver:
         self.reconnect_max_s = reconnect_max_s
         self.transport = SerialTransport(url, baudrate=baudrate)
         self.decoder = decoder_factory(sensor_id=sensor_id)
-        self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=queue_batches)
+        self._queue = PlotQueue(queue_batches)
         self._write_lock = threading.Lock()
         self._pending_lock = threading.Lock()
         self._pending: dict[tuple, Future] = {}
@@ -73,7 +72,6 @@ class SerialSensorDriver:
         self.last_error: BaseException | None = None
         self.t_last_arrival_ns = 0
         self.chunks_read = 0
-        self.plots_dropped = 0
         self.disconnects = 0
         self.reconnects = 0
         self.reconnect_attempts = 0
@@ -116,21 +114,19 @@ class SerialSensorDriver:
     # --- plots ---------------------------------------------------------------------------
     def read_plots(self, timeout_s: float | None = None) -> np.ndarray:
         """Every plot decoded since the last call; waits up to ``timeout_s`` for the first."""
-        batches = []
-        try:
-            batches.append(self._queue.get(timeout=timeout_s) if timeout_s != 0
-                           else self._queue.get_nowait())
-            while True:
-                batches.append(self._queue.get_nowait())
-        except queue.Empty:
-            pass
-        if not batches:
-            return empty_plots(0)
-        return batches[0] if len(batches) == 1 else np.concatenate(batches)
+        return self._queue.get_all(timeout_s)
+
+    def set_wakeup(self, event: threading.Event | None) -> None:
+        """Set ``event`` whenever plots are queued (one consumer, many drivers)."""
+        self._queue.wakeup = event
 
     @property
     def queued_batches(self) -> int:
-        return self._queue.qsize()
+        return len(self._queue)
+
+    @property
+    def plots_dropped(self) -> int:
+        return self._queue.plots_dropped
 
     def counters(self) -> dict[str, int]:
         """Decoder counters plus the reader's own."""
@@ -139,7 +135,7 @@ class SerialSensorDriver:
                  disconnects=self.disconnects, reconnects=self.reconnects,
                  reconnect_attempts=self.reconnect_attempts,
                  unexpected_messages=self.unexpected_messages,
-                 queued_batches=self._queue.qsize())
+                 queued_batches=len(self._queue))
         return c
 
     # --- control -------------------------------------------------------------------------
@@ -270,20 +266,9 @@ class SerialSensorDriver:
         plots = self.decoder.feed(data, t_arrival_ns)
         if len(plots):
             self.state = "streaming"
-            self._enqueue(plots)
+            self._queue.put(plots)
         for msg_type, seq, t_sensor_ns, payload in self.decoder.messages():
             self._handle_message(msg_type, t_sensor_ns, payload, t_arrival_ns)
-
-    def _enqueue(self, plots: np.ndarray) -> None:
-        while True:
-            try:
-                self._queue.put_nowait(plots)
-                return
-            except queue.Full:
-                try:
-                    self.plots_dropped += len(self._queue.get_nowait())
-                except queue.Empty:
-                    pass
 
     def _handle_message(self, msg_type: int, t_sensor_ns: int, payload: bytes,
                         t_arrival_ns: int) -> None:
