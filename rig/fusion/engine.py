@@ -328,7 +328,8 @@ class FusionEngine:
         A = self.sensors.M[s] @ J                    # origin ENU from (r, az, el)
         P0 = np.zeros((len(z), 6, 6))
         P0[:, :3, :3] = (A * R_diag[:, None, :]) @ A.transpose(0, 2, 1)   # A R Aᵀ
-        P0[:, [3, 4, 5], [3, 4, 5]] = p.v_initial_sigma_mps ** 2
+        P0[:, [3, 4], [3, 4]] = p.v_initial_sigma_mps ** 2
+        P0[:, 5, 5] = p.v_up_initial_sigma_mps ** 2
         x0 = np.zeros((len(z), 6))
         x0[:, :3] = pc
         st.x[rows] = x0[:, None, :]

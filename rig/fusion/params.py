@@ -40,7 +40,10 @@ class FusionParams(BaseModel):
     gate_d2: float = Field(16.27, gt=0, description="Mahalanobis gate (chi² 3 dof, 0.999)")
     coarse_gate_m: float = Field(2000.0, gt=0, description="Euclidean pre-gate margin")
     # --- initiation and deletion -----------------------------------------------------------
-    v_initial_sigma_mps: float = Field(350.0, gt=0, description="velocity prior of a new track")
+    v_initial_sigma_mps: float = Field(350.0, gt=0, description="horizontal velocity prior "
+                                       "of a new track")
+    v_up_initial_sigma_mps: float = Field(350.0, gt=0, description="vertical velocity prior "
+                                          "of a new track")
     confirm_updates: int = Field(3, ge=2, description="updates that confirm a tentative track")
     tentative_gap_scans: float = Field(2.2, gt=0, description="a tentative track is deleted "
                                        "after this many revisit periods without an update")
