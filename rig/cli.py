@@ -16,6 +16,8 @@ from rig.errors import RigError
 
 #: Subcommands in the order ``rig --help`` lists them; each is rig.commands.<module>.
 COMMANDS = {
+    "run": "run",
+    "check": "check",
     "emulate": "emulate",
     "monitor": "monitor",
     "ports": "ports",

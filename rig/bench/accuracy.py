@@ -1,0 +1,63 @@
+"""Accuracy of a run: the published picture against the truth, and each partner alone.
+
+The joint picture is the one the run published. For "what sharing gains", each partner's
+plots of the same run are fused again, alone, by a fresh engine with the same parameters,
+fed in the same arrival order and cut into the same pictures at the same ticks, and scored
+the same way. In bench and mixed modes nothing is known of the targets: the figures that need
+truth are reported as not measurable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rig.fusion import FusionEngine
+from rig.scoring import score
+
+from .loop import LoopResult, pictures_table
+
+
+def partner_alone_pictures(result: LoopResult, engine_factory, partner_of_sensor: np.ndarray,
+                           partner: int, tick_times_s: np.ndarray, t0_ns: int) -> list:
+    """The pictures one partner's sensors alone would have given at the run's ticks."""
+    engine: FusionEngine = engine_factory()
+    plots = result.plots[partner_of_sensor[result.plots["sensor_id"]] == partner]
+    plots = plots[np.argsort(plots["t_arrival_ns"], kind="stable")]
+    arrivals = plots["t_arrival_ns"]
+    pictures, start = [], 0
+    for t in tick_times_s:
+        end = int(np.searchsorted(arrivals, t0_ns + t * 1e9, side="right"))
+        if end > start:
+            engine.process(plots[start:end])
+            engine.flush()
+            start = end
+        pictures.append(engine.tracks(float(t)))
+    return pictures
+
+
+def accuracy(result: LoopResult, truth, *, engine_factory, partner_names, partner_of_sensor,
+             t0_ns: int, cutoff_m: float, order: float) -> dict:
+    """Scores of the joint picture and of every partner alone, and the OSPA curves."""
+    end_s = result.elapsed_s
+    truth = truth[truth["t"] <= end_s]
+    if len(truth) == 0 or not len(result.tick_times_s):
+        return {"summary": {"not_measurable": "no truth or no picture in the run"},
+                "joint": None, "curves": {}}
+    pictures = {"joint": result.pictures}
+    for p, name in enumerate(partner_names):
+        pictures[f"partner {name} alone"] = partner_alone_pictures(
+            result, engine_factory, partner_of_sensor, p, result.tick_times_s, t0_ns)
+    scores, curves = {}, {}
+    for label, pics in pictures.items():
+        tracks = pictures_table(pics)
+        sc = score(truth, tracks, cutoff_m=cutoff_m, order=order, t_start_s=0.0, t_end_s=end_s)
+        scores[label] = sc
+        curves[label] = (sc.times_s, sc.ospa_m)
+    out = {"pictures": {label: sc.summary() for label, sc in scores.items()}}
+    joint = scores.get("joint")
+    partners = [sc for label, sc in scores.items() if label != "joint"]
+    if joint is not None and partners:
+        best = min(sc.summary()["ospa_mean_m"] for sc in partners)
+        out["joint_vs_best_partner_ospa_ratio"] = (joint.summary()["ospa_mean_m"] / best
+                                                   if best else None)
+    return {"summary": out, "joint": joint, "curves": curves}

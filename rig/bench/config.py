@@ -1,0 +1,204 @@
+"""Bench configurations: what a station is wired to, how long to run, and the limits.
+
+A bench config (YAML) names a scenario (which holds the origin, the radar models of every
+sensor and, in emulation, the targets), says for each sensor how it is reached (``emulated``
+or a real port, UDP address or VISA resource), where the fused picture goes, which limits the
+run must hold, and whether to record. Unknown keys are errors naming the file and the key.
+See ``bench_configs/`` for commented examples.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from rig.errors import ConfigError
+from rig.firmware import available as available_families
+from rig.fusion.params import FusionParams
+from rig.harness.limits import Limit, parse_limits
+from rig.scenario import Scenario, ScenarioSpec, build_scenario, load_scenario_spec
+from rig.sensors.spec import RadarSpec, SiteSpec
+from rig.validation import load_yaml, validate
+
+CONFIG_VERSION = 1
+EMULATED = "emulated"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScenarioRef(_Strict):
+    """Where the scenario comes from, and what to change in it for this run."""
+
+    source: str = Field("builtin", description="'builtin', 'builtin:NAME' or a YAML file "
+                        "(relative to the bench config)")
+    seed: int | None = Field(None, ge=0)
+    targets: int | None = Field(None, ge=0, description="number of random targets")
+    biased: bool = Field(False, description="give every sensor random biases and clock errors")
+
+
+class SensorEntry(_Strict):
+    """One sensor of the station: a radar of the scenario, and how to reach it."""
+
+    id: str = Field(min_length=1)
+    family: str = Field("serial-sensor", description="firmware interface family")
+    transport: str = Field(EMULATED, description="'emulated', or a serial port / pyserial URL, "
+                           "udp://@HOST:PORT to listen on, or a VISA resource")
+    required: bool = Field(True, description="if it cannot be opened: exit 3 (true) or run "
+                           "without it (false)")
+    baudrate: int = Field(921600, gt=0, description="serial-sensor: line speed")
+    sac: int = Field(0, ge=0, le=255, description="asterix-cat048: System Area Code")
+    sic: int | None = Field(None, ge=0, le=255, description="asterix-cat048: System "
+                            "Identification Code (default: 1 + the sensor's index)")
+    stale_after_s: float | None = Field(None, gt=0, description="silent this long: stale "
+                                        "(default 2.5 scan periods)")
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _text(cls, value):
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("family")
+    @classmethod
+    def _family(cls, value):
+        known = available_families()
+        if value not in known:
+            raise ValueError("one of " + ", ".join(known))
+        return value
+
+    @property
+    def emulated(self) -> bool:
+        return self.transport == EMULATED
+
+
+class FeedEntry(_Strict):
+    """One partner's feed of the fused picture."""
+
+    partner: str = Field(min_length=1)
+    format: Literal["cat062"] = "cat062"
+    transport: str = Field(description="udp://HOST:PORT, or a serial port / pyserial URL "
+                           "(HDLC-framed CAT062)")
+
+
+class OutputsEntry(_Strict):
+    """The fused picture, the same to every partner."""
+
+    period_s: float = Field(1.0, gt=0, le=60, description="the whole picture, this often")
+    updates: bool = Field(True, description="also send each track as soon as a plot updates it")
+    deadline_s: float = Field(0.05, gt=0, description="a picture sent later than this after "
+                              "its schedule misses its deadline")
+    sac: int = Field(0, ge=0, le=255, description="System Area Code of the fusion centre")
+    sic: int = Field(100, ge=0, le=255, description="System Identification Code of the "
+                     "fusion centre")
+    feeds: list[FeedEntry] = []
+
+
+class RecordEntry(_Strict):
+    path: str = Field(description="recording file (relative: inside the run's output folder)")
+    flush_interval_s: float = Field(0.5, gt=0)
+    max_file_bytes: int | None = Field(None, gt=0)
+    max_file_s: float | None = Field(None, gt=0)
+    keep_files: int | None = Field(None, ge=1)
+
+
+class RealtimeEntry(_Strict):
+    gc_freeze: bool = Field(True, description="gc.freeze() after start-up, no collection in "
+                            "the loop")
+    spin_s: float = Field(0.0005, ge=0, le=0.01, description="busy-wait this long before "
+                          "each output tick (never under SCHED_FIFO)")
+
+
+class BenchConfig(_Strict):
+    """A whole bench configuration file."""
+
+    version: Literal[1] = CONFIG_VERSION
+    name: str = "bench"
+    mode: Literal["emulated", "bench", "mixed"] = "emulated"
+    duration_s: float = Field(gt=0, le=7 * 86400)
+    origin: SiteSpec | None = None
+    scenario: ScenarioRef = ScenarioRef()
+    sensors: list[SensorEntry] = Field(min_length=1)
+    fusion: FusionParams = FusionParams()
+    outputs: OutputsEntry = OutputsEntry()
+    limits: dict = {}
+    record: RecordEntry | None = None
+    realtime: RealtimeEntry = RealtimeEntry()
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        ids = [s.id for s in self.sensors]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"sensor ids must be unique, got {ids}")
+        emulated = [s.emulated for s in self.sensors]
+        if self.mode == "emulated" and not all(emulated):
+            raise ValueError("mode 'emulated' needs every sensor's transport to be 'emulated'")
+        if self.mode == "bench" and any(emulated):
+            raise ValueError("mode 'bench' talks to hardware only: no 'emulated' transports")
+        return self
+
+
+class LoadedConfig:
+    """A validated bench config with everything it refers to resolved."""
+
+    def __init__(self, path: Path, config: BenchConfig, scenario_spec: ScenarioSpec,
+                 scenario: Scenario, radars: list[RadarSpec], limits: list[Limit]):
+        self.path = path
+        self.config = config
+        self.scenario_spec = scenario_spec
+        self.scenario = scenario
+        self.radars = radars          # one per config sensor, in config order
+        self.limits = limits
+
+    @property
+    def has_truth(self) -> bool:
+        """Truth is known only when every sensor is emulated."""
+        return self.config.mode == EMULATED
+
+    def resolved_scenario_spec(self) -> ScenarioSpec:
+        """The scenario as this run builds it (seed, target count, duration and any drawn
+        biases baked in), for emulator processes to build the very same one."""
+        targets = self.config.scenario.targets
+        random = self.scenario_spec.random
+        if targets is not None:
+            random = random.model_copy(update={"count": targets})
+        return self.scenario_spec.model_copy(update={
+            "seed": self.scenario.seed, "duration_s": self.scenario.duration_s,
+            "sensors": list(self.scenario.sensors), "random": random})
+
+    def write_scenario(self, path: Path) -> Path:
+        spec = self.resolved_scenario_spec()
+        path.write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+        return path
+
+
+def load_bench_config(path: str | Path) -> LoadedConfig:
+    """Read, validate and resolve a bench config; every problem is a ConfigError naming the
+    file and the key."""
+    path = Path(path)
+    raw = load_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError("not a YAML mapping", file=str(path), expected="a bench config")
+    config = validate(BenchConfig, raw, file=path)
+    source = config.scenario.source
+    if not source.startswith("builtin"):
+        source = str((path.parent / source).resolve()) if not Path(source).is_absolute() else source
+    spec = load_scenario_spec(source)
+    if config.origin is not None:
+        spec = spec.model_copy(update={"origin": config.origin})
+    duration = max(spec.duration_s, config.duration_s)
+    scenario = build_scenario(spec, seed=config.scenario.seed, targets=config.scenario.targets,
+                              duration_s=duration, biased=config.scenario.biased)
+    radars = []
+    known = {s.id: s for s in scenario.sensors}
+    for i, entry in enumerate(config.sensors):
+        if entry.id not in known:
+            raise ConfigError(f"sensor {entry.id!r} is not in the scenario", file=str(path),
+                              key=f"sensors[{i}].id",
+                              expected="one of " + ", ".join(known))
+        radars.append(known[entry.id])
+    limits = parse_limits(config.limits, file=str(path))
+    return LoadedConfig(path, config, spec, scenario, radars, limits)

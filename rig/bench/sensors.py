@@ -1,0 +1,174 @@
+"""One handle per sensor of a run: an emulator subprocess (when emulated) and the real driver.
+
+Whatever the family, a handle gives the loop the same things: ``read_plots()`` (PLOT_DTYPE,
+``t_sensor`` already moved onto the run's time line), counters, a state, and whether the
+sensor has gone silent. Emulated sensors run ``rig emulate`` in their own process, streaming
+the scenario's radar, all started on one shared emulation time (``--start-at``), so their
+clocks read run time plus their own offset and drift. Real sensors keep their own clocks;
+the handle measures where their time line sits at the start (PING for the serial protocol,
+``SYSTem:CLOCk?`` for SCPI, UTC time of day for ASTERIX), and registration in the fusion
+engine estimates what is left.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rig.emulation.process import EmulatorProcess
+from rig.errors import TransportError
+from rig.sensors.spec import RadarSpec
+
+from .config import SensorEntry
+
+log = logging.getLogger(__name__)
+
+DAY_S = 86400.0
+
+
+class SensorHandle:
+    """One sensor: its config entry, radar model, index in the run, and its driver."""
+
+    def __init__(self, index: int, entry: SensorEntry, radar: RadarSpec):
+        self.index = index
+        self.entry = entry
+        self.radar = radar
+        self.id = entry.id
+        self.partner = radar.partner
+        self.family = entry.family
+        self.emulator: EmulatorProcess | None = None
+        self.driver = None
+        self.state = "not started"
+        self.error: str | None = None
+        self.shift_s = 0.0               # t_run = t_sensor - shift_s (modulo a day for ToD)
+        self.tod = entry.family == "asterix-cat048"
+        self.plots_received = 0
+        self.t_first_plot_ns: int | None = None
+        self.t_last_plot_ns: int | None = None
+        self.stale_after_s = entry.stale_after_s or 2.5 * radar.scan_period_s + 1.0
+        self.stale_events = 0
+        self.stale = False
+
+    # --- start -------------------------------------------------------------------------
+    def start_emulator(self, scenario_file: Path, start_ns: int, duration_s: float,
+                       feed_port: int | None = None) -> None:
+        """Start ``rig emulate`` for this sensor (call :meth:`open` once it is ready)."""
+        args = ["emulate", "--family", self.family, "--scenario", str(scenario_file),
+                "--sensor", self.id, "--start-at", str(start_ns), "--duration", f"{duration_s:.6f}"]
+        if self.family == "asterix-cat048":
+            args += ["--port", f"udp://127.0.0.1:{feed_port}", "--sac", str(self.entry.sac),
+                     "--sic", str(self.sic), "--site-alt", str(self.radar.site.alt_m)]
+        elif self.family == "scpi-sensor":
+            args += ["--port", "0"]
+        self.emulator = EmulatorProcess(args, name=f"emulated sensor {self.id}")
+        self.state = "starting"
+
+    @property
+    def sic(self) -> int:
+        return self.entry.sic if self.entry.sic is not None else (1 + self.index) % 256
+
+    def prepare(self) -> None:
+        """Open what must exist before an emulator starts (the ASTERIX listening socket)."""
+        if self.family == "asterix-cat048":
+            from firmware_interfaces.asterix_radar import AsterixRadarDriver
+
+            url = "udp://@127.0.0.1:0" if self.entry.emulated else self.entry.transport
+            self.driver = AsterixRadarDriver(url, sensor_id=self.index,
+                                             site_alt_m=self.radar.site.alt_m)
+            self.driver.set_source(self.entry.sac, self.sic, self.index, self.radar.site.alt_m)
+            self.driver.open()
+
+    @property
+    def listen_port(self) -> int | None:
+        if self.family == "asterix-cat048" and self.driver is not None:
+            return self.driver.local_address[1]
+        return None
+
+    def open(self, wakeup, t0_ns: int) -> None:
+        """Open the driver (on the emulator's device when emulated) and place its time line."""
+        target = self.entry.transport
+        if self.emulator is not None:
+            target = self.emulator.wait_ready()["device"]
+        if self.family == "serial-sensor":
+            from firmware_interfaces.serial_sensor import SerialSensorDriver
+
+            self.driver = SerialSensorDriver(target, sensor_id=self.index,
+                                             baudrate=self.entry.baudrate).open()
+            if self.emulator is None:
+                self.shift_s = (self.driver.ping().offset_ns + t0_ns) * 1e-9
+        elif self.family == "scpi-sensor":
+            from firmware_interfaces.scpi_sensor import ScpiSensorDriver
+
+            self.driver = ScpiSensorDriver(target, sensor_id=self.index).open()
+            if self.emulator is None:
+                self.shift_s = self._scpi_clock_offset_s() + t0_ns * 1e-9
+        elif self.family == "asterix-cat048":
+            if self.emulator is None:      # the radar's clock is UTC time of day
+                self.shift_s = (time.time() - (time.monotonic_ns() - t0_ns) * 1e-9) % DAY_S
+        else:
+            raise TransportError(f"sensor {self.id}: family {self.family} cannot be run yet")
+        self.driver.set_wakeup(wakeup)
+        self.state = "open"
+
+    def _scpi_clock_offset_s(self) -> float:
+        t_before = time.monotonic_ns()
+        sensor_s = float(self.driver.query("SYSTem:CLOCk?"))
+        t_after = time.monotonic_ns()
+        return sensor_s - (t_before + t_after) * 0.5e-9
+
+    # --- running -----------------------------------------------------------------------
+    def read_plots(self, now_ns: int) -> np.ndarray:
+        plots = self.driver.read_plots(timeout_s=0)
+        if len(plots):
+            t = plots["t_sensor"] - self.shift_s
+            if self.tod:
+                t = np.mod(t + DAY_S / 2, DAY_S) - DAY_S / 2
+            plots["t_sensor"] = t
+            self.plots_received += len(plots)
+            self.t_last_plot_ns = now_ns
+            if self.t_first_plot_ns is None:
+                self.t_first_plot_ns = now_ns
+            if self.stale:
+                log.warning("sensor %s: plots again", self.id)
+            self.stale = False
+        return plots
+
+    def check_stale(self, now_ns: int, t0_ns: int) -> bool:
+        """Mark the sensor stale once it has been silent ``stale_after_s``."""
+        last = self.t_last_plot_ns or t0_ns
+        stale = now_ns - last > self.stale_after_s * 1e9
+        if stale and not self.stale:
+            self.stale_events += 1
+            log.warning("sensor %s: no plots for %.1f s: stale", self.id, (now_ns - last) * 1e-9)
+        self.stale = stale
+        return stale
+
+    @property
+    def driver_state(self) -> str:
+        if self.driver is None:
+            return self.state
+        return "stale" if self.stale else getattr(self.driver, "state", self.state)
+
+    def counters(self) -> dict:
+        return self.driver.counters() if self.driver is not None else {}
+
+    def queued_batches(self) -> int:
+        return self.counters().get("queued_batches", 0) if self.driver is not None else 0
+
+    # --- stop --------------------------------------------------------------------------
+    def close(self) -> dict | None:
+        """Close the driver and stop the emulator; the emulator's summary if there was one."""
+        if self.driver is not None:
+            try:
+                self.driver.close()
+            except Exception as e:  # closing must never keep the others from closing
+                log.warning("sensor %s: close failed: %s", self.id, e)
+        summary = None
+        if self.emulator is not None:
+            self.emulator.stop()
+            summary = self.emulator.summary
+        self.state = "closed"
+        return summary
