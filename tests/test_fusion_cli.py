@@ -40,14 +40,15 @@ def test_bad_plots_are_rejected_and_counted(tmp_path, capsys):
     folder = tmp_path / "bad"
     shutil.copytree(DATA / "interchange-flat", folder)
     plots = pd.read_csv(folder / "plots.csv", dtype={"sensor_id": str})
-    bad = plots.iloc[:4].copy()
-    bad["range_m"] = [np.nan, -10.0, 5e4, 5e4]
-    bad["elevation_rad"] = [0.1, 0.1, 1.7, 0.1]
-    bad["sensor_id"] = ["0", "0", "0", "no-such-radar"]
+    bad = plots.iloc[:5].copy()
+    bad["range_m"] = [np.nan, -10.0, 5e4, 5e4, 5e4]
+    bad["elevation_rad"] = [0.1, 0.1, 1.7, 0.1, 0.1]
+    bad["sensor_id"] = ["0", "0", "0", "no-such-radar", "0"]
+    bad["t"] = [1.0, 1.0, 1.0, 1.0, np.inf]
     pd.concat([plots, bad]).to_csv(folder / "plots.csv", index=False)
     assert main(["fuse", str(folder), "--out", str(tmp_path / "t.csv"), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["rejected"] == {"unknown sensor": 1, "not a number": 1,
+    assert summary["rejected"] == {"unknown sensor": 1, "not a number": 2,
                                    "negative range": 1, "elevation beyond ±90°": 1}
     assert summary["plots_used"] == len(plots)
 

@@ -2,12 +2,14 @@
 
 Plots are held back for ``hold_back_s`` (late arrivals), registered (sensor biases and clock
 offsets removed, :mod:`rig.fusion.registration`), and fused in time windows of ``window_s``.
-Within a window each sensor's plots are, in turn: gated against every live track
-(Mahalanobis, in the radar's polar space), assigned by global nearest neighbour
-(:mod:`rig.fusion.association`), used to update their tracks (IMM-EKF,
-:mod:`rig.fusion.models`), and the rest start tentative tracks. A plot older than the
+In a window every plot is gated against every live track (Mahalanobis, in the radar's polar
+space); global nearest neighbour (:mod:`rig.fusion.association`) gives each plot at most one
+track and each track at most one plot *per sensor*, so several sensors' plots of one target
+in one window all update it, one after the other in time order (IMM-EKF,
+:mod:`rig.fusion.models`); the remaining plots start tentative tracks. A plot older than the
 processed horizon by more than ``oos_tolerance_s`` is counted as out of sequence and not
-used; later but within tolerance it is fused by retrodiction (negative-time prediction).
+used; one later than its window but within tolerance is fused by retrodiction (prediction
+over a negative time step).
 
 Track management:
 
@@ -33,7 +35,7 @@ import numpy as np
 from rig.errors import ConfigError
 from rig.fusion import kernels_ref
 from rig.fusion.association import assign
-from rig.fusion.models import N_MODELS, model_vector
+from rig.fusion.models import N_MODELS, enu_jacobian, model_vector
 from rig.fusion.params import FusionParams
 from rig.fusion.registration import Registration
 from rig.fusion.sensors import SensorTable
@@ -319,12 +321,7 @@ class FusionEngine:
     def _initiate(self, z, t, s, pc, R_diag) -> None:
         st, p = self.store, self.params
         rows = st.add(len(z))
-        r, az, el = z[:, 0], z[:, 1], z[:, 2]
-        ce, se, ca, sa = np.cos(el), np.sin(el), np.cos(az), np.sin(az)
-        J = np.zeros((len(z), 3, 3))                 # d enu / d (r, az, el)
-        J[:, 0] = np.stack([ce * sa, r * ce * ca, -r * se * sa], 1)
-        J[:, 1] = np.stack([ce * ca, -r * ce * sa, -r * se * ca], 1)
-        J[:, 2] = np.stack([se, np.zeros_like(r), r * ce], 1)
+        J, _ = enu_jacobian(z)                       # ∂enu/∂(r, az, el)
         A = self.sensors.M[s] @ J                    # origin ENU from (r, az, el)
         P0 = np.zeros((len(z), 6, 6))
         P0[:, :3, :3] = (A * R_diag[:, None, :]) @ A.transpose(0, 2, 1)   # A R Aᵀ

@@ -159,6 +159,18 @@ def measure(x, M, t_site):
     return z, H, Hp @ x[3:]
 
 
+def enu_jacobian(z):
+    """``(∂enu/∂(range, az, el) (n,3,3), enu (n,3))`` of polar plots ``z (n,3)`` in their
+    site's tangent plane."""
+    r, az, el = z[:, 0], z[:, 1], z[:, 2]
+    ce, se, ca, sa = np.cos(el), np.sin(el), np.cos(az), np.sin(az)
+    J = np.zeros((len(z), 3, 3))
+    J[:, 0] = np.stack([ce * sa, r * ce * ca, -r * se * sa], 1)
+    J[:, 1] = np.stack([ce * ca, -r * ce * sa, -r * se * ca], 1)
+    J[:, 2] = np.stack([se, np.zeros_like(r), r * ce], 1)
+    return J, np.stack([r * ce * sa, r * ce * ca, r * se], 1)
+
+
 def wrap_pi(a):
     """Angle to [-π, π)."""
     return a - TWO_PI * np.floor((a + np.pi) / TWO_PI)

@@ -67,20 +67,18 @@ def fuse(ic: Interchange, *, partners: list[str] | None = None, dt_s: float = 1.
         not_selected = int((~keep).sum())
         plots = plots[keep]
     engine = engine_for(ic, params)
+    finite = np.isfinite(plots["t_sensor"])
+    bad, plots = plots[~finite], plots[finite]
+    plots = plots[np.argsort(plots["t_sensor"], kind="stable")]
     t_plot = plots["t_sensor"]
-    finite = np.isfinite(t_plot)
-    order = np.argsort(np.where(finite, t_plot, -np.inf), kind="stable")
-    plots, t_plot = plots[order], t_plot[order]
-    t0 = float(np.nanmin(t_plot[np.isfinite(t_plot)], initial=0.0))
-    t_end = max(float(ic.scenario.duration_s), float(np.nanmax(t_plot, initial=0.0)))
+    t0 = float(t_plot[0]) if len(plots) else 0.0
+    t_end = max(float(ic.scenario.duration_s), float(t_plot[-1]) if len(plots) else 0.0)
     ticks = np.arange(np.ceil(t0 / dt_s) * dt_s, t_end + 1e-9, dt_s)
     frames = []
     start = time.perf_counter()
-    bad_t = int(np.searchsorted(np.where(finite[order], t_plot, -np.inf), -np.inf,
-                                side="right"))
-    if bad_t:
-        engine.process(plots[:bad_t])           # counted as rejected (not a number)
-    cut = bad_t
+    if len(bad):
+        engine.process(bad)                      # counted as rejected (not a number)
+    cut = 0
     for tick in ticks:
         nxt = int(np.searchsorted(t_plot, tick, side="right"))
         if nxt > cut:

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rig.fusion.models import enu_jacobian
+
 REGISTRATION_DTYPE = np.dtype([
     ("sensor", "U32"),
     ("range_bias_m", "f8"), ("range_bias_sigma_m", "f8"),
@@ -35,17 +37,6 @@ REGISTRATION_DTYPE = np.dtype([
     ("clock_offset_s", "f8"), ("clock_offset_sigma_s", "f8"),
     ("n_pairs", "i8"),
 ])
-
-
-def enu_jacobian(z):
-    """``∂enu/∂(range, az, el)`` (n,3,3) and ``enu`` (n,3) of polar plots ``z (n,3)``."""
-    r, az, el = z[:, 0], z[:, 1], z[:, 2]
-    ce, se, ca, sa = np.cos(el), np.sin(el), np.cos(az), np.sin(az)
-    J = np.zeros((len(z), 3, 3))
-    J[:, 0] = np.stack([ce * sa, r * ce * ca, -r * se * sa], 1)
-    J[:, 1] = np.stack([ce * ca, -r * ce * sa, -r * se * ca], 1)
-    J[:, 2] = np.stack([se, np.zeros_like(r), r * ce], 1)
-    return J, np.stack([r * ce * sa, r * ce * ca, r * se], 1)
 
 
 class Registration:
