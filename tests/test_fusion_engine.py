@@ -225,6 +225,10 @@ def test_late_plots_out_of_sequence_are_counted_not_used():
     assert engine.counters.out_of_sequence == 10
     assert engine.counters.plots_used == used
     assert engine.counters.plots_rejected == 10
+    ahead = scn.plots[-3:].copy()
+    ahead["t_sensor"] += 1e6
+    engine.process(ahead)
+    assert engine.counters.rejected == {"time far ahead": 3}
 
 
 def test_params_reject_unknown_keys():

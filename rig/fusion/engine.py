@@ -154,6 +154,12 @@ class FusionEngine:
             late = t < self._horizon_s - self.params.oos_tolerance_s
             self.counters.out_of_sequence += int(late.sum())
             plots, t = plots[~late], t[~late]
+            if np.isfinite(self._latest_s):
+                ahead = t > self._latest_s + self.params.max_time_jump_s
+                if ahead.any():
+                    self.counters.rejected["time far ahead"] = (
+                        self.counters.rejected.get("time far ahead", 0) + int(ahead.sum()))
+                    plots, t = plots[~ahead], t[~ahead]
             if len(plots):
                 self._latest_s = max(self._latest_s, float(t.max()))
                 merged = np.concatenate([self._pending, plots])

@@ -24,6 +24,9 @@ class FusionParams(BaseModel):
     oos_tolerance_s: float = Field(0.5, ge=0, description="a plot older than the processed "
                                    "horizon by more than this is out of sequence (counted, "
                                    "not used)")
+    max_time_jump_s: float = Field(600.0, gt=0, description="a plot this far ahead of the "
+                                   "latest one is rejected (a clock gone wrong would "
+                                   "otherwise end fusion for every other sensor)")
     # --- motion models (IMM) -------------------------------------------------------------
     q_cv: float = Field(0.5, gt=0)
     q_turn: float = Field(4.0, gt=0)
