@@ -29,15 +29,16 @@ def partner_alone_pictures(result: LoopResult, engine_factory, partner_of_sensor
         end = int(np.searchsorted(arrivals, t0_ns + t * 1e9, side="right"))
         if end > start:
             engine.process(plots[start:end])
-            engine.flush()
             start = end
+        engine.flush(float(t))
         pictures.append(engine.tracks(float(t)))
     return pictures
 
 
 def accuracy(result: LoopResult, truth, *, engine_factory, partner_names, partner_of_sensor,
-             t0_ns: int, cutoff_m: float, order: float) -> dict:
-    """Scores of the joint picture and of every partner alone, and the OSPA curves."""
+             t0_ns: int, cutoff_m: float, order: float, warmup_s: float = 0.0) -> dict:
+    """Scores of the joint picture and of every partner alone (from ``warmup_s`` on), and the
+    OSPA curves."""
     end_s = result.elapsed_s
     truth = truth[truth["t"] <= end_s]
     if len(truth) == 0 or not len(result.tick_times_s):
@@ -50,7 +51,8 @@ def accuracy(result: LoopResult, truth, *, engine_factory, partner_names, partne
     scores, curves = {}, {}
     for label, pics in pictures.items():
         tracks = pictures_table(pics)
-        sc = score(truth, tracks, cutoff_m=cutoff_m, order=order, t_start_s=0.0, t_end_s=end_s)
+        sc = score(truth, tracks, cutoff_m=cutoff_m, order=order,
+                   t_start_s=min(warmup_s, end_s), t_end_s=end_s)
         scores[label] = sc
         curves[label] = (sc.times_s, sc.ospa_m)
     out = {"pictures": {label: sc.summary() for label, sc in scores.items()}}

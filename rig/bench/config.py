@@ -105,6 +105,15 @@ class RecordEntry(_Strict):
     keep_files: int | None = Field(None, ge=1)
 
 
+class AccuracyEntry(_Strict):
+    """How the published picture is scored against the truth (emulated mode)."""
+
+    warmup_s: float = Field(0.0, ge=0, description="scoring starts this long after the start "
+                            "(tracks need a few scans to be confirmed)")
+    cutoff_m: float = Field(1000.0, gt=0, description="OSPA/GOSPA cutoff c")
+    order: float = Field(2.0, ge=1, description="OSPA/GOSPA order p")
+
+
 class RealtimeEntry(_Strict):
     gc_freeze: bool = Field(True, description="gc.freeze() after start-up, no collection in "
                             "the loop")
@@ -125,6 +134,7 @@ class BenchConfig(_Strict):
     fusion: FusionParams = FusionParams()
     outputs: OutputsEntry = OutputsEntry()
     limits: dict = {}
+    accuracy: AccuracyEntry = AccuracyEntry()
     record: RecordEntry | None = None
     realtime: RealtimeEntry = RealtimeEntry()
 

@@ -204,7 +204,7 @@ class RealTimeLoop:
         if self.on_plots is not None:
             self.on_plots(plots)
         self.engine.process(plots)
-        self.engine.flush()
+        self.engine.flush(self.run_time_s(time.monotonic_ns()))
         self._transport_latency(plots)
         if self.updates:
             tracks = self.engine.tracks(self.run_time_s(time.monotonic_ns()))

@@ -41,8 +41,6 @@ STARTUP_LEAD_PER_EMULATOR_S = 0.75
 DECODER_ERROR_KEYS = ("header_errors", "crc_errors", "bad_frames", "records_bad",
                       "blocks_bad_length", "blocks_truncated", "records_incomplete",
                       "bad_blocks")
-SCORE_CUTOFF_M = 1000.0
-SCORE_ORDER = 2.0
 
 
 @dataclass
@@ -239,7 +237,8 @@ def _report(loaded, sensors, engine, feeds, result, t0_ns, started_utc, realtime
         acc = accuracy(result, truth, engine_factory=lambda: FusionEngine(
             engine.origin, engine.sensors, engine.params),
             partner_names=partner_names, partner_of_sensor=engine.sensors.partner,
-            t0_ns=t0_ns, cutoff_m=SCORE_CUTOFF_M, order=SCORE_ORDER)
+            t0_ns=t0_ns, cutoff_m=cfg.accuracy.cutoff_m, order=cfg.accuracy.order,
+            warmup_s=cfg.accuracy.warmup_s)
         accuracy_json = acc["summary"]
         joint = acc["joint"]
         if joint is not None:

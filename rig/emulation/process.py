@@ -16,6 +16,19 @@ import threading
 
 from rig.errors import TransportError, TransportTimeoutError
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the parent dies, even by SIGKILL (Linux),
+    so an emulator never outlives the run that started it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
 
 class EmulatorProcess:
     """A running emulator subprocess. Use as a context manager; it is always reaped."""
@@ -33,6 +46,7 @@ class EmulatorProcess:
             self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, env=env,
             start_new_session=True,  # Ctrl-C at the terminal reaches the host, which stops us
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         self._readers = [
             threading.Thread(target=self._read_stdout, daemon=True, name=f"{name}-stdout"),

@@ -1,0 +1,195 @@
+"""`rig run` end to end: real emulator processes, real drivers, the live loop, the reports."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from rig._ext.asterix062 import Cat062Decoder
+from rig.publish.cat062 import decode_tracks
+
+DATA = Path(__file__).parent / "data" / "bench"
+
+
+def rig(*args, timeout=180, **kwargs):
+    return subprocess.run([sys.executable, "-m", "rig", *args], capture_output=True, text=True,
+                          timeout=timeout, **kwargs)
+
+
+def emulators_of(out_dir: Path) -> list[int]:
+    """Processes still running whose command line names this run's scenario file."""
+    marker = str(out_dir / "scenario.yaml")
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if marker in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def write_config(tmp_path, **changes) -> Path:
+    config = yaml.safe_load((DATA / "short.yaml").read_text())
+    for key, value in changes.items():
+        config[key] = value
+    path = tmp_path / "bench.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    """One short emulated run, its CAT062 feed captured on loopback."""
+    tmp = tmp_path_factory.mktemp("run")
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    config = yaml.safe_load((DATA / "short.yaml").read_text())
+    config["outputs"]["feeds"][0]["transport"] = f"udp://127.0.0.1:{port}"
+    path = tmp / "bench.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = tmp / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "rig", "run", str(path), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    datagrams = []
+    while proc.poll() is None:
+        try:
+            datagrams.append(listener.recv(65536))
+        except socket.timeout:
+            pass
+    stdout, stderr = proc.communicate()
+    listener.close()
+    return {"code": proc.returncode, "out": out, "stdout": stdout, "stderr": stderr,
+            "datagrams": datagrams, "config": config}
+
+
+def test_run_writes_every_report(short_run):
+    out = short_run["out"]
+    for name in ("tracks.csv", "report.json", "junit.xml", "report.html", "truth.csv",
+                 "scenario.yaml"):
+        assert (out / name).is_file(), name
+    assert not emulators_of(out), "an emulator outlived the run"
+
+
+def test_report_figures_are_present_and_sane(short_run):
+    r = json.loads((short_run["out"] / "report.json").read_text())
+    assert r["mode"] == "emulated" and r["stopped_by"] == "duration"
+    assert 9.0 <= r["duration_s"] <= 10.5
+    t = r["timing"]
+    for key in ("processing_latency_ms", "transport_latency_ms", "tick_lateness_ms",
+                "tick_jitter_ms", "cycle_time_ms"):
+        s = t[key]
+        assert s["count"] > 0, key
+        assert 0 <= s["p50"] <= s["p99"] <= s["max"], key
+    assert r["counts"]["plots_received"] > 50
+    assert r["counts"]["ticks"] >= 9
+    assert r["counts"]["dropped_plots"] == 0 and r["counts"]["decoder_errors"] == 0
+    assert {s["id"] for s in r["sensors"]} == {"A1", "A2", "B1"}
+    assert all(s["plots"] > 0 for s in r["sensors"])
+    # the transport latency is the model's (50-170 ms) plus the line, never negative
+    assert 10 < t["transport_latency_ms"]["p50"] < 500
+    pictures = r["accuracy"]["pictures"]
+    assert set(pictures) == {"joint", "partner A alone", "partner B alone"}
+    assert 0 <= pictures["joint"]["ospa_mean_m"] <= 1000
+    assert r["environment"]["kernel"] and r["environment"]["cpu_count"] >= 1
+    assert r["config"]["name"] == "short-emulated"
+
+
+def test_failing_limit_gives_exit_1_and_a_failing_junit_case(short_run):
+    assert short_run["code"] == 1, short_run["stderr"]
+    root = ET.parse(short_run["out"] / "junit.xml").getroot()
+    cases = root.findall("./testsuite/testcase")
+    assert len(cases) == len(short_run["config"]["limits"])
+    failed = {c.get("name") for c in cases if c.find("failure") is not None}
+    assert failed == {"processing_latency_ms.p50 <= 1e-06"}
+    assert root.get("failures") == "1"
+
+
+def test_tracks_csv_is_the_interchange_schema(short_run):
+    tracks = pd.read_csv(short_run["out"] / "tracks.csv")
+    assert list(tracks.columns[:8]) == ["t", "track_id", "east_m", "north_m", "up_m", "ve",
+                                        "vn", "vu"]
+    assert len(tracks) > 0 and np.all(np.diff(np.unique(tracks["t"])) > 0.5)
+
+
+def test_cat062_feed_is_decodable_and_matches_the_published_tracks(short_run):
+    assert short_run["datagrams"], "no CAT062 datagram reached the partner's feed"
+    decoder = Cat062Decoder()
+    origin = yaml.safe_load((short_run["out"] / "scenario.yaml").read_text())["origin"]
+    decoded = [decode_tracks(decoder, d, origin)[0] for d in short_run["datagrams"]]
+    assert sum(len(d) for d in decoded) > 0
+    c = decoder.counters()
+    assert c["records_bad"] == c["records_incomplete"] == c["bytes_skipped"] == 0
+    tracks = pd.read_csv(short_run["out"] / "tracks.csv")
+    last = tracks[tracks["t"] == tracks["t"].max()]
+    ids = set(int(i) % 65536 for i in last["track_id"])
+    seen = set(int(i) for d in decoded for i in d["track_id"])
+    assert ids <= seen
+
+
+def test_config_error_exits_2_naming_the_key(tmp_path):
+    path = write_config(tmp_path, outputs={"period_s": 1.0, "colour": "red"})
+    out = rig("run", str(path), "--out", str(tmp_path / "o"))
+    assert out.returncode == 2
+    assert "outputs.colour" in out.stderr and str(path) in out.stderr
+    out = rig("check", str(path))
+    assert out.returncode == 2 and "outputs.colour" in out.stderr
+
+
+def test_sensor_not_in_the_scenario_is_a_config_error(tmp_path):
+    path = write_config(tmp_path, sensors=[{"id": "Z9", "transport": "emulated"}])
+    out = rig("check", str(path))
+    assert out.returncode == 2 and "sensors[0].id" in out.stderr and "A1" in out.stderr
+
+
+def test_required_sensor_that_cannot_be_opened_exits_3(tmp_path):
+    path = write_config(tmp_path, mode="bench", sensors=[
+        {"id": "A1", "family": "serial-sensor", "transport": "/dev/ttyNOSUCHPORT"}])
+    out = rig("run", str(path), "--out", str(tmp_path / "o"))
+    assert out.returncode == 3
+    assert "A1" in out.stderr and "/dev/ttyNOSUCHPORT" in out.stderr
+
+
+def test_check_describes_a_valid_config():
+    out = rig("check", str(DATA / "short.yaml"))
+    assert out.returncode == 0, out.stderr
+    assert "sensor A2 (partner A): asterix-cat048 via emulated" in out.stdout
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_stops_cleanly_with_no_process_left(tmp_path, sig):
+    path = write_config(tmp_path, duration_s=60)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "rig", "run", str(path), "--out", str(out),
+                             "--no-live"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(emulators_of(out)) < 3:
+        time.sleep(0.2)
+    assert len(emulators_of(out)) == 3
+    time.sleep(6.0)            # into the loop
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 1), stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["stopped_by"] == signal.Signals(sig).name
+    assert report["duration_s"] < 30
+    deadline = time.monotonic() + 5
+    while emulators_of(out) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not emulators_of(out)
