@@ -9,7 +9,7 @@ tracks run without the GIL on plain C arrays; per pair all work is on the stack.
 
 import numpy as np
 cimport numpy as cnp
-from libc.math cimport sqrt, sin, cos, atan2, exp, log, floor, fabs, M_PI, INFINITY
+from libc.math cimport sqrt, sin, cos, atan2, exp, log, floor, fabs, isnan, M_PI, INFINITY
 from libc.string cimport memcpy, memset
 
 from rig_records cimport plot_t
@@ -20,7 +20,7 @@ cnp.import_array()
 
 DEF K = 4          # IMM models
 DEF NX = 6         # state size
-DEF NZ = 3         # measurement size
+DEF MZ = 4         # largest measurement: range, azimuth, elevation, range rate
 
 cdef double TWO_PI = 2.0 * M_PI
 cdef double LOG_2PI = log(2.0 * M_PI)
@@ -189,16 +189,20 @@ cdef void combine(const double *x, const double *P, const double *w, double *xc,
                 Pc[a * NX + b] += w[j] * (P[j * 36 + a * NX + b] + d[a] * d[b])
 
 
-cdef void measure(const double *x, const double *M, const double *ts, double *z, double *H,
-                  double *zdot) noexcept nogil:
-    """Polar measurement of x from a site, its Jacobian H (3x6) and dz/dt (models.measure)."""
+cdef void measure(const double *x, const double *M, const double *ts, int m, double *z,
+                  double *H, double *zdot) noexcept nogil:
+    """Predicted measurement (m = 3 or 4 with range rate), its Jacobian H (m x 6, row-major)
+    and dz/dt (models.measure)."""
     cdef double l[3]
+    cdef double w[3]
     cdef double J[9]
-    cdef double e, n, u, g2, g, r2, r, acc
+    cdef double dl[3]
+    cdef double e, n, u, g2, g, r2, r, acc, rr, ww
     cdef int a, b, c
-    for a in range(3):                              # l = Mᵀ (p − t)
+    for a in range(3):                              # l = Mᵀ (p − t), w = Mᵀ v
         l[a] = M[0 * 3 + a] * (x[0] - ts[0]) + M[1 * 3 + a] * (x[1] - ts[1]) \
             + M[2 * 3 + a] * (x[2] - ts[2])
+        w[a] = M[0 * 3 + a] * x[3] + M[1 * 3 + a] * x[4] + M[2 * 3 + a] * x[5]
     e = l[0]
     n = l[1]
     u = l[2]
@@ -218,7 +222,7 @@ cdef void measure(const double *x, const double *M, const double *ts, double *z,
     J[6] = -e * u / (r2 * g)
     J[7] = -n * u / (r2 * g)
     J[8] = g / r2
-    memset(H, 0, 18 * sizeof(double))
+    memset(H, 0, m * 6 * sizeof(double))
     for a in range(3):                              # H_p = J Mᵀ
         for b in range(3):
             acc = 0.0
@@ -227,134 +231,176 @@ cdef void measure(const double *x, const double *M, const double *ts, double *z,
             H[a * 6 + b] = acc
     for a in range(3):
         zdot[a] = H[a * 6 + 0] * x[3] + H[a * 6 + 1] * x[4] + H[a * 6 + 2] * x[5]
+    if m == 4:                                      # ṙ = l·w / r
+        rr = (l[0] * w[0] + l[1] * w[1] + l[2] * w[2]) / r
+        ww = w[0] * w[0] + w[1] * w[1] + w[2] * w[2]
+        z[3] = rr
+        for c in range(3):
+            dl[c] = w[c] / r - rr * l[c] / r2
+        for b in range(3):                          # ∂ṙ/∂p = (w/r − ṙ l/r²) Mᵀ, ∂ṙ/∂v = (l/r) Mᵀ
+            H[18 + b] = dl[0] * M[b * 3 + 0] + dl[1] * M[b * 3 + 1] + dl[2] * M[b * 3 + 2]
+            H[18 + 3 + b] = (l[0] * M[b * 3 + 0] + l[1] * M[b * 3 + 1] + l[2] * M[b * 3 + 2]) / r
+        zdot[3] = (ww - rr * rr) / r
 
 
-cdef int chol3(const double *S, double *L) noexcept nogil:
-    """S = L Lᵀ (3x3, L lower, row-major); -1 if S is not positive definite."""
+cdef int cholesky(const double *S, double *L, int n) noexcept nogil:
+    """S = L Lᵀ (n x n, L lower, row-major); -1 if S is not positive definite."""
     cdef double acc
     cdef int i, j, k
-    memset(L, 0, 9 * sizeof(double))
-    for i in range(3):
+    memset(L, 0, n * n * sizeof(double))
+    for i in range(n):
         for j in range(i + 1):
-            acc = S[i * 3 + j]
+            acc = S[i * n + j]
             for k in range(j):
-                acc = acc - L[i * 3 + k] * L[j * 3 + k]
+                acc = acc - L[i * n + k] * L[j * n + k]
             if i == j:
                 if not acc > 0.0:
                     return -1
-                L[i * 3 + i] = sqrt(acc)
+                L[i * n + i] = sqrt(acc)
             else:
-                L[i * 3 + j] = acc / L[j * 3 + j]
+                L[i * n + j] = acc / L[j * n + j]
     return 0
 
 
-cdef inline void forward3(const double *L, const double *b, double *y) noexcept nogil:
+cdef inline void forward(const double *L, const double *b, double *y, int n) noexcept nogil:
     """Solve L y = b."""
-    y[0] = b[0] / L[0]
-    y[1] = (b[1] - L[3] * y[0]) / L[4]
-    y[2] = (b[2] - L[6] * y[0] - L[7] * y[1]) / L[8]
+    cdef int i, k
+    cdef double acc
+    for i in range(n):
+        acc = b[i]
+        for k in range(i):
+            acc = acc - L[i * n + k] * y[k]
+        y[i] = acc / L[i * n + i]
 
 
-cdef inline void backward3(const double *L, const double *y, double *x) noexcept nogil:
+cdef inline void backward(const double *L, const double *y, double *x, int n) noexcept nogil:
     """Solve Lᵀ x = y."""
-    x[2] = y[2] / L[8]
-    x[1] = (y[1] - L[7] * x[2]) / L[4]
-    x[0] = (y[0] - L[3] * x[1] - L[6] * x[2]) / L[0]
+    cdef int i, k
+    cdef double acc
+    for i in range(n - 1, -1, -1):
+        acc = y[i]
+        for k in range(i + 1, n):
+            acc = acc - L[k * n + i] * x[k]
+        x[i] = acc / L[i * n + i]
+
+
+cdef inline double sum_log_diag(const double *L, int n) noexcept nogil:
+    cdef double acc = 0.0
+    cdef int i
+    for i in range(n):
+        acc = acc + log(L[i * n + i])
+    return acc
+
+
+cdef inline int dims(const double *z) noexcept nogil:
+    """4 with a range rate, 3 without (kernels_ref.dims)."""
+    return 3 if isnan(z[3]) else 4
 
 
 cdef int innovation(const double *xc, const double *Pc, const double *z, const double *Rd,
                     double varc, const double *M, const double *ts, double *nu, double *S,
                     double *zdot, double *d2, double *logdet) noexcept nogil:
-    """ν, S = H P Hᵀ + R + σ_c² ż żᵀ, d² = νᵀ S⁻¹ ν and log det S by Cholesky."""
-    cdef double zh[3]
-    cdef double H[18]
-    cdef double HP[18]
-    cdef double L[9]
-    cdef double w[3]
+    """ν, S = H P Hᵀ + R + σ_c² ż żᵀ (m x m), d² = νᵀ S⁻¹ ν and log det S by Cholesky.
+    Returns m, or -1 if S is not positive definite."""
+    cdef double zh[MZ]
+    cdef double H[MZ * 6]
+    cdef double HP[MZ * 6]
+    cdef double L[MZ * MZ]
+    cdef double w[MZ]
     cdef double acc
     cdef int a, b, c
-    measure(xc, M, ts, zh, H, zdot)
-    for a in range(3):
+    cdef int m = dims(z)
+    measure(xc, M, ts, m, zh, H, zdot)
+    for a in range(m):
         nu[a] = z[a] - zh[a]
     nu[1] = wrap_pi(nu[1])
-    for a in range(3):
+    for a in range(m):
         for b in range(6):
             acc = 0.0
-            for c in range(3):
+            for c in range(6):
                 acc = acc + H[a * 6 + c] * Pc[c * 6 + b]
             HP[a * 6 + b] = acc
-    for a in range(3):
-        for b in range(3):
+    for a in range(m):
+        for b in range(m):
             acc = 0.0
-            for c in range(3):
+            for c in range(6):
                 acc = acc + HP[a * 6 + c] * H[b * 6 + c]
-            S[a * 3 + b] = acc + varc * zdot[a] * zdot[b]
-        S[a * 3 + a] += Rd[a]
-    if chol3(S, L) != 0:
+            S[a * m + b] = acc + varc * zdot[a] * zdot[b]
+        S[a * m + a] += Rd[a]
+    if cholesky(S, L, m) != 0:
         return -1
-    forward3(L, nu, w)
-    d2[0] = w[0] * w[0] + w[1] * w[1] + w[2] * w[2]
-    logdet[0] = 2.0 * (log(L[0]) + log(L[4]) + log(L[8]))
-    return 0
+    forward(L, nu, w, m)
+    acc = 0.0
+    for a in range(m):
+        acc = acc + w[a] * w[a]
+    d2[0] = acc
+    logdet[0] = 2.0 * sum_log_diag(L, m)
+    return m
 
 
 cdef int ekf_update(double *x, double *P, const double *z, const double *Rd, double varc,
                     const double *M, const double *ts, double *ll) noexcept nogil:
-    """EKF update in polar space with the Joseph form (kernels_ref.ekf_update)."""
-    cdef double zh[3]
-    cdef double zdot[3]
-    cdef double nu[3]
-    cdef double H[18]
-    cdef double PHt[18]      # 6x3
-    cdef double R[9]
-    cdef double S[9]
-    cdef double L[9]
-    cdef double Kg[18]       # 6x3
+    """EKF update with the Joseph form (kernels_ref.ekf_update)."""
+    cdef double zh[MZ]
+    cdef double zdot[MZ]
+    cdef double nu[MZ]
+    cdef double H[MZ * 6]
+    cdef double PHt[6 * MZ]
+    cdef double R[MZ * MZ]
+    cdef double S[MZ * MZ]
+    cdef double L[MZ * MZ]
+    cdef double Kg[6 * MZ]
     cdef double A[36]
     cdef double T[36]
     cdef double Pn[36]
-    cdef double KR[18]
-    cdef double y[3]
-    cdef double col[3]
-    cdef double w[3]
+    cdef double KR[6 * MZ]
+    cdef double y[MZ]
+    cdef double col[MZ]
+    cdef double w[MZ]
     cdef double acc, d2
     cdef int a, b, c
-    measure(x, M, ts, zh, H, zdot)
-    for a in range(3):
+    cdef int m = dims(z)
+    measure(x, M, ts, m, zh, H, zdot)
+    for a in range(m):
         nu[a] = z[a] - zh[a]
     nu[1] = wrap_pi(nu[1])
-    for a in range(3):
-        for b in range(3):
-            R[a * 3 + b] = varc * zdot[a] * zdot[b]
-        R[a * 3 + a] += Rd[a]
+    for a in range(m):
+        for b in range(m):
+            R[a * m + b] = varc * zdot[a] * zdot[b]
+        R[a * m + a] += Rd[a]
     for a in range(6):                              # P Hᵀ
-        for b in range(3):
+        for b in range(m):
             acc = 0.0
             for c in range(6):
                 acc = acc + P[a * 6 + c] * H[b * 6 + c]
-            PHt[a * 3 + b] = acc
-    for a in range(3):                              # S = H P Hᵀ + R
-        for b in range(3):
+            PHt[a * m + b] = acc
+    for a in range(m):                              # S = H P Hᵀ + R
+        for b in range(m):
             acc = 0.0
             for c in range(6):
-                acc = acc + H[a * 6 + c] * PHt[c * 3 + b]
-            S[a * 3 + b] = acc + R[a * 3 + b]
-    if chol3(S, L) != 0:
+                acc = acc + H[a * 6 + c] * PHt[c * m + b]
+            S[a * m + b] = acc + R[a * m + b]
+    if cholesky(S, L, m) != 0:
         return -1
-    forward3(L, nu, w)
-    d2 = w[0] * w[0] + w[1] * w[1] + w[2] * w[2]
+    forward(L, nu, w, m)
+    d2 = 0.0
+    for a in range(m):
+        d2 = d2 + w[a] * w[a]
     for a in range(6):                              # K = P Hᵀ S⁻¹: solve S Kᵀ = H P
-        for b in range(3):
-            col[b] = PHt[a * 3 + b]
-        forward3(L, col, y)
-        backward3(L, y, &Kg[a * 3])
+        for b in range(m):
+            col[b] = PHt[a * m + b]
+        forward(L, col, y, m)
+        backward(L, y, &Kg[a * m], m)
     for a in range(6):                              # x⁺ = x + K ν
-        x[a] += Kg[a * 3] * nu[0] + Kg[a * 3 + 1] * nu[1] + Kg[a * 3 + 2] * nu[2]
+        acc = 0.0
+        for c in range(m):
+            acc = acc + Kg[a * m + c] * nu[c]
+        x[a] += acc
     for a in range(6):                              # A = I − K H
         for b in range(6):
             acc = 0.0
-            for c in range(3):
-                acc = acc + Kg[a * 3 + c] * H[c * 6 + b]
+            for c in range(m):
+                acc = acc + Kg[a * m + c] * H[c * 6 + b]
             A[a * 6 + b] = (1.0 if a == b else 0.0) - acc
     for a in range(6):                              # T = A P
         for b in range(6):
@@ -363,22 +409,23 @@ cdef int ekf_update(double *x, double *P, const double *z, const double *Rd, dou
                 acc = acc + A[a * 6 + c] * P[c * 6 + b]
             T[a * 6 + b] = acc
     for a in range(6):                              # K R
-        for b in range(3):
+        for b in range(m):
             acc = 0.0
-            for c in range(3):
-                acc = acc + Kg[a * 3 + c] * R[c * 3 + b]
-            KR[a * 3 + b] = acc
+            for c in range(m):
+                acc = acc + Kg[a * m + c] * R[c * m + b]
+            KR[a * m + b] = acc
     for a in range(6):                              # P⁺ = T Aᵀ + K R Kᵀ
         for b in range(6):
             acc = 0.0
             for c in range(6):
                 acc = acc + T[a * 6 + c] * A[b * 6 + c]
-            Pn[a * 6 + b] = acc + (KR[a * 3] * Kg[b * 3] + KR[a * 3 + 1] * Kg[b * 3 + 1]
-                                   + KR[a * 3 + 2] * Kg[b * 3 + 2])
+            for c in range(m):
+                acc = acc + KR[a * m + c] * Kg[b * m + c]
+            Pn[a * 6 + b] = acc
     for a in range(6):
         for b in range(6):
             P[a * 6 + b] = 0.5 * (Pn[a * 6 + b] + Pn[b * 6 + a])
-    ll[0] = -0.5 * (d2 + 2.0 * (log(L[0]) + log(L[4]) + log(L[8])) + 3.0 * LOG_2PI)
+    ll[0] = -0.5 * (d2 + 2.0 * sum_log_diag(L, m) + m * LOG_2PI)
     return 0
 
 
@@ -386,17 +433,17 @@ cdef int ekf_update(double *x, double *P, const double *z, const double *Rd, dou
 def prepare(cnp.ndarray plots, const double[:, ::1] bias, const double[:, ::1] bias_var,
             const double[:, ::1] sensor_R_diag, const double[:, :, ::1] M,
             const double[:, ::1] t_site, double coarse_gate_m):
-    """Registered plots of a PLOT_DTYPE array (kernels_ref.prepare)."""
+    """Registered plots of a PLOT_DTYPE array; ``sensor_R_diag (S,4)`` (kernels_ref.prepare)."""
     if plots.dtype != PLOT_DTYPE:
         raise TypeError(f"plots must have dtype rig.records.PLOT_DTYPE, not {plots.dtype}")
     plots = np.ascontiguousarray(plots)
     cdef Py_ssize_t n = plots.shape[0], i
-    z_a = np.empty((n, 3))
+    z_a = np.empty((n, 4))
     t_a = np.empty(n)
     s_a = np.empty(n, np.int64)
     p_a = np.empty((n, 3))
     rad_a = np.empty(n)
-    rd_a = np.empty((n, 3))
+    rd_a = np.empty((n, 4))
     vc_a = np.empty(n)
     cdef double[:, ::1] z = z_a, p = p_a, rd = rd_a
     cdef double[::1] t = t_a, rad = rad_a, vc = vc_a
@@ -415,9 +462,11 @@ def prepare(cnp.ndarray plots, const double[:, ::1] bias, const double[:, ::1] b
             z[i, 0] = r
             z[i, 1] = az
             z[i, 2] = el
+            z[i, 3] = src[i].range_rate_mps
             t[i] = src[i].t_sensor - bias[k, 3]
             for a in range(3):
                 rd[i, a] = sensor_R_diag[k, a] + bias_var[k, a]
+            rd[i, 3] = sensor_R_diag[k, 3]
             vc[i] = bias_var[k, 3]
             loc[0] = r * cos(el) * sin(az)
             loc[1] = r * cos(el) * cos(az)
@@ -441,8 +490,9 @@ def gate(const double[:, :, ::1] x, const double[:, :, :, ::1] P, const double[:
          const double[:, ::1] p_plot, const double[::1] radius_plot,
          const double[:, ::1] R_diag, const double[::1] var_clock,
          const double[:, :, ::1] M, const double[:, ::1] t_site, const double[::1] model,
-         double gate_d2):
-    """Candidate (plot, track) pairs ``(plot, track, d², cost)`` (kernels_ref.gate)."""
+         const double[::1] gate_d2):
+    """Candidate (plot, track) pairs ``(plot, track, d², cost)``; ``gate_d2`` for 3- and
+    4-vector plots (kernels_ref.gate)."""
     cdef Py_ssize_t n = z.shape[0], m = rows.shape[0]
     cdef Py_ssize_t cap = 64 + 4 * n
     cdef Py_ssize_t count = 0
@@ -468,7 +518,7 @@ cdef Py_ssize_t _gate(const double[:, :, ::1] x, const double[:, :, :, ::1] P,
                       const double[:, ::1] p_plot, const double[::1] radius_plot,
                       const double[:, ::1] R_diag, const double[::1] var_clock,
                       const double[:, :, ::1] M, const double[:, ::1] t_site,
-                      const double[::1] model, double gate_d2, long long[::1] out_i,
+                      const double[::1] model, const double[::1] gate_d2, long long[::1] out_i,
                       long long[::1] out_k, double[::1] out_d2, double[::1] out_cost):
     cdef Py_ssize_t n = z.shape[0], m = rows.shape[0], cap = out_i.shape[0]
     cdef Py_ssize_t i, r, count = 0
@@ -479,9 +529,10 @@ cdef Py_ssize_t _gate(const double[:, :, ::1] x, const double[:, :, :, ::1] P,
     cdef double cbar[K]
     cdef double xc[NX]
     cdef double Pc[36]
-    cdef double nu[3]
-    cdef double S[9]
-    cdef double zdot[3]
+    cdef double nu[MZ]
+    cdef double S[MZ * MZ]
+    cdef double zdot[MZ]
+    cdef int mz
     with nogil:
         for i in range(n):
             s = sensor[i]
@@ -499,10 +550,11 @@ cdef Py_ssize_t _gate(const double[:, :, ::1] x, const double[:, :, :, ::1] P,
                 imm_predict(&x[k, 0, 0], &P[k, 0, 0, 0], &mu[k, 0], dt, &model[0], xp, Pp,
                             cbar)
                 combine(xp, Pp, cbar, xc, Pc)
-                if innovation(xc, Pc, &z[i, 0], &R_diag[i, 0], var_clock[i], &M[s, 0, 0],
-                              &t_site[s, 0], nu, S, zdot, &d2, &logdet) != 0:
+                mz = innovation(xc, Pc, &z[i, 0], &R_diag[i, 0], var_clock[i], &M[s, 0, 0],
+                                &t_site[s, 0], nu, S, zdot, &d2, &logdet)
+                if mz < 0:
                     continue
-                if d2 <= gate_d2:
+                if d2 <= gate_d2[mz - 3]:
                     if count < cap:
                         out_i[count] = i
                         out_k[count] = k
@@ -519,9 +571,9 @@ def update(double[:, :, ::1] x, double[:, :, :, ::1] P, double[:, ::1] mu,
            const double[:, :, ::1] M, const double[:, ::1] t_site, const double[::1] model):
     """IMM-EKF update of each track with its plot, in place (kernels_ref.update)."""
     cdef Py_ssize_t n = pair_plot.shape[0], p
-    nu_a = np.zeros((n, 3))
-    S_a = np.zeros((n, 3, 3))
-    zdot_a = np.zeros((n, 3))
+    nu_a = np.zeros((n, 4))
+    S_a = np.zeros((n, 4, 4))
+    zdot_a = np.zeros((n, 4))
     d2_a = np.zeros(n)
     cdef double[:, ::1] nu_o = nu_a, zdot_o = zdot_a
     cdef double[:, :, ::1] S_o = S_a
@@ -536,7 +588,9 @@ def update(double[:, :, ::1] x, double[:, :, :, ::1] P, double[:, ::1] mu,
     cdef double w[K]
     cdef double xc[NX]
     cdef double Pc[36]
+    cdef double S[MZ * MZ]
     cdef int failed = 0
+    cdef int mz, a, b
     with nogil:
         for p in range(n):
             i = pair_plot[p]
@@ -545,11 +599,14 @@ def update(double[:, :, ::1] x, double[:, :, :, ::1] P, double[:, ::1] mu,
             dt = t_plot[i] - t_trk[k]
             imm_predict(&x[k, 0, 0], &P[k, 0, 0, 0], &mu[k, 0], dt, &model[0], xp, Pp, cbar)
             combine(xp, Pp, cbar, xc, Pc)
-            if innovation(xc, Pc, &z[i, 0], &R_diag[i, 0], var_clock[i], &M[s, 0, 0],
-                          &t_site[s, 0], &nu_o[p, 0], &S_o[p, 0, 0], &zdot_o[p, 0], &d2,
-                          &logdet) != 0:
+            mz = innovation(xc, Pc, &z[i, 0], &R_diag[i, 0], var_clock[i], &M[s, 0, 0],
+                            &t_site[s, 0], &nu_o[p, 0], S, &zdot_o[p, 0], &d2, &logdet)
+            if mz < 0:
                 failed += 1
                 continue
+            for a in range(mz):
+                for b in range(mz):
+                    S_o[p, a, b] = S[a * mz + b]
             d2_o[p] = d2
             for j in range(K):
                 if ekf_update(&xp[j * NX], &Pp[j * 36], &z[i, 0], &R_diag[i, 0], var_clock[i],
@@ -601,32 +658,17 @@ def predict(const double[:, :, ::1] x, const double[:, :, :, ::1] P, const doubl
     return xs_a, Ps_a
 
 
-cdef int chol6_d2(const double *A, const double *b, double *d2) noexcept nogil:
+cdef int mahalanobis6(const double *A, const double *b, double *d2) noexcept nogil:
     """d² = bᵀ A⁻¹ b for a 6x6 positive definite A by Cholesky; -1 if it is not."""
     cdef double L[36]
     cdef double y[6]
-    cdef double acc
-    cdef int i, j, k
-    memset(L, 0, sizeof(L))
+    cdef int i
+    if cholesky(A, L, 6) != 0:
+        return -1
+    forward(L, b, y, 6)
+    d2[0] = 0.0
     for i in range(6):
-        for j in range(i + 1):
-            acc = A[i * 6 + j]
-            for k in range(j):
-                acc = acc - L[i * 6 + k] * L[j * 6 + k]
-            if i == j:
-                if not acc > 0.0:
-                    return -1
-                L[i * 6 + i] = sqrt(acc)
-            else:
-                L[i * 6 + j] = acc / L[j * 6 + j]
-    acc = 0.0
-    for i in range(6):
-        y[i] = b[i]
-        for k in range(i):
-            y[i] -= L[i * 6 + k] * y[k]
-        y[i] /= L[i * 6 + i]
-        acc = acc + y[i] * y[i]
-    d2[0] = acc
+        d2[0] += y[i] * y[i]
     return 0
 
 
@@ -648,7 +690,7 @@ def close_pairs(const double[:, ::1] xc, const double[:, :, ::1] Pc, double radi
                     continue
                 for c in range(36):
                     S[c] = Pc[a, c // 6, c % 6] + Pc[b, c // 6, c % 6]
-                if chol6_d2(S, dx, &d2) != 0:
+                if mahalanobis6(S, dx, &d2) != 0:
                     continue
                 if d2 < d2_max:
                     with gil:

@@ -51,7 +51,7 @@ def cv_truth_plots(seed, q, duration_s=120.0, dt_s=0.5):
 def test_nees_and_nis_inside_chi_square_bounds():
     q = 1.0
     params = FusionParams(q_cv=q, q_vertical=q, **CV_ONLY)
-    runs, nees, nis_sum, nis_n = 12, [], 0.0, 0
+    runs, nees, nis_sum, nis_n, nis_dof = 12, [], 0.0, 0, 0
     for seed in range(runs):
         scn, times, x = cv_truth_plots(seed, q)
         engine = FusionEngine(ORIGIN, scn.sensor_table(), params)
@@ -68,13 +68,15 @@ def test_nees_and_nis_inside_chi_square_bounds():
         nees.append(per_run)
         nis_sum += engine.counters.nis_sum
         nis_n += engine.counters.nis_count
+        nis_dof += engine.counters.nis_dof
     nees = np.array([r[:150] for r in nees])        # (runs, times)
     anees = nees.mean(axis=0)                       # average over runs at each time
     lo, hi = chi2.ppf([0.025, 0.975], 6 * runs) / runs
     inside = np.mean((anees > lo) & (anees < hi))
     assert inside > 0.85, (inside, anees.mean())
     assert 5.0 < nees.mean() < 7.0
-    lo, hi = chi2.ppf([0.0005, 0.9995], 3 * nis_n) / nis_n
+    assert nis_dof == 3 * nis_n                     # no range rate here
+    lo, hi = chi2.ppf([0.0005, 0.9995], nis_dof) / nis_n
     assert lo < nis_sum / nis_n < hi
 
 
@@ -167,6 +169,27 @@ def test_far_apart_sites_tracked_without_bias():
     assert np.all(np.abs(mean[:2]) < 20.0), mean
     assert abs(mean[2]) < 60.0, mean
     assert np.all(rms[:2] < 80.0), rms
+
+
+def test_range_rate_sharpens_velocity():
+    """Radars that measure range rate: velocity errors shrink when the filter uses it."""
+    radars = far_apart_radars(sigma_range_rate_mps=1.0)
+    scn = Scenario(radars, default_targets(6, seed=9), 150.0, seed=4).simulate()
+    assert np.isfinite(scn.plots["range_rate_mps"][scn.truth_id >= 0]).all()
+
+    def velocity_rms(params):
+        _, out = run_engine(scn, params)
+        err = []
+        for k in range(30, len(out)):
+            _, _, _, ids = match(scn, out[k], k + 1.0)
+            for i, tid in enumerate(out[k]["track_id"]):
+                _, v = scn.targets[ids[int(tid)]].state([k + 1.0])
+                err.append([out[k][n][i] for n in ("v_east", "v_north", "v_up")] - v[0])
+        return np.sqrt(np.mean(np.square(err)))
+
+    with_rate = velocity_rms(FusionParams())
+    without = velocity_rms(FusionParams(use_range_rate=False))
+    assert with_rate < 0.8 * without, (with_rate, without)
 
 
 def test_identical_input_gives_identical_output():

@@ -17,6 +17,8 @@ def close(a, b, tol=1e-12):
     """Equal to ``tol`` relative to the array's largest magnitude."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     assert a.shape == b.shape
+    np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+    a, b = np.nan_to_num(a), np.nan_to_num(b)
     scale = max(np.abs(b).max(initial=0.0), 1e-300)
     assert np.abs(a - b).max(initial=0.0) <= tol * scale, np.abs(a - b).max() / scale
 
@@ -46,12 +48,16 @@ def case():
         s = plots["sensor_id"][i]
         r, az, el = polar_from_enu(M[s].T @ (x[target[i], 0, :3] - T[s]))
         plots["range_m"][i], plots["az_rad"][i], plots["el_rad"][i] = r + 30, az + 1e-3, el
+        if i % 2:                                    # every other plot with a range rate
+            v = x[target[i], 0, 3:]
+            los = x[target[i], 0, :3] - T[s]
+            plots["range_rate_mps"][i] = los @ v / np.linalg.norm(los) + 1.0
     return dict(
         x=x, P=P, mu=mu, t_trk=t_trk, M=M, T=T, plots=plots, target=target,
         model=model_vector(FusionParams(), ORIGIN.alt_m),
         bias=rng.normal(0, [20, 1e-3, 1e-3, 0.1], (3, 4)),
         bias_var=np.abs(rng.normal(0, [10, 1e-4, 1e-4, 0.01], (3, 4))) ** 2,
-        R=np.array([[30.0 ** 2, 1.5e-3 ** 2, 2e-3 ** 2]] * 3))
+        R=np.array([[30.0 ** 2, 1.5e-3 ** 2, 2e-3 ** 2, 1.5 ** 2]] * 3))
 
 
 def prepared(c, kernels):
@@ -72,9 +78,10 @@ def test_gate_matches_reference(case):
     rows = np.arange(len(mu), dtype=np.int64)
     args = (case["x"], case["P"], mu, case["t_trk"], rows, np.ascontiguousarray(xc[:, :3]),
             np.ascontiguousarray(xc[:, 3:]), sp, sv, z, t, s, p, rad, Rd, vc, case["M"],
-            case["T"], case["model"], 1e6)
+            case["T"], case["model"], np.array([1e6, 1e6]))
     got, want = compiled.gate(*args), reference.gate(*args)
     assert len(want[0]) >= len(case["plots"])      # every plot gates with its own track
+    assert np.isnan(z[:, 3]).any() and np.isfinite(z[:, 3]).any()
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
     close(got[2], want[2], 1e-10)                  # d² of near-zero innovations

@@ -32,6 +32,7 @@ class Radar:
     az_bias_rad: float = 0.0
     clock_offset_s: float = 0.0
     clutter_per_scan: float = 0.0
+    sigma_range_rate_mps: float | None = None     # None: the radar measures no range rate
 
 
 @dataclass
@@ -79,11 +80,13 @@ class Scenario:
     def sensor_table(self) -> SensorTable:
         M, t = self.transforms()
         partners = tuple(dict.fromkeys(r.partner for r in self.radars))
-        col = lambda name: np.array([getattr(r, name) for r in self.radars], float)  # noqa: E731
+        col = lambda name: np.array([getattr(r, name) or np.nan for r in self.radars],  # noqa: E731
+                                    float)
         return SensorTable(tuple(str(i) for i in range(len(self.radars))), partners,
                            np.array([partners.index(r.partner) for r in self.radars]),
                            M, t, col("sigma_range_m"), col("sigma_az_rad"),
-                           col("sigma_el_rad"), col("scan_period_s"))
+                           col("sigma_el_rad"), col("scan_period_s"),
+                           col("sigma_range_rate_mps"))
 
     def simulate(self) -> "Scenario":
         rng = np.random.default_rng(self.seed)
@@ -97,18 +100,21 @@ class Scenario:
                 r, az, el = polar_from_enu(l)
                 # a rotating antenna sees the target when the beam passes its azimuth
                 t_meas = scans + az / (2 * np.pi) * radar.scan_period_s
-                p, _ = tgt.state(t_meas)
+                p, v = tgt.state(t_meas)
                 r, az, el = polar_from_enu((p - T[s]) @ M[s])
+                rate = np.einsum("ij,ij->i", p - T[s], v) / r      # ṙ = (p − t)·v / r
                 ok = ((r < radar.range_max_m) & (el > 0) & (t_meas >= tgt.t_start_s)
                       & (t_meas <= tgt.t_end_s) & (t_meas < self.duration_s)
                       & (rng.random(len(r)) < radar.pd))
                 n = int(ok.sum())
+                rate = (rate[ok] + rng.normal(0, radar.sigma_range_rate_mps, n)
+                        if radar.sigma_range_rate_mps else np.full(n, np.nan))
                 rows.append(np.stack([
                     t_meas[ok] + radar.clock_offset_s, np.full(n, s),
                     r[ok] + radar.range_bias_m + rng.normal(0, radar.sigma_range_m, n),
                     np.mod(az[ok] + radar.az_bias_rad + rng.normal(0, radar.sigma_az_rad, n),
                            2 * np.pi),
-                    el[ok] + rng.normal(0, radar.sigma_el_rad, n)], 1))
+                    el[ok] + rng.normal(0, radar.sigma_el_rad, n), rate], 1))
                 ids.append(np.full(n, k))
             n_clutter = rng.poisson(radar.clutter_per_scan * len(scans))
             if n_clutter:
@@ -116,7 +122,7 @@ class Scenario:
                 rows.append(np.stack([
                     rng.uniform(0, self.duration_s, n_clutter) + radar.clock_offset_s,
                     np.full(n_clutter, s), rng.uniform(5e3, radar.range_max_m, n_clutter),
-                    az, rng.uniform(0.0, 0.2, n_clutter)], 1))
+                    az, rng.uniform(0.0, 0.2, n_clutter), np.full(n_clutter, np.nan)], 1))
                 ids.append(np.full(n_clutter, -1))
         data = np.concatenate(rows)
         truth_id = np.concatenate(ids)
@@ -125,6 +131,7 @@ class Scenario:
         plots = empty_plots(len(data))
         plots["t_sensor"], plots["sensor_id"] = data[:, 0], data[:, 1].astype(np.uint16)
         plots["range_m"], plots["az_rad"], plots["el_rad"] = data[:, 2], data[:, 3], data[:, 4]
+        plots["range_rate_mps"] = data[:, 5]
         plots["seq"] = np.arange(len(data))
         self.plots, self.truth_id = plots, truth_id
         return self

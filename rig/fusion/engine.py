@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.stats import chi2
 
 from rig.errors import ConfigError
 from rig.fusion import kernels_ref
@@ -65,11 +66,12 @@ class FusionCounters:
     windows: int = 0
     nis_sum: float = 0.0                      # normalised innovations² of confirmed tracks
     nis_count: int = 0
+    nis_dof: int = 0                          # their degrees of freedom (3 or 4 each)
 
     @property
-    def nis_mean(self) -> float:
-        """Mean NIS of confirmed tracks' updates (3 for a consistent filter)."""
-        return self.nis_sum / self.nis_count if self.nis_count else float("nan")
+    def nis_per_dof(self) -> float:
+        """Mean NIS per degree of freedom of confirmed tracks' updates (1 if consistent)."""
+        return self.nis_sum / self.nis_dof if self.nis_dof else float("nan")
 
     @property
     def plots_rejected(self) -> int:
@@ -83,7 +85,7 @@ class FusionCounters:
                 "tracks_initiated": self.tracks_initiated,
                 "tracks_confirmed": self.tracks_confirmed,
                 "tracks_deleted": self.tracks_deleted, "tracks_merged": self.tracks_merged,
-                "windows": self.windows, "nis_mean": self.nis_mean}
+                "windows": self.windows, "nis_per_dof": self.nis_per_dof}
 
 
 def plot_problems(plots: np.ndarray, n_sensors: int) -> tuple[np.ndarray, dict[str, int]]:
@@ -125,7 +127,11 @@ class FusionEngine:
         self.store = TrackStore(len(sensors))
         self.reg = Registration(sensors.M, sensors.t, sensors.R_diag, self.params)
         self.counters = FusionCounters()
-        self._R_diag = np.ascontiguousarray(sensors.R_diag)
+        sigma_rr = np.where(np.isfinite(sensors.sigma_range_rate_mps),
+                            sensors.sigma_range_rate_mps, self.params.sigma_range_rate_mps)
+        self._R_diag = np.ascontiguousarray(np.c_[sensors.R_diag, sigma_rr ** 2])
+        g = self.params.gate_d2
+        self._gate_d2 = np.array([g, chi2.ppf(chi2.cdf(g, 3), 4)])
         self._pending = np.zeros(0, PLOT_DTYPE)
         self._horizon_s = -np.inf          # every window ending at or before this is done
         self._latest_s = -np.inf
@@ -240,6 +246,9 @@ class FusionEngine:
         self.counters.windows += 1
         if len(plots):
             st, p = self.store, self.params
+            if not p.use_range_rate:
+                plots = plots.copy()
+                plots["range_rate_mps"] = np.nan
             z, t, s, pc, radius, R_diag, var_clock = self.k.prepare(
                 plots, self.reg.b, self._reg_var(), self._R_diag, self.sensors.M, self.sensors.t,
                 p.coarse_gate_m)
@@ -254,7 +263,8 @@ class FusionEngine:
                 pair_p, pair_k, _, cost = self.k.gate(
                     st.x, st.P, st.mu, st.t, rows, np.ascontiguousarray(xc[:, :3]),
                     np.ascontiguousarray(xc[:, 3:]), sig_pos, sig_vel, z, t, s, pc, radius,
-                    R_diag, var_clock, self.sensors.M, self.sensors.t, self.model, p.gate_d2)
+                    R_diag, var_clock, self.sensors.M, self.sensors.t, self.model,
+                    self._gate_d2)
                 # a track takes at most one plot from each sensor: columns are (track, sensor)
                 chosen_p, col = assign(pair_p, pair_k * len(self.sensors) + s[pair_p], cost)
                 chosen_k = col // len(self.sensors)
@@ -276,7 +286,7 @@ class FusionEngine:
         st, p = self.store, self.params
         t_plot = t[chosen_p]
         sensor = s[chosen_p]
-        z_raw = z[chosen_p] + self.reg.b[sensor, :3]           # as measured
+        z_raw = z[chosen_p, :3] + self.reg.b[sensor, :3]       # as measured
         t_raw = t_plot + self.reg.b[sensor, 3]
         if p.registration_on:
             pairs = self._registration_pairs(chosen_k, sensor, z_raw, t_raw, t_plot)
@@ -286,6 +296,7 @@ class FusionEngine:
         confirmed = st.status[chosen_k] == TRACK_STATUS_CONFIRMED
         self.counters.nis_sum += float(d2[confirmed].sum())
         self.counters.nis_count += int(confirmed.sum())
+        self.counters.nis_dof += int(np.where(np.isnan(z[chosen_p, 3]), 3, 4)[confirmed].sum())
         partner = self.sensors.partner[sensor]
         np.add.at(st.n_updates, chosen_k, 1)
         np.fmax.at(st.t_last, chosen_k, t_plot)
@@ -327,14 +338,24 @@ class FusionEngine:
     def _initiate(self, z, t, s, pc, R_diag) -> None:
         st, p = self.store, self.params
         rows = st.add(len(z))
-        J, _ = enu_jacobian(z)                       # ∂enu/∂(r, az, el)
+        J, enu = enu_jacobian(z[:, :3])              # ∂enu/∂(r, az, el)
         A = self.sensors.M[s] @ J                    # origin ENU from (r, az, el)
         P0 = np.zeros((len(z), 6, 6))
-        P0[:, :3, :3] = (A * R_diag[:, None, :]) @ A.transpose(0, 2, 1)   # A R Aᵀ
+        P0[:, :3, :3] = (A * R_diag[:, None, :3]) @ A.transpose(0, 2, 1)   # A R Aᵀ
         P0[:, [3, 4], [3, 4]] = p.v_initial_sigma_mps ** 2
         P0[:, 5, 5] = p.v_up_initial_sigma_mps ** 2
         x0 = np.zeros((len(z), 6))
         x0[:, :3] = pc
+        # a range rate fixes the velocity along the line of sight u:
+        # v = ṙ u,  P_v = (I − u uᵀ) P_v (I − u uᵀ) + σ_ṙ² u uᵀ
+        rate = np.isfinite(z[:, 3])
+        if rate.any():
+            u = np.einsum("nij,nj->ni", self.sensors.M[s[rate]], enu[rate])
+            u /= np.linalg.norm(u, axis=1)[:, None]
+            x0[rate, 3:] = z[rate, 3, None] * u
+            Q = np.eye(3) - u[:, :, None] * u[:, None, :]
+            P0[rate, 3:, 3:] = (Q @ P0[rate, 3:, 3:] @ Q
+                                + R_diag[rate, 3, None, None] * u[:, :, None] * u[:, None, :])
         st.x[rows] = x0[:, None, :]
         st.P[rows] = P0[:, None, :, :]
         st.mu[rows] = p.mu_initial
@@ -349,7 +370,7 @@ class FusionEngine:
         st.sensors[rows] = np.left_shift(np.uint64(1), s.astype(np.uint64))
         st.partners[rows] = np.left_shift(np.uint32(1), partner.astype(np.uint32))
         st.sensor_t_last[rows, s] = t
-        st.sensor_z_raw[rows, s] = z + self.reg.b[s, :3]
+        st.sensor_z_raw[rows, s] = z[:, :3] + self.reg.b[s, :3]
         st.sensor_t_raw[rows, s] = t + self.reg.b[s, 3]
         st.partner_t_last[rows, partner] = t
         self.counters.tracks_initiated += len(z)

@@ -4,7 +4,9 @@ results (to rounding). Slow and plain on purpose; the tests hold the compiled ke
 Track arrays (``N`` rows): ``x (N,K,6)``, ``P (N,K,6,6)``, ``mu (N,K)``, ``t (N,)``. Plot
 arrays (``n`` rows): ``z (n,3)`` registered (range, az, el), ``t (n,)`` registered time,
 ``sensor (n,)``, ``R_diag (n,3)`` measurement variances including registration
-uncertainty, ``var_clock (n,)`` variance of the clock correction (s²).
+uncertainty, ``var_clock (n,)`` variance of the clock correction (s²). Plots are 4-vectors
+``(range, az, el, range rate)`` with range rate NaN where the sensor does not measure it; such
+a plot is a 3-vector measurement (``dims``), and the 4th entries of the outputs are 0.
 """
 
 from __future__ import annotations
@@ -22,10 +24,17 @@ def _chol_terms(S, nu):
     return float(w @ w), 2.0 * float(np.sum(np.log(np.diag(L)))), L
 
 
+def dims(z) -> int:
+    """Measurement size of a plot: 4 with a range rate, 3 without."""
+    return 3 if np.isnan(z[3]) else 4
+
+
 def innovation(xc, Pc, z, R_diag, var_clock, M, t_site):
     """``(ν, S, ż)`` of one plot against one Gaussian; ``S = H P Hᵀ + R + σ_c² ż żᵀ``."""
-    zhat, H, zdot = measure(xc, M, t_site)
-    nu = z - zhat
+    m = dims(z)
+    zhat, H, zdot = measure(xc, M, t_site, m)
+    R_diag = R_diag[:m]
+    nu = z[:m] - zhat
     nu[1] = wrap_pi(nu[1])
     S = H @ Pc @ H.T + np.diag(R_diag) + var_clock * np.outer(zdot, zdot)
     return nu, S, zdot
@@ -34,7 +43,8 @@ def innovation(xc, Pc, z, R_diag, var_clock, M, t_site):
 def gate(x, P, mu, t_trk, rows, pos0, vel0, sig_pos, sig_vel, z, t_plot, sensor, p_plot,
          radius_plot, R_diag, var_clock, M, t_site, model, gate_d2):
     """Candidate (plot, track) pairs: ``(plot, track, d², cost)`` with ``cost = d² + log det S``
-    (−2 log likelihood up to a constant), in plot-major order.
+    (−2 log likelihood up to a constant), in plot-major order. ``gate_d2 = (gate for 3-vector
+    plots, gate for 4-vector plots)``.
 
     A pair is tried only if the track's straight-line position at the plot time lies within
     ``radius_plot + 4 σ(t) + 15 dt²`` of the plot's Cartesian position (pre-gate), where
@@ -54,7 +64,7 @@ def gate(x, P, mu, t_trk, rows, pos0, vel0, sig_pos, sig_vel, z, t_plot, sensor,
             xc, Pc = combine(xp, Pp, cbar)
             nu, S, _ = innovation(xc, Pc, z[i], R_diag[i], var_clock[i], M[s], t_site[s])
             d2, logdet, _ = _chol_terms(S, nu)
-            if d2 <= gate_d2:
+            if d2 <= gate_d2[dims(z[i]) - 3]:
                 out.append((i, k, d2, d2 + logdet))
     if not out:
         return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
@@ -68,10 +78,11 @@ def ekf_update(x, P, z, R_diag, var_clock, M, t_site):
     S = H P Hᵀ + R;  K = P Hᵀ S⁻¹ (Cholesky solve);  x⁺ = x + K ν;
     P⁺ = (I − K H) P (I − K H)ᵀ + K R Kᵀ  (Joseph form: stays symmetric positive definite).
     """
-    zhat, H, zdot = measure(x, M, t_site)
-    nu = z - zhat
+    m = dims(z)
+    zhat, H, zdot = measure(x, M, t_site, m)
+    nu = z[:m] - zhat
     nu[1] = wrap_pi(nu[1])
-    R = np.diag(R_diag) + var_clock * np.outer(zdot, zdot)
+    R = np.diag(R_diag[:m]) + var_clock * np.outer(zdot, zdot)
     S = H @ P @ H.T + R
     d2, logdet, L = _chol_terms(S, nu)
     PHt = P @ H.T
@@ -79,7 +90,7 @@ def ekf_update(x, P, z, R_diag, var_clock, M, t_site):
     A = np.eye(6) - K @ H
     Pn = A @ P @ A.T + K @ R @ K.T
     Pn = 0.5 * (Pn + Pn.T)
-    return x + K @ nu, Pn, -0.5 * (d2 + logdet + 3.0 * LOG_2PI)
+    return x + K @ nu, Pn, -0.5 * (d2 + logdet + m * LOG_2PI)
 
 
 def update(x, P, mu, t_trk, pair_plot, pair_track, z, t_plot, sensor, R_diag, var_clock, M,
@@ -90,8 +101,8 @@ def update(x, P, mu, t_trk, pair_plot, pair_track, z, t_plot, sensor, R_diag, va
     μ_j ∝ Λ_j c̄_j;  x = Σ μ_j x_j⁺ (the stored state keeps every model's x_j, P_j, μ_j).
     """
     n = len(pair_plot)
-    nu_out, S_out = np.zeros((n, 3)), np.zeros((n, 3, 3))
-    zdot_out, d2_out = np.zeros((n, 3)), np.zeros(n)
+    nu_out, S_out = np.zeros((n, 4)), np.zeros((n, 4, 4))
+    zdot_out, d2_out = np.zeros((n, 4)), np.zeros(n)
     for p in range(n):
         i, k = pair_plot[p], pair_track[p]
         s = sensor[i]
@@ -100,7 +111,8 @@ def update(x, P, mu, t_trk, pair_plot, pair_track, z, t_plot, sensor, R_diag, va
         xc, Pc = combine(xp, Pp, cbar)
         nu, S, zdot = innovation(xc, Pc, z[i], R_diag[i], var_clock[i], M[s], t_site[s])
         d2, _, _ = _chol_terms(S, nu)
-        nu_out[p], S_out[p], zdot_out[p], d2_out[p] = nu, S, zdot, d2
+        m = len(nu)
+        nu_out[p, :m], S_out[p, :m, :m], zdot_out[p, :m], d2_out[p] = nu, S, zdot, d2
         ll = np.empty(N_MODELS)
         for j in range(N_MODELS):
             x[k, j], P[k, j], ll[j] = ekf_update(xp[j], Pp[j], z[i], R_diag[i], var_clock[i],
@@ -142,9 +154,10 @@ def close_pairs(xc, Pc, radius_m, d2_max):
 
 def prepare(plots, bias, bias_var, sensor_R_diag, M, t_site, coarse_gate_m):
     """Registered plots of a ``PLOT_DTYPE`` array: ``(z, t, sensor, p, radius, R_diag,
-    var_clock)``.
+    var_clock)``; ``sensor_R_diag (S,4)`` holds each sensor's variances of range, az, el and
+    range rate.
 
-    z = (range − b_r, az − b_az, el − b_el);  t = t_sensor − b_clock;  R = σ² + var(b);
+    z = (range − b_r, az − b_az, el − b_el, range rate);  t = t_sensor − b_clock;  R = σ² + var(b);
     p = M enu(z) + t_site (Cartesian, origin ENU, for the pre-gate only);
     radius = coarse_gate_m + 4 max(σ_r, r σ_az, r σ_el).
     """
@@ -152,14 +165,16 @@ def prepare(plots, bias, bias_var, sensor_R_diag, M, t_site, coarse_gate_m):
     s = plots["sensor_id"].astype(np.int64)
     b = bias[s]
     z = np.stack([plots["range_m"] - b[:, 0], plots["az_rad"] - b[:, 1],
-                  plots["el_rad"] - b[:, 2]], 1) if n else np.zeros((0, 3))
+                  plots["el_rad"] - b[:, 2], plots["range_rate_mps"]], 1) if n \
+        else np.zeros((0, 4))
     t = plots["t_sensor"] - b[:, 3]
-    R_diag = sensor_R_diag[s] + bias_var[s, :3]
+    R_diag = sensor_R_diag[s].copy()
+    R_diag[:, :3] += bias_var[s, :3]
     var_clock = bias_var[s, 3].copy()
     p = np.zeros((n, 3))
     radius = np.zeros(n)
     for i in range(n):
-        r, az, el = z[i]
+        r, az, el = z[i, :3]
         loc = np.array([r * np.cos(el) * np.sin(az), r * np.cos(el) * np.cos(az), r * np.sin(el)])
         p[i] = M[s[i]] @ loc + t_site[s[i]]
         radius[i] = coarse_gate_m + 4.0 * max(np.sqrt(R_diag[i, 0]), r * np.sqrt(R_diag[i, 1]),

@@ -141,22 +141,35 @@ def combine(x, P, w):
     return xc, Pc
 
 
-def measure(x, M, t_site):
-    """``(ẑ, H, ż)``: predicted polar measurement, its Jacobian (3x6), and dẑ/dt."""
+def measure(x, M, t_site, m: int = 3):
+    """``(ẑ, H, ż)``: predicted measurement (range, az, el and, with ``m = 4``, range rate),
+    its Jacobian (m x 6), and dẑ/dt at constant velocity.
+
+    With ``l = Mᵀ (p − t_site)`` and ``w = Mᵀ v`` (site frame): ``ṙ = l·w / r``,
+    ``∂ṙ/∂l = w/r − ṙ l/r²``, ``∂ṙ/∂w = l/r``, ``dṙ/dt = (|w|² − ṙ²)/r``.
+    """
     l = M.T @ (x[:3] - t_site)                        # l = Mᵀ (p − t_site)
+    w = M.T @ x[3:]                                   # w = Mᵀ v
     e, n, u = l
     g2 = e * e + n * n
     g = np.sqrt(g2)
     r2 = g2 + u * u
     r = np.sqrt(r2)
-    z = np.array([r, np.arctan2(e, n), np.arctan2(u, g)])
     J = np.array([[e / r, n / r, u / r],
                   [n / g2, -e / g2, 0.0],
                   [-e * u / (r2 * g), -n * u / (r2 * g), g / r2]])
-    Hp = J @ M.T
-    H = np.zeros((3, 6))
-    H[:, :3] = Hp
-    return z, H, Hp @ x[3:]
+    H = np.zeros((m, 6))
+    H[:3, :3] = J @ M.T
+    zdot = np.zeros(m)
+    zdot[:3] = H[:3, :3] @ x[3:]
+    z = np.array([r, np.arctan2(e, n), np.arctan2(u, g), 0.0][:m])
+    if m == 4:
+        rr = (l @ w) / r
+        z[3] = rr
+        H[3, :3] = (w / r - rr * l / r2) @ M.T
+        H[3, 3:] = (l / r) @ M.T
+        zdot[3] = (w @ w - rr * rr) / r
+    return z, H, zdot
 
 
 def enu_jacobian(z):

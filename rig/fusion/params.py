@@ -39,8 +39,14 @@ class FusionParams(BaseModel):
                                              "into ballistic flight")
     gravity_mps2: float = Field(9.80665, ge=0)
     mu_initial: tuple[float, float, float, float] = (0.85, 0.05, 0.05, 0.05)
+    # --- measurements -------------------------------------------------------------------
+    use_range_rate: bool = Field(True, description="update with a plot's range rate when it "
+                                 "has one")
+    sigma_range_rate_mps: float = Field(2.0, gt=0, description="range-rate noise of a sensor "
+                                        "whose table gives none")
     # --- association -----------------------------------------------------------------------
-    gate_d2: float = Field(16.27, gt=0, description="Mahalanobis gate (chi² 3 dof, 0.999)")
+    gate_d2: float = Field(16.27, gt=0, description="Mahalanobis gate (chi² 3 dof, 0.999; the "
+                           "same probability for plots with range rate, 4 dof)")
     coarse_gate_m: float = Field(2000.0, gt=0, description="Euclidean pre-gate margin")
     # --- initiation and deletion -----------------------------------------------------------
     v_initial_sigma_mps: float = Field(350.0, gt=0, description="horizontal velocity prior "

@@ -28,6 +28,7 @@ class SensorTable:
     sigma_az_rad: np.ndarray     # (n,)
     sigma_el_rad: np.ndarray     # (n,)
     scan_period_s: np.ndarray    # (n,)
+    sigma_range_rate_mps: np.ndarray | None = None   # (n,), NaN where not given
 
     def __post_init__(self):
         n = len(self.names)
@@ -35,6 +36,10 @@ class SensorTable:
                      "scan_period_s"):
             if getattr(self, name).shape != (n,):
                 raise ConfigError(f"sensor table: {name} must have one value per sensor")
+        if self.sigma_range_rate_mps is None:
+            object.__setattr__(self, "sigma_range_rate_mps", np.full(n, np.nan))
+        if self.sigma_range_rate_mps.shape != (n,):
+            raise ConfigError("sensor table: sigma_range_rate_mps must have one value per sensor")
         if self.M.shape != (n, 3, 3) or self.t.shape != (n, 3):
             raise ConfigError("sensor table: M must be (n, 3, 3) and t (n, 3)")
         if len(self.partner_names) > MAX_PARTNERS:
@@ -52,7 +57,8 @@ class SensorTable:
 
     @classmethod
     def from_frame(cls, sensors: pd.DataFrame, M: np.ndarray, t: np.ndarray) -> "SensorTable":
-        """From an interchange ``sensors.csv`` frame and rig.interchange.sensor_transforms."""
+        """From an interchange ``sensors.csv`` frame and rig.interchange.sensor_transforms
+        (``sigma_range_rate_mps`` is read when the frame has it)."""
         partner_names = tuple(dict.fromkeys(str(p) for p in sensors["partner"]))
         index = {p: i for i, p in enumerate(partner_names)}
         return cls(
@@ -64,4 +70,6 @@ class SensorTable:
             sigma_az_rad=sensors["sigma_az_rad"].to_numpy(float),
             sigma_el_rad=sensors["sigma_el_rad"].to_numpy(float),
             scan_period_s=sensors["scan_period_s"].to_numpy(float),
+            sigma_range_rate_mps=(sensors["sigma_range_rate_mps"].to_numpy(float)
+                                  if "sigma_range_rate_mps" in sensors else None),
         )
