@@ -19,8 +19,9 @@ information form, with linear solves only:
 Between batches each value follows a slow random walk (``bias_walk_per_s``), so a drifting
 clock is followed. Plots cannot tell a clock offset common to every sensor from a picture that
 is late as a whole, nor (but weakly) a common elevation bias from a common height error: these
-two common modes are held at zero (the mean over sensors is removed after each update), so
-clock offsets and elevation biases are relative to the sensors' average.
+two common modes are held at zero (the mean over sensors is removed from the estimate and from
+its covariance after each update), so clock offsets and elevation biases, and their sigmas,
+are relative to the sensors' average.
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ class Registration:
         self.gate_d2 = params.register_gate_d2
         self.t_last = np.nan
         self.n_pairs = np.zeros(S, np.int64)
+        # Π: removes the mean over sensors of elevation bias and clock offset (the common
+        # modes that plots cannot see); b = Π b, P = Π P Πᵀ after every update
+        self.gauge = np.eye(4 * S)
+        for j in (2, 3):
+            idx = np.arange(j, 4 * S, 4)
+            self.gauge[np.ix_(idx, idx)] -= 1.0 / S
 
     @property
     def var(self) -> np.ndarray:
@@ -102,9 +109,9 @@ class Registration:
         A = np.eye(4 * S) + self.P @ Y                         # A = I + P Y
         b = b + np.linalg.solve(A, self.P @ (eta - Y @ b))
         Pn = np.linalg.solve(A, self.P)                        # P⁺ = A⁻¹ P
+        Pn = self.gauge @ Pn @ self.gauge.T                    # the unobservable common modes
         self.P = 0.5 * (Pn + Pn.T)
-        self.b = b.reshape(S, 4)
-        self.b[:, 2:] -= self.b[:, 2:].mean(axis=0)          # the unobservable common modes
+        self.b = (self.gauge @ b).reshape(S, 4)
         np.add.at(self.n_pairs, s[ok], 1)
         np.add.at(self.n_pairs, r[ok], 1)
 
