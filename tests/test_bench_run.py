@@ -193,3 +193,49 @@ def test_signal_stops_cleanly_with_no_process_left(tmp_path, sig):
     while emulators_of(out) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not emulators_of(out)
+
+
+def test_every_shipped_bench_config_is_valid():
+    configs = sorted((Path(__file__).parent.parent / "bench_configs").glob("*.yaml"))
+    assert len(configs) >= 4
+    for path in configs:
+        out = rig("check", str(path))
+        assert out.returncode == 0, (path, out.stderr)
+
+
+def test_optional_sensor_that_cannot_be_opened_is_reported_and_the_run_goes_on(tmp_path):
+    path = write_config(tmp_path, mode="mixed", duration_s=5, limits={}, sensors=[
+        {"id": "A1", "family": "serial-sensor", "transport": "emulated"},
+        {"id": "B1", "family": "serial-sensor", "transport": "/dev/ttyNOSUCHPORT",
+         "required": False}])
+    out = rig("run", str(path), "--out", str(tmp_path / "o"), "--no-live")
+    assert out.returncode == 0, out.stderr
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["sensor_failures"][0]["sensor"] == "B1"
+    rows = {s["id"]: s for s in report["sensors"]}
+    assert rows["B1"]["state"] == "failed" and rows["A1"]["plots"] > 0
+    assert report["accuracy"]["not_measurable"].startswith("mode mixed")
+
+
+def test_a_sensor_that_goes_silent_is_marked_stale_and_the_run_goes_on(tmp_path):
+    path = write_config(tmp_path, duration_s=22, limits={"stale_sensors": {"max": 0}})
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "rig", "run", str(path), "--out", str(out),
+                             "--no-live"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(emulators_of(out)) < 3:
+        time.sleep(0.2)
+    time.sleep(8.0)
+    victim = next(p for p in emulators_of(out)
+                  if "A1" in (Path("/proc") / str(p) / "cmdline").read_bytes().decode())
+    os.kill(victim, signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1, stderr          # the stale_sensors limit fails, nothing else
+    report = json.loads((out / "report.json").read_text())
+    rows = {s["id"]: s for s in report["sensors"]}
+    assert rows["A1"]["state"] == "stale" and rows["A1"]["stale_events"] == 1
+    assert rows["A1"]["counters"]["disconnects"] == 1
+    assert rows["A2"]["state"] == "ok" and rows["B1"]["state"] == "ok"
+    assert report["stopped_by"] == "duration" and report["duration_s"] > 21
+    assert [l["outcome"] for l in report["limits"]] == ["fail"]
