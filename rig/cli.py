@@ -18,6 +18,8 @@ from rig.errors import RigError
 COMMANDS = {
     "run": "run",
     "check": "check",
+    "replay": "replay",
+    "record-info": "record_info",
     "emulate": "emulate",
     "monitor": "monitor",
     "ports": "ports",

@@ -121,3 +121,21 @@ def test_kill_9_loses_at_most_the_unflushed_tail(tmp_path):
     assert [r.t_ns for r in raw] == list(range(len(raw)))
     assert all(r.data == r.t_ns.to_bytes(8, "little") * 8 for r in raw)
     assert not report.damaged
+
+
+def test_records_reach_the_disk_within_the_flush_interval(tmp_path):
+    """A record written after an idle spell is on disk one flush interval later, not at close."""
+    w = RecordWriter(tmp_path / "rec", meta={}, flush_interval_s=0.05)
+    try:
+        for i in range(3):
+            w.write(Kind.RAW, 0, i, b"x")
+            deadline = time.monotonic() + 2.0
+            while time.monotonic() < deadline:
+                records, _ = read_recording(tmp_path / "rec")
+                if sum(r.kind == Kind.RAW for r in records) == i + 1:
+                    break
+                time.sleep(0.01)
+            assert sum(r.kind == Kind.RAW for r in records) == i + 1
+            time.sleep(0.2)            # idle: the writer thread waits for the next record
+    finally:
+        w.close()

@@ -49,6 +49,7 @@ class AsterixRadarDriver:
         self.t_last_arrival_ns = 0
         self.disconnects = 0
         self.reconnects = 0
+        self._tap = None
 
     def set_source(self, sac: int, sic: int, sensor_id: int, site_alt_m: float) -> None:
         self.decoder.set_source(sac, sic, sensor_id, site_alt_m)
@@ -86,6 +87,11 @@ class AsterixRadarDriver:
         """Every plot decoded since the last call; waits up to ``timeout_s`` for the first."""
         return self._queue.get_all(timeout_s)
 
+    def set_tap(self, tap) -> None:
+        """Call ``tap(t_arrival_ns, data)`` from the reader with every chunk read, before it
+        is decoded (``data`` None when the decoder is reset), e.g. to record the raw stream."""
+        self._tap = tap
+
     def set_wakeup(self, event: threading.Event | None) -> None:
         """Set ``event`` whenever plots are queued (one consumer, many drivers)."""
         self._queue.wakeup = event
@@ -109,6 +115,8 @@ class AsterixRadarDriver:
                 if not data:
                     continue
                 self.t_last_arrival_ns = t_arrival_ns
+                if self._tap is not None:
+                    self._tap(t_arrival_ns, data)
                 plots = self.decoder.feed(data, t_arrival_ns)
                 if len(plots):
                     self.state = "streaming"

@@ -76,6 +76,7 @@ class ScpiSensorDriver:
         self.counts = dict(fetches=0, plots_ok=0, bad_blocks=0, timeouts=0, io_errors=0,
                            instrument_errors=0, reopens=0, seq_gaps=0)
         self._next_seq: int | None = None
+        self._tap = None
 
     # --- session -------------------------------------------------------------------------
     def connect(self) -> str:
@@ -235,6 +236,8 @@ class ScpiSensorDriver:
         if terminator != b"\n":
             raise CodecError(f"{self.resource}: block of {length} octets is not followed by "
                              f"the terminator (its header lies about its length)")
+        if self._tap is not None:
+            self._tap(t_arrival_ns, head + digits + data)
         plots = plots_from_payload(data, sensor_id=self.sensor_id, t_arrival_ns=t_arrival_ns)
         self.counts["fetches"] += 1
         self.counts["plots_ok"] += len(plots)
@@ -248,6 +251,11 @@ class ScpiSensorDriver:
     def read_plots(self, timeout_s: float | None = None) -> np.ndarray:
         """Every plot fetched since the last call; waits up to ``timeout_s`` for the first."""
         return self._queue.get_all(timeout_s)
+
+    def set_tap(self, tap) -> None:
+        """Call ``tap(t_arrival_ns, data)`` from the reader with every plot block
+        fetched (header and data, as on the wire), before it is decoded, e.g. to record the raw stream."""
+        self._tap = tap
 
     def set_wakeup(self, event: threading.Event | None) -> None:
         """Set ``event`` whenever plots are queued (one consumer, many drivers)."""

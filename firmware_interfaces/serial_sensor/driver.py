@@ -76,6 +76,7 @@ class SerialSensorDriver:
         self.reconnects = 0
         self.reconnect_attempts = 0
         self.unexpected_messages = 0
+        self._tap = None
 
     # --- life cycle --------------------------------------------------------------------
     def open(self, *, start: bool = True) -> "SerialSensorDriver":
@@ -115,6 +116,11 @@ class SerialSensorDriver:
     def read_plots(self, timeout_s: float | None = None) -> np.ndarray:
         """Every plot decoded since the last call; waits up to ``timeout_s`` for the first."""
         return self._queue.get_all(timeout_s)
+
+    def set_tap(self, tap) -> None:
+        """Call ``tap(t_arrival_ns, data)`` from the reader with every chunk read, before it
+        is decoded (``data`` None when the decoder is reset), e.g. to record the raw stream."""
+        self._tap = tap
 
     def set_wakeup(self, event: threading.Event | None) -> None:
         """Set ``event`` whenever plots are queued (one consumer, many drivers)."""
@@ -231,6 +237,8 @@ class SerialSensorDriver:
                     self.reconnect_attempts += 1
                     self.transport.open()
                     self.decoder.reset()
+                    if self._tap is not None:
+                        self._tap(time.monotonic_ns(), None)
                     self.reconnects += 1
                     self.state = "open"
                     log.warning("%s: reconnected", self.url)
@@ -263,6 +271,8 @@ class SerialSensorDriver:
             return
         self.chunks_read += 1
         self.t_last_arrival_ns = t_arrival_ns
+        if self._tap is not None:
+            self._tap(t_arrival_ns, data)
         plots = self.decoder.feed(data, t_arrival_ns)
         if len(plots):
             self.state = "streaming"

@@ -17,7 +17,6 @@ import select
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 
 from rig._ext.serial_codec import SerialFrameDecoder, encode_frame, encode_plots
 from rig.emulation import Pacer, PlotSource, SensorClock

@@ -77,6 +77,54 @@ class LoopResult:
     elapsed_s: float = 0.0
 
 
+class FusionStep:
+    """The deterministic part of a cycle, shared by the live loop and replay: given the plots
+    of a cycle and the run times it used, the same tracks come out, bit for bit."""
+
+    def __init__(self, engine, *, updates: bool):
+        self.engine = engine
+        self.updates = updates
+        self._last_updates = (np.zeros(0, np.uint32), np.zeros(0, np.uint32))
+
+    def cycle(self, plots: np.ndarray, until_s: float, t_update_s: float | None):
+        """Fuse ``plots``, fuse every window ended by ``until_s``; with updates, the tracks
+        updated since the last cycle, extrapolated to ``t_update_s`` (else None)."""
+        self.engine.process(plots)
+        self.engine.flush(until_s)
+        if not self.updates:
+            return None
+        return self._updated(self.engine.tracks(t_update_s))
+
+    def picture(self, t_s: float) -> np.ndarray:
+        return self.engine.tracks(t_s)
+
+    def _updated(self, tracks: np.ndarray) -> np.ndarray:
+        """The tracks whose update count changed since the last call (or that are new)."""
+        ids, n = tracks["track_id"], tracks["n_updates"]
+        prev_ids, prev_n = self._last_updates
+        changed = np.ones(len(ids), bool)
+        if len(prev_ids):
+            at = np.minimum(np.searchsorted(prev_ids, ids), len(prev_ids) - 1)
+            changed = (prev_ids[at] != ids) | (prev_n[at] != n)
+        order = np.argsort(ids)
+        self._last_updates = (ids[order], n[order])
+        return tracks[changed]
+
+
+def transport_latency_ms(engine, plots: np.ndarray, t0_ns: int) -> np.ndarray:
+    """Arrival minus sensor time mapped onto the host clock: the run's time line and the
+    engine's current clock-offset estimate of each plot's sensor."""
+    clock = engine.reg.b[plots["sensor_id"], 3]
+    sent_ns = t0_ns + (plots["t_sensor"] - clock) * 1e9
+    return (plots["t_arrival_ns"] - sent_ns) * 1e-6
+
+
+def tod_of(utc_tod_at_t0_s: float, tracks: np.ndarray) -> float:
+    """UTC time of day of a picture (what CAT062 carries)."""
+    t = float(tracks["t"][0]) if len(tracks) else 0.0
+    return (utc_tod_at_t0_s + t) % 86400.0
+
+
 class RealTimeLoop:
     """Runs ``engine`` over ``sensors`` from ``t0_ns`` for ``duration_s`` (host monotonic).
 
@@ -89,7 +137,7 @@ class RealTimeLoop:
                  period_s: float, updates: bool, deadline_s: float, spin_s: float,
                  utc_tod_at_t0_s: float, gc_freeze: bool = True, on_tick=None,
                  on_plots=None, expected_plots: int = 1 << 16,
-                 wakeup: threading.Event | None = None):
+                 wakeup: threading.Event | None = None, recorder=None):
         self.sensors = sensors
         self.engine = engine
         self.feeds = feeds
@@ -103,6 +151,8 @@ class RealTimeLoop:
         self.gc_freeze = gc_freeze
         self.on_tick = on_tick
         self.on_plots = on_plots
+        self.recorder = recorder
+        self.fusion = FusionStep(engine, updates=updates)
         self.wakeup = wakeup or threading.Event()
         self._stop_reason: str | None = None
         n = expected_plots
@@ -118,7 +168,6 @@ class RealTimeLoop:
         self.pictures: list[np.ndarray] = []
         self.tick_times_s: list[float] = []
         self._plots: list[np.ndarray] = []
-        self._last_updates = (np.zeros(0, np.uint32), np.zeros(0, np.uint32))
         self._pending_latency: list[np.ndarray] = []   # arrivals awaiting the next picture
 
     def stop(self, reason: str) -> None:
@@ -158,7 +207,7 @@ class RealTimeLoop:
                         self.jitter.append(abs(start - last_tick_start - self.period_ns) * 1e-6)
                     last_tick_start = start
                     self._cycle()                 # the picture holds every plot arrived
-                    done = self._picture(next_tick)
+                    done = self._picture(next_tick, start)
                     if done - next_tick > self.deadline_ns:
                         self.deadline_misses += 1
                     next_tick += self.period_ns
@@ -187,12 +236,13 @@ class RealTimeLoop:
         t_start = time.perf_counter_ns()
         now = time.monotonic_ns()
         batches = []
+        counts = []
         depth = 0
         for s in self.sensors:
-            if s.driver is None:
-                continue
-            depth += s.queued_batches()
-            plots = s.read_plots(now)
+            plots = s.read_plots(now) if s.driver is not None else empty_plots(0)
+            if s.driver is not None:
+                depth += s.queued_batches()
+            counts.append(len(plots))
             if len(plots):
                 batches.append(plots)
         if not batches:
@@ -203,43 +253,27 @@ class RealTimeLoop:
         self._plots.append(plots)
         if self.on_plots is not None:
             self.on_plots(plots)
-        self.engine.process(plots)
-        self.engine.flush(self.run_time_s(time.monotonic_ns()))
-        self._transport_latency(plots)
-        if self.updates:
-            tracks = self.engine.tracks(self.run_time_s(time.monotonic_ns()))
-            updated = self._updated(tracks)
-            done = self.feeds.publish(updated, self._tod(tracks), update=True)
+        until_s = self.run_time_s(time.monotonic_ns())
+        t_update_s = self.run_time_s(time.monotonic_ns()) if self.updates else None
+        updated = self.fusion.cycle(plots, until_s, t_update_s)
+        self.transport.extend(transport_latency_ms(self.engine, plots, self.t0_ns))
+        done = None
+        if updated is not None:
+            done = self.feeds.publish(updated, tod_of(self.utc_tod_at_t0_s, updated),
+                                      update=True)
             self.processing.extend((done - plots["t_arrival_ns"]) * 1e-6)
         else:
             self._pending_latency.append(plots["t_arrival_ns"].copy())
+        if self.recorder is not None:
+            self.recorder.cycle(now, counts, until_s, t_update_s, done, plots)
         self.cycle.append((time.perf_counter_ns() - t_start) * 1e-6)
 
-    def _updated(self, tracks: np.ndarray) -> np.ndarray:
-        """The tracks whose update count changed since the last call (or that are new)."""
-        ids, n = tracks["track_id"], tracks["n_updates"]
-        prev_ids, prev_n = self._last_updates
-        at = np.searchsorted(prev_ids, ids)
-        at_ok = np.minimum(at, max(len(prev_ids) - 1, 0))
-        known = (at < len(prev_ids)) & (prev_ids[at_ok] == ids) if len(prev_ids) else np.zeros(len(ids), bool)
-        changed = ~known | (prev_n[at_ok] != n if len(prev_ids) else True)
-        order = np.argsort(ids)
-        self._last_updates = (ids[order], n[order])
-        return tracks[changed]
-
-    def _tod(self, tracks: np.ndarray) -> float:
-        t = float(tracks["t"][0]) if len(tracks) else 0.0
-        return (self.utc_tod_at_t0_s + t) % 86400.0
-
-    def _transport_latency(self, plots: np.ndarray) -> None:
-        clock = self.engine.reg.b[:, 3] if hasattr(self.engine, "reg") else 0.0
-        offset = clock[plots["sensor_id"]] if np.ndim(clock) else 0.0
-        sent_ns = self.t0_ns + (plots["t_sensor"] - offset) * 1e9
-        self.transport.extend((plots["t_arrival_ns"] - sent_ns) * 1e-6)
-
-    def _picture(self, tick_ns: int) -> int:
-        tracks = self.engine.tracks(self.run_time_s(tick_ns))
-        done = self.feeds.publish(tracks, self._tod(tracks))
+    def _picture(self, tick_ns: int, start_ns: int) -> int:
+        t_s = self.run_time_s(tick_ns)
+        tracks = self.fusion.picture(t_s)
+        done = self.feeds.publish(tracks, tod_of(self.utc_tod_at_t0_s, tracks))
+        if self.recorder is not None:
+            self.recorder.tick(self.ticks, tick_ns, start_ns, t_s, done)
         self.pictures.append(tracks)
         self.tick_times_s.append(self.run_time_s(tick_ns))
         self.ticks += 1

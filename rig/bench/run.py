@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import signal
 import threading
@@ -13,23 +12,17 @@ from pathlib import Path
 
 import numpy as np
 
-from rig import __version__
 from rig.errors import TransportError
 from rig.fusion import FusionEngine, SensorTable
 from rig.geodesy import site_transform
-from rig.harness.environment import describe_environment
-from rig.harness.html_report import write_html
-from rig.harness.junit import write_junit
-from rig.harness.limits import FAIL, check_limits
-from rig.harness.measurements import summarize
-from rig.interchange import write_csv, write_tracks
 
-from .accuracy import accuracy
 from .config import LoadedConfig
 from .live import LiveView
-from .loop import RealTimeLoop, pictures_table
+from .loop import RealTimeLoop
 from .outputs import Feeds
 from .realtime import apply_realtime, is_fifo
+from .recording import RunRecorder
+from .report import sensor_row, write_reports
 from .sensors import SensorHandle
 
 log = logging.getLogger(__name__)
@@ -38,9 +31,6 @@ log = logging.getLogger(__name__)
 #: importing numpy each, in parallel on few cores) and for every driver to open.
 STARTUP_LEAD_S = 1.5
 STARTUP_LEAD_PER_EMULATOR_S = 0.75
-DECODER_ERROR_KEYS = ("header_errors", "crc_errors", "bad_frames", "records_bad",
-                      "blocks_bad_length", "blocks_truncated", "records_incomplete",
-                      "bad_blocks")
 
 
 @dataclass
@@ -70,7 +60,7 @@ def sensor_table(loaded: LoadedConfig) -> SensorTable:
 
 
 def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
-              realtime: bool = False, console=None) -> RunOutcome:
+              realtime: bool = False, console=None, record: Path | None = None) -> RunOutcome:
     cfg = loaded.config
     out_dir.mkdir(parents=True, exist_ok=True)
     started_utc = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -82,6 +72,8 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
     engine = FusionEngine(origin, table, cfg.fusion)
     feeds = None
     loop = None
+    recorder = None
+    recording_summary = None
     realtime_done: dict = {}
     failures: list[dict] = []
     emulator_summaries: dict[str, dict | None] = {}
@@ -97,15 +89,29 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
     for s in previous:
         signal.signal(s, on_signal)
     try:
-        feeds = Feeds(cfg.outputs, origin, partner_sources={
-            int(table.partner[s.index]): (s.entry.sac, s.sic) for s in sensors})
         lead_s = STARTUP_LEAD_S + STARTUP_LEAD_PER_EMULATOR_S * sum(
             e.emulated for e in cfg.sensors)
         t0_ns = time.monotonic_ns() + round(lead_s * 1e9)
         utc_tod_at_t0 = (time.time() + lead_s) % 86400.0
+        record_path = record or (Path(cfg.record.path) if cfg.record else None)
+        if record_path is not None:
+            if not record_path.is_absolute():
+                record_path = out_dir / record_path
+            rc = cfg.record
+            recorder = RunRecorder(
+                record_path, {"config": cfg.model_dump(mode="json"),
+                              "config_file": str(loaded.path),
+                              "scenario": loaded.resolved_scenario_spec().model_dump(mode="json"),
+                              "t0_ns": t0_ns, "utc_tod_at_t0_s": utc_tod_at_t0},
+                flush_interval_s=rc.flush_interval_s if rc else 0.5,
+                max_file_bytes=rc.max_file_bytes if rc else None,
+                max_file_s=rc.max_file_s if rc else None, keep_files=rc.keep_files if rc else None)
+        feeds = Feeds(cfg.outputs, origin, partner_sources={
+            int(table.partner[s.index]): (s.entry.sac, s.sic) for s in sensors},
+            tap=recorder.output if recorder else None)
         for s in sensors:
             try:
-                s.prepare()
+                s.prepare(recorder.tap_for(s.index) if recorder else None)
                 if s.entry.emulated:
                     s.start_emulator(scenario_file, t0_ns, cfg.duration_s + 1.0, s.listen_port)
             except TransportError as e:
@@ -122,6 +128,8 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
                 _sensor_failed(s, e, failures)
         if stop_requested:
             raise KeyboardInterrupt
+        if recorder is not None:
+            recorder.event(time.monotonic_ns(), {"timeline": [s.timeline() for s in sensors]})
         startup_late_s = (time.monotonic_ns() - t0_ns) * 1e-9
         if startup_late_s > 0:
             log.warning("start-up took %.2f s longer than its lead: early plots waited",
@@ -133,7 +141,7 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
             period_s=cfg.outputs.period_s, updates=cfg.outputs.updates,
             deadline_s=cfg.outputs.deadline_s, spin_s=0.0 if is_fifo() else cfg.realtime.spin_s,
             utc_tod_at_t0_s=utc_tod_at_t0, gc_freeze=cfg.realtime.gc_freeze,
-            on_tick=view.update, expected_plots=expected, wakeup=wakeup)
+            on_tick=view.update, expected_plots=expected, wakeup=wakeup, recorder=recorder)
         with view:
             result = loop.run()
     finally:
@@ -141,15 +149,20 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
             emulator_summaries[s.id] = s.close()
         if feeds is not None:
             feeds.close()
+        if recorder is not None:
+            recording_summary = recorder.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
-    report = _report(loaded, sensors, engine, feeds, result, t0_ns, started_utc,
-                     realtime_done, failures, emulator_summaries, out_dir)
-    code = 1 if any(r["outcome"] == FAIL for r in report["limits"]) else 0
-    report["exit_code"] = code
-    report["outcome"] = "pass" if code == 0 else "fail"
-    (out_dir / "report.json").write_text(json.dumps(report, indent=1, default=_json_default) + "\n")
-    return RunOutcome(code, out_dir, report)
+    rows = [sensor_row(s.id, s.partner, s.family, s.entry.transport,
+                       "failed" if s.error else ("stale" if s.stale else "ok"),
+                       s.plots_received, s.counters(), result.elapsed_s,
+                       stale_events=s.stale_events, error=s.error) for s in sensors]
+    report = write_reports(loaded, rows, engine, result, out_dir, t0_ns=t0_ns, extra={
+        "started_utc": started_utc, "realtime": realtime_done or None,
+        "sensor_failures": failures, "emulators": emulator_summaries,
+        "feeds": feeds.summary() if feeds is not None else [],
+        "recording": recording_summary})
+    return RunOutcome(report["exit_code"], out_dir, report)
 
 
 def _sensor_failed(s: SensorHandle, e: Exception, failures: list) -> None:
@@ -162,125 +175,3 @@ def _sensor_failed(s: SensorHandle, e: Exception, failures: list) -> None:
                 s.id, e)
 
 
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(type(o).__name__)
-
-
-def _decoder_errors(counters: dict) -> int:
-    return int(sum(counters.get(k, 0) for k in DECODER_ERROR_KEYS))
-
-
-def _sensor_rows(sensors, engine, result, registration) -> list[dict]:
-    elapsed = max(result.elapsed_s, 1e-9)
-    reg = {str(r["sensor"]) if "sensor" in r.dtype.names else str(i): r
-           for i, r in enumerate(registration)} if registration is not None else {}
-    rows = []
-    for s in sensors:
-        c = s.counters()
-        row = {"id": s.id, "partner": s.partner, "family": s.family,
-               "transport": s.entry.transport, "state": "failed" if s.error else (
-                   "stale" if s.stale else "ok"),
-               "plots": s.plots_received, "rate_per_s": s.plots_received / elapsed,
-               "stale_events": s.stale_events, "decoder_errors": _decoder_errors(c),
-               "sequence_gaps": int(c.get("seq_gaps", 0)),
-               "dropped_plots": int(c.get("plots_dropped", 0)), "error": s.error,
-               "counters": c}
-        r = reg.get(s.id)
-        if r is not None:
-            row["registration"] = {name: float(r[name]) for name in r.dtype.names
-                                   if r.dtype[name].kind == "f"}
-        rows.append(row)
-    return rows
-
-
-def _report(loaded, sensors, engine, feeds, result, t0_ns, started_utc, realtime_done,
-            failures, emulator_summaries, out_dir: Path) -> dict:
-    cfg = loaded.config
-    registration = engine.registration()
-    sensor_rows = _sensor_rows(sensors, engine, result, registration)
-    tracks = pictures_table(result.pictures)
-    write_tracks(out_dir / "tracks.csv", tracks)
-    timing = {
-        "processing_latency_ms": summarize(result.processing_latency_ms),
-        "transport_latency_ms": summarize(result.transport_latency_ms),
-        "tick_lateness_ms": summarize(result.tick_lateness_ms),
-        "tick_jitter_ms": summarize(result.tick_jitter_ms),
-        "cycle_time_ms": summarize(result.cycle_time_ms),
-        "queue_depth": summarize(result.queue_depth),
-        "deadline_misses": result.deadline_misses,
-    }
-    counts = {
-        "plots_received": int(sum(r["plots"] for r in sensor_rows)),
-        "dropped_plots": int(sum(r["dropped_plots"] for r in sensor_rows)),
-        "decoder_errors": int(sum(r["decoder_errors"] for r in sensor_rows)),
-        "sequence_gaps": int(sum(r["sequence_gaps"] for r in sensor_rows)),
-        "stale_sensors": int(sum(r["state"] == "stale" for r in sensor_rows)),
-        "tracks_published": int(len(result.pictures[-1])) if result.pictures else 0,
-        "ticks": result.ticks, "cycles": result.cycles,
-    }
-    measured = {**timing, **counts}
-    series = {k: getattr(result, k) for k in ("processing_latency_ms", "transport_latency_ms",
-                                              "tick_lateness_ms", "tick_jitter_ms")}
-    series["tracks"] = tracks
-    series["sites"] = [{"id": s.id, "east_m": float(t[0]), "north_m": float(t[1])}
-                       for s, t in zip(sensors, engine.sensors.t)]
-    if loaded.has_truth:
-        truth = loaded.scenario.truth()
-        write_csv(out_dir / "truth.csv", truth[truth["t"] <= result.elapsed_s])
-        partner_names = engine.sensors.partner_names
-        acc = accuracy(result, truth, engine_factory=lambda: FusionEngine(
-            engine.origin, engine.sensors, engine.params),
-            partner_names=partner_names, partner_of_sensor=engine.sensors.partner,
-            t0_ns=t0_ns, cutoff_m=cfg.accuracy.cutoff_m, order=cfg.accuracy.order,
-            warmup_s=cfg.accuracy.warmup_s)
-        accuracy_json = acc["summary"]
-        joint = acc["joint"]
-        if joint is not None:
-            s = joint.summary()
-            measured.update({
-                "ospa_m": summarize(joint.ospa_m), "gospa_m": summarize(joint.gospa_m),
-                "position_rmse_m": s["position_rmse_m"],
-                "velocity_rmse_mps": s["velocity_rmse_mps"],
-                "false_tracks": s["false_tracks"], "missed_targets": s["missed_targets"],
-                "track_breaks": s["track_breaks"], "identity_switches": s["identity_switches"]})
-        series["truth"] = truth[truth["t"] <= result.elapsed_s]
-        series["ospa_over_time"] = acc["curves"]
-    else:
-        accuracy_json = {"not_measurable": f"mode {cfg.mode}: the truth of real targets is "
-                         "unknown; track counts, consistency and registration are reported"}
-    accuracy_json["engine"] = engine.counters.as_dict()
-    limits = [r.to_json() for r in check_limits(loaded.limits, measured,
-                                                has_truth=loaded.has_truth)]
-    env = describe_environment()
-    env["realtime"] = realtime_done or None
-    report = {
-        "rig_version": __version__, "config_file": str(loaded.path), "name": cfg.name,
-        "mode": cfg.mode, "started_utc": started_utc, "duration_s": result.elapsed_s,
-        "stopped_by": result.stopped_by, "config": cfg.model_dump(mode="json"),
-        "environment": env, "sensors": sensor_rows, "sensor_failures": failures,
-        "emulators": emulator_summaries, "timing": timing, "counts": counts,
-        "accuracy": accuracy_json, "registration": [
-            {name: (r[name].item() if hasattr(r[name], "item") else r[name])
-             for name in registration.dtype.names} for r in registration],
-        "feeds": feeds.summary() if feeds is not None else [],
-        "limits": limits,
-    }
-    write_junit(out_dir / "junit.xml", [_as_result(r) for r in limits],
-                suite=cfg.name, duration_s=result.elapsed_s,
-                properties={"config": loaded.path, "mode": cfg.mode})
-    report["outcome"] = "fail" if any(r["outcome"] == FAIL for r in limits) else "pass"
-    write_html(out_dir / "report.html", report, series)
-    return report
-
-
-def _as_result(row: dict):
-    from rig.harness.limits import Limit, LimitResult
-
-    return LimitResult(Limit(row["measurement"], row["statistic"], row["op"], row["bound"]),
-                       row["outcome"], row["value"], row["reason"])

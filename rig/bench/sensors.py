@@ -29,6 +29,12 @@ log = logging.getLogger(__name__)
 DAY_S = 86400.0
 
 
+def to_run_time(t_sensor: np.ndarray, shift_s: float, tod: bool) -> np.ndarray:
+    """Sensor times onto the run's time line; a time of day is taken to the nearest day."""
+    t = t_sensor - shift_s
+    return np.mod(t + DAY_S / 2, DAY_S) - DAY_S / 2 if tod else t
+
+
 class SensorHandle:
     """One sensor: its config entry, radar model, index in the run, and its driver."""
 
@@ -51,6 +57,7 @@ class SensorHandle:
         self.stale_after_s = entry.stale_after_s or 2.5 * radar.scan_period_s + 1.0
         self.stale_events = 0
         self.stale = False
+        self.tap = None
 
     # --- start -------------------------------------------------------------------------
     def start_emulator(self, scenario_file: Path, start_ns: int, duration_s: float,
@@ -70,8 +77,10 @@ class SensorHandle:
     def sic(self) -> int:
         return self.entry.sic if self.entry.sic is not None else (1 + self.index) % 256
 
-    def prepare(self) -> None:
-        """Open what must exist before an emulator starts (the ASTERIX listening socket)."""
+    def prepare(self, tap=None) -> None:
+        """Open what must exist before an emulator starts (the ASTERIX listening socket).
+        ``tap`` sees every raw chunk the driver reads (for recording)."""
+        self.tap = tap
         if self.family == "asterix-cat048":
             from firmware_interfaces.asterix_radar import AsterixRadarDriver
 
@@ -79,6 +88,7 @@ class SensorHandle:
             self.driver = AsterixRadarDriver(url, sensor_id=self.index,
                                              site_alt_m=self.radar.site.alt_m)
             self.driver.set_source(self.entry.sac, self.sic, self.index, self.radar.site.alt_m)
+            self.driver.set_tap(tap)
             self.driver.open()
 
     @property
@@ -96,13 +106,17 @@ class SensorHandle:
             from firmware_interfaces.serial_sensor import SerialSensorDriver
 
             self.driver = SerialSensorDriver(target, sensor_id=self.index,
-                                             baudrate=self.entry.baudrate).open()
+                                             baudrate=self.entry.baudrate)
+            self.driver.set_tap(self.tap)
+            self.driver.open()
             if self.emulator is None:
                 self.shift_s = (self.driver.ping().offset_ns + t0_ns) * 1e-9
         elif self.family == "scpi-sensor":
             from firmware_interfaces.scpi_sensor import ScpiSensorDriver
 
-            self.driver = ScpiSensorDriver(target, sensor_id=self.index).open()
+            self.driver = ScpiSensorDriver(target, sensor_id=self.index)
+            self.driver.set_tap(self.tap)
+            self.driver.open()
             if self.emulator is None:
                 self.shift_s = self._scpi_clock_offset_s() + t0_ns * 1e-9
         elif self.family == "asterix-cat048":
@@ -119,14 +133,17 @@ class SensorHandle:
         t_after = time.monotonic_ns()
         return sensor_s - (t_before + t_after) * 0.5e-9
 
+    def timeline(self) -> dict:
+        """How this sensor's plots reach the run's time line, and what decodes them (replay)."""
+        return {"index": self.index, "id": self.id, "family": self.family,
+                "shift_s": self.shift_s, "tod": self.tod, "sac": self.entry.sac, "sic": self.sic,
+                "site_alt_m": self.radar.site.alt_m, "opened": self.driver is not None}
+
     # --- running -----------------------------------------------------------------------
     def read_plots(self, now_ns: int) -> np.ndarray:
         plots = self.driver.read_plots(timeout_s=0)
         if len(plots):
-            t = plots["t_sensor"] - self.shift_s
-            if self.tod:
-                t = np.mod(t + DAY_S / 2, DAY_S) - DAY_S / 2
-            plots["t_sensor"] = t
+            plots["t_sensor"] = to_run_time(plots["t_sensor"], self.shift_s, self.tod)
             self.plots_received += len(plots)
             self.t_last_plot_ns = now_ns
             if self.t_first_plot_ns is None:

@@ -72,13 +72,14 @@ class RecordWriter:
             if self._pending_bytes + len(record) > self.max_pending_bytes or len(record) > MAX_CHUNK_PAYLOAD:
                 self.dropped_records += 1
                 return False
-            if self._first_pending_s is None:
+            first = self._first_pending_s is None
+            if first:
                 self._first_pending_s = time.monotonic()
             self._pending.append(record)
             self._pending_t.append(t_ns)
             self._pending_bytes += len(record)
-            if self._pending_bytes >= self.chunk_bytes:
-                self._cond.notify()
+            if first or self._pending_bytes >= self.chunk_bytes:
+                self._cond.notify()      # start the flush clock, or write a full chunk now
         return True
 
     def write_json(self, kind: Kind, stream: int, t_ns: int, obj) -> bool:

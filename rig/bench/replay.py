@@ -1,0 +1,216 @@
+"""``rig replay``: a recorded run fed again through the same codecs and the same fusion.
+
+The raw chunks of every sensor are decoded by fresh decoders of the same families, in the
+order they were read, and the loop's cycle markers say which plots each cycle fused and at
+which run times: so the fusion sees exactly what it saw live, and its output is identical bit
+for bit. Timing figures are the ones the live run measured (its arrival and publication
+stamps are in the recording); accuracy and limits are computed again. Pace: as fast as
+possible, or as recorded (``pace="recorded"``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+
+from rig.errors import ConfigError
+from rig.fusion import FusionEngine
+from rig.harness.limits import parse_limits
+from rig.record import Kind, read_recording
+from rig.records import PLOT_DTYPE, empty_plots
+from rig.scenario import ScenarioSpec, build_scenario
+from rig.validation import validate
+
+from .config import BenchConfig, LoadedConfig
+from .loop import FusionStep, LoopResult, SampleBuffer, transport_latency_ms
+from .report import sensor_row, write_reports
+from .run import sensor_table
+from .sensors import SensorHandle, to_run_time
+
+log = logging.getLogger(__name__)
+
+
+class _Decoder:
+    """A fresh decoder of one sensor's family, as its driver made it."""
+
+    def __init__(self, info: dict):
+        self.info = info
+        self.plots = 0
+        family, index = info["family"], info["index"]
+        if family == "serial-sensor":
+            from rig._ext.serial_codec import SerialFrameDecoder
+
+            self._d = SerialFrameDecoder(sensor_id=index)
+            self.feed = self._d.feed
+        elif family == "asterix-cat048":
+            from rig._ext.asterix048 import Cat048Decoder
+
+            self._d = Cat048Decoder(sensor_id=index, site_alt_m=info["site_alt_m"])
+            self._d.set_source(info["sac"], info["sic"], index, info["site_alt_m"])
+            self.feed = self._d.feed
+        elif family == "scpi-sensor":
+            from firmware_interfaces.scpi_sensor.blocks import parse_block, plots_from_payload
+
+            self._d = None
+
+            def feed(block: bytes, t_ns: int) -> np.ndarray:
+                data, _ = parse_block(block)
+                return plots_from_payload(data, sensor_id=index, t_arrival_ns=t_ns)
+            self.feed = feed
+        else:
+            raise ConfigError(f"recording holds sensor {info['id']} of family {family}, which "
+                              "replay cannot decode")
+
+    def reset(self) -> None:
+        if self._d is not None:
+            self._d.reset()
+
+    def counters(self) -> dict:
+        return self._d.counters() if self._d is not None else {}
+
+
+def load_recorded_config(meta: dict, path: Path) -> LoadedConfig:
+    """The run's config and scenario, exactly as recorded."""
+    for key in ("config", "scenario", "t0_ns", "utc_tod_at_t0_s"):
+        if key not in meta:
+            raise ConfigError("not a recording of rig run (META lacks it)", file=str(path),
+                              key=key)
+    config = validate(BenchConfig, meta["config"], file=path, prefix=("config",))
+    spec = validate(ScenarioSpec, meta["scenario"], file=path, prefix=("scenario",))
+    scenario = build_scenario(spec)
+    radars = [scenario.sensor(e.id) for e in config.sensors]
+    limits = parse_limits(config.limits, file=str(path))
+    return LoadedConfig(Path(meta.get("config_file", path)), config, spec, scenario, radars,
+                        limits)
+
+
+def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
+    """Replay the recording at ``path`` into ``out_dir``; returns the report."""
+    path = Path(path)
+    records, rec_report = read_recording(path)
+    if rec_report.damaged or rec_report.torn_tail:
+        log.warning("%s: %d damaged chunk(s), torn tail %s: replaying every complete chunk",
+                    path, len(rec_report.damaged), bool(rec_report.torn_tail))
+    meta = rec_report.meta
+    loaded = load_recorded_config(meta, path)
+    cfg = loaded.config
+    out_dir.mkdir(parents=True, exist_ok=True)
+    engine = FusionEngine(loaded.scenario.origin, sensor_table(loaded), cfg.fusion)
+    fusion = FusionStep(engine, updates=cfg.outputs.updates)
+    t0_ns = int(meta["t0_ns"])
+    n = len(cfg.sensors)
+    timeline = [SensorHandle(i, e, r).timeline()
+                for i, (e, r) in enumerate(zip(cfg.sensors, loaded.radars))]
+    decoders = [_Decoder(info) for info in timeline]
+    pending = [deque() for _ in range(n)]
+    processing, transport = SampleBuffer(), SampleBuffer()
+    lateness, jitter = SampleBuffer(), SampleBuffer()
+    pictures, tick_times, fused = [], [], []
+    last_start, deadline_misses, cycles = None, 0, 0
+    period_ns = round(cfg.outputs.period_s * 1e9)
+    deadline_ns = round(cfg.outputs.deadline_s * 1e9)
+    t_wall0, t_rec0 = time.monotonic_ns(), None
+    last_tick_sched = None
+    for rec in records:
+        if pace == "recorded":
+            t_rec0 = rec.t_ns if t_rec0 is None else t_rec0
+            wait = (rec.t_ns - t_rec0) - (time.monotonic_ns() - t_wall0)
+            if wait > 0:
+                time.sleep(wait * 1e-9)
+        if rec.kind == Kind.RAW:
+            if rec.stream >= n:
+                raise ConfigError(f"raw data of sensor {rec.stream}; the run had {n}",
+                                  file=str(path))
+            plots = decoders[rec.stream].feed(rec.data, rec.t_ns)
+            if len(plots):
+                pending[rec.stream].append(plots)
+        elif rec.kind == Kind.EVENT:
+            event = rec.json()
+            if "timeline" in event:
+                timeline = event["timeline"]      # where each sensor's clock sits
+            elif "reset" in event:
+                decoders[event["reset"]].reset()
+        elif rec.kind == Kind.CYCLE:
+            marker = rec.json()
+            if "tick" in marker:
+                tracks = fusion.picture(marker["t"])
+                pictures.append(tracks)
+                tick_times.append(marker["t"])
+                lateness.append((marker["start"] - marker["sched"]) * 1e-6)
+                if last_start is not None:
+                    jitter.append(abs(marker["start"] - last_start - period_ns) * 1e-6)
+                last_start = marker["start"]
+                if marker["done"] - marker["sched"] > deadline_ns:
+                    deadline_misses += 1
+                if last_tick_sched is not None:
+                    deadline_misses += max(0, round((marker["sched"] - last_tick_sched)
+                                                    / period_ns) - 1)
+                last_tick_sched = marker["sched"]
+                continue
+            batches = []
+            for k, count in enumerate(marker["n"]):
+                if count:
+                    plots = _take(pending[k], count, path)
+                    info = timeline[k]
+                    plots["t_sensor"] = to_run_time(plots["t_sensor"], info["shift_s"], info["tod"])
+                    decoders[k].plots += count
+                    batches.append(plots)
+            plots = np.concatenate(batches) if len(batches) > 1 else batches[0]
+            cycles += 1
+            fused.append(plots)
+            fusion.cycle(plots, marker["until"], marker["t_update"])
+            transport.extend(transport_latency_ms(engine, plots, t0_ns))
+            if marker["done"] is not None:
+                processing.extend((marker["done"] - plots["t_arrival_ns"]) * 1e-6)
+    elapsed = (tick_times[-1] if tick_times else 0.0)
+    result = LoopResult(
+        processing_latency_ms=processing.values(), transport_latency_ms=transport.values(),
+        tick_lateness_ms=lateness.values(), tick_jitter_ms=jitter.values(),
+        cycle_time_ms=np.zeros(0), queue_depth=np.zeros(0), deadline_misses=deadline_misses,
+        ticks=len(pictures), cycles=cycles, pictures=pictures,
+        tick_times_s=np.array(tick_times), plots=np.concatenate(fused) if fused else empty_plots(0),
+        stopped_by="replay", elapsed_s=elapsed)
+    rows = [sensor_row(entry.id, radar.partner, entry.family, entry.transport,
+                       "ok" if info.get("opened", True) else "failed", d.plots, d.counters(),
+                       elapsed)
+            for entry, radar, info, d in zip(cfg.sensors, loaded.radars, timeline, decoders)]
+    return write_reports(loaded, rows, engine, result, out_dir, t0_ns=t0_ns, extra={
+        "replay_of": str(path), "recording": rec_report.to_json(), "pace": pace})
+
+
+def _take(queue: deque, count: int, path: Path) -> np.ndarray:
+    """The next ``count`` decoded plots of one sensor, across decoded batches."""
+    out, need = [], count
+    while need:
+        if not queue:
+            raise ConfigError(f"the recording's cycles take more plots than its raw data "
+                              f"decodes to ({need} missing)", file=str(path))
+        head = queue[0]
+        if len(head) <= need:
+            out.append(queue.popleft())
+            need -= len(head)
+        else:
+            out.append(head[:need].copy())
+            queue[0] = head[need:]
+            need = 0
+    return np.concatenate(out) if len(out) > 1 else out[0].copy()
+
+
+def recording_summary(path: str | Path) -> dict:
+    """What ``rig record-info`` prints: the recording's health and content."""
+    records, report = read_recording(path)
+    out = report.to_json()
+    meta = report.meta or {}
+    cfg = meta.get("config", {})
+    out["run"] = {"name": cfg.get("name"), "mode": cfg.get("mode"),
+                  "config_file": meta.get("config_file"), "rig_version": meta.get("rig_version"),
+                  "sensors": [s.get("id") for s in cfg.get("sensors", [])]}
+    out["plots_recorded"] = sum(len(r.data) // PLOT_DTYPE.itemsize for r in records
+                                if r.kind == Kind.PLOTS)
+    out["outputs_recorded"] = sum(r.kind == Kind.OUTPUT for r in records)
+    return json.loads(json.dumps(out))

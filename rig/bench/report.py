@@ -1,0 +1,142 @@
+"""The files a run (or a replay) leaves: tracks.csv, truth.csv, report.json, junit.xml and
+report.html, and the figures in them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from rig import __version__
+from rig.fusion import FusionEngine
+from rig.harness.environment import describe_environment
+from rig.harness.html_report import write_html
+from rig.harness.junit import write_junit
+from rig.harness.limits import FAIL, check_limits
+from rig.harness.measurements import summarize
+from rig.interchange import write_csv, write_tracks
+
+from .accuracy import accuracy
+from .loop import pictures_table
+
+DECODER_ERROR_KEYS = ("header_errors", "crc_errors", "bad_frames", "records_bad",
+                      "blocks_bad_length", "blocks_truncated", "records_incomplete",
+                      "bad_blocks")
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(type(o).__name__)
+
+
+def decoder_errors(counters: dict) -> int:
+    return int(sum(counters.get(k, 0) for k in DECODER_ERROR_KEYS))
+
+
+def sensor_row(sensor_id, partner, family, transport, state, plots, counters, elapsed_s, *,
+               stale_events=0, error=None) -> dict:
+    """One sensor's line of the report."""
+    return {"id": sensor_id, "partner": partner, "family": family, "transport": transport,
+            "state": state, "plots": plots, "rate_per_s": plots / max(elapsed_s, 1e-9),
+            "stale_events": stale_events, "decoder_errors": decoder_errors(counters),
+            "sequence_gaps": int(counters.get("seq_gaps", 0)),
+            "dropped_plots": int(counters.get("plots_dropped", 0)), "error": error,
+            "counters": counters}
+
+
+def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path, *,
+                  t0_ns: int, extra: dict) -> dict:
+    """tracks.csv, truth.csv (emulated), report.json, junit.xml and report.html; returns the
+    report with its ``outcome`` and ``exit_code`` (1 when a limit failed)."""
+    cfg = loaded.config
+    registration = engine.registration()
+    for row, reg in zip(sensor_rows, registration):
+        row["registration"] = {name: float(reg[name]) for name in registration.dtype.names
+                               if registration.dtype[name].kind == "f"}
+    tracks = pictures_table(result.pictures)
+    write_tracks(out_dir / "tracks.csv", tracks)
+    timing = {
+        "processing_latency_ms": summarize(result.processing_latency_ms),
+        "transport_latency_ms": summarize(result.transport_latency_ms),
+        "tick_lateness_ms": summarize(result.tick_lateness_ms),
+        "tick_jitter_ms": summarize(result.tick_jitter_ms),
+        "cycle_time_ms": summarize(result.cycle_time_ms),
+        "queue_depth": summarize(result.queue_depth),
+        "deadline_misses": result.deadline_misses,
+    }
+    counts = {
+        "plots_received": int(sum(r["plots"] for r in sensor_rows)),
+        "dropped_plots": int(sum(r["dropped_plots"] for r in sensor_rows)),
+        "decoder_errors": int(sum(r["decoder_errors"] for r in sensor_rows)),
+        "sequence_gaps": int(sum(r["sequence_gaps"] for r in sensor_rows)),
+        "stale_sensors": int(sum(r["state"] == "stale" for r in sensor_rows)),
+        "tracks_published": int(len(result.pictures[-1])) if result.pictures else 0,
+        "ticks": result.ticks, "cycles": result.cycles,
+    }
+    measured = {**timing, **counts}
+    series = {k: getattr(result, k) for k in ("processing_latency_ms", "transport_latency_ms",
+                                              "tick_lateness_ms", "tick_jitter_ms")}
+    series["tracks"] = tracks
+    series["sites"] = [{"id": name, "east_m": float(t[0]), "north_m": float(t[1])}
+                       for name, t in zip(engine.sensors.names, engine.sensors.t)]
+    if loaded.has_truth:
+        truth = loaded.scenario.truth()
+        write_csv(out_dir / "truth.csv", truth[truth["t"] <= result.elapsed_s])
+        partner_names = engine.sensors.partner_names
+        acc = accuracy(result, truth, engine_factory=lambda: FusionEngine(
+            engine.origin, engine.sensors, engine.params),
+            partner_names=partner_names, partner_of_sensor=engine.sensors.partner,
+            t0_ns=t0_ns, cutoff_m=cfg.accuracy.cutoff_m, order=cfg.accuracy.order,
+            warmup_s=cfg.accuracy.warmup_s)
+        accuracy_json = acc["summary"]
+        joint = acc["joint"]
+        if joint is not None:
+            s = joint.summary()
+            measured.update({
+                "ospa_m": summarize(joint.ospa_m), "gospa_m": summarize(joint.gospa_m),
+                "position_rmse_m": s["position_rmse_m"],
+                "velocity_rmse_mps": s["velocity_rmse_mps"],
+                "false_tracks": s["false_tracks"], "missed_targets": s["missed_targets"],
+                "track_breaks": s["track_breaks"], "identity_switches": s["identity_switches"]})
+        series["truth"] = truth[truth["t"] <= result.elapsed_s]
+        series["ospa_over_time"] = acc["curves"]
+    else:
+        accuracy_json = {"not_measurable": f"mode {cfg.mode}: the truth of real targets is "
+                         "unknown; track counts, consistency and registration are reported"}
+    accuracy_json["engine"] = engine.counters.as_dict()
+    limits = [r.to_json() for r in check_limits(loaded.limits, measured,
+                                                has_truth=loaded.has_truth)]
+    env = describe_environment()
+    env["realtime"] = extra.pop("realtime", None)
+    report = {
+        "rig_version": __version__, "config_file": str(loaded.path), "name": cfg.name,
+        "mode": cfg.mode, "duration_s": result.elapsed_s, "stopped_by": result.stopped_by,
+        **extra, "config": cfg.model_dump(mode="json"), "environment": env,
+        "sensors": sensor_rows, "timing": timing, "counts": counts,
+        "accuracy": accuracy_json, "registration": [
+            {name: (r[name].item() if hasattr(r[name], "item") else r[name])
+             for name in registration.dtype.names} for r in registration],
+        "limits": limits,
+    }
+    code = 1 if any(r["outcome"] == FAIL for r in limits) else 0
+    report["outcome"] = "pass" if code == 0 else "fail"
+    report["exit_code"] = code
+    write_junit(out_dir / "junit.xml", [_as_result(r) for r in limits],
+                suite=cfg.name, duration_s=result.elapsed_s,
+                properties={"config": loaded.path, "mode": cfg.mode})
+    write_html(out_dir / "report.html", report, series)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=1, default=_json_default) + "\n")
+    return report
+
+
+def _as_result(row: dict):
+    from rig.harness.limits import Limit, LimitResult
+
+    return LimitResult(Limit(row["measurement"], row["statistic"], row["op"], row["bound"]),
+                       row["outcome"], row["value"], row["reason"])

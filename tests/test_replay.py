@@ -1,0 +1,86 @@
+"""Record a live run, replay it: identical fused output, same figures, validated input."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rig.record import Kind, read_recording
+
+SHORT = Path(__file__).parent / "data" / "bench" / "short.yaml"
+
+
+def rig(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "rig", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    out = tmp_path_factory.mktemp("live")
+    result = rig("run", str(SHORT), "--out", str(out), "--record", "run.rigrec", "--no-live")
+    assert result.returncode == 1, result.stderr        # short.yaml's impossible limit
+    return out
+
+
+def test_recording_holds_every_stream_the_cycles_and_the_outputs(recorded):
+    records, report = read_recording(recorded / "run.rigrec")
+    assert report.clean
+    kinds = report.records_by_kind
+    assert kinds["RAW"] > 0 and kinds["CYCLE"] > 0 and kinds["OUTPUT"] > 0
+    assert set(report.bytes_by_stream) == {0, 1, 2}         # every sensor's raw stream
+    live = json.loads((recorded / "report.json").read_text())
+    assert live["recording"]["dropped_records"] == 0
+    assert live["recording"]["records"] == len(records)
+    assert all(r.data[:1] in (b"\x3e",) for r in records if r.kind == Kind.OUTPUT)  # CAT062
+
+
+@pytest.mark.parametrize("run", range(2))
+def test_replay_is_bit_identical_to_the_live_run(recorded, tmp_path, run):
+    out = tmp_path / f"replay{run}"
+    result = rig("replay", str(recorded / "run.rigrec"), "--out", str(out))
+    assert result.returncode == 1, result.stderr        # the same limit fails again
+    assert (out / "tracks.csv").read_bytes() == (recorded / "tracks.csv").read_bytes()
+    live = json.loads((recorded / "report.json").read_text())
+    again = json.loads((out / "report.json").read_text())
+    for key in ("processing_latency_ms", "transport_latency_ms", "tick_lateness_ms",
+                "tick_jitter_ms"):
+        assert again["timing"][key] == live["timing"][key], key
+    assert again["accuracy"]["pictures"] == live["accuracy"]["pictures"]
+    assert [l["outcome"] for l in again["limits"]] == [l["outcome"] for l in live["limits"]]
+    for name in ("junit.xml", "report.html", "truth.csv"):
+        assert (out / name).is_file()
+
+
+def test_record_info_summarises(recorded):
+    out = rig("record-info", str(recorded / "run.rigrec"), "--json")
+    assert out.returncode == 0, out.stderr
+    info = json.loads(out.stdout)
+    assert info["clean"] and info["run"]["name"] == "short-emulated"
+    assert info["run"]["sensors"] == ["A1", "A2", "B1"]
+    human = rig("record-info", str(recorded / "run.rigrec"))
+    assert "clean" in human.stdout and "raw bytes per sensor stream" in human.stdout
+
+
+def test_a_torn_recording_replays_what_is_complete_and_says_so(recorded, tmp_path):
+    data = (recorded / "run.rigrec").read_bytes()
+    torn = tmp_path / "torn.rigrec"
+    torn.write_bytes(data[:int(len(data) * 0.6)])
+    info = json.loads(rig("record-info", str(torn), "--json").stdout)
+    assert not info["clean"] and info["torn_tail"]
+    result = rig("replay", str(torn), "--out", str(tmp_path / "o"))
+    assert result.returncode in (0, 1), result.stderr
+    assert "torn tail" in result.stderr
+    replayed = (tmp_path / "o" / "tracks.csv").read_text().splitlines()
+    live = (recorded / "tracks.csv").read_text().splitlines()
+    assert 1 < len(replayed) < len(live)
+    assert live[:len(replayed) - 1] == replayed[:-1] or live[:len(replayed)] == replayed
+
+
+def test_not_a_recording_is_refused(tmp_path):
+    bogus = tmp_path / "x.rigrec"
+    bogus.write_bytes(b"#!/bin/sh\nrm -rf /\n")
+    result = rig("replay", str(bogus), "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and "not a rig recording" in result.stderr
