@@ -25,6 +25,9 @@ def add_parser(sub) -> None:
                    help="live table even when stdout is not a terminal")
     p.add_argument("--no-live", dest="live", action="store_false",
                    help="plain log lines even on a terminal")
+    p.add_argument("--record", type=Path, default=None, metavar="FILE",
+                   help="record every raw byte stream, the loop's cycles and the published "
+                        "outputs into FILE (relative: inside --out), for 'rig replay'")
     p.add_argument("--realtime", action="store_true",
                    help="ask for SCHED_FIFO, CPU pinning and 1 ns timer slack where permitted "
                         "(reported in report.json; never required)")
@@ -42,7 +45,7 @@ def run(args) -> int:
             raise UsageError(f"--duration must be positive, not {args.duration}")
         loaded.config = loaded.config.model_copy(update={"duration_s": args.duration})
     out = args.out or default_out_dir()
-    outcome = run_bench(loaded, out, live=args.live, realtime=args.realtime)
+    outcome = run_bench(loaded, out, live=args.live, realtime=args.realtime, record=args.record)
     _print_summary(outcome)
     return outcome.exit_code
 
