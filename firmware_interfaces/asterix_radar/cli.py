@@ -26,7 +26,8 @@ def run_emulator(args, source, clock, emit) -> int:
         clock = None     # the radar's clock reads UTC time of day
     emulator = AsterixRadarEmulator(source, url=url, sac=args.sac, sic=args.sic,
                                     site_alt_m=args.site_alt, clock=clock,
-                                    frame_interval_s=args.frame_interval)
+                                    frame_interval_s=args.frame_interval,
+                                    faults=args.fault_schedule, on_event=emit)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: emulator.stop())
     host, port = emulator.source_address
@@ -40,5 +41,6 @@ def run_emulator(args, source, clock, emit) -> int:
         emulator.close()
     emit({"event": "done", "datagrams_sent": stats.datagrams_sent, "plots_sent": stats.plots_sent,
           "plots_unencodable": stats.plots_unencodable, "send_errors": stats.send_errors,
-          "last_seq": stats.last_seq})
+          "last_seq": stats.last_seq, "plots_silenced": stats.plots_silenced,
+          "plots_unplugged": stats.plots_unplugged, "faults": emulator.faults.counts})
     return 0

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from rig._ext.asterix048 import encode
 from rig.emulation import Pacer, PlotSource, SensorClock
+from rig.emulation.faults import FaultSchedule
 from rig.errors import TransportError
 from rig.transport.udp import UdpTransport
 
@@ -29,6 +30,8 @@ class EmulatorStats:
     plots_unencodable: int = 0
     send_errors: int = 0
     last_seq: int | None = None      # number of the last datagram sent (the host's plot seq)
+    plots_silenced: int = 0          # detected while a 'silent' fault held the radar quiet
+    plots_unplugged: int = 0         # detected while a 'disconnect' fault had the source gone
 
 
 class AsterixRadarEmulator:
@@ -37,7 +40,8 @@ class AsterixRadarEmulator:
     def __init__(self, source: PlotSource, *, url: str = f"udp://127.0.0.1:{P.DEFAULT_PORT}",
                  sac: int = 0, sic: int = 1, site_alt_m: float = 0.0,
                  clock: SensorClock | None = None, frame_interval_s: float = 0.01,
-                 max_datagram_bytes: int = P.MAX_DATAGRAM_BYTES):
+                 max_datagram_bytes: int = P.MAX_DATAGRAM_BYTES,
+                 faults: FaultSchedule | None = None, on_event=None):
         self.source = source
         self.transport = UdpTransport(url)
         if self.transport.listen:
@@ -53,6 +57,8 @@ class AsterixRadarEmulator:
         self._clock_template = clock
         self.clock = clock or SensorClock()
         self.stats = EmulatorStats()
+        self.faults = faults or FaultSchedule([])
+        self.on_event = on_event
         self._stop = False
 
     @property
@@ -71,6 +77,7 @@ class AsterixRadarEmulator:
         if self._clock_template is None:
             utc_at_start = time.time() - (time.monotonic_ns() - start_ns) * 1e-9
             self.clock = SensorClock(epoch_s=utc_at_start % 86400.0)
+        self._base_clock = self.clock
         end_ns = None if duration_s is None else start_ns + round(duration_s * 1e9)
         pacer = Pacer(self.frame_interval_s, start_ns=start_ns)
         while not self._stop:
@@ -88,24 +95,51 @@ class AsterixRadarEmulator:
             self._send(((end_ns or time.monotonic_ns()) - start_ns) * 1e-9)
         return self.stats
 
+    def _faults(self, t_true_s: float) -> bool:
+        """Apply the fault schedule at ``t_true_s``; False while the source is unplugged."""
+        for event in self.faults.events(t_true_s):
+            if self.on_event is not None:
+                self.on_event(event)
+        self.clock = self.faults.clock(self._base_clock, t_true_s)
+        unplugged = self.faults.disconnected(t_true_s)
+        if unplugged and self.transport.is_open:
+            self.transport.close()                  # the source address goes away
+        elif not unplugged and not self.transport.is_open:
+            self.transport.open()                   # and comes back from a new port
+        return not unplugged
+
     def _send(self, t_true_s: float) -> None:
         plots = self.source.take_until(t_true_s)
+        if self.faults and not self._faults(t_true_s):
+            self.stats.plots_unplugged += len(plots)
+            return
+        if self.faults.silent(t_true_s):
+            self.stats.plots_silenced += len(plots)
+            plots = plots[:0]
         if not len(plots):
+            for datagram in self.faults.release(t_true_s):
+                self._write(datagram)
             return
         plots["t_sensor"] = self.clock.sensor_time(plots["t_sensor"])
         ok = P.encodable(plots, self.site_alt_m)
         self.stats.plots_unencodable += int((~ok).sum())
         plots = plots[ok]
-        for datagram in encode(plots, sac=self.sac, sic=self.sic, site_alt_m=self.site_alt_m,
-                               max_datagram_bytes=self.max_datagram_bytes):
-            try:
-                self.transport.write(datagram)
-            except TransportError:
-                self.stats.send_errors += 1
-                continue
-            self.stats.datagrams_sent += 1
-            self.stats.last_seq = self.stats.datagrams_sent - 1
+        datagrams = encode(plots, sac=self.sac, sic=self.sic, site_alt_m=self.site_alt_m,
+                           max_datagram_bytes=self.max_datagram_bytes)
+        if self.faults:
+            datagrams = self.faults.frames(datagrams, t_true_s)
+        for datagram in datagrams:
+            self._write(datagram)
         self.stats.plots_sent += len(plots)
+
+    def _write(self, datagram: bytes) -> None:
+        try:
+            self.transport.write(datagram)
+        except TransportError:
+            self.stats.send_errors += 1
+            return
+        self.stats.datagrams_sent += 1
+        self.stats.last_seq = self.stats.datagrams_sent - 1
 
     def close(self) -> None:
         self.transport.close()

@@ -26,7 +26,8 @@ def _port(text: str) -> int:
 
 def run_emulator(args, source, clock, emit) -> int:
     """Serve until the duration ends or a signal stops it; ``emit`` prints one JSON event."""
-    emulator = ScpiSensorEmulator(source, host=args.host, port=_port(args.port), clock=clock)
+    emulator = ScpiSensorEmulator(source, host=args.host, port=_port(args.port), clock=clock,
+                                  faults=args.fault_schedule, on_event=emit)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: emulator.stop())
     emit({"event": "ready", "device": emulator.resource, "family": "scpi-sensor",
@@ -40,5 +41,7 @@ def run_emulator(args, source, clock, emit) -> int:
     emit({"event": "done", "plots_acquired": stats.plots_acquired,
           "plots_fetched": stats.plots_fetched, "plots_lost": stats.plots_lost,
           "fetches": stats.fetches, "commands": stats.commands,
-          "errors_queued": stats.errors_queued, "connections": emulator.connections})
+          "errors_queued": stats.errors_queued, "connections": emulator.connections,
+          "plots_silenced": stats.plots_silenced, "resets": emulator.resets,
+          "faults": emulator.faults.counts})
     return 0

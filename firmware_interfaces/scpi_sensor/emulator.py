@@ -16,6 +16,7 @@ import socket
 import time
 
 from rig.emulation import PlotSource, SensorClock
+from rig.emulation.faults import FaultSchedule
 from rig.errors import PortBusyError, TransportError
 
 from . import protocol as P
@@ -38,31 +39,68 @@ class ScpiSensorEmulator:
 
     def __init__(self, source: PlotSource, *, host: str = "127.0.0.1", port: int = P.DEFAULT_PORT,
                  clock: SensorClock | None = None, tick_s: float = 0.005,
-                 max_line_bytes: int = 4096, max_output_bytes: int = 64 << 20):
+                 max_line_bytes: int = 4096, max_output_bytes: int = 64 << 20,
+                 faults: FaultSchedule | None = None, on_event=None):
         self._start_ns = time.monotonic_ns()
         self.instrument = ScpiRadarInstrument(source, clock=clock, now_s=self._true_s)
         self.tick_s = tick_s
         self.max_line_bytes = max_line_bytes
         self.max_output_bytes = max_output_bytes
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._listener = socket.socket(family, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self._listener.bind((host, port))
-        except OSError as e:
-            self._listener.close()
-            if getattr(e, "errno", None) == 98:
-                raise PortBusyError(f"{host}:{port}: address in use") from e
-            raise TransportError(f"{host}:{port}: cannot listen: {e}") from e
-        self._listener.listen(8)
-        self._listener.setblocking(False)
         self.host = host
-        self.port = self._listener.getsockname()[1]
         self._selector = selectors.DefaultSelector()
-        self._selector.register(self._listener, selectors.EVENT_READ, None)
+        self._listener = None
+        self._listen(port)
+        self.port = self._listener.getsockname()[1]
+        self.faults = faults or FaultSchedule([])
+        self.on_event = on_event
+        self._base_clock = self.instrument.clock
+        self.resets = 0
+        self._held_for: _Client | None = None
         self._clients: dict[int, _Client] = {}
         self._stop = False
         self.connections = 0
+
+    def _listen(self, port: int) -> None:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((self.host, port))
+        except OSError as e:
+            listener.close()
+            if getattr(e, "errno", None) == 98:
+                raise PortBusyError(f"{self.host}:{port}: address in use") from e
+            raise TransportError(f"{self.host}:{port}: cannot listen: {e}") from e
+        listener.listen(8)
+        listener.setblocking(False)
+        self._selector.register(listener, selectors.EVENT_READ, None)
+        self._listener = listener
+
+    def _unlisten(self) -> None:
+        """The instrument goes away: every client is cut off and nothing listens."""
+        for client in list(self._clients.values()):
+            self._drop(client)
+        if self._listener is not None:
+            self._selector.unregister(self._listener)
+            self._listener.close()
+            self._listener = None
+
+    def _apply_faults(self, t_s: float) -> None:
+        for event in self.faults.events(t_s):
+            if self.on_event is not None:
+                self.on_event(event)
+        self.instrument.clock = self.faults.clock(self._base_clock, t_s)
+        self.instrument.silent = self.faults.silent(t_s)
+        away = self.faults.disconnected(t_s)
+        if away and self._listener is not None:
+            self._unlisten()
+            self.resets += 1
+        elif not away and self._listener is None:
+            self._listen(self.port)
+        client = self._held_for
+        for answer in self.faults.release(t_s):   # answers a latency spike held back
+            if client is not None and client.sock.fileno() in self._clients:
+                self._queue(client, answer)
 
     @property
     def resource(self) -> str:
@@ -85,6 +123,8 @@ class ScpiSensorEmulator:
             now = time.monotonic_ns()
             if end_ns is not None and now >= end_ns:
                 break
+            if self.faults:
+                self._apply_faults(self._true_s())
             timeout = self.tick_s if end_ns is None else min(self.tick_s, (end_ns - now) * 1e-9)
             for key, events in self._selector.select(timeout):
                 if key.data is None:
@@ -150,6 +190,14 @@ class ScpiSensorEmulator:
                 self._send(client, answer)
 
     def _send(self, client: _Client, answer: bytes) -> None:
+        if self.faults:       # answers are the frames of a request/response line
+            self._held_for = client
+            for piece in self.faults.frames([answer], self._true_s()):
+                self._queue(client, piece)
+            return
+        self._queue(client, answer)
+
+    def _queue(self, client: _Client, answer: bytes) -> None:
         if len(client.outbuf) + len(answer) > self.max_output_bytes:
             log.warning("scpi emulator: client %s does not read; disconnecting", client.address)
             self._drop(client)
@@ -170,7 +218,5 @@ class ScpiSensorEmulator:
         self._selector.modify(client.sock, events, client)
 
     def close(self) -> None:
-        for client in list(self._clients.values()):
-            self._drop(client)
+        self._unlisten()
         self._selector.close()
-        self._listener.close()

@@ -55,6 +55,7 @@ class InstrumentStats:
     plots_acquired: int = 0
     plots_fetched: int = 0
     plots_lost: int = 0
+    plots_silenced: int = 0
     faults: dict = field(default_factory=dict)
 
 
@@ -65,6 +66,7 @@ class ScpiRadarInstrument:
                  serial: str = "0001", version: str = "0.1.0",
                  buffer_plots: int = 1_000_000, now_s=None):
         self.source = source
+        self.silent = False
         self.clock = clock or SensorClock()
         self.idn = f"{P.IDN_MANUFACTURER},{P.IDN_MODEL},{serial},{version}"
         self.buffer_plots = buffer_plots
@@ -131,10 +133,14 @@ class ScpiRadarInstrument:
 
     # --- acquisition ---------------------------------------------------------------------
     def acquire(self, t_true_s: float) -> None:
-        """Take the plots the source detected up to ``t_true_s`` into the buffer."""
+        """Take the plots the source detected up to ``t_true_s`` into the buffer (none while
+        :attr:`silent`)."""
         plots = self.source.take_until(t_true_s)
         self._t_acquired_s = t_true_s
         if not self.running or not len(plots):
+            return
+        if self.silent:
+            self.stats.plots_silenced += len(plots)
             return
         plots["t_sensor"] = self.clock.sensor_time(plots["t_sensor"])
         plots["seq"] = (np.arange(len(plots), dtype=np.uint64) + self._seq) & 0xFFFFFFFF

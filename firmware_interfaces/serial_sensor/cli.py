@@ -12,7 +12,8 @@ def run_emulator(args, source, clock, emit) -> int:
     """Serve until the duration ends or a signal stops it; ``emit`` prints one JSON event."""
     emulator = SerialSensorEmulator(
         source, port=args.port, clock=clock, frame_interval_s=args.frame_interval,
-        status_period_s=args.status_period, autostart=args.autostart)
+        status_period_s=args.status_period, autostart=args.autostart,
+        faults=args.fault_schedule, link=args.link, on_event=emit)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: emulator.stop())
     emit({"event": "ready", "device": emulator.device_path, "family": "serial-sensor",
@@ -26,5 +27,8 @@ def run_emulator(args, source, clock, emit) -> int:
           "overrun_frames": stats.overrun_frames, "overrun_plots": stats.overrun_plots,
           "first_seq": stats.first_seq, "last_seq": stats.last_seq,
           "last_plot_seq": stats.last_plot_seq, "unsent_bytes": stats.unsent_bytes,
-          "rx_errors": stats.rx_errors, "commands": stats.commands})
+          "rx_errors": stats.rx_errors, "commands": stats.commands,
+          "plots_silenced": stats.plots_silenced, "plots_unplugged": stats.plots_unplugged,
+          "bytes_lost_unplugged": stats.bytes_lost_unplugged,
+          "faults": emulator.faults.counts})
     return 0

@@ -13,13 +13,16 @@ counted as overruns (their sequence numbers are used, so the host sees the gap).
 from __future__ import annotations
 
 import logging
+import os
 import select
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 from rig._ext.serial_codec import SerialFrameDecoder, encode_frame, encode_plots
 from rig.emulation import Pacer, PlotSource, SensorClock
+from rig.emulation.faults import FaultSchedule
 
 from . import protocol as P
 from .device_port import open_device_port
@@ -39,6 +42,9 @@ class EmulatorStats:
     last_seq: int | None = None
     last_plot_seq: int | None = None
     unsent_bytes: int = 0
+    plots_silenced: int = 0          # detected while a 'silent' fault held the sensor quiet
+    plots_unplugged: int = 0         # detected while a 'disconnect' fault had the line away
+    bytes_lost_unplugged: int = 0    # queued for the line when it went away
 
 
 class SerialSensorEmulator:
@@ -47,17 +53,28 @@ class SerialSensorEmulator:
     ``port``: ``"pty"`` (a new pseudo-terminal; its path is :attr:`device_path`) or a pyserial
     URL. ``frame_interval_s``: how often pending plots are framed and sent.
     ``status_period_s``: period of unsolicited STATUS messages (0 turns them off).
+    ``faults``: a :class:`FaultSchedule` applied to what goes on the line; ``link``: a path
+    kept as a symbolic link to the current pty (and announced as the device), so a host can
+    reopen the line after a 'disconnect' fault has closed the pty and made a new one;
+    ``on_event``: called with each fault's start and end (a dict).
     """
 
     def __init__(self, source: PlotSource, *, port: str = "pty", clock: SensorClock | None = None,
                  frame_interval_s: float = 0.002, status_period_s: float = 1.0,
                  tx_buffer_bytes: int = 262144, autostart: bool = False,
-                 max_plots_per_frame: int = P.MAX_PLOTS_PER_FRAME):
+                 max_plots_per_frame: int = P.MAX_PLOTS_PER_FRAME,
+                 faults: FaultSchedule | None = None, link: str | None = None, on_event=None):
         if not 1 <= max_plots_per_frame <= P.MAX_PLOTS_PER_FRAME:
             raise ValueError(f"max_plots_per_frame must be 1..{P.MAX_PLOTS_PER_FRAME}")
         self.source = source
+        self.port_spec = port
         self.port = open_device_port(port)
-        self.device_path = self.port.path
+        self.link = Path(link) if link else None
+        if self.link is not None:
+            _point_link(self.link, self.port.path)
+        self.device_path = str(self.link) if self.link else self.port.path
+        self.faults = faults or FaultSchedule([])
+        self.on_event = on_event
         self.frame_interval_s = frame_interval_s
         self.status_period_s = status_period_s
         self.tx_buffer_bytes = tx_buffer_bytes
@@ -89,37 +106,72 @@ class SerialSensorEmulator:
         self._start_ns = start_ns if synchronised else time.monotonic_ns()
         clock = self._clock_template
         epoch_s = clock.epoch_s or (0.0 if synchronised else self._start_ns * 1e-9)
-        self.clock = SensorClock(clock.offset_s, clock.drift_ppm, epoch_s)
+        self.clock = base_clock = SensorClock(clock.offset_s, clock.drift_ppm, epoch_s)
         end_ns = None if duration_s is None else self._start_ns + round(duration_s * 1e9)
         frames = Pacer(self.frame_interval_s, start_ns=self._start_ns)
         status = Pacer(self.status_period_s, start_ns=self._start_ns) if self.status_period_s > 0 else None
-        try:
-            fd = self.port.fileno()
-        except NotImplementedError:
-            fd = None
         while not self._stop:
             now = time.monotonic_ns()
             if end_ns is not None and now >= end_ns:
                 break
+            t_s = (now - self._start_ns) * 1e-9
+            if self.faults:
+                self._apply_faults(t_s, base_clock)
             wait_s = frames.remaining_s(now)
             if status is not None:
                 wait_s = min(wait_s, status.remaining_s(now))
             if end_ns is not None:
                 wait_s = min(wait_s, (end_ns - now) * 1e-9)
-            self._wait_io(fd, wait_s)
+            if self.port is None:                   # unplugged by a fault
+                time.sleep(wait_s)
+                now = time.monotonic_ns()
+                if frames.due(now):
+                    self.stats.plots_unplugged += len(self.source.take_until(
+                        (now - self._start_ns) * 1e-9))
+                continue
+            self._wait_io(self._fileno(), wait_s)
             self._handle_input()
             now = time.monotonic_ns()
             if frames.due(now):
                 self._emit_plots(now)
             if status is not None and status.due(now):
                 self._queue_frame(P.MSG_STATUS, self._status().pack())
+            if self.faults:
+                self._tx += b"".join(self.faults.release((now - self._start_ns) * 1e-9))
             self._flush()
-        self._flush_for(2.0)
+        if self.port is not None:
+            self._flush_for(2.0)
         self.stats.unsent_bytes = len(self._tx)
         return self.stats
 
     def close(self) -> None:
-        self.port.close()
+        if self.port is not None:
+            self.port.close()
+        if self.link is not None:
+            self.link.unlink(missing_ok=True)
+
+    # --- faults --------------------------------------------------------------------------
+    def _apply_faults(self, t_s: float, base_clock: SensorClock) -> None:
+        for event in self.faults.events(t_s):
+            if self.on_event is not None:
+                self.on_event(event)
+        self.clock = self.faults.clock(base_clock, t_s)
+        unplugged = self.faults.disconnected(t_s)
+        if unplugged and self.port is not None:
+            self.stats.bytes_lost_unplugged += len(self._tx)
+            self._tx.clear()
+            self.port.close()
+            self.port = None
+        elif not unplugged and self.port is None:
+            self.port = open_device_port(self.port_spec)
+            if self.link is not None:
+                _point_link(self.link, self.port.path)
+
+    def _fileno(self) -> int | None:
+        try:
+            return self.port.fileno()
+        except NotImplementedError:
+            return None
 
     # --- internals -----------------------------------------------------------------------
     def _sensor_ns(self, host_ns: int) -> int:
@@ -207,14 +259,22 @@ class SerialSensorEmulator:
             self.stats.overrun_plots += n_plots
             self._overrun_since_status = True
             return False
-        self._tx += frame
+        if self.faults:
+            t_s = (time.monotonic_ns() - self._start_ns) * 1e-9
+            self._tx += b"".join(self.faults.frames([frame], t_s, [n_plots]))
+        else:
+            self._tx += frame
         self.stats.frames_sent += 1
         self.stats.plots_sent += n_plots
         return True
 
     def _emit_plots(self, now_ns: int) -> None:
-        plots = self.source.take_until((now_ns - self._start_ns) * 1e-9)
+        t_s = (now_ns - self._start_ns) * 1e-9
+        plots = self.source.take_until(t_s)
         if not self.streaming or not len(plots):
+            return
+        if self.faults.silent(t_s):
+            self.stats.plots_silenced += len(plots)
             return
         plots["t_sensor"] = self.clock.sensor_time(plots["t_sensor"])
         t_frame_ns = self._sensor_ns(now_ns)
@@ -247,3 +307,11 @@ class SerialSensorEmulator:
             elif time.monotonic() - empty_since >= settle_s:
                 return
             time.sleep(0.002)
+
+
+def _point_link(link: Path, target: str) -> None:
+    """Make ``link`` a symbolic link to ``target``, replacing any old one atomically."""
+    tmp = link.with_name(link.name + ".new")
+    tmp.unlink(missing_ok=True)
+    os.symlink(target, tmp)
+    os.replace(tmp, link)

@@ -66,6 +66,13 @@ def add_parser(sub) -> None:
                    help="host monotonic time (ns) at which emulation time 0 is, shared by the "
                         "emulators of one run; the sensor clock then reads emulation time "
                         "(plus its offset and drift) instead of the host's clock")
+    p.add_argument("--faults", default=None, metavar="JSON",
+                   help="faults to inject, a JSON list of {kind, at_s, duration_s, ...} in "
+                        "emulation time (see rig.emulation.faults); '@FILE' reads the list "
+                        "from FILE")
+    p.add_argument("--link", default=None, metavar="PATH",
+                   help="serial-sensor: keep PATH a symbolic link to the current pty and "
+                        "announce it as the device (a host can reopen it after a disconnect)")
     p.set_defaults(func=run)
 
 
@@ -104,6 +111,24 @@ def plot_source(args):
     return source, SensorClock(args.clock_offset, args.clock_drift)
 
 
+def fault_schedule(args):
+    """The ``--faults`` schedule (empty without it); a bad list is a usage error."""
+    from pathlib import Path
+
+    from pydantic import ValidationError
+
+    from rig.emulation.faults import FaultSchedule
+    from rig.errors import UsageError
+
+    text = args.faults
+    if text and text.startswith("@"):
+        text = Path(text[1:]).read_text()
+    try:
+        return FaultSchedule.from_json(text, seed=args.seed or 0)
+    except (ValueError, ValidationError) as e:
+        raise UsageError(f"--faults: {e}") from e
+
+
 def run(args) -> int:
     import importlib
 
@@ -112,6 +137,7 @@ def run(args) -> int:
     _positive("scan-period", args.scan_period)
     _positive("frame-interval", args.frame_interval)
     source, clock = plot_source(args)
+    args.fault_schedule = fault_schedule(args)
     module, _, function = FAMILY_RUNNERS[args.family].partition(":")
     return getattr(importlib.import_module(module), function)(args, source, clock, _emit)
 
