@@ -239,7 +239,8 @@ cdef class SerialFrameDecoder:
     frame CRC and resynchronises byte by byte after anything bad, counting what it dropped.
     Its buffer is bounded (``capacity`` bytes); a corrupt length field cannot grow it.
 
-    Messages other than PLOTS are queued as ``(msg_type, seq, t_sensor_ns, payload)``
+    A frame with the same sequence number as the one before it is a duplicate: dropped and
+    counted. Messages other than PLOTS are queued as ``(msg_type, seq, t_sensor_ns, payload)``
     tuples and handed out by :meth:`messages`.
     """
 
@@ -261,6 +262,7 @@ cdef class SerialFrameDecoder:
     cdef public unsigned long long bytes_skipped
     cdef public unsigned long long seq_gaps
     cdef public unsigned long long seq_restarts
+    cdef public unsigned long long duplicates
     cdef public unsigned long long messages_dropped
     cdef public unsigned long long bytes_fed
 
@@ -383,6 +385,11 @@ cdef class SerialFrameDecoder:
             seq = ld32(p + 6)
             t_frame = <int64_t>ld64(p + 10)
             if self.have_seq:
+                if seq == self.last_seq:
+                    # the same frame again (a line or a sender repeating itself): drop it
+                    self.duplicates += 1
+                    self.start += frame_len
+                    continue
                 gap = seq - self.last_seq - 1
                 if gap != 0:
                     if gap < 0x80000000u:
@@ -438,5 +445,5 @@ cdef inline void _decode_plot(const uint8_t *p, plot_t *out, int64_t t_frame_ns,
 
 COUNTER_NAMES = (
     "frames_ok", "plots_ok", "header_errors", "crc_errors", "bad_frames", "bytes_skipped",
-    "seq_gaps", "seq_restarts", "messages_dropped", "bytes_fed",
+    "seq_gaps", "seq_restarts", "duplicates", "messages_dropped", "bytes_fed",
 )

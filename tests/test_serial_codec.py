@@ -274,3 +274,13 @@ def test_decoder_rejects_unbounded_capacity_settings(codec):
 
 def test_reference_module_and_compiled_module_expose_the_same_counters():
     assert serial_codec.COUNTER_NAMES == reference.COUNTER_NAMES
+
+
+def test_a_repeated_frame_is_dropped_as_a_duplicate(codec, rng):
+    plots = random_plots(rng, 6)
+    a = codec.encode_plots(plots[:3], 7, 0)
+    b = codec.encode_plots(plots[3:], 8, 0)
+    decoder = codec.Decoder()
+    out = decoder.feed(a + a + b + b + b)
+    assert len(out) == 6 and list(out["seq"]) == [7, 7, 7, 8, 8, 8]
+    assert decoder.duplicates == 3 and decoder.seq_gaps == decoder.seq_restarts == 0

@@ -22,6 +22,8 @@ offset  bytes  field        meaning
 20+n    4      crc32        CRC-32 (IEEE 802.3, as ``zlib.crc32``) over bytes 0 .. 19+n
 ======  =====  ===========  ==================================================================
 
+A frame whose sequence number equals the previous frame's is a duplicate; receivers drop it.
+
 The separate header CRC lets a receiver reject a corrupt length field at once instead of
 waiting for up to 6 KiB that will never form a frame. A receiver hunts for the sync word,
 checks the header CRC, waits for the whole frame, checks the CRC-32, and on any failure moves

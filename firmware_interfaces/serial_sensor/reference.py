@@ -24,7 +24,7 @@ from .protocol import (
 
 COUNTER_NAMES = (
     "frames_ok", "plots_ok", "header_errors", "crc_errors", "bad_frames", "bytes_skipped",
-    "seq_gaps", "seq_restarts", "messages_dropped", "bytes_fed",
+    "seq_gaps", "seq_restarts", "duplicates", "messages_dropped", "bytes_fed",
 )
 
 
@@ -169,6 +169,10 @@ class SerialFrameDecoder:
             if crc != zlib.crc32(bytes(buf[:HEADER_SIZE + length])):
                 self.crc_errors += 1
                 self._skip(1)
+                continue
+            if seq == self._last_seq:
+                self.duplicates += 1
+                del buf[:length + FRAME_OVERHEAD]
                 continue
             self._count_seq(seq)
             self.frames_ok += 1

@@ -15,6 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rig.emulation.faults import FaultSpec
 from rig.errors import ConfigError
 from rig.firmware import available as available_families
 from rig.fusion.params import FusionParams
@@ -105,6 +106,12 @@ class RecordEntry(_Strict):
     keep_files: int | None = Field(None, ge=1)
 
 
+class FaultEntry(FaultSpec):
+    """A fault injected by one emulated sensor (see rig.emulation.faults for the kinds)."""
+
+    sensor: str = Field(min_length=1)
+
+
 class AccuracyEntry(_Strict):
     """How the published picture is scored against the truth (emulated mode)."""
 
@@ -136,6 +143,7 @@ class BenchConfig(_Strict):
     limits: dict = {}
     accuracy: AccuracyEntry = AccuracyEntry()
     record: RecordEntry | None = None
+    faults: list[FaultEntry] = []
     realtime: RealtimeEntry = RealtimeEntry()
 
     @model_validator(mode="after")
@@ -148,6 +156,15 @@ class BenchConfig(_Strict):
             raise ValueError("mode 'emulated' needs every sensor's transport to be 'emulated'")
         if self.mode == "bench" and any(emulated):
             raise ValueError("mode 'bench' talks to hardware only: no 'emulated' transports")
+        by_id = {s.id: s for s in self.sensors}
+        for f in self.faults:
+            if f.sensor not in by_id:
+                raise ValueError(f"fault on sensor {f.sensor!r}: no such sensor")
+            if not by_id[f.sensor].emulated:
+                raise ValueError(f"fault on sensor {f.sensor!r}: faults are injected by "
+                                 "emulators; that sensor is real")
+            if f.end_s > self.duration_s:
+                raise ValueError(f"fault {f.kind} on {f.sensor} ends after the run")
         return self
 
 

@@ -72,6 +72,7 @@ class LoopResult:
     cycles: int
     pictures: list[np.ndarray] = field(default_factory=list)   # TRACK_DTYPE per tick
     tick_times_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # run time of each
+    snapshots: list = field(default_factory=list)   # (run time, per-sensor counts) per tick
     plots: np.ndarray = field(default_factory=lambda: empty_plots(0))  # every plot fused
     stopped_by: str = "duration"
     elapsed_s: float = 0.0
@@ -167,6 +168,7 @@ class RealTimeLoop:
         self.cycles = 0
         self.pictures: list[np.ndarray] = []
         self.tick_times_s: list[float] = []
+        self.snapshots: list[tuple[float, list[tuple]]] = []   # per tick, per sensor counts
         self._plots: list[np.ndarray] = []
         self._pending_latency: list[np.ndarray] = []   # arrivals awaiting the next picture
 
@@ -216,6 +218,10 @@ class RealTimeLoop:
                         next_tick += self.period_ns
                     for s in self.sensors:
                         s.check_stale(start, self.t0_ns)
+                    snapshot = (self.run_time_s(start), [s.snapshot() for s in self.sensors])
+                    self.snapshots.append(snapshot)
+                    if self.recorder is not None:
+                        self.recorder.snapshot(start, *snapshot)
                     if self.on_tick is not None:
                         self.on_tick(self)
         finally:
@@ -291,7 +297,8 @@ class RealTimeLoop:
             tick_lateness_ms=self.lateness.values(), tick_jitter_ms=self.jitter.values(),
             cycle_time_ms=self.cycle.values(), queue_depth=self.depth.values(),
             deadline_misses=self.deadline_misses, ticks=self.ticks, cycles=self.cycles,
-            pictures=self.pictures, tick_times_s=np.array(self.tick_times_s), plots=plots, stopped_by=self._stop_reason or "duration",
+            pictures=self.pictures, tick_times_s=np.array(self.tick_times_s), plots=plots,
+            snapshots=self.snapshots, stopped_by=self._stop_reason or "duration",
             elapsed_s=(min(time.monotonic_ns(), self.end_ns) - self.t0_ns) * 1e-9)
 
 

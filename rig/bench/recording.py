@@ -53,6 +53,10 @@ class RunRecorder:
         self.writer.write_json(Kind.CYCLE, 0, start_ns, {
             "tick": k, "sched": sched_ns, "start": start_ns, "t": t_s, "done": done_ns})
 
+    def snapshot(self, t_ns: int, t_s: float, rows: list[tuple]) -> None:
+        """Every sensor's counters at a tick (what the fault report is made of)."""
+        self.writer.write_json(Kind.CYCLE, 0, t_ns, {"snap": t_s, "rows": rows})
+
     def event(self, t_ns: int, event: dict) -> None:
         self.writer.write_json(Kind.EVENT, 0, t_ns, event)
 

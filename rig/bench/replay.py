@@ -110,7 +110,7 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
     pending = [deque() for _ in range(n)]
     processing, transport = SampleBuffer(), SampleBuffer()
     lateness, jitter = SampleBuffer(), SampleBuffer()
-    pictures, tick_times, fused = [], [], []
+    pictures, tick_times, fused, snapshots = [], [], [], []
     last_start, deadline_misses, cycles = None, 0, 0
     period_ns = round(cfg.outputs.period_s * 1e9)
     deadline_ns = round(cfg.outputs.deadline_s * 1e9)
@@ -137,6 +137,9 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
                 decoders[event["reset"]].reset()
         elif rec.kind == Kind.CYCLE:
             marker = rec.json()
+            if "snap" in marker:
+                snapshots.append((marker["snap"], [tuple(r) for r in marker["rows"]]))
+                continue
             if "tick" in marker:
                 tracks = fusion.picture(marker["t"])
                 pictures.append(tracks)
@@ -174,13 +177,20 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
         cycle_time_ms=np.zeros(0), queue_depth=np.zeros(0), deadline_misses=deadline_misses,
         ticks=len(pictures), cycles=cycles, pictures=pictures,
         tick_times_s=np.array(tick_times), plots=np.concatenate(fused) if fused else empty_plots(0),
-        stopped_by="replay", elapsed_s=elapsed)
+        stopped_by="replay", elapsed_s=elapsed, snapshots=snapshots)
     rows = [sensor_row(entry.id, radar.partner, entry.family, entry.transport,
                        "ok" if info.get("opened", True) else "failed", d.plots, d.counters(),
                        elapsed)
             for entry, radar, info, d in zip(cfg.sensors, loaded.radars, timeline, decoders)]
+    fault_events = {}
+    for rec in records:
+        if rec.kind == Kind.EVENT:
+            event = rec.json()
+            if event.get("event") == "fault":
+                fault_events.setdefault(event["sensor"], []).append(event)
     return write_reports(loaded, rows, engine, result, out_dir, t0_ns=t0_ns, extra={
-        "replay_of": str(path), "recording": rec_report.to_json(), "pace": pace})
+        "replay_of": str(path), "recording": rec_report.to_json(), "pace": pace,
+        "fault_events": fault_events})
 
 
 def _take(queue: deque, count: int, path: Path) -> np.ndarray:

@@ -18,12 +18,9 @@ from rig.harness.measurements import summarize
 from rig.interchange import write_csv, write_tracks
 
 from .accuracy import accuracy
+from .faults_report import fault_rows, losses_outside_faults
 from .loop import pictures_table
-
-DECODER_ERROR_KEYS = ("header_errors", "crc_errors", "bad_frames", "records_bad",
-                      "blocks_bad_length", "blocks_truncated", "records_incomplete",
-                      "bad_blocks")
-
+from .sensors import decoder_errors
 
 def _json_default(o):
     if isinstance(o, (np.integer,)):
@@ -33,10 +30,6 @@ def _json_default(o):
     if isinstance(o, np.ndarray):
         return o.tolist()
     raise TypeError(type(o).__name__)
-
-
-def decoder_errors(counters: dict) -> int:
-    return int(sum(counters.get(k, 0) for k in DECODER_ERROR_KEYS))
 
 
 def sensor_row(sensor_id, partner, family, transport, state, plots, counters, elapsed_s, *,
@@ -79,6 +72,12 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
         "tracks_published": int(len(result.pictures[-1])) if result.pictures else 0,
         "ticks": result.ticks, "cycles": result.cycles,
     }
+    events = extra.pop("fault_events", {})
+    if result.snapshots:
+        names = list(engine.sensors.names)
+        faults = loaded.config.faults
+        extra["faults"] = fault_rows(faults, names, result.snapshots, events)
+        counts["losses_outside_faults"] = losses_outside_faults(faults, names, result.snapshots)
     measured = {**timing, **counts}
     series = {k: getattr(result, k) for k in ("processing_latency_ms", "transport_latency_ms",
                                               "tick_lateness_ms", "tick_jitter_ms")}

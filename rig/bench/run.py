@@ -113,7 +113,10 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
             try:
                 s.prepare(recorder.tap_for(s.index) if recorder else None)
                 if s.entry.emulated:
-                    s.start_emulator(scenario_file, t0_ns, cfg.duration_s + 1.0, s.listen_port)
+                    faults = [f.model_dump(exclude={"sensor"}) for f in cfg.faults
+                              if f.sensor == s.id]
+                    s.start_emulator(scenario_file, t0_ns, cfg.duration_s + 1.0, s.listen_port,
+                                     faults)
             except TransportError as e:
                 _sensor_failed(s, e, failures)
         if realtime:
@@ -150,6 +153,10 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
         if feeds is not None:
             feeds.close()
         if recorder is not None:
+            for s in sensors:
+                for e in (s.emulator.events if s.emulator else []):
+                    if e.get("event") == "fault":
+                        recorder.event(time.monotonic_ns(), {**e, "sensor": s.id})
             recording_summary = recorder.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -161,7 +168,9 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
         "started_utc": started_utc, "realtime": realtime_done or None,
         "sensor_failures": failures, "emulators": emulator_summaries,
         "feeds": feeds.summary() if feeds is not None else [],
-        "recording": recording_summary})
+        "recording": recording_summary,
+        "fault_events": {s.id: [e for e in (s.emulator.events if s.emulator else [])
+                                if e.get("event") == "fault"] for s in sensors}})
     return RunOutcome(report["exit_code"], out_dir, report)
 
 

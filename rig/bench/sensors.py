@@ -12,6 +12,7 @@ engine estimates what is left.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -27,6 +28,14 @@ from .config import SensorEntry
 log = logging.getLogger(__name__)
 
 DAY_S = 86400.0
+DECODER_ERROR_KEYS = ("header_errors", "crc_errors", "bad_frames", "records_bad",
+                      "blocks_bad_length", "blocks_truncated", "records_incomplete",
+                      "bad_blocks")
+
+
+def decoder_errors(counters: dict) -> int:
+    """Frames (records, blocks) a driver's decoder rejected, whatever its family."""
+    return int(sum(counters.get(k, 0) for k in DECODER_ERROR_KEYS))
 
 
 def to_run_time(t_sensor: np.ndarray, shift_s: float, tod: bool) -> np.ndarray:
@@ -61,10 +70,15 @@ class SensorHandle:
 
     # --- start -------------------------------------------------------------------------
     def start_emulator(self, scenario_file: Path, start_ns: int, duration_s: float,
-                       feed_port: int | None = None) -> None:
+                       feed_port: int | None = None, faults: list[dict] | None = None) -> None:
         """Start ``rig emulate`` for this sensor (call :meth:`open` once it is ready)."""
         args = ["emulate", "--family", self.family, "--scenario", str(scenario_file),
                 "--sensor", self.id, "--start-at", str(start_ns), "--duration", f"{duration_s:.6f}"]
+        if faults:
+            args += ["--faults", json.dumps(faults)]
+        if self.family == "serial-sensor":
+            # a stable name for the line, so the driver reopens it after a disconnect
+            args += ["--link", str(scenario_file.parent / f"sensor-{self.id}.tty")]
         if self.family == "asterix-cat048":
             args += ["--port", f"udp://127.0.0.1:{feed_port}", "--sac", str(self.entry.sac),
                      "--sic", str(self.sic), "--site-alt", str(self.radar.site.alt_m)]
@@ -171,6 +185,13 @@ class SensorHandle:
 
     def counters(self) -> dict:
         return self.driver.counters() if self.driver is not None else {}
+
+    def snapshot(self) -> tuple:
+        """(plots, decoder errors, sequence gaps, disconnects, reconnects, stale) now."""
+        c = self.counters()
+        return (self.plots_received, decoder_errors(c), int(c.get("seq_gaps", 0)),
+                int(c.get("disconnects", 0)), int(c.get("reconnects", 0) + c.get("reopens", 0)),
+                int(self.stale))
 
     def queued_batches(self) -> int:
         return self.counters().get("queued_batches", 0) if self.driver is not None else 0

@@ -51,6 +51,9 @@ MEASUREMENTS: dict[str, MeasurementSpec] = {
                                      series=False),
     "stale_sensors": MeasurementSpec("count", "sensors silent at the end of the run",
                                      series=False),
+    "losses_outside_faults": MeasurementSpec(
+        "count", "decoder errors and sequence gaps that no injected fault explains",
+        series=False),
     "tracks_published": MeasurementSpec("count", "confirmed tracks at the last output tick",
                                         series=False),
     # accuracy against truth
