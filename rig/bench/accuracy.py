@@ -35,22 +35,22 @@ def partner_alone_pictures(result: LoopResult, engine_factory, partner_of_sensor
     return pictures
 
 
-def accuracy(result: LoopResult, truth, *, engine_factory, partner_names, partner_of_sensor,
-             t0_ns: int, cutoff_m: float, order: float, warmup_s: float = 0.0) -> dict:
-    """Scores of the joint picture and of every partner alone (from ``warmup_s`` on), and the
-    OSPA curves."""
+def accuracy(result: LoopResult, truth, joint_tracks, *, engine_factory, partner_names,
+             partner_of_sensor, t0_ns: int, cutoff_m: float, order: float,
+             warmup_s: float = 0.0) -> dict:
+    """Scores of the joint picture (``joint_tracks``, rows of tracks.csv) and of every
+    partner alone (from ``warmup_s`` on), and the OSPA curves."""
     end_s = result.elapsed_s
     truth = truth[truth["t"] <= end_s]
     if len(truth) == 0 or not len(result.tick_times_s):
         return {"summary": {"not_measurable": "no truth or no picture in the run"},
                 "joint": None, "curves": {}}
-    pictures = {"joint": result.pictures}
+    tables = {"joint": joint_tracks}
     for p, name in enumerate(partner_names):
-        pictures[f"partner {name} alone"] = partner_alone_pictures(
-            result, engine_factory, partner_of_sensor, p, result.tick_times_s, t0_ns)
+        tables[f"partner {name} alone"] = pictures_table(partner_alone_pictures(
+            result, engine_factory, partner_of_sensor, p, result.tick_times_s, t0_ns))
     scores, curves = {}, {}
-    for label, pics in pictures.items():
-        tracks = pictures_table(pics)
+    for label, tracks in tables.items():
         sc = score(truth, tracks, cutoff_m=cutoff_m, order=order,
                    t_start_s=min(warmup_s, end_s), t_end_s=end_s)
         scores[label] = sc

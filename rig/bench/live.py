@@ -87,7 +87,7 @@ class LiveView:
                      f"{self.config.duration_s:g} s", show_header=False)
         head.add_column(style="bold")
         head.add_column(justify="right")
-        tracks = len(loop.pictures[-1]) if loop.pictures else 0
+        tracks = len(loop.pictures.last)
         head.add_row("tracks published", str(tracks))
         head.add_row("plots fused / rejected", f"{self.engine.counters.plots_in} / "
                      f"{self.engine.counters.plots_rejected}")
@@ -117,6 +117,6 @@ class LiveView:
         timing = self._timing(loop)
         states = " ".join(f"{s.id}={s.driver_state}:{s.plots_received}" for s in self.sensors)
         p50, p99 = timing["processing p50/p99 ms"]
-        print(f"t={t:.1f}s tracks={len(loop.pictures[-1]) if loop.pictures else 0} "
+        print(f"t={t:.1f}s tracks={len(loop.pictures.last)} "
               f"processing_ms p50={_fmt(p50)} p99={_fmt(p99)} deadline_misses="
               f"{loop.deadline_misses} sensors {states}", file=self.console.file, flush=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ import numpy as np
 from rig.records import TRACK_DTYPE, empty_plots
 
 log = logging.getLogger(__name__)
+
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 class SampleBuffer:
@@ -70,9 +73,10 @@ class LoopResult:
     deadline_misses: int
     ticks: int
     cycles: int
-    pictures: list[np.ndarray] = field(default_factory=list)   # TRACK_DTYPE per tick
+    pictures: "PicturesOut | None" = None        # the published pictures (tracks.csv)
     tick_times_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # run time of each
     snapshots: list = field(default_factory=list)   # (run time, per-sensor counts) per tick
+    memory: list = field(default_factory=list)      # (run time, rig MB, [emulator MB]) per tick
     plots: np.ndarray = field(default_factory=lambda: empty_plots(0))  # every plot fused
     stopped_by: str = "duration"
     elapsed_s: float = 0.0
@@ -120,6 +124,15 @@ def transport_latency_ms(engine, plots: np.ndarray, t0_ns: int) -> np.ndarray:
     return (plots["t_arrival_ns"] - sent_ns) * 1e-6
 
 
+def rss_mb(pid: int | str = "self") -> float | None:
+    """Resident memory of a process, MB (None if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * PAGE_BYTES / 1e6
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def tod_of(utc_tod_at_t0_s: float, tracks: np.ndarray) -> float:
     """UTC time of day of a picture (what CAT062 carries)."""
     t = float(tracks["t"][0]) if len(tracks) else 0.0
@@ -129,7 +142,8 @@ def tod_of(utc_tod_at_t0_s: float, tracks: np.ndarray) -> float:
 class RealTimeLoop:
     """Runs ``engine`` over ``sensors`` from ``t0_ns`` for ``duration_s`` (host monotonic).
 
-    ``feeds`` publishes (``publish(tracks, t_tod_s, update=...) -> done_ns``);
+    ``feeds`` publishes (``publish(tracks, t_tod_s, update=...) -> done_ns``); ``pictures``
+    (a :class:`PicturesOut`) keeps every picture published;
     ``utc_tod_at_t0_s`` turns run time into the time of day CAT062 carries; ``on_tick`` is
     called after each picture with the loop (for the live view).
     """
@@ -138,7 +152,7 @@ class RealTimeLoop:
                  period_s: float, updates: bool, deadline_s: float, spin_s: float,
                  utc_tod_at_t0_s: float, gc_freeze: bool = True, on_tick=None,
                  on_plots=None, expected_plots: int = 1 << 16,
-                 wakeup: threading.Event | None = None, recorder=None):
+                 wakeup: threading.Event | None = None, recorder=None, pictures: "PicturesOut"):
         self.sensors = sensors
         self.engine = engine
         self.feeds = feeds
@@ -166,9 +180,10 @@ class RealTimeLoop:
         self.deadline_misses = 0
         self.ticks = 0
         self.cycles = 0
-        self.pictures: list[np.ndarray] = []
+        self.pictures = pictures
         self.tick_times_s: list[float] = []
         self.snapshots: list[tuple[float, list[tuple]]] = []   # per tick, per sensor counts
+        self.memory: list[tuple[float, float | None, list]] = []
         self._plots: list[np.ndarray] = []
         self._pending_latency: list[np.ndarray] = []   # arrivals awaiting the next picture
 
@@ -219,6 +234,9 @@ class RealTimeLoop:
                     for s in self.sensors:
                         s.check_stale(start, self.t0_ns)
                     snapshot = (self.run_time_s(start), [s.snapshot() for s in self.sensors])
+                    self.memory.append((snapshot[0], rss_mb(), [
+                        rss_mb(s.emulator.proc.pid) if s.emulator else None
+                        for s in self.sensors]))
                     self.snapshots.append(snapshot)
                     if self.recorder is not None:
                         self.recorder.snapshot(start, *snapshot)
@@ -280,7 +298,7 @@ class RealTimeLoop:
         done = self.feeds.publish(tracks, tod_of(self.utc_tod_at_t0_s, tracks))
         if self.recorder is not None:
             self.recorder.tick(self.ticks, tick_ns, start_ns, t_s, done)
-        self.pictures.append(tracks)
+        self.pictures.add(tracks)
         self.tick_times_s.append(self.run_time_s(tick_ns))
         self.ticks += 1
         if self._pending_latency:
@@ -298,8 +316,36 @@ class RealTimeLoop:
             cycle_time_ms=self.cycle.values(), queue_depth=self.depth.values(),
             deadline_misses=self.deadline_misses, ticks=self.ticks, cycles=self.cycles,
             pictures=self.pictures, tick_times_s=np.array(self.tick_times_s), plots=plots,
-            snapshots=self.snapshots, stopped_by=self._stop_reason or "duration",
+            snapshots=self.snapshots, memory=self.memory, stopped_by=self._stop_reason or "duration",
             elapsed_s=(min(time.monotonic_ns(), self.end_ns) - self.t0_ns) * 1e-9)
+
+
+class PicturesOut:
+    """The published pictures, appended to ``tracks.csv`` as they go out, so memory stays
+    flat however long the run; :attr:`last` is the latest picture."""
+
+    def __init__(self, path):
+        from rig.interchange import FLOAT_FORMAT
+
+        self.path = path
+        self._float_format = FLOAT_FORMAT
+        self._file = open(path, "w", newline="")
+        self._header = True
+        self.last = np.zeros(0, TRACK_DTYPE)
+        self.count = 0
+
+    def add(self, tracks: np.ndarray) -> None:
+        pictures_table([tracks]).to_csv(self._file, header=self._header, index=False,
+                                        float_format=self._float_format)
+        self._header = False
+        self._file.flush()
+        self.last = tracks
+        self.count += 1
+
+    def close(self) -> None:
+        if self._header:                       # no picture at all: the header still
+            pictures_table([]).to_csv(self._file, index=False)
+        self._file.close()
 
 
 def pictures_table(pictures: list[np.ndarray]):

@@ -27,7 +27,7 @@ from rig.scenario import ScenarioSpec, build_scenario
 from rig.validation import validate
 
 from .config import BenchConfig, LoadedConfig
-from .loop import FusionStep, LoopResult, SampleBuffer, transport_latency_ms
+from .loop import FusionStep, LoopResult, PicturesOut, SampleBuffer, transport_latency_ms
 from .report import sensor_row, write_reports
 from .run import sensor_table
 from .sensors import SensorHandle, to_run_time
@@ -110,7 +110,8 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
     pending = [deque() for _ in range(n)]
     processing, transport = SampleBuffer(), SampleBuffer()
     lateness, jitter = SampleBuffer(), SampleBuffer()
-    pictures, tick_times, fused, snapshots = [], [], [], []
+    pictures = PicturesOut(out_dir / "tracks.csv")
+    tick_times, fused, snapshots = [], [], []
     last_start, deadline_misses, cycles = None, 0, 0
     period_ns = round(cfg.outputs.period_s * 1e9)
     deadline_ns = round(cfg.outputs.deadline_s * 1e9)
@@ -141,8 +142,7 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
                 snapshots.append((marker["snap"], [tuple(r) for r in marker["rows"]]))
                 continue
             if "tick" in marker:
-                tracks = fusion.picture(marker["t"])
-                pictures.append(tracks)
+                pictures.add(fusion.picture(marker["t"]))
                 tick_times.append(marker["t"])
                 lateness.append((marker["start"] - marker["sched"]) * 1e-6)
                 if last_start is not None:
@@ -170,12 +170,13 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
             transport.extend(transport_latency_ms(engine, plots, t0_ns))
             if marker["done"] is not None:
                 processing.extend((marker["done"] - plots["t_arrival_ns"]) * 1e-6)
+    pictures.close()
     elapsed = (tick_times[-1] if tick_times else 0.0)
     result = LoopResult(
         processing_latency_ms=processing.values(), transport_latency_ms=transport.values(),
         tick_lateness_ms=lateness.values(), tick_jitter_ms=jitter.values(),
         cycle_time_ms=np.zeros(0), queue_depth=np.zeros(0), deadline_misses=deadline_misses,
-        ticks=len(pictures), cycles=cycles, pictures=pictures,
+        ticks=pictures.count, cycles=cycles, pictures=pictures,
         tick_times_s=np.array(tick_times), plots=np.concatenate(fused) if fused else empty_plots(0),
         stopped_by="replay", elapsed_s=elapsed, snapshots=snapshots)
     rows = [sensor_row(entry.id, radar.partner, entry.family, entry.transport,

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from rig import __version__
 from rig.fusion import FusionEngine
@@ -15,11 +16,10 @@ from rig.harness.html_report import write_html
 from rig.harness.junit import write_junit
 from rig.harness.limits import FAIL, check_limits
 from rig.harness.measurements import summarize
-from rig.interchange import write_csv, write_tracks
+from rig.interchange import write_csv
 
 from .accuracy import accuracy
 from .faults_report import fault_rows, losses_outside_faults
-from .loop import pictures_table
 from .sensors import decoder_errors
 
 def _json_default(o):
@@ -43,6 +43,30 @@ def sensor_row(sensor_id, partner, family, transport, state, plots, counters, el
             "counters": counters}
 
 
+def soak_figures(result) -> dict:
+    """Memory growth after warm-up (the first quarter) and latency drift, for soak limits."""
+    out = {}
+    mem = result.memory
+    if len(mem) >= 4:
+        q = len(mem) // 4
+        rig = [m for _, m, _ in mem[q:] if m is not None]
+        if rig:
+            out["rss_growth_mb"] = round(rig[-1] - rig[0], 3)
+        growth = []
+        for k in range(len(mem[0][2])):
+            series = [e[k] for _, _, e in mem[q:] if e[k] is not None]
+            if len(series) >= 2:
+                growth.append(series[-1] - series[0])
+        if growth:
+            out["emulator_rss_growth_mb"] = round(max(growth), 3)
+    lat = result.processing_latency_ms
+    if len(lat) >= 40:
+        q = len(lat) // 4
+        first, last = np.percentile(lat[:q], 99), np.percentile(lat[-q:], 99)
+        out["latency_drift_ratio"] = round(float(last / first), 3) if first > 0 else None
+    return out
+
+
 def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path, *,
                   t0_ns: int, extra: dict) -> dict:
     """tracks.csv, truth.csv (emulated), report.json, junit.xml and report.html; returns the
@@ -52,8 +76,7 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     for row, reg in zip(sensor_rows, registration):
         row["registration"] = {name: float(reg[name]) for name in registration.dtype.names
                                if registration.dtype[name].kind == "f"}
-    tracks = pictures_table(result.pictures)
-    write_tracks(out_dir / "tracks.csv", tracks)
+    tracks = pd.read_csv(result.pictures.path)
     timing = {
         "processing_latency_ms": summarize(result.processing_latency_ms),
         "transport_latency_ms": summarize(result.transport_latency_ms),
@@ -69,9 +92,12 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
         "decoder_errors": int(sum(r["decoder_errors"] for r in sensor_rows)),
         "sequence_gaps": int(sum(r["sequence_gaps"] for r in sensor_rows)),
         "stale_sensors": int(sum(r["state"] == "stale" for r in sensor_rows)),
-        "tracks_published": int(len(result.pictures[-1])) if result.pictures else 0,
+        "tracks_published": int(len(result.pictures.last)),
         "ticks": result.ticks, "cycles": result.cycles,
     }
+    counts.update(soak_figures(result))
+    if result.memory:
+        extra["memory_mb"] = [[round(t, 3), m, e] for t, m, e in result.memory]
     events = extra.pop("fault_events", {})
     if result.snapshots:
         names = list(engine.sensors.names)
@@ -88,7 +114,7 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
         truth = loaded.scenario.truth()
         write_csv(out_dir / "truth.csv", truth[truth["t"] <= result.elapsed_s])
         partner_names = engine.sensors.partner_names
-        acc = accuracy(result, truth, engine_factory=lambda: FusionEngine(
+        acc = accuracy(result, truth, tracks, engine_factory=lambda: FusionEngine(
             engine.origin, engine.sensors, engine.params),
             partner_names=partner_names, partner_of_sensor=engine.sensors.partner,
             t0_ns=t0_ns, cutoff_m=cfg.accuracy.cutoff_m, order=cfg.accuracy.order,

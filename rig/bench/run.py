@@ -18,7 +18,7 @@ from rig.geodesy import site_transform
 
 from .config import LoadedConfig
 from .live import LiveView
-from .loop import RealTimeLoop
+from .loop import PicturesOut, RealTimeLoop
 from .outputs import Feeds
 from .realtime import apply_realtime, is_fifo
 from .recording import RunRecorder
@@ -72,6 +72,7 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
     engine = FusionEngine(origin, table, cfg.fusion)
     feeds = None
     loop = None
+    pictures = PicturesOut(out_dir / "tracks.csv")
     recorder = None
     recording_summary = None
     realtime_done: dict = {}
@@ -144,12 +145,14 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
             period_s=cfg.outputs.period_s, updates=cfg.outputs.updates,
             deadline_s=cfg.outputs.deadline_s, spin_s=0.0 if is_fifo() else cfg.realtime.spin_s,
             utc_tod_at_t0_s=utc_tod_at_t0, gc_freeze=cfg.realtime.gc_freeze,
-            on_tick=view.update, expected_plots=expected, wakeup=wakeup, recorder=recorder)
+            on_tick=view.update, expected_plots=expected, wakeup=wakeup, recorder=recorder,
+            pictures=pictures)
         with view:
             result = loop.run()
     finally:
         for s in sensors:
             emulator_summaries[s.id] = s.close()
+        pictures.close()
         if feeds is not None:
             feeds.close()
         if recorder is not None:

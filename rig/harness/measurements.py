@@ -56,6 +56,15 @@ MEASUREMENTS: dict[str, MeasurementSpec] = {
         series=False),
     "tracks_published": MeasurementSpec("count", "confirmed tracks at the last output tick",
                                         series=False),
+    # soak
+    "rss_growth_mb": MeasurementSpec(
+        "MB", "resident memory of the rig process at the end minus after the first quarter",
+        series=False),
+    "emulator_rss_growth_mb": MeasurementSpec(
+        "MB", "the largest such growth among the emulator processes", series=False),
+    "latency_drift_ratio": MeasurementSpec(
+        "ratio", "processing latency p99 of the last quarter of the run over the first's",
+        series=False),
     # accuracy against truth
     "ospa_m": MeasurementSpec("m", "OSPA distance over time", needs_truth=True),
     "gospa_m": MeasurementSpec("m", "GOSPA distance over time", needs_truth=True),
