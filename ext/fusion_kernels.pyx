@@ -575,9 +575,11 @@ def update(double[:, :, ::1] x, double[:, :, :, ::1] P, double[:, ::1] mu,
     S_a = np.zeros((n, 4, 4))
     zdot_a = np.zeros((n, 4))
     d2_a = np.zeros(n)
+    ok_a = np.zeros(n, np.uint8)
     cdef double[:, ::1] nu_o = nu_a, zdot_o = zdot_a
     cdef double[:, :, ::1] S_o = S_a
     cdef double[::1] d2_o = d2_a
+    cdef unsigned char[::1] ok_o = ok_a
     cdef long long i, k, s
     cdef int j
     cdef double dt, d2, logdet, llmax, tot
@@ -589,7 +591,6 @@ def update(double[:, :, ::1] x, double[:, :, :, ::1] P, double[:, ::1] mu,
     cdef double xc[NX]
     cdef double Pc[36]
     cdef double S[MZ * MZ]
-    cdef int failed = 0
     cdef int mz, a, b
     with nogil:
         for p in range(n):
@@ -602,8 +603,8 @@ def update(double[:, :, ::1] x, double[:, :, :, ::1] P, double[:, ::1] mu,
             mz = innovation(xc, Pc, &z[i, 0], &R_diag[i, 0], var_clock[i], &M[s, 0, 0],
                             &t_site[s, 0], &nu_o[p, 0], S, &zdot_o[p, 0], &d2, &logdet)
             if mz < 0:
-                failed += 1
-                continue
+                continue                            # not updated: ok = 0
+            ok_o[p] = 1
             for a in range(mz):
                 for b in range(mz):
                     S_o[p, a, b] = S[a * mz + b]
@@ -611,15 +612,14 @@ def update(double[:, :, ::1] x, double[:, :, :, ::1] P, double[:, ::1] mu,
             for j in range(K):
                 if ekf_update(&xp[j * NX], &Pp[j * 36], &z[i, 0], &R_diag[i, 0], var_clock[i],
                               &M[s, 0, 0], &t_site[s, 0], &ll[j]) != 0:
-                    ll[j] = -INFINITY
-                    failed += 1
+                    ll[j] = -INFINITY               # this model keeps its prediction
             llmax = ll[0]
             for j in range(1, K):
                 if ll[j] > llmax:
                     llmax = ll[j]
             tot = 0.0
             for j in range(K):                      # μ_j ∝ Λ_j c̄_j
-                w[j] = cbar[j] * exp(ll[j] - llmax)
+                w[j] = cbar[j] * exp(ll[j] - llmax) if llmax > -INFINITY else cbar[j]
                 tot = tot + w[j]
             for j in range(K):
                 w[j] = w[j] / tot
@@ -633,7 +633,7 @@ def update(double[:, :, ::1] x, double[:, :, :, ::1] P, double[:, ::1] mu,
             memcpy(&x[k, 0, 0], xp, sizeof(xp))
             memcpy(&P[k, 0, 0, 0], Pp, sizeof(Pp))
             t_trk[k] = t_plot[i]
-    return nu_a, S_a, zdot_a, d2_a
+    return nu_a, S_a, zdot_a, d2_a, ok_a
 
 
 def predict(const double[:, :, ::1] x, const double[:, :, :, ::1] P, const double[:, ::1] mu,

@@ -133,3 +133,17 @@ def test_prepare_rejects_other_dtypes(case):
         compiled.prepare(np.zeros(3, [("a", "f8")]), case["bias"], case["bias_var"], case["R"],
                          case["M"], case["T"], 1.0)
     assert PLOT_DTYPE.itemsize == case["plots"].dtype.itemsize
+
+
+def test_update_leaves_a_track_with_a_broken_covariance_alone(case):
+    z, t, s, p, rad, Rd, vc = prepared(case, reference)
+    pair_p = np.array([0], np.int64)
+    pair_k = case["target"][:1].astype(np.int64)
+    for kernels in (compiled, reference):
+        x, P, mu, tt = (case[k].copy() for k in ("x", "P", "mu", "t_trk"))
+        P[pair_k[0]] = -np.eye(6) * 1e12               # not positive definite
+        before = x.copy()
+        *_, ok = kernels.update(x, P, mu, tt, pair_p, pair_k, z, t, s, Rd, vc, case["M"],
+                                case["T"], case["model"])
+        assert ok.tolist() == [0]
+        np.testing.assert_array_equal(x, before)

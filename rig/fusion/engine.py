@@ -56,6 +56,7 @@ class FusionCounters:
     nis_sum: float = 0.0                      # normalised innovations² of confirmed tracks
     nis_count: int = 0
     nis_dof: int = 0                          # their degrees of freedom (3 or 4 each)
+    numeric_failures: int = 0                 # plots not used: a covariance lost definiteness
 
     @property
     def nis_per_dof(self) -> float:
@@ -279,9 +280,14 @@ class FusionEngine(TrackManagement):
         t_raw = t_plot + self.reg.b[sensor, 3]
         if p.registration_on:
             pairs = self._registration_pairs(chosen_k, sensor, z_raw, t_raw, t_plot)
-        nu, S, zdot, d2 = self.k.update(st.x, st.P, st.mu, st.t, chosen_p, chosen_k, z, t, s,
+        _, _, _, d2, ok = self.k.update(st.x, st.P, st.mu, st.t, chosen_p, chosen_k, z, t, s,
                                         R_diag, var_clock, self.sensors.M, self.sensors.t,
                                         self.model)
+        if not ok.all():                       # innovation covariance not positive definite
+            self.counters.numeric_failures += int((ok == 0).sum())
+            ok = ok.astype(bool)
+            chosen_p, chosen_k, t_plot, sensor, z_raw, t_raw, d2 = (
+                a[ok] for a in (chosen_p, chosen_k, t_plot, sensor, z_raw, t_raw, d2))
         confirmed = st.status[chosen_k] == TRACK_STATUS_CONFIRMED
         self.counters.nis_sum += float(d2[confirmed].sum())
         self.counters.nis_count += int(confirmed.sum())

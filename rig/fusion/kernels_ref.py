@@ -96,13 +96,16 @@ def ekf_update(x, P, z, R_diag, var_clock, M, t_site):
 def update(x, P, mu, t_trk, pair_plot, pair_track, z, t_plot, sensor, R_diag, var_clock, M,
            t_site, model):
     """IMM-EKF update of each track with its plot, in place. Returns per pair the combined
-    prediction's ``(ν (n,3), S (n,3,3), ż (n,3), d² (n,))`` for registration and NIS.
+    prediction's ``(ν (n,4), S (n,4,4), ż (n,4), d² (n,))`` and ``ok (n,)``: 0 where the
+    innovation covariance was not positive definite and the track was left as it was (a
+    model whose own update fails keeps its prediction and has likelihood 0).
 
     μ_j ∝ Λ_j c̄_j;  x = Σ μ_j x_j⁺ (the stored state keeps every model's x_j, P_j, μ_j).
     """
     n = len(pair_plot)
     nu_out, S_out = np.zeros((n, 4)), np.zeros((n, 4, 4))
     zdot_out, d2_out = np.zeros((n, 4)), np.zeros(n)
+    ok = np.zeros(n, np.uint8)
     for p in range(n):
         i, k = pair_plot[p], pair_track[p]
         s = sensor[i]
@@ -110,18 +113,26 @@ def update(x, P, mu, t_trk, pair_plot, pair_track, z, t_plot, sensor, R_diag, va
         xp, Pp, cbar = imm_predict(x[k], P[k], mu[k], dt, model)
         xc, Pc = combine(xp, Pp, cbar)
         nu, S, zdot = innovation(xc, Pc, z[i], R_diag[i], var_clock[i], M[s], t_site[s])
-        d2, _, _ = _chol_terms(S, nu)
+        try:
+            d2, _, _ = _chol_terms(S, nu)
+        except np.linalg.LinAlgError:
+            continue
+        ok[p] = 1
         m = len(nu)
         nu_out[p, :m], S_out[p, :m, :m], zdot_out[p, :m], d2_out[p] = nu, S, zdot, d2
         ll = np.empty(N_MODELS)
         for j in range(N_MODELS):
-            x[k, j], P[k, j], ll[j] = ekf_update(xp[j], Pp[j], z[i], R_diag[i], var_clock[i],
+            try:
+                xp[j], Pp[j], ll[j] = ekf_update(xp[j], Pp[j], z[i], R_diag[i], var_clock[i],
                                                  M[s], t_site[s])
-        w = cbar * np.exp(ll - ll.max())               # μ_j ∝ Λ_j c̄_j
+            except np.linalg.LinAlgError:
+                ll[j] = -np.inf
+        x[k], P[k] = xp, Pp
+        w = cbar * np.exp(ll - ll.max()) if np.isfinite(ll.max()) else cbar.copy()  # μ ∝ Λ c̄
         w = np.maximum(w / w.sum(), 1e-6)
         mu[k] = w / w.sum()
         t_trk[k] = t_plot[i]
-    return nu_out, S_out, zdot_out, d2_out
+    return nu_out, S_out, zdot_out, d2_out, ok
 
 
 def predict(x, P, mu, t_trk, rows, t, model):
