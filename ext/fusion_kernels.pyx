@@ -297,23 +297,31 @@ cdef inline int dims(const double *z) noexcept nogil:
     return 3 if isnan(z[3]) else 4
 
 
+cdef int residual(const double *x, const double *M, const double *ts, const double *z,
+                  double *nu, double *H, double *zdot) noexcept nogil:
+    """ν = z − h(x) (azimuth wrapped), H and ż at x; returns the measurement size m."""
+    cdef double zh[MZ]
+    cdef int a
+    cdef int m = dims(z)
+    measure(x, M, ts, m, zh, H, zdot)
+    for a in range(m):
+        nu[a] = z[a] - zh[a]
+    nu[1] = wrap_pi(nu[1])
+    return m
+
+
 cdef int innovation(const double *xc, const double *Pc, const double *z, const double *Rd,
                     double varc, const double *M, const double *ts, double *nu, double *S,
                     double *zdot, double *d2, double *logdet) noexcept nogil:
     """ν, S = H P Hᵀ + R + σ_c² ż żᵀ (m x m), d² = νᵀ S⁻¹ ν and log det S by Cholesky.
     Returns m, or -1 if S is not positive definite."""
-    cdef double zh[MZ]
     cdef double H[MZ * 6]
     cdef double HP[MZ * 6]
     cdef double L[MZ * MZ]
     cdef double w[MZ]
     cdef double acc
     cdef int a, b, c
-    cdef int m = dims(z)
-    measure(xc, M, ts, m, zh, H, zdot)
-    for a in range(m):
-        nu[a] = z[a] - zh[a]
-    nu[1] = wrap_pi(nu[1])
+    cdef int m = residual(xc, M, ts, z, nu, H, zdot)
     for a in range(m):
         for b in range(6):
             acc = 0.0
@@ -341,7 +349,6 @@ cdef int innovation(const double *xc, const double *Pc, const double *z, const d
 cdef int ekf_update(double *x, double *P, const double *z, const double *Rd, double varc,
                     const double *M, const double *ts, double *ll) noexcept nogil:
     """EKF update with the Joseph form (kernels_ref.ekf_update)."""
-    cdef double zh[MZ]
     cdef double zdot[MZ]
     cdef double nu[MZ]
     cdef double H[MZ * 6]
@@ -359,11 +366,7 @@ cdef int ekf_update(double *x, double *P, const double *z, const double *Rd, dou
     cdef double w[MZ]
     cdef double acc, d2
     cdef int a, b, c
-    cdef int m = dims(z)
-    measure(x, M, ts, m, zh, H, zdot)
-    for a in range(m):
-        nu[a] = z[a] - zh[a]
-    nu[1] = wrap_pi(nu[1])
+    cdef int m = residual(x, M, ts, z, nu, H, zdot)
     for a in range(m):
         for b in range(m):
             R[a * m + b] = varc * zdot[a] * zdot[b]
