@@ -56,7 +56,9 @@ def sensor_table(loaded: LoadedConfig) -> SensorTable:
         sigma_range_m=np.array([r.sigma_range_m for r in radars], float),
         sigma_az_rad=np.array([r.sigma_az_rad for r in radars], float),
         sigma_el_rad=np.array([r.sigma_el_rad for r in radars], float),
-        scan_period_s=np.array([r.scan_period_s for r in radars], float))
+        scan_period_s=np.array([r.scan_period_s for r in radars], float),
+        sigma_range_rate_mps=np.array([np.nan if r.sigma_range_rate_mps is None
+                                       else r.sigma_range_rate_mps for r in radars], float))
 
 
 def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
