@@ -21,7 +21,8 @@ import numpy as np
 from rig.errors import ConfigError
 from rig.fusion import FusionEngine
 from rig.harness.limits import parse_limits
-from rig.record import Kind, read_recording
+from rig.record import Kind, RecordingReport
+from rig.record import iter_recording
 from rig.records import PLOT_DTYPE, empty_plots
 from rig.scenario import ScenarioSpec, build_scenario
 from rig.validation import validate
@@ -92,10 +93,9 @@ def load_recorded_config(meta: dict, path: Path) -> LoadedConfig:
 def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
     """Replay the recording at ``path`` into ``out_dir``; returns the report."""
     path = Path(path)
-    records, rec_report = read_recording(path)
-    if rec_report.damaged or rec_report.torn_tail:
-        log.warning("%s: %d damaged chunk(s), torn tail %s: replaying every complete chunk",
-                    path, len(rec_report.damaged), bool(rec_report.torn_tail))
+    rec_report = RecordingReport()
+    records = iter_recording(path, rec_report)
+    next(records, None)                       # the META record: the run's config and time line
     meta = rec_report.meta
     loaded = load_recorded_config(meta, path)
     cfg = loaded.config
@@ -117,6 +117,7 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
     deadline_ns = round(cfg.outputs.deadline_s * 1e9)
     t_wall0, t_rec0 = time.monotonic_ns(), None
     last_tick_sched = None
+    fault_events: dict[str, list[dict]] = {}
     for rec in records:
         if pace == "recorded":
             t_rec0 = rec.t_ns if t_rec0 is None else t_rec0
@@ -132,7 +133,9 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
                 pending[rec.stream].append(plots)
         elif rec.kind == Kind.EVENT:
             event = rec.json()
-            if "timeline" in event:
+            if event.get("event") == "fault":
+                fault_events.setdefault(event["sensor"], []).append(event)
+            elif "timeline" in event:
                 timeline = event["timeline"]      # where each sensor's clock sits
             elif "reset" in event:
                 decoders[event["reset"]].reset()
@@ -183,12 +186,9 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
                        "ok" if info.get("opened", True) else "failed", d.plots, d.counters(),
                        elapsed)
             for entry, radar, info, d in zip(cfg.sensors, loaded.radars, timeline, decoders)]
-    fault_events = {}
-    for rec in records:
-        if rec.kind == Kind.EVENT:
-            event = rec.json()
-            if event.get("event") == "fault":
-                fault_events.setdefault(event["sensor"], []).append(event)
+    if rec_report.damaged or rec_report.torn_tail:
+        log.warning("%s: %d damaged chunk(s), torn tail %s: replayed every complete chunk",
+                    path, len(rec_report.damaged), bool(rec_report.torn_tail))
     return write_reports(loaded, rows, engine, result, out_dir, t0_ns=t0_ns, extra={
         "replay_of": str(path), "recording": rec_report.to_json(), "pace": pace,
         "fault_events": fault_events})
@@ -214,14 +214,19 @@ def _take(queue: deque, count: int, path: Path) -> np.ndarray:
 
 def recording_summary(path: str | Path) -> dict:
     """What ``rig record-info`` prints: the recording's health and content."""
-    records, report = read_recording(path)
+    report = RecordingReport()
+    plots = outputs = 0
+    for rec in iter_recording(path, report):
+        if rec.kind == Kind.PLOTS:
+            plots += len(rec.data) // PLOT_DTYPE.itemsize
+        elif rec.kind == Kind.OUTPUT:
+            outputs += 1
     out = report.to_json()
     meta = report.meta or {}
     cfg = meta.get("config", {})
     out["run"] = {"name": cfg.get("name"), "mode": cfg.get("mode"),
                   "config_file": meta.get("config_file"), "rig_version": meta.get("rig_version"),
                   "sensors": [s.get("id") for s in cfg.get("sensors", [])]}
-    out["plots_recorded"] = sum(len(r.data) // PLOT_DTYPE.itemsize for r in records
-                                if r.kind == Kind.PLOTS)
-    out["outputs_recorded"] = sum(r.kind == Kind.OUTPUT for r in records)
+    out["plots_recorded"] = plots
+    out["outputs_recorded"] = outputs
     return json.loads(json.dumps(out))

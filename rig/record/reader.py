@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import mmap
+import os
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -67,8 +69,17 @@ def recording_files(path: str | Path) -> list[Path]:
 
 
 def _read_file(path: Path, report: RecordingReport, last_seq: list) -> Iterator[Record]:
-    data = path.read_bytes()
     report.files.append(str(path))
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            report.torn_tail.append({"file": str(path), "offset": 0, "bytes": 0})
+            return
+        # mapped, not read: memory stays bounded by one chunk however long the recording
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            yield from _read_chunks(path, data, report, last_seq)
+
+
+def _read_chunks(path: Path, data, report: RecordingReport, last_seq: list) -> Iterator[Record]:
     if len(data) < FILE_HEADER.size:
         report.torn_tail.append({"file": str(path), "offset": 0, "bytes": len(data)})
         return
@@ -155,13 +166,22 @@ def _parse_records(payload: bytes, n_records: int) -> list[Record] | None:
     return records if pos == len(payload) else None
 
 
-def read_recording(path: str | Path) -> tuple[list[Record], RecordingReport]:
-    """Every record of every complete chunk of a recording (and its rotations), validated."""
-    report = RecordingReport()
+def iter_recording(path: str | Path, report: RecordingReport) -> Iterator[Record]:
+    """Every record of every complete chunk of a recording (and its rotations), validated as
+    it is read; ``report`` fills in as the reading goes (complete at the end). Memory stays
+    bounded by one chunk."""
     last_seq: list = []
-    records = []
     for f in recording_files(path):
-        records.extend(_read_file(f, report, last_seq))
+        for rec in _read_file(f, report, last_seq):
+            if report.meta is None:
+                raise ConfigError("recording does not start with its META record",
+                                  file=str(path))
+            yield rec
     if report.meta is None:
         raise ConfigError("recording has no META record", file=str(path))
-    return records, report
+
+
+def read_recording(path: str | Path) -> tuple[list[Record], RecordingReport]:
+    """Every record of a recording as a list, and the report (for small recordings)."""
+    report = RecordingReport()
+    return list(iter_recording(path, report)), report
