@@ -52,3 +52,33 @@ class PlotQueue:
 
     def __len__(self) -> int:
         return self._queue.qsize()
+
+
+class PlotDriver:
+    """What every host driver shares: the queue of decoded plots between its reader thread and
+    the consumer, a raw tap, and a wake-up event for a consumer of many drivers."""
+
+    def __init__(self, queue_batches: int = 4096):
+        self._queue = PlotQueue(queue_batches)
+        self._tap = None
+
+    def read_plots(self, timeout_s: float | None = None) -> np.ndarray:
+        """Every plot decoded since the last call; waits up to ``timeout_s`` for the first."""
+        return self._queue.get_all(timeout_s)
+
+    def set_tap(self, tap) -> None:
+        """Call ``tap(t_arrival_ns, data)`` from the reader with every chunk of raw input as
+        read, before it is decoded (``data`` None when the decoder is reset): for recording."""
+        self._tap = tap
+
+    def set_wakeup(self, event: threading.Event | None) -> None:
+        """Set ``event`` whenever plots are queued (one consumer, many drivers)."""
+        self._queue.wakeup = event
+
+    @property
+    def queued_batches(self) -> int:
+        return len(self._queue)
+
+    @property
+    def plots_dropped(self) -> int:
+        return self._queue.plots_dropped

@@ -16,19 +16,18 @@ from __future__ import annotations
 import logging
 import threading
 
-import numpy as np
 
 from rig._ext.asterix048 import Cat048Decoder
 from rig.errors import TransportError
 from rig.transport.udp import UdpTransport
 
-from ..plot_queue import PlotQueue
+from ..plot_queue import PlotDriver
 from . import protocol as P
 
 log = logging.getLogger(__name__)
 
 
-class AsterixRadarDriver:
+class AsterixRadarDriver(PlotDriver):
     """Receives CAT048 on ``url`` (``udp://@HOST:PORT``; port 0 picks a free one)."""
 
     def __init__(self, url: str = f"udp://@127.0.0.1:{P.DEFAULT_PORT}", *, sensor_id: int = 0,
@@ -41,7 +40,7 @@ class AsterixRadarDriver:
         self.sensor_id = sensor_id
         self.decoder = decoder_factory(sensor_id=sensor_id, site_alt_m=site_alt_m)
         self.reconnect_max_s = reconnect_max_s
-        self._queue = PlotQueue(queue_batches)
+        super().__init__(queue_batches)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.state = "closed"
@@ -49,7 +48,6 @@ class AsterixRadarDriver:
         self.t_last_arrival_ns = 0
         self.disconnects = 0
         self.reconnects = 0
-        self._tap = None
 
     def set_source(self, sac: int, sic: int, sensor_id: int, site_alt_m: float) -> None:
         self.decoder.set_source(sac, sic, sensor_id, site_alt_m)
@@ -83,18 +81,6 @@ class AsterixRadarDriver:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def read_plots(self, timeout_s: float | None = None) -> np.ndarray:
-        """Every plot decoded since the last call; waits up to ``timeout_s`` for the first."""
-        return self._queue.get_all(timeout_s)
-
-    def set_tap(self, tap) -> None:
-        """Call ``tap(t_arrival_ns, data)`` from the reader with every chunk read, before it
-        is decoded (``data`` None when the decoder is reset), e.g. to record the raw stream."""
-        self._tap = tap
-
-    def set_wakeup(self, event: threading.Event | None) -> None:
-        """Set ``event`` whenever plots are queued (one consumer, many drivers)."""
-        self._queue.wakeup = event
 
     def counters(self) -> dict[str, int]:
         c = self.decoder.counters()

@@ -30,7 +30,7 @@ import numpy as np
 
 from rig.errors import CodecError, PortNotFoundError, TransportError, TransportTimeoutError
 
-from ..plot_queue import PlotQueue
+from ..plot_queue import PlotDriver
 from . import protocol as P
 from .blocks import parse_header, plots_from_payload
 
@@ -45,7 +45,7 @@ def _visa_errors():
     return pyvisa.errors.VisaIOError, pyvisa.errors.InvalidSession, OSError
 
 
-class ScpiSensorDriver:
+class ScpiSensorDriver(PlotDriver):
     """Driver for one SCPI radar sensor at VISA resource ``resource``."""
 
     def __init__(self, resource: str, *, backend: str = "@py", sensor_id: int = 0,
@@ -65,7 +65,7 @@ class ScpiSensorDriver:
         self._rm = None
         self._inst = None
         self._lock = threading.Lock()
-        self._queue = PlotQueue(queue_batches)
+        super().__init__(queue_batches)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._want_running = False
@@ -76,7 +76,6 @@ class ScpiSensorDriver:
         self.counts = dict(fetches=0, plots_ok=0, bad_blocks=0, timeouts=0, io_errors=0,
                            instrument_errors=0, reopens=0, seq_gaps=0)
         self._next_seq: int | None = None
-        self._tap = None
 
     # --- session -------------------------------------------------------------------------
     def connect(self) -> str:
@@ -248,18 +247,6 @@ class ScpiSensorDriver:
             self._next_seq = (int(plots["seq"][-1]) + 1) & 0xFFFFFFFF
         return plots
 
-    def read_plots(self, timeout_s: float | None = None) -> np.ndarray:
-        """Every plot fetched since the last call; waits up to ``timeout_s`` for the first."""
-        return self._queue.get_all(timeout_s)
-
-    def set_tap(self, tap) -> None:
-        """Call ``tap(t_arrival_ns, data)`` from the reader with every plot block
-        fetched (header and data, as on the wire), before it is decoded, e.g. to record the raw stream."""
-        self._tap = tap
-
-    def set_wakeup(self, event: threading.Event | None) -> None:
-        """Set ``event`` whenever plots are queued (one consumer, many drivers)."""
-        self._queue.wakeup = event
 
     def counters(self) -> dict[str, int]:
         c = dict(self.counts)

@@ -21,13 +21,12 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
 
 from rig._ext.serial_codec import SerialFrameDecoder, encode_frame
 from rig.errors import RigError, TransportError, TransportTimeoutError
 from rig.transport import SerialTransport
 
-from ..plot_queue import PlotQueue
+from ..plot_queue import PlotDriver
 from . import protocol as P
 
 log = logging.getLogger(__name__)
@@ -41,7 +40,7 @@ class TimeSync:
     rtt_ns: int         # round trip, host clock
 
 
-class SerialSensorDriver:
+class SerialSensorDriver(PlotDriver):
     """Driver for one sensor speaking the rig serial protocol on ``url``.
 
     ``url`` is anything pyserial opens: ``/dev/ttyUSB0``, ``/dev/pts/5``, ``loop://``,
@@ -59,7 +58,7 @@ class SerialSensorDriver:
         self.reconnect_max_s = reconnect_max_s
         self.transport = SerialTransport(url, baudrate=baudrate)
         self.decoder = decoder_factory(sensor_id=sensor_id)
-        self._queue = PlotQueue(queue_batches)
+        super().__init__(queue_batches)
         self._write_lock = threading.Lock()
         self._pending_lock = threading.Lock()
         self._pending: dict[tuple, Future] = {}
@@ -76,7 +75,6 @@ class SerialSensorDriver:
         self.reconnects = 0
         self.reconnect_attempts = 0
         self.unexpected_messages = 0
-        self._tap = None
 
     # --- life cycle --------------------------------------------------------------------
     def open(self, *, start: bool = True) -> "SerialSensorDriver":
@@ -113,27 +111,6 @@ class SerialSensorDriver:
         self.close()
 
     # --- plots ---------------------------------------------------------------------------
-    def read_plots(self, timeout_s: float | None = None) -> np.ndarray:
-        """Every plot decoded since the last call; waits up to ``timeout_s`` for the first."""
-        return self._queue.get_all(timeout_s)
-
-    def set_tap(self, tap) -> None:
-        """Call ``tap(t_arrival_ns, data)`` from the reader with every chunk read, before it
-        is decoded (``data`` None when the decoder is reset), e.g. to record the raw stream."""
-        self._tap = tap
-
-    def set_wakeup(self, event: threading.Event | None) -> None:
-        """Set ``event`` whenever plots are queued (one consumer, many drivers)."""
-        self._queue.wakeup = event
-
-    @property
-    def queued_batches(self) -> int:
-        return len(self._queue)
-
-    @property
-    def plots_dropped(self) -> int:
-        return self._queue.plots_dropped
-
     def counters(self) -> dict[str, int]:
         """Decoder counters plus the reader's own."""
         c = self.decoder.counters()
