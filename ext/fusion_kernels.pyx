@@ -9,12 +9,13 @@ tracks run without the GIL on plain C arrays; per pair all work is on the stack.
 
 import numpy as np
 cimport numpy as cnp
-from libc.math cimport sqrt, sin, cos, atan2, exp, log, floor, fabs, isnan, M_PI, INFINITY
+from libc.math cimport (sqrt, sin, cos, atan2, exp, log, floor, fabs, isnan, isinf, isfinite,
+                        M_PI, INFINITY)
 from libc.string cimport memcpy, memset
 
-from rig_records cimport plot_t
+from rig_records cimport plot_t, track_t
 
-from rig.records import PLOT_DTYPE
+from rig.records import PLOT_DTYPE, TRACK_DTYPE
 
 cnp.import_array()
 
@@ -701,3 +702,634 @@ def close_pairs(const double[:, ::1] xc, const double[:, :, ::1] Pc, double radi
                         out_b.append(b)
                         out_d2.append(d2)
     return (np.array(out_a, np.int64), np.array(out_b, np.int64), np.array(out_d2, float))
+
+
+# --- the engine's per-window bookkeeping ---------------------------------------------------
+# Kernels that take ``st`` read and write the arrays of a rig.fusion.store.TrackStore.
+
+DEF TENTATIVE = 0      # rig.records.TRACK_STATUS_*
+DEF CONFIRMED = 1
+DEF COASTING = 2
+
+
+def screen(cnp.ndarray plots, const double[:] clock, double oldest_s, double newest_s):
+    """Per plot a reason code (0: use it) and the latest registered time of the plots kept
+    (kernels_ref.screen)."""
+    if plots.dtype != PLOT_DTYPE:
+        raise TypeError(f"plots must have dtype rig.records.PLOT_DTYPE, not {plots.dtype}")
+    plots = np.ascontiguousarray(plots)
+    cdef Py_ssize_t n = plots.shape[0], i, S = clock.shape[0]
+    code_a = np.zeros(n, np.uint8)
+    cdef unsigned char[::1] code = code_a
+    cdef const plot_t *src = <const plot_t *>cnp.PyArray_DATA(plots)
+    cdef double t, t_max = -INFINITY
+    with nogil:
+        for i in range(n):
+            if src[i].sensor_id >= S:
+                code[i] = 1
+            elif not (isfinite(src[i].t_sensor) and isfinite(src[i].range_m)
+                      and isfinite(src[i].az_rad) and isfinite(src[i].el_rad)) \
+                    or isinf(src[i].range_rate_mps):
+                code[i] = 2
+            elif src[i].range_m < 0:
+                code[i] = 3
+            elif fabs(src[i].el_rad) > M_PI / 2:
+                code[i] = 4
+            else:
+                t = src[i].t_sensor - clock[src[i].sensor_id]
+                if t < oldest_s:
+                    code[i] = 5
+                elif t > newest_s:
+                    code[i] = 6
+                elif t > t_max:
+                    t_max = t
+    return code_a, t_max
+
+
+def moments(const double[:, :, ::1] x, const double[:, :, :, ::1] P, const double[:, ::1] mu,
+            Py_ssize_t n):
+    """Mixture position and velocity and position and velocity sigmas of the first ``n``
+    tracks (kernels_ref.moments)."""
+    pos_a = np.empty((n, 3))
+    vel_a = np.empty((n, 3))
+    sp_a = np.empty(n)
+    sv_a = np.empty(n)
+    cdef double[:, ::1] pos = pos_a, vel = vel_a
+    cdef double[::1] sp = sp_a, sv = sv_a
+    cdef Py_ssize_t k
+    cdef int j, a
+    cdef double vp, vv
+    with nogil:
+        for k in range(n):
+            for a in range(3):
+                pos[k, a] = 0.0
+                vel[k, a] = 0.0
+            vp = 0.0
+            vv = 0.0
+            for j in range(K):
+                for a in range(3):
+                    pos[k, a] += mu[k, j] * x[k, j, a]
+                    vel[k, a] += mu[k, j] * x[k, j, 3 + a]
+                vp = vp + mu[k, j] * (P[k, j, 0, 0] + P[k, j, 1, 1] + P[k, j, 2, 2])
+                vv = vv + mu[k, j] * (P[k, j, 3, 3] + P[k, j, 4, 4] + P[k, j, 5, 5])
+            sp[k] = sqrt(vp)
+            sv[k] = sqrt(vv)
+    return pos_a, vel_a, sp_a, sv_a
+
+
+cdef inline void mixture_velocity(const double[:, :, ::1] x, const double[:, :, :, ::1] P,
+                                  const double[:, ::1] mu, long long k, double *v,
+                                  double *Pv) noexcept nogil:
+    """v = Σ μ_j v_j, P_v = Σ μ_j P_j,vv (3 and 3x3)."""
+    cdef int j, a, b
+    for a in range(3):
+        v[a] = 0.0
+        for b in range(3):
+            Pv[a * 3 + b] = 0.0
+    for j in range(K):
+        for a in range(3):
+            v[a] += mu[k, j] * x[k, j, 3 + a]
+            for b in range(3):
+                Pv[a * 3 + b] += mu[k, j] * P[k, j, 3 + a, 3 + b]
+
+
+def registration_pairs(st, const long long[::1] pair_plot, const long long[::1] pair_track,
+                       const double[:, ::1] z, const double[::1] t_plot,
+                       const long long[::1] sensor, const double[:, ::1] bias,
+                       long long min_updates, double max_dt_s):
+    """Plot pairs for registration before the window's updates (kernels_ref.registration_pairs)."""
+    cdef const double[:, :, ::1] x = st.x
+    cdef const double[:, :, :, ::1] P = st.P
+    cdef const double[:, ::1] mu = st.mu
+    cdef const cnp.uint16_t[::1] status = st.status
+    cdef const cnp.uint32_t[::1] n_updates = st.n_updates
+    cdef const double[:, ::1] s_t_last = st.sensor_t_last
+    cdef const double[:, :, ::1] s_z_raw = st.sensor_z_raw
+    cdef const double[:, ::1] s_t_raw = st.sensor_t_raw
+    cdef Py_ssize_t n = pair_plot.shape[0], S = s_t_last.shape[1], p, r, m = 0, count = 0
+    cdef long long i, k, s
+    with nogil:
+        for p in range(n):
+            i = pair_plot[p]
+            k = pair_track[p]
+            s = sensor[i]
+            if status[k] != CONFIRMED or n_updates[k] < min_updates:
+                continue
+            for r in range(S):
+                if r != s and fabs(t_plot[i] - s_t_last[k, r]) <= max_dt_s:
+                    count += 1
+    s_a = np.empty(count, np.int64)
+    r_a = np.empty(count, np.int64)
+    zs_a = np.empty((count, 3))
+    zr_a = np.empty((count, 3))
+    ts_a = np.empty(count)
+    tr_a = np.empty(count)
+    v_a = np.empty((count, 3))
+    Pv_a = np.empty((count, 3, 3))
+    cdef long long[::1] s_o = s_a, r_o = r_a
+    cdef double[:, ::1] zs = zs_a, zr = zr_a, v = v_a
+    cdef double[::1] ts = ts_a, tr = tr_a
+    cdef double[:, :, ::1] Pv = Pv_a
+    cdef int a
+    with nogil:
+        for p in range(n):
+            i = pair_plot[p]
+            k = pair_track[p]
+            s = sensor[i]
+            if status[k] != CONFIRMED or n_updates[k] < min_updates:
+                continue
+            for r in range(S):
+                if r == s or not fabs(t_plot[i] - s_t_last[k, r]) <= max_dt_s:
+                    continue
+                s_o[m] = s
+                r_o[m] = r
+                for a in range(3):
+                    zs[m, a] = z[i, a] + bias[s, a]
+                    zr[m, a] = s_z_raw[k, r, a]
+                ts[m] = t_plot[i] + bias[s, 3]
+                tr[m] = s_t_raw[k, r]
+                mixture_velocity(x, P, mu, k, &v[m, 0], &Pv[m, 0, 0])
+                m += 1
+    return s_a, r_a, zs_a, zr_a, ts_a, tr_a, v_a, Pv_a
+
+
+def record_updates(st, const long long[::1] pair_plot, const long long[::1] pair_track,
+                   const unsigned char[::1] ok, const double[::1] d2, const double[:, ::1] z,
+                   const double[::1] t_plot, const long long[::1] sensor,
+                   const long long[::1] partner, const double[:, ::1] bias,
+                   long long confirm_updates):
+    """Bookkeeping after ``update`` (kernels_ref.record_updates)."""
+    cdef cnp.uint32_t[::1] n_updates = st.n_updates
+    cdef double[::1] t_last = st.t_last
+    cdef cnp.uint64_t[::1] sensors = st.sensors
+    cdef cnp.uint32_t[::1] partners = st.partners
+    cdef double[:, ::1] s_t_last = st.sensor_t_last
+    cdef double[:, :, ::1] s_z_raw = st.sensor_z_raw
+    cdef double[:, ::1] s_t_raw = st.sensor_t_raw
+    cdef double[:, ::1] p_t_last = st.partner_t_last
+    cdef cnp.uint16_t[::1] status = st.status
+    cdef Py_ssize_t n = pair_plot.shape[0], p
+    cdef long long i, k, s, c
+    cdef double t, nis_sum = 0.0, t_latest = -INFINITY
+    cdef long long nis_count = 0, nis_dof = 0, promoted = 0
+    cdef int a
+    with nogil:
+        for p in range(n):               # status as it was before this batch's promotions
+            if not ok[p]:
+                continue
+            i = pair_plot[p]
+            k = pair_track[p]
+            s = sensor[i]
+            c = partner[s]
+            t = t_plot[i]
+            if status[k] == CONFIRMED:
+                nis_sum = nis_sum + d2[p]
+                nis_count += 1
+                nis_dof += 3 if isnan(z[i, 3]) else 4
+            n_updates[k] += 1
+            if t > t_last[k] or isnan(t_last[k]):          # fmax
+                t_last[k] = t
+            sensors[k] |= (<cnp.uint64_t>1) << s
+            partners[k] |= (<cnp.uint32_t>1) << c
+            s_t_last[k, s] = t
+            for a in range(3):
+                s_z_raw[k, s, a] = z[i, a] + bias[s, a]
+            s_t_raw[k, s] = t + bias[s, 3]
+            if t > p_t_last[k, c] or isnan(p_t_last[k, c]):
+                p_t_last[k, c] = t
+            if t > t_latest:
+                t_latest = t
+        for p in range(n):
+            k = pair_track[p]
+            if ok[p] and status[k] == TENTATIVE and n_updates[k] >= confirm_updates:
+                status[k] = CONFIRMED
+                promoted += 1
+    return nis_sum, nis_count, nis_dof, promoted, t_latest
+
+
+cdef void enu_jac(double r, double az, double el, double *J, double *enu) noexcept nogil:
+    """∂enu/∂(r, az, el) (3x3 row-major) and enu of a polar plot (models.enu_jacobian)."""
+    cdef double ce = cos(el), se = sin(el), ca = cos(az), sa = sin(az)
+    J[0] = ce * sa
+    J[1] = r * ce * ca
+    J[2] = -r * se * sa
+    J[3] = ce * ca
+    J[4] = -r * ce * sa
+    J[5] = -r * se * ca
+    J[6] = se
+    J[7] = 0.0
+    J[8] = r * ce
+    enu[0] = r * ce * sa
+    enu[1] = r * ce * ca
+    enu[2] = r * se
+
+
+cdef inline void matmul3(const double *A, const double *B, double *C) noexcept nogil:
+    """C = A B (3x3 row-major)."""
+    cdef int a, b, c
+    cdef double acc
+    for a in range(3):
+        for b in range(3):
+            acc = 0.0
+            for c in range(3):
+                acc = acc + A[a * 3 + c] * B[c * 3 + b]
+            C[a * 3 + b] = acc
+
+
+def initiate(st, Py_ssize_t row0, const double[:, ::1] z, const double[::1] t_plot,
+             const long long[::1] sensor, const double[:, ::1] pc, const double[:, ::1] R_diag,
+             const double[:, :, ::1] M, const long long[::1] partner,
+             const double[:, ::1] bias, const double[::1] mu_initial, long long first_id,
+             double v_sigma_mps, double v_up_sigma_mps):
+    """Tentative tracks in store rows from ``row0`` (kernels_ref.initiate)."""
+    cdef double[:, :, ::1] x = st.x
+    cdef double[:, :, :, ::1] P = st.P
+    cdef double[:, ::1] mu = st.mu
+    cdef double[::1] t_trk = st.t, t_first = st.t_first, t_last = st.t_last
+    cdef cnp.uint32_t[::1] track_id = st.track_id, n_updates = st.n_updates
+    cdef cnp.uint32_t[::1] partners = st.partners
+    cdef cnp.uint16_t[::1] status = st.status
+    cdef cnp.uint64_t[::1] sensors = st.sensors
+    cdef double[:, ::1] s_t_last = st.sensor_t_last, s_t_raw = st.sensor_t_raw
+    cdef double[:, :, ::1] s_z_raw = st.sensor_z_raw
+    cdef double[:, ::1] p_t_last = st.partner_t_last
+    cdef Py_ssize_t n = z.shape[0], i, row
+    if row0 < 0 or row0 + n > x.shape[0]:
+        raise IndexError("initiate: rows beyond the store")
+    cdef long long s, c
+    cdef int a, b, j
+    cdef double J[9]
+    cdef double enu[3]
+    cdef double A[9]
+    cdef double P0[36]
+    cdef double x0[6]
+    cdef double u[3]
+    cdef double Q[9]
+    cdef double T[9]
+    cdef double Pv[9]
+    cdef double acc, nu
+    with nogil:
+        for i in range(n):
+            s = sensor[i]
+            c = partner[s]
+            row = row0 + i
+            enu_jac(z[i, 0], z[i, 1], z[i, 2], J, enu)
+            matmul3(&M[s, 0, 0], J, A)                     # A = M J
+            memset(P0, 0, sizeof(P0))
+            for a in range(3):                             # A R Aᵀ
+                for b in range(3):
+                    acc = 0.0
+                    for j in range(3):
+                        acc = acc + A[a * 3 + j] * R_diag[i, j] * A[b * 3 + j]
+                    P0[a * 6 + b] = acc
+            P0[3 * 6 + 3] = v_sigma_mps * v_sigma_mps
+            P0[4 * 6 + 4] = v_sigma_mps * v_sigma_mps
+            P0[5 * 6 + 5] = v_up_sigma_mps * v_up_sigma_mps
+            for a in range(3):
+                x0[a] = pc[i, a]
+                x0[3 + a] = 0.0
+            if isfinite(z[i, 3]):                          # the line of sight u
+                for a in range(3):
+                    u[a] = M[s, a, 0] * enu[0] + M[s, a, 1] * enu[1] + M[s, a, 2] * enu[2]
+                nu = sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2])
+                for a in range(3):
+                    u[a] = u[a] / nu
+                    x0[3 + a] = z[i, 3] * u[a]             # v = ṙ u
+                for a in range(3):
+                    for b in range(3):
+                        Q[a * 3 + b] = (1.0 if a == b else 0.0) - u[a] * u[b]
+                        Pv[a * 3 + b] = P0[(3 + a) * 6 + 3 + b]
+                matmul3(Q, Pv, T)
+                matmul3(T, Q, Pv)                          # Q P_v Q + σ_ṙ² u uᵀ
+                for a in range(3):
+                    for b in range(3):
+                        P0[(3 + a) * 6 + 3 + b] = Pv[a * 3 + b] + R_diag[i, 3] * u[a] * u[b]
+            for j in range(K):
+                memcpy(&x[row, j, 0], x0, sizeof(x0))
+                memcpy(&P[row, j, 0, 0], P0, sizeof(P0))
+                mu[row, j] = mu_initial[j]
+            t_trk[row] = t_plot[i]
+            t_first[row] = t_plot[i]
+            t_last[row] = t_plot[i]
+            track_id[row] = first_id + i
+            status[row] = TENTATIVE
+            n_updates[row] = 1
+            sensors[row] = (<cnp.uint64_t>1) << s
+            partners[row] = (<cnp.uint32_t>1) << c
+            s_t_last[row, s] = t_plot[i]
+            for a in range(3):
+                s_z_raw[row, s, a] = z[i, a] + bias[s, a]
+            s_t_raw[row, s] = t_plot[i] + bias[s, 3]
+            p_t_last[row, c] = t_plot[i]
+
+
+# --- the layout check: rig_records.pxd track_t must mirror rig.records.TRACK_DTYPE ----------
+cdef track_t _tprobe
+
+
+cdef Py_ssize_t _toff(void *field):
+    return <char *>field - <char *>&_tprobe
+
+
+_tlayout = {
+    "track_id": _toff(&_tprobe.track_id), "status": _toff(&_tprobe.status),
+    "n_updates": _toff(&_tprobe.n_updates), "partners": _toff(&_tprobe.partners),
+    "t": _toff(&_tprobe.t), "east": _toff(&_tprobe.east), "v_up": _toff(&_tprobe.v_up),
+    "covariance": _toff(&_tprobe.covariance), "partner_t_last": _toff(&_tprobe.partner_t_last),
+}
+if sizeof(track_t) != TRACK_DTYPE.itemsize or any(
+        TRACK_DTYPE.fields[name][1] != offset for name, offset in _tlayout.items()):
+    raise ImportError("ext/rig_records.pxd track_t does not match rig.records.TRACK_DTYPE")
+
+
+def fill_tracks(cnp.ndarray out, st, const long long[::1] rows, double t,
+                const double[::1] model, double coasting_after_s):
+    """``out`` (TRACK_DTYPE): the tracks of store ``rows`` predicted to ``t``
+    (kernels_ref.fill_tracks)."""
+    if out.dtype != TRACK_DTYPE or not out.flags.c_contiguous or out.shape[0] != rows.shape[0]:
+        raise TypeError("out must be a contiguous TRACK_DTYPE array, one per row")
+    cdef const double[:, :, ::1] x = st.x
+    cdef const double[:, :, :, ::1] P = st.P
+    cdef const double[:, ::1] mu = st.mu
+    cdef const double[::1] t_trk = st.t, t_last = st.t_last
+    cdef const cnp.uint32_t[::1] track_id = st.track_id, n_updates = st.n_updates
+    cdef const cnp.uint32_t[::1] partners = st.partners
+    cdef const cnp.uint16_t[::1] status = st.status
+    cdef const double[:, ::1] p_t_last = st.partner_t_last
+    cdef track_t *dst = <track_t *>cnp.PyArray_DATA(out)
+    cdef Py_ssize_t m = rows.shape[0], a, c, n_p = p_t_last.shape[1]
+    cdef long long k
+    cdef double xp[K * NX]
+    cdef double Pp[K * 36]
+    cdef double cbar[K]
+    cdef double xc[NX]
+    if n_p != 16:
+        raise ValueError("partner_t_last must hold MAX_PARTNERS (16) columns")
+    with nogil:
+        for a in range(m):
+            k = rows[a]
+            imm_predict(&x[k, 0, 0], &P[k, 0, 0, 0], &mu[k, 0], t - t_trk[k], &model[0], xp,
+                        Pp, cbar)
+            combine(xp, Pp, cbar, xc, dst[a].covariance)
+            dst[a].track_id = track_id[k]
+            dst[a].status = status[k]
+            if status[k] != TENTATIVE and t - t_last[k] > coasting_after_s:
+                dst[a].status = COASTING
+            dst[a].n_updates = n_updates[k]
+            dst[a].partners = partners[k]
+            dst[a].t = t
+            dst[a].east = xc[0]
+            dst[a].north = xc[1]
+            dst[a].up = xc[2]
+            dst[a].v_east = xc[3]
+            dst[a].v_north = xc[4]
+            dst[a].v_up = xc[5]
+            for c in range(16):
+                dst[a].partner_t_last[c] = p_t_last[k, c]
+
+
+def stale(st, const long long[::1] rows, double t_s, const double[::1] scan_period_s,
+          double max_scan_s, double tentative_gap_scans, double coast_scans,
+          double max_position_sigma_m):
+    """Per row: 1 if the track is due for deletion at ``t_s`` (kernels_ref.stale)."""
+    cdef const double[:, :, :, ::1] P = st.P
+    cdef const double[:, ::1] mu = st.mu
+    cdef const double[::1] t_trk = st.t, t_last = st.t_last
+    cdef const cnp.uint16_t[::1] status = st.status
+    cdef const double[:, ::1] s_t_last = st.sensor_t_last
+    cdef Py_ssize_t m = rows.shape[0], S = scan_period_s.shape[0], a, r
+    drop_a = np.zeros(m, np.uint8)
+    cdef unsigned char[::1] drop = drop_a
+    cdef long long k
+    cdef int j
+    cdef double gap, revisit, vp, vv, dt, sigma
+    with nogil:
+        for a in range(m):
+            k = rows[a]
+            gap = t_s - t_last[k]
+            revisit = INFINITY
+            for r in range(S):
+                if t_s - s_t_last[k, r] < 2.5 * scan_period_s[r] and scan_period_s[r] < revisit:
+                    revisit = scan_period_s[r]
+            if revisit == INFINITY:
+                revisit = max_scan_s
+            if status[k] == TENTATIVE:
+                drop[a] = gap > tentative_gap_scans * revisit
+                continue
+            vp = 0.0
+            vv = 0.0
+            for j in range(K):
+                vp = vp + mu[k, j] * (P[k, j, 0, 0] + P[k, j, 1, 1] + P[k, j, 2, 2])
+                vv = vv + mu[k, j] * (P[k, j, 3, 3] + P[k, j, 4, 4] + P[k, j, 5, 5])
+            dt = t_s - t_trk[k]
+            if not dt > 0.0:
+                dt = 0.0
+            sigma = sqrt(vp + dt * dt * vv)
+            drop[a] = gap > coast_scans * revisit or sigma > max_position_sigma_m
+    return drop_a
+
+
+def close_tracks(st, const long long[::1] rows, double t, const double[::1] model,
+                 double radius_m, double d2_max):
+    """``close_pairs`` of the tracks of store ``rows`` predicted to ``t``
+    (kernels_ref.close_tracks). Only tracks that can be within ``radius_m`` of another are
+    predicted: the IMM mixture's predicted position lies within
+    ``dt²/2 (ω max_j |v_j| + g)`` of the straight-line prediction of its mean (turns bend a
+    path by at most ``|v| ω dt²/2``, gravity moves it ``g dt²/2``), so pairs farther apart
+    than ``radius_m`` plus both bounds (and a metre of slack for rounding) cannot be close."""
+    cdef const double[:, :, ::1] x = st.x
+    cdef const double[:, :, :, ::1] P = st.P
+    cdef const double[:, ::1] mu = st.mu
+    cdef const double[::1] t_trk = st.t
+    cdef Py_ssize_t m = rows.shape[0], a, b, c
+    lin_a = np.empty((m, 3))
+    bound_a = np.empty(m)
+    done_a = np.zeros(m, np.uint8)
+    xs_a = np.empty((m, 6))
+    Ps_a = np.empty((m, 6, 6))
+    cdef double[:, ::1] lin = lin_a, xs = xs_a
+    cdef double[::1] bound = bound_a
+    cdef unsigned char[::1] done = done_a
+    cdef double[:, :, ::1] Ps = Ps_a
+    cdef long long k
+    cdef int j, e
+    cdef double dt, vmax, vn, mag, lim, d2, dd
+    cdef double dx[6]
+    cdef double S[36]
+    cdef double xp[K * NX]
+    cdef double Pp[K * 36]
+    cdef double cbar[K]
+    out_a, out_b, out_d2 = [], [], []
+    with nogil:
+        for a in range(m):
+            k = rows[a]
+            dt = t - t_trk[k]
+            vmax = 0.0
+            for j in range(K):
+                vn = sqrt(x[k, j, 3] * x[k, j, 3] + x[k, j, 4] * x[k, j, 4]
+                          + x[k, j, 5] * x[k, j, 5])
+                if not vn <= vmax:
+                    vmax = vn
+            mag = 0.0
+            for c in range(3):
+                lin[a, c] = 0.0
+                for j in range(K):
+                    lin[a, c] += mu[k, j] * (x[k, j, c] + x[k, j, 3 + c] * dt)
+                mag = mag + fabs(lin[a, c])
+            bound[a] = 0.5 * dt * dt * (fabs(model[0]) * vmax + model[6]) \
+                + 1.0 + 1e-9 * (mag + vmax * fabs(dt))
+        for a in range(m):
+            for b in range(a + 1, m):
+                lim = radius_m + bound[a] + bound[b]
+                dd = 0.0
+                for c in range(3):
+                    dd = dd + (lin[a, c] - lin[b, c]) * (lin[a, c] - lin[b, c])
+                if dd > lim * lim:
+                    continue
+                for e in range(2):
+                    c = a if e == 0 else b
+                    if not done[c]:
+                        k = rows[c]
+                        imm_predict(&x[k, 0, 0], &P[k, 0, 0, 0], &mu[k, 0], t - t_trk[k],
+                                    &model[0], xp, Pp, cbar)
+                        combine(xp, Pp, cbar, &xs[c, 0], &Ps[c, 0, 0])
+                        done[c] = 1
+                for c in range(6):                 # close_pairs on the predictions
+                    dx[c] = xs[a, c] - xs[b, c]
+                if dx[0] * dx[0] + dx[1] * dx[1] + dx[2] * dx[2] > radius_m * radius_m:
+                    continue
+                for c in range(36):
+                    S[c] = Ps[a, c // 6, c % 6] + Ps[b, c // 6, c % 6]
+                if mahalanobis6(S, dx, &d2) != 0:
+                    continue
+                if d2 < d2_max:
+                    with gil:
+                        out_a.append(a)
+                        out_b.append(b)
+                        out_d2.append(d2)
+    return (np.array(out_a, np.int64), np.array(out_b, np.int64), np.array(out_d2, float))
+
+
+cdef int chol_solve(const double *L, const double *b, double *x, int n) noexcept nogil:
+    """x = (L Lᵀ)⁻¹ b."""
+    cdef double y[8]
+    forward(L, b, y, n)
+    backward(L, y, x, n)
+    return 0
+
+
+def registration_terms(const long long[::1] s, const long long[::1] r,
+                       const double[:, ::1] z_s, const double[:, ::1] z_r,
+                       const double[::1] t_s, const double[::1] t_r, const double[:, ::1] v,
+                       const double[:, :, ::1] P_v, const double[:, ::1] b,
+                       const double[:, ::1] P, const double[:, :, ::1] M,
+                       const double[:, ::1] t_site, const double[:, ::1] R_diag,
+                       double accel_mps2, double gate_d2):
+    """Information ``(Y, η, ok)`` from plot pairs for the registration
+    (kernels_ref.registration_terms). Each pair's H has eight non-zero columns (its two
+    sensors' four values), so the work per pair is on 3x8 blocks."""
+    cdef Py_ssize_t m = s.shape[0], S = b.shape[0], p
+    Y_a = np.zeros((4 * S, 4 * S))
+    eta_a = np.zeros(4 * S)
+    ok_a = np.zeros(m, np.uint8)
+    cdef double[:, ::1] Y = Y_a
+    cdef double[::1] eta = eta_a
+    cdef unsigned char[::1] ok = ok_a
+    cdef long long sa, ra
+    cdef int a, c, e
+    cdef int idx[8]
+    cdef double J[9]
+    cdef double l_s[3]
+    cdef double l_r[3]
+    cdef double A_s[9]
+    cdef double A_r[9]
+    cdef double y[3]
+    cdef double h[24]          # 3x8: columns (s: r, az, el, clock), (r: r, az, el, clock)
+    cdef double N[9]
+    cdef double C[9]
+    cdef double L[9]
+    cdef double HP[24]
+    cdef double W[24]          # N⁻¹ h
+    cdef double col[3]
+    cdef double sol[3]
+    cdef double w[3]
+    cdef double zz[3]
+    cdef double dt, acc, d2, q
+    with nogil:
+        for p in range(m):
+            sa = s[p]
+            ra = r[p]
+            enu_jac(z_s[p, 0] - b[sa, 0], z_s[p, 1] - b[sa, 1], z_s[p, 2] - b[sa, 2], J, l_s)
+            matmul3(&M[sa, 0, 0], J, A_s)
+            enu_jac(z_r[p, 0] - b[ra, 0], z_r[p, 1] - b[ra, 1], z_r[p, 2] - b[ra, 2], J, l_r)
+            matmul3(&M[ra, 0, 0], J, A_r)
+            dt = (t_s[p] - b[sa, 3]) - (t_r[p] - b[ra, 3])
+            for a in range(3):                 # y = p_s − p_r − v dt
+                y[a] = ((M[sa, a, 0] * l_s[0] + M[sa, a, 1] * l_s[1] + M[sa, a, 2] * l_s[2])
+                        + t_site[sa, a]) \
+                    - ((M[ra, a, 0] * l_r[0] + M[ra, a, 1] * l_r[1] + M[ra, a, 2] * l_r[2])
+                       + t_site[ra, a]) - v[p, a] * dt
+            for a in range(3):                 # h = [−A_s | v | A_r | −v]
+                for c in range(3):
+                    h[a * 8 + c] = -A_s[a * 3 + c]
+                    h[a * 8 + 4 + c] = A_r[a * 3 + c]
+                h[a * 8 + 3] = v[p, a]
+                h[a * 8 + 7] = -v[p, a]
+            for c in range(4):
+                idx[c] = <int>(4 * sa + c)
+                idx[4 + c] = <int>(4 * ra + c)
+            q = 0.5 * accel_mps2 * dt * dt
+            for a in range(3):                 # N = A_s R_s A_sᵀ + A_r R_r A_rᵀ + dt² P_v + q² I
+                for c in range(3):
+                    acc = 0.0
+                    for e in range(3):
+                        acc = acc + A_s[a * 3 + e] * R_diag[sa, e] * A_s[c * 3 + e]
+                    N[a * 3 + c] = acc
+                    acc = 0.0
+                    for e in range(3):
+                        acc = acc + A_r[a * 3 + e] * R_diag[ra, e] * A_r[c * 3 + e]
+                    N[a * 3 + c] += acc + dt * dt * P_v[p, a, c]
+                N[a * 3 + a] += q * q
+            for a in range(3):                 # C = N + h P hᵀ
+                for c in range(8):
+                    acc = 0.0
+                    for e in range(8):
+                        acc = acc + h[a * 8 + e] * P[idx[e], idx[c]]
+                    HP[a * 8 + c] = acc
+            for a in range(3):
+                for c in range(3):
+                    acc = 0.0
+                    for e in range(8):
+                        acc = acc + HP[a * 8 + e] * h[c * 8 + e]
+                    C[a * 3 + c] = N[a * 3 + c] + acc
+            if cholesky(C, L, 3) != 0:
+                continue
+            forward(L, y, w, 3)
+            d2 = w[0] * w[0] + w[1] * w[1] + w[2] * w[2]
+            if not d2 < gate_d2:
+                continue
+            if cholesky(N, L, 3) != 0:
+                continue
+            for c in range(8):                 # W = N⁻¹ h, column by column
+                for a in range(3):
+                    col[a] = h[a * 8 + c]
+                chol_solve(L, col, sol, 3)
+                for a in range(3):
+                    W[a * 8 + c] = sol[a]
+            for a in range(3):                 # z = h b − y
+                acc = 0.0
+                for e in range(8):
+                    acc = acc + h[a * 8 + e] * b[idx[e] // 4, idx[e] % 4]
+                zz[a] = acc - y[a]
+            for a in range(8):                 # Y += hᵀ W, η += Wᵀ z
+                for c in range(8):
+                    acc = 0.0
+                    for e in range(3):
+                        acc = acc + h[e * 8 + a] * W[e * 8 + c]
+                    Y[idx[a], idx[c]] += acc
+                acc = 0.0
+                for e in range(3):
+                    acc = acc + W[e * 8 + a] * zz[e]
+                eta[idx[a]] += acc
+            ok[p] = 1
+    return Y_a, eta_a, ok_a

@@ -94,26 +94,29 @@ class FusionStep:
     def cycle(self, plots: np.ndarray, until_s: float, t_update_s: float | None):
         """Fuse ``plots``, fuse every window ended by ``until_s``; with updates, the tracks
         updated since the last cycle, extrapolated to ``t_update_s`` (else None)."""
-        self.engine.process(plots)
-        self.engine.flush(until_s)
+        self.engine.process(plots, until_s=until_s)
         if not self.updates:
             return None
-        return self._updated(self.engine.tracks(t_update_s))
+        return self._updated(t_update_s)
 
     def picture(self, t_s: float) -> np.ndarray:
         return self.engine.tracks(t_s)
 
-    def _updated(self, tracks: np.ndarray) -> np.ndarray:
-        """The tracks whose update count changed since the last call (or that are new)."""
-        ids, n = tracks["track_id"], tracks["n_updates"]
+    def _updated(self, t_s: float) -> np.ndarray:
+        """The tracks whose update count changed since the last call (or that are new),
+        extrapolated to ``t_s``; only those are predicted."""
+        rows = self.engine.track_rows()
+        ids = self.engine.store.track_id[rows]
+        n = self.engine.store.n_updates[rows]
         prev_ids, prev_n = self._last_updates
-        changed = np.ones(len(ids), bool)
         if len(prev_ids):
             at = np.minimum(np.searchsorted(prev_ids, ids), len(prev_ids) - 1)
-            changed = (prev_ids[at] != ids) | (prev_n[at] != n)
+            changed = np.flatnonzero((prev_ids[at] != ids) | (prev_n[at] != n))
+        else:
+            changed = np.arange(len(ids))
         order = np.argsort(ids)
         self._last_updates = (ids[order], n[order])
-        return tracks[changed]
+        return self.engine.tracks(t_s, rows=rows[changed])
 
 
 def transport_latency_ms(engine, plots: np.ndarray, t0_ns: int) -> np.ndarray:

@@ -23,6 +23,7 @@ from scipy.stats import chi2
 
 from rig.errors import ConfigError
 from rig.fusion import kernels_ref
+from rig.fusion.kernels_ref import SCREEN_REASONS
 from rig.fusion.association import assign
 from rig.fusion.management import TrackManagement
 from rig.fusion.models import N_MODELS, model_vector
@@ -31,8 +32,7 @@ from rig.fusion.registration import Registration
 from rig.fusion.sensors import SensorTable
 from rig.fusion.store import TrackStore
 from rig.geodesy import Geodetic
-from rig.records import (PLOT_DTYPE, TRACK_STATUS_COASTING, TRACK_STATUS_CONFIRMED,
-                         TRACK_STATUS_TENTATIVE, empty_tracks)
+from rig.records import PLOT_DTYPE, TRACK_STATUS_TENTATIVE, empty_tracks
 
 try:
     from rig._ext import fusion_kernels as compiled_kernels
@@ -80,22 +80,10 @@ class FusionCounters:
 
 def plot_problems(plots: np.ndarray, n_sensors: int) -> tuple[np.ndarray, dict[str, int]]:
     """``(ok, reasons)`` for a PLOT_DTYPE array, each bad plot under its first reason."""
-    checks = {
-        "unknown sensor": plots["sensor_id"] >= n_sensors,
-        "not a number": ~(np.isfinite(plots["t_sensor"]) & np.isfinite(plots["range_m"])
-                          & np.isfinite(plots["az_rad"]) & np.isfinite(plots["el_rad"]))
-                        | np.isinf(plots["range_rate_mps"]),
-        "negative range": plots["range_m"] < 0,
-        "elevation beyond ±90°": np.abs(plots["el_rad"]) > np.pi / 2,
-    }
-    ok = np.ones(len(plots), bool)
-    reasons = {}
-    for reason, bad in checks.items():
-        bad = bad & ok
-        if bad.any():
-            reasons[reason] = int(bad.sum())
-        ok &= ~bad
-    return ok, reasons
+    code, _ = kernels_ref.screen(plots, np.zeros(n_sensors), -np.inf, np.inf)
+    counts = np.bincount(code, minlength=len(SCREEN_REASONS) + 1)
+    return code == 0, {reason: int(counts[c])
+                       for c, reason in enumerate(SCREEN_REASONS, 1) if counts[c]}
 
 
 class FusionEngine(TrackManagement):
@@ -115,7 +103,8 @@ class FusionEngine(TrackManagement):
         self.k = kernels or compiled_kernels or kernels_ref
         self.model = model_vector(self.params, origin.alt_m)
         self.store = TrackStore(len(sensors))
-        self.reg = Registration(sensors.M, sensors.t, sensors.R_diag, self.params)
+        self.reg = Registration(sensors.M, sensors.t, sensors.R_diag, self.params,
+                                kernels=self.k)
         self.counters = FusionCounters()
         sigma_rr = np.where(np.isfinite(sensors.sigma_range_rate_mps),
                             sensors.sigma_range_rate_mps, self.params.sigma_range_rate_mps)
@@ -124,11 +113,17 @@ class FusionEngine(TrackManagement):
         self._gate_d2 = np.array([g, chi2.ppf(chi2.cdf(g, 3), 4)])
         self._pending = np.zeros(0, PLOT_DTYPE)
         self._horizon_s = -np.inf          # every window ending at or before this is done
+        self._t_managed_s = -np.inf        # fusion time deletion and merging last ran at
         self._latest_s = -np.inf
         self._next_id = 1
         self._merge_seen: dict[tuple[int, int], int] = {}
         self._pairs: list = []                 # plot pairs waiting for registration
+        self._zero_var = None
         self._t_registered = -np.inf
+        self._partner = np.ascontiguousarray(sensors.partner, np.int64)
+        self._scan_period_s = np.ascontiguousarray(sensors.scan_period_s, float)
+        self._mu_initial = np.asarray(self.params.mu_initial, float)
+        self._no_pairs = np.zeros(0, np.int64)
         max_scan = float(np.max(sensors.scan_period_s)) if len(sensors) else 1.0
         self._max_scan_s = max_scan
         self._coasting_after_s = max_scan + self.params.window_s
@@ -136,60 +131,65 @@ class FusionEngine(TrackManagement):
             raise ConfigError("mu_initial must be 4 probabilities that sum to 1")
 
     # --- input -----------------------------------------------------------------------------
-    def process(self, plots: np.ndarray) -> None:
-        """Take newly arrived plots; fuse every window older than the hold-back."""
+    def process(self, plots: np.ndarray, until_s: float | None = None) -> None:
+        """Take newly arrived plots; fuse every window older than the hold-back and, given
+        ``until_s``, every window that ends by then: ``process(p, until_s=u)`` is
+        ``process(p); flush(u)`` in one pass over the windows (the real-time loop's call)."""
         if plots.dtype != PLOT_DTYPE:
             raise TypeError(f"plots must have dtype rig.records.PLOT_DTYPE, not {plots.dtype}")
         self.counters.plots_in += len(plots)
-        ok, reasons = plot_problems(plots, len(self.sensors))
-        for reason, count in reasons.items():
-            self.counters.rejected[reason] = self.counters.rejected.get(reason, 0) + count
-        plots = plots[ok]
         if len(plots):
-            t = plots["t_sensor"] - self.reg.b[plots["sensor_id"], 3]
-            late = t < self._horizon_s - self.params.oos_tolerance_s
-            self.counters.out_of_sequence += int(late.sum())
-            plots, t = plots[~late], t[~late]
-            if np.isfinite(self._latest_s):
-                ahead = t > self._latest_s + self.params.max_time_jump_s
-                if ahead.any():
-                    self.counters.rejected["time far ahead"] = (
-                        self.counters.rejected.get("time far ahead", 0) + int(ahead.sum()))
-                    plots, t = plots[~ahead], t[~ahead]
+            p = self.params
+            newest = (self._latest_s + p.max_time_jump_s if np.isfinite(self._latest_s)
+                      else np.inf)
+            code, t_max = self.k.screen(plots, self.reg.b[:, 3],
+                                        self._horizon_s - p.oos_tolerance_s, newest)
+            if code.any():
+                self._count_rejected(code)
+                plots = plots[code == 0]
             if len(plots):
-                self._latest_s = max(self._latest_s, float(t.max()))
-                merged = np.concatenate([self._pending, plots])
+                self._latest_s = max(self._latest_s, t_max)
+                merged = np.concatenate([self._pending, plots]) if len(self._pending) else plots
                 self._pending = merged[np.argsort(merged["t_sensor"], kind="stable")]
-        self._run_until(self._latest_s - self.params.hold_back_s)
+        until = self._latest_s - self.params.hold_back_s
+        self._run_until(until if until_s is None else max(until, until_s))
+
+    def _count_rejected(self, code: np.ndarray) -> None:
+        counts = np.bincount(code, minlength=len(SCREEN_REASONS) + 1)
+        for c, reason in enumerate(SCREEN_REASONS, 1):
+            if not counts[c]:
+                continue
+            if reason == "out of sequence":
+                self.counters.out_of_sequence += int(counts[c])
+            else:
+                self.counters.rejected[reason] = (self.counters.rejected.get(reason, 0)
+                                                  + int(counts[c]))
 
     def flush(self, until_s: float | None = None) -> None:
         """Fuse every held-back window that ends by ``until_s`` (all of them if None)."""
         self._run_until(np.inf if until_s is None else until_s)
 
     # --- output ----------------------------------------------------------------------------
-    def tracks(self, t: float, *, include_tentative: bool = False) -> np.ndarray:
-        """Confirmed (and coasting) tracks extrapolated to ``t``, as a TRACK_DTYPE array."""
+    def tracks(self, t: float, *, include_tentative: bool = False,
+               rows: np.ndarray | None = None) -> np.ndarray:
+        """Confirmed (and coasting) tracks extrapolated to ``t``, as a TRACK_DTYPE array;
+        only the store ``rows`` given (from :meth:`track_rows`) if any."""
+        st = self.store
+        if rows is None:
+            rows = self.track_rows(include_tentative=include_tentative)
+        out = empty_tracks(len(rows))
+        if len(rows):
+            self.k.fill_tracks(out, st, rows, float(t), self.model, self._coasting_after_s)
+        return out
+
+    def track_rows(self, *, include_tentative: bool = False) -> np.ndarray:
+        """Store rows of the tracks :meth:`tracks` gives, in its order (track ids rise
+        along it); ``store.track_id[rows]`` and ``store.n_updates[rows]`` tell them apart."""
         st = self.store
         rows = st.alive()
         if not include_tentative:
             rows = rows[st.status[rows] != TRACK_STATUS_TENTATIVE]
-        out = empty_tracks(len(rows))
-        if not len(rows):
-            return out
-        xs, Ps = self.k.predict(st.x, st.P, st.mu, st.t, rows, float(t), self.model)
-        out["track_id"] = st.track_id[rows]
-        status = st.status[rows].copy()
-        confirmed = status != TRACK_STATUS_TENTATIVE
-        status[confirmed & (t - st.t_last[rows] > self._coasting_after_s)] = TRACK_STATUS_COASTING
-        out["status"] = status
-        out["n_updates"] = st.n_updates[rows]
-        out["partners"] = st.partners[rows]
-        out["t"] = t
-        for j, name in enumerate(("east", "north", "up", "v_east", "v_north", "v_up")):
-            out[name] = xs[:, j]
-        out["covariance"] = Ps
-        out["partner_t_last"] = st.partner_t_last[rows]
-        return out
+        return rows
 
     def registration(self) -> np.ndarray:
         """Per sensor: bias and clock-offset estimates with their sigmas (REGISTRATION_DTYPE)."""
@@ -204,35 +204,48 @@ class FusionEngine(TrackManagement):
     def _run_until(self, until_s: float) -> None:
         W = self.params.window_s
         while len(self._pending):
+            pending = self._pending
             clock = self.reg.b[:, 3]
-            ts = self._pending["t_sensor"]
-            spread = float(clock.max() - clock.min())
-            head = self._pending[:np.searchsorted(ts, ts[0] + spread, side="right")]
+            c_lo, c_hi = float(clock.min()), float(clock.max())
+            ts = pending["t_sensor"]
+            head = pending[:np.searchsorted(ts, ts[0] + (c_hi - c_lo), side="right")]
             first = float(np.min(head["t_sensor"] - clock[head["sensor_id"]]))
             end = np.floor(first / W) * W + W
             if np.isfinite(self._horizon_s):
                 end = max(end, self._horizon_s + W)
             if end > until_s:
                 break
-            cut = np.searchsorted(ts, end + float(clock.max()), side="right")
-            head = self._pending[:cut]
-            take = np.flatnonzero(head["t_sensor"] - clock[head["sensor_id"]] < end)
-            keep = np.ones(len(self._pending), bool)
-            keep[take] = False
-            plots = head[take]
-            self._pending = self._pending[keep]
+            cut = np.searchsorted(ts, end + c_hi, side="right")
+            head = pending[:cut]
+            inside = head["t_sensor"] - clock[head["sensor_id"]] < end
+            if inside.all():
+                plots, self._pending = head, pending[cut:]
+            else:
+                keep = np.ones(len(pending), bool)
+                keep[:cut] = ~inside
+                plots, self._pending = head[inside], pending[keep]
             self._window(plots, end)
             self._horizon_s = end
         if not len(self._pending) and np.isfinite(until_s):
             end = np.floor(until_s / W) * W
             if end > self._horizon_s:
-                self._manage(end)
+                self._maybe_manage(end)
                 self._horizon_s = end
+
+    def _maybe_manage(self, t_s: float) -> None:
+        """Deletion and merging once ``manage_period_s`` of fusion time has passed since
+        they last ran (half a window of slack, so windows as long as the period always
+        qualify despite rounding)."""
+        p = self.params
+        if t_s - self._t_managed_s > p.manage_period_s - 0.5 * p.window_s:
+            self._manage(t_s)
+            self._t_managed_s = t_s
 
     def _window(self, plots: np.ndarray, end_s: float) -> None:
         """Fuse one window: gate all plots against all live tracks, assign (each plot to at
         most one track, each track at most one plot per sensor), update in time order,
-        register, start tentative tracks from the rest, then delete and merge."""
+        register, start tentative tracks from the rest, then delete and merge (at most every
+        ``manage_period_s``)."""
         self.counters.windows += 1
         if len(plots):
             st, p = self.store, self.params
@@ -242,22 +255,18 @@ class FusionEngine(TrackManagement):
             z, t, s, pc, radius, R_diag, var_clock = self.k.prepare(
                 plots, self.reg.b, self._reg_var(), self._R_diag, self.sensors.M, self.sensors.t,
                 p.coarse_gate_m)
-            chosen_p = chosen_k = np.zeros(0, np.int64)
-            rows = st.alive()
+            chosen_p = chosen_k = self._no_pairs
+            rows = st.alive()                  # every row: deletions are compacted at once
             if len(rows):
-                n = st.n
-                mu = st.mu[:n]
-                xc = np.einsum("nk,nkd->nd", mu, st.x[:n])
-                sig_pos = np.sqrt(np.einsum("nk,nkii->n", mu, st.P[:n, :, :3, :3]))
-                sig_vel = np.sqrt(np.einsum("nk,nkii->n", mu, st.P[:n, :, 3:, 3:]))
+                S = len(self.sensors)
+                pos, vel, sig_pos, sig_vel = self.k.moments(st.x, st.P, st.mu, st.n)
                 pair_p, pair_k, _, cost = self.k.gate(
-                    st.x, st.P, st.mu, st.t, rows, np.ascontiguousarray(xc[:, :3]),
-                    np.ascontiguousarray(xc[:, 3:]), sig_pos, sig_vel, z, t, s, pc, radius,
-                    R_diag, var_clock, self.sensors.M, self.sensors.t, self.model,
+                    st.x, st.P, st.mu, st.t, rows, pos, vel, sig_pos, sig_vel, z, t, s, pc,
+                    radius, R_diag, var_clock, self.sensors.M, self.sensors.t, self.model,
                     self._gate_d2)
                 # a track takes at most one plot from each sensor: columns are (track, sensor)
-                chosen_p, col = assign(pair_p, pair_k * len(self.sensors) + s[pair_p], cost)
-                chosen_k = col // len(self.sensors)
+                chosen_p, col = assign(pair_p, pair_k * S + s[pair_p], cost)
+                chosen_k = col // S
             if len(chosen_p):
                 order = np.lexsort((chosen_p, t[chosen_p]))
                 self._update(chosen_p[order], chosen_k[order], z, t, s, R_diag, var_clock)
@@ -266,66 +275,37 @@ class FusionEngine(TrackManagement):
             if new.any():
                 self._initiate(z[new], t[new], s[new], pc[new], R_diag[new])
             self.counters.plots_used += len(z)
-        self._manage(end_s)
+        self._maybe_manage(end_s)
 
     def _reg_var(self) -> np.ndarray:
         """Variances of the registration estimates, added to each plot's R."""
-        return self.reg.var if self.params.registration_on else np.zeros_like(self.reg.b)
+        if self.params.registration_on:
+            return self.reg.var
+        if self._zero_var is None:
+            self._zero_var = np.zeros_like(self.reg.b)
+        return self._zero_var
 
     def _update(self, chosen_p, chosen_k, z, t, s, R_diag, var_clock) -> None:
         st, p = self.store, self.params
-        t_plot = t[chosen_p]
-        sensor = s[chosen_p]
-        z_raw = z[chosen_p, :3] + self.reg.b[sensor, :3]       # as measured
-        t_raw = t_plot + self.reg.b[sensor, 3]
-        if p.registration_on:
-            pairs = self._registration_pairs(chosen_k, sensor, z_raw, t_raw, t_plot)
+        if p.registration_on:                  # plot pairs for registration, before updates
+            pairs = self.k.registration_pairs(st, chosen_p, chosen_k, z, t, s, self.reg.b,
+                                              p.register_min_updates, p.register_max_dt_s)
         _, _, _, d2, ok = self.k.update(st.x, st.P, st.mu, st.t, chosen_p, chosen_k, z, t, s,
                                         R_diag, var_clock, self.sensors.M, self.sensors.t,
                                         self.model)
         if not ok.all():                       # innovation covariance not positive definite
             self.counters.numeric_failures += int((ok == 0).sum())
-            ok = ok.astype(bool)
-            chosen_p, chosen_k, t_plot, sensor, z_raw, t_raw, d2 = (
-                a[ok] for a in (chosen_p, chosen_k, t_plot, sensor, z_raw, t_raw, d2))
-        confirmed = st.status[chosen_k] == TRACK_STATUS_CONFIRMED
-        self.counters.nis_sum += float(d2[confirmed].sum())
-        self.counters.nis_count += int(confirmed.sum())
-        self.counters.nis_dof += int(np.where(np.isnan(z[chosen_p, 3]), 3, 4)[confirmed].sum())
-        partner = self.sensors.partner[sensor]
-        np.add.at(st.n_updates, chosen_k, 1)
-        np.fmax.at(st.t_last, chosen_k, t_plot)
-        np.bitwise_or.at(st.sensors, chosen_k, np.left_shift(np.uint64(1), sensor.astype(np.uint64)))
-        np.bitwise_or.at(st.partners, chosen_k, np.left_shift(np.uint32(1), partner.astype(np.uint32)))
-        st.sensor_t_last[chosen_k, sensor] = t_plot
-        st.sensor_z_raw[chosen_k, sensor] = z_raw
-        st.sensor_t_raw[chosen_k, sensor] = t_raw
-        np.fmax.at(st.partner_t_last, (chosen_k, partner), t_plot)
-        promote = np.unique(chosen_k[(st.status[chosen_k] == TRACK_STATUS_TENTATIVE)
-                                     & (st.n_updates[chosen_k] >= p.confirm_updates)])
-        st.status[promote] = TRACK_STATUS_CONFIRMED
-        self.counters.tracks_confirmed += len(promote)
+        nis_sum, nis_count, nis_dof, promoted, t_now = self.k.record_updates(
+            st, chosen_p, chosen_k, ok, d2, z, t, s, self._partner, self.reg.b,
+            p.confirm_updates)
+        c = self.counters
+        c.nis_sum += nis_sum
+        c.nis_count += nis_count
+        c.nis_dof += nis_dof
+        c.tracks_confirmed += promoted
         if p.registration_on:
             self._pairs.append(pairs)
-            t_now = float(t_plot.max())
-            if not t_now - self._t_registered < p.register_every_s:
+            if t_now > -np.inf and not t_now - self._t_registered < p.register_every_s:
                 batch = [np.concatenate(a) for a in zip(*self._pairs)]
                 self.reg.update(t_now, *batch)
                 self._pairs, self._t_registered = [], t_now
-
-    def _registration_pairs(self, chosen_k, sensor, z_raw, t_raw, t_plot):
-        """Plot pairs for registration: this window's plot of sensor s on a confirmed track
-        and the last plot of every other sensor r on it within ``register_max_dt_s``."""
-        st, p = self.store, self.params
-        good = ((st.status[chosen_k] == TRACK_STATUS_CONFIRMED)
-                & (st.n_updates[chosen_k] >= p.register_min_updates))
-        with np.errstate(invalid="ignore"):
-            near = np.abs(t_plot[:, None] - st.sensor_t_last[chosen_k]) <= p.register_max_dt_s
-        near[np.arange(len(sensor)), sensor] = False
-        i, r = np.nonzero(near & good[:, None])
-        k = chosen_k[i]
-        mu = st.mu[k]
-        v = np.einsum("mk,mkd->md", mu, st.x[k, :, 3:])
-        P_v = np.einsum("mk,mkij->mij", mu, st.P[k, :, 3:, 3:])
-        return (sensor[i], r, z_raw[i], st.sensor_z_raw[k, r], t_raw[i], st.sensor_t_raw[k, r],
-                v, P_v)

@@ -14,7 +14,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from rig.fusion.models import LOG_2PI, N_MODELS, combine, imm_predict, measure, wrap_pi
+from rig.fusion.models import (LOG_2PI, N_MODELS, combine, enu_jacobian, imm_predict, measure,
+                               wrap_pi)
+from rig.records import (TRACK_STATUS_COASTING, TRACK_STATUS_CONFIRMED,
+                         TRACK_STATUS_TENTATIVE)
 
 
 def _chol_terms(S, nu):
@@ -191,3 +194,233 @@ def prepare(plots, bias, bias_var, sensor_R_diag, M, t_site, coarse_gate_m):
         radius[i] = coarse_gate_m + 4.0 * max(np.sqrt(R_diag[i, 0]), r * np.sqrt(R_diag[i, 1]),
                                               r * np.sqrt(R_diag[i, 2]))
     return z, np.asarray(t, float), s, p, radius, R_diag, var_clock
+
+
+# --- the engine's per-window bookkeeping ----------------------------------------------------
+# Kernels below that take ``st`` read and write the arrays of a rig.fusion.store.TrackStore.
+
+#: Why a plot is not used, by the code :func:`screen` gives (code − 1 indexes this).
+SCREEN_REASONS = ("unknown sensor", "not a number", "negative range", "elevation beyond ±90°",
+                  "out of sequence", "time far ahead")
+
+
+def screen(plots, clock, oldest_s, newest_s):
+    """Per plot of a ``PLOT_DTYPE`` array: 0 to use it, else the 1-based number of the first
+    of :data:`SCREEN_REASONS` that applies; and the latest registered time of the plots kept
+    (−inf if none). ``clock (S,)``: each sensor's clock offset, so the registered time is
+    ``t = t_sensor − clock[sensor]``; out of sequence: ``t < oldest_s``; time far ahead:
+    ``t > newest_s``."""
+    n = len(plots)
+    code = np.zeros(n, np.uint8)
+    checks = (
+        plots["sensor_id"] >= len(clock),
+        ~(np.isfinite(plots["t_sensor"]) & np.isfinite(plots["range_m"])
+          & np.isfinite(plots["az_rad"]) & np.isfinite(plots["el_rad"]))
+        | np.isinf(plots["range_rate_mps"]),
+        plots["range_m"] < 0,
+        np.abs(plots["el_rad"]) > np.pi / 2,
+    )
+    for c, bad in enumerate(checks, 1):
+        code[(code == 0) & bad] = c
+    ok = code == 0
+    t = np.full(n, np.nan)
+    t[ok] = plots["t_sensor"][ok] - clock[plots["sensor_id"][ok]]
+    code[ok & (t < oldest_s)] = 5
+    code[(code == 0) & (t > newest_s)] = 6
+    keep = code == 0
+    return code, float(t[keep].max()) if keep.any() else -np.inf
+
+
+def moments(x, P, mu, n):
+    """Of the first ``n`` tracks: mixture position and velocity ``Σ μ_j x_j`` (n,3) each, and
+    ``sqrt(Σ μ_j tr P_j)`` of the position and of the velocity block (n,) each (pre-gate)."""
+    xc = np.einsum("nk,nkd->nd", mu[:n], x[:n])
+    return (np.ascontiguousarray(xc[:, :3]), np.ascontiguousarray(xc[:, 3:]),
+            np.sqrt(np.einsum("nk,nkii->n", mu[:n], P[:n, :, :3, :3])),
+            np.sqrt(np.einsum("nk,nkii->n", mu[:n], P[:n, :, 3:, 3:])))
+
+
+def registration_pairs(st, pair_plot, pair_track, z, t_plot, sensor, bias, min_updates,
+                       max_dt_s):
+    """Plot pairs for registration, taken before the window's updates: each pair's plot of
+    sensor s on a confirmed track with at least ``min_updates`` updates and the last plot of
+    every other sensor r on that track within ``max_dt_s``, in pair-major, r-ascending order:
+    ``(s, r, z_s (m,3), z_r (m,3), t_s (m,), t_r (m,), v (m,3), P_v (m,3,3))``: the plots and
+    times as measured (registered ones plus ``bias``) and the track's mixture velocity and
+    its covariance ``Σ μ_j P_j,vv``."""
+    sensor_p = sensor[pair_plot]
+    z_raw = z[pair_plot, :3] + bias[sensor_p, :3]
+    t_raw = t_plot[pair_plot] + bias[sensor_p, 3]
+    good = ((st.status[pair_track] == TRACK_STATUS_CONFIRMED)
+            & (st.n_updates[pair_track] >= min_updates))
+    with np.errstate(invalid="ignore"):
+        near = np.abs(t_plot[pair_plot][:, None] - st.sensor_t_last[pair_track]) <= max_dt_s
+    near[np.arange(len(sensor_p)), sensor_p] = False
+    i, r = np.nonzero(near & good[:, None])
+    k = pair_track[i]
+    mu = st.mu[k]
+    v = np.einsum("mk,mkd->md", mu, st.x[k, :, 3:])
+    P_v = np.einsum("mk,mkij->mij", mu, st.P[k, :, 3:, 3:])
+    return (sensor_p[i], r.astype(np.int64), z_raw[i], st.sensor_z_raw[k, r], t_raw[i],
+            st.sensor_t_raw[k, r], v, P_v)
+
+
+def record_updates(st, pair_plot, pair_track, ok, d2, z, t_plot, sensor, partner, bias,
+                   confirm_updates):
+    """Bookkeeping after :func:`update` for the pairs with ``ok``: update counts, last update
+    times (of the track, of each sensor with its plot as measured, of each partner), sensor
+    and partner masks; a tentative track with ``confirm_updates`` updates is confirmed.
+    Returns ``(nis_sum, nis_count, nis_dof, confirmed, t_latest)``: d² of the tracks that
+    were confirmed before this batch with their degrees of freedom, how many tracks this
+    batch confirmed, and the latest plot time (−inf if no pair was ok)."""
+    ok = np.asarray(ok).astype(bool)
+    p, k, d2 = pair_plot[ok], pair_track[ok], d2[ok]
+    t, s = t_plot[p], sensor[p]
+    c = partner[s]
+    confirmed = st.status[k] == TRACK_STATUS_CONFIRMED
+    nis_dof = int(np.where(np.isnan(z[p, 3]), 3, 4)[confirmed].sum())
+    np.add.at(st.n_updates, k, 1)
+    np.fmax.at(st.t_last, k, t)
+    np.bitwise_or.at(st.sensors, k, np.left_shift(np.uint64(1), s.astype(np.uint64)))
+    np.bitwise_or.at(st.partners, k, np.left_shift(np.uint32(1), c.astype(np.uint32)))
+    st.sensor_t_last[k, s] = t
+    st.sensor_z_raw[k, s] = z[p, :3] + bias[s, :3]
+    st.sensor_t_raw[k, s] = t + bias[s, 3]
+    np.fmax.at(st.partner_t_last, (k, c), t)
+    promote = np.unique(k[(st.status[k] == TRACK_STATUS_TENTATIVE)
+                          & (st.n_updates[k] >= confirm_updates)])
+    st.status[promote] = TRACK_STATUS_CONFIRMED
+    return (float(d2[confirmed].sum()), int(confirmed.sum()), nis_dof, len(promote),
+            float(t.max()) if len(t) else -np.inf)
+
+
+def initiate(st, row0, z, t_plot, sensor, pc, R_diag, M, partner, bias, mu_initial, first_id,
+             v_sigma_mps, v_up_sigma_mps):
+    """Tentative tracks in store rows ``row0, row0 + 1, …`` (made by ``st.add``), one per plot,
+    with ids from ``first_id``: every model at the plot's Cartesian position ``pc``, with
+    ``P_pos = A R Aᵀ`` (``A = M ∂enu/∂(r, az, el)``) and velocity 0 ± ``v_sigma_mps``
+    (horizontal), ± ``v_up_sigma_mps`` (up); a range rate ṙ fixes the velocity along the
+    line of sight u: ``v = ṙ u``, ``P_v = (I − u uᵀ) P_v (I − u uᵀ) + σ_ṙ² u uᵀ``."""
+    n = len(z)
+    rows = np.arange(row0, row0 + n)
+    J, enu = enu_jacobian(z[:, :3])              # ∂enu/∂(r, az, el)
+    A = M[sensor] @ J                            # origin ENU from (r, az, el)
+    P0 = np.zeros((n, 6, 6))
+    P0[:, :3, :3] = (A * R_diag[:, None, :3]) @ A.transpose(0, 2, 1)   # A R Aᵀ
+    P0[:, [3, 4], [3, 4]] = v_sigma_mps ** 2
+    P0[:, 5, 5] = v_up_sigma_mps ** 2
+    x0 = np.zeros((n, 6))
+    x0[:, :3] = pc
+    rate = np.isfinite(z[:, 3])
+    if rate.any():
+        u = np.einsum("nij,nj->ni", M[sensor[rate]], enu[rate])
+        u /= np.linalg.norm(u, axis=1)[:, None]
+        x0[rate, 3:] = z[rate, 3, None] * u
+        Q = np.eye(3) - u[:, :, None] * u[:, None, :]
+        P0[rate, 3:, 3:] = (Q @ P0[rate, 3:, 3:] @ Q
+                            + R_diag[rate, 3, None, None] * u[:, :, None] * u[:, None, :])
+    st.x[rows] = x0[:, None, :]
+    st.P[rows] = P0[:, None, :, :]
+    st.mu[rows] = mu_initial
+    st.t[rows] = t_plot
+    st.t_first[rows] = t_plot
+    st.t_last[rows] = t_plot
+    st.track_id[rows] = np.arange(first_id, first_id + n)
+    st.status[rows] = TRACK_STATUS_TENTATIVE
+    st.n_updates[rows] = 1
+    c = partner[sensor]
+    st.sensors[rows] = np.left_shift(np.uint64(1), sensor.astype(np.uint64))
+    st.partners[rows] = np.left_shift(np.uint32(1), c.astype(np.uint32))
+    st.sensor_t_last[rows, sensor] = t_plot
+    st.sensor_z_raw[rows, sensor] = z[:, :3] + bias[sensor, :3]
+    st.sensor_t_raw[rows, sensor] = t_plot + bias[sensor, 3]
+    st.partner_t_last[rows, c] = t_plot
+
+
+def fill_tracks(out, st, rows, t, model, coasting_after_s):
+    """``out`` (TRACK_DTYPE, one per row): the tracks of store ``rows`` predicted to ``t``
+    (IMM mixture); a confirmed track not updated for ``coasting_after_s`` is coasting."""
+    if not len(rows):
+        return
+    xs, Ps = predict(st.x, st.P, st.mu, st.t, rows, float(t), model)
+    out["track_id"] = st.track_id[rows]
+    status = st.status[rows].copy()
+    confirmed = status != TRACK_STATUS_TENTATIVE
+    status[confirmed & (t - st.t_last[rows] > coasting_after_s)] = TRACK_STATUS_COASTING
+    out["status"] = status
+    out["n_updates"] = st.n_updates[rows]
+    out["partners"] = st.partners[rows]
+    out["t"] = t
+    for j, name in enumerate(("east", "north", "up", "v_east", "v_north", "v_up")):
+        out[name] = xs[:, j]
+    out["covariance"] = Ps
+    out["partner_t_last"] = st.partner_t_last[rows]
+
+
+def stale(st, rows, t_s, scan_period_s, max_scan_s, tentative_gap_scans, coast_scans,
+          max_position_sigma_m):
+    """Per row: 1 if the track is due for deletion at ``t_s`` (rig.fusion.management): a
+    tentative one after ``tentative_gap_scans`` revisit periods without an update, a
+    confirmed one after ``coast_scans`` or once its position sigma at ``t_s`` exceeds
+    ``max_position_sigma_m``; the revisit period is the shortest scan period of the sensors
+    that updated the track within 2.5 of their scans (``max_scan_s`` if none did)."""
+    if not len(rows):
+        return np.zeros(0, np.uint8)
+    gap = t_s - st.t_last[rows]
+    with np.errstate(invalid="ignore"):
+        recent = (t_s - st.sensor_t_last[rows]) < 2.5 * scan_period_s
+    revisit = np.min(np.where(recent, scan_period_s, np.inf), axis=1, initial=np.inf)
+    revisit = np.where(np.isfinite(revisit), revisit, max_scan_s)
+    tentative = st.status[rows] == TRACK_STATUS_TENTATIVE
+    mu = st.mu[rows]
+    var_pos = np.einsum("nk,nkii->n", mu, st.P[rows, :, :3, :3])
+    var_vel = np.einsum("nk,nkii->n", mu, st.P[rows, :, 3:, 3:])
+    dt = np.maximum(t_s - st.t[rows], 0.0)
+    sigma = np.sqrt(var_pos + dt * dt * var_vel)
+    drop = np.where(tentative, gap > tentative_gap_scans * revisit, gap > coast_scans * revisit)
+    drop |= ~tentative & (sigma > max_position_sigma_m)
+    return drop.astype(np.uint8)
+
+
+def close_tracks(st, rows, t, model, radius_m, d2_max):
+    """:func:`close_pairs` of the tracks of store ``rows`` predicted to ``t``: ``(a, b, d²)``
+    with ``a < b`` indexing ``rows``."""
+    xs, Ps = predict(st.x, st.P, st.mu, st.t, rows, float(t), model)
+    return close_pairs(xs, Ps, radius_m, d2_max)
+
+
+def registration_terms(s, r, z_s, z_r, t_s, t_r, v, P_v, b, P, M, t_site, R_diag, accel_mps2,
+                       gate_d2):
+    """Information from plot pairs for rig.fusion.registration (its docstring has the model):
+    ``(Y (4S,4S), η (4S,), ok (m,))`` with ``Y = Σ Hᵀ N⁻¹ H``, ``η = Σ Hᵀ N⁻¹ (H b − y)``
+    over the pairs whose ``d² = yᵀ (N + H P Hᵀ)⁻¹ y < gate_d2`` (``ok``; a pair whose
+    covariance is not positive definite is left out)."""
+    S = len(b)
+    Y, eta = np.zeros((4 * S, 4 * S)), np.zeros(4 * S)
+    ok = np.zeros(len(s), np.uint8)
+    bv = b.ravel()
+    for p in range(len(s)):
+        J_s, l_s = enu_jacobian((z_s[p] - b[s[p], :3])[None])
+        J_r, l_r = enu_jacobian((z_r[p] - b[r[p], :3])[None])
+        A_s, A_r = M[s[p]] @ J_s[0], M[r[p]] @ J_r[0]
+        dt = (t_s[p] - b[s[p], 3]) - (t_r[p] - b[r[p], 3])
+        y = (M[s[p]] @ l_s[0] + t_site[s[p]]) - (M[r[p]] @ l_r[0] + t_site[r[p]]) - v[p] * dt
+        H = np.zeros((3, 4 * S))
+        H[:, 4 * s[p]:4 * s[p] + 3] = -A_s                    # H_s = [−A_s | v]
+        H[:, 4 * s[p] + 3] = v[p]
+        H[:, 4 * r[p]:4 * r[p] + 3] = A_r                     # H_r = [A_r | −v]
+        H[:, 4 * r[p] + 3] = -v[p]
+        N = ((A_s * R_diag[s[p]]) @ A_s.T + (A_r * R_diag[r[p]]) @ A_r.T + dt * dt * P_v[p]
+             + (0.5 * accel_mps2 * dt * dt) ** 2 * np.eye(3))
+        try:
+            d2, _, _ = _chol_terms(N + H @ P @ H.T, y)
+            if not d2 < gate_d2:
+                continue
+            L = np.linalg.cholesky(N)
+        except np.linalg.LinAlgError:
+            continue
+        W = solve_triangular(L.T, solve_triangular(L, H, lower=True), lower=False)  # N⁻¹ H
+        Y += H.T @ W
+        eta += W.T @ (H @ bv - y)
+        ok[p] = 1
+    return Y, eta, ok

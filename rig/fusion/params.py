@@ -63,6 +63,15 @@ class FusionParams(BaseModel):
     merge_d2: float = Field(6.0, gt=0, description="two tracks whose states differ by less "
                             "than this Mahalanobis distance (6 dof) are one target")
     merge_checks: int = Field(2, ge=1, description="consecutive merge checks before merging")
+    manage_period_s: float = Field(1.0, ge=0, description="deletion and merging run after "
+                                   "a window only once this much fusion time has passed "
+                                   "since they last ran (after every window when windows are "
+                                   "this long or longer, as offline with 1 s windows). Their "
+                                   "decisions are measured in scans (seconds), while the "
+                                   "real-time bench fuses 10 ms windows: running them after "
+                                   "each would cost their whole price a hundred times a "
+                                   "second. A track is deleted at most this much later than "
+                                   "it is due; merge_checks are this far apart")
     # --- registration ----------------------------------------------------------------------
     registration_on: bool = True
     range_bias_sigma_m: float = Field(150.0, gt=0, description="prior of each range bias")

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rig.fusion.models import enu_jacobian
+from rig.fusion import kernels_ref
 
 REGISTRATION_DTYPE = np.dtype([
     ("sensor", "U32"),
@@ -44,9 +44,13 @@ class Registration:
     """Joint estimate ``b (S,4)`` = (range m, az rad, el rad, clock s) per sensor with
     covariance ``P (4S,4S)``."""
 
-    def __init__(self, M, t_site, R_diag, params):
+    def __init__(self, M, t_site, R_diag, params, *, kernels=None):
         S = len(M)
-        self.M, self.t_site, self.R_diag = M, t_site, R_diag
+        self.k = kernels or kernels_ref
+        self.M = np.ascontiguousarray(M, float)
+        self.t_site = np.ascontiguousarray(t_site, float)
+        self.R_diag = np.ascontiguousarray(R_diag, float)
+        self._var = None
         sig = np.array([params.range_bias_sigma_m, params.az_bias_sigma_rad,
                         params.el_bias_sigma_rad, params.clock_offset_sigma_s])
         self.b = np.zeros((S, 4))
@@ -65,46 +69,29 @@ class Registration:
 
     @property
     def var(self) -> np.ndarray:
-        """(S,4) variances of the estimates."""
-        return np.diag(self.P).reshape(-1, 4).copy()
+        """(S,4) variances of the estimates (read-only; kept until the next update)."""
+        if self._var is None:
+            self._var = np.diag(self.P).reshape(-1, 4).copy()
+            self._var.flags.writeable = False
+        return self._var
 
     def update(self, t_now, s, r, z_s, z_r, t_s, t_r, v, P_v) -> None:
         """Fold in plot pairs: sensors ``s, r (m,)``, raw plots ``z (m,3)`` and raw times
-        ``t (m,)`` of each, the track's velocity ``v (m,3)`` and its covariance ``P_v``."""
+        ``t (m,)`` of each, the track's velocity ``v (m,3)`` and its covariance ``P_v``
+        (the per-pair terms: ``registration_terms`` of the fusion kernels)."""
+        self._var = None
         if not np.isnan(self.t_last) and t_now > self.t_last:
             self.P[np.diag_indices_from(self.P)] += self.walk * (t_now - self.t_last)
         self.t_last = t_now if np.isnan(self.t_last) else max(self.t_last, t_now)
-        m = len(s)
-        if m == 0:
+        if len(s) == 0:
             return
         S = len(self.b)
-        J_s, l_s = enu_jacobian(z_s - self.b[s, :3])
-        J_r, l_r = enu_jacobian(z_r - self.b[r, :3])
-        A_s, A_r = self.M[s] @ J_s, self.M[r] @ J_r
-        p_s = np.einsum("mij,mj->mi", self.M[s], l_s) + self.t_site[s]
-        p_r = np.einsum("mij,mj->mi", self.M[r], l_r) + self.t_site[r]
-        dt = (t_s - self.b[s, 3]) - (t_r - self.b[r, 3])
-        y = p_s - p_r - v * dt[:, None]                        # ≈ 0 at the true biases
-        H = np.zeros((m, 3, S, 4))
-        H[np.arange(m), :, s, :3] = -A_s                       # H_s = [−A_s | v]
-        H[np.arange(m), :, s, 3] = v
-        H[np.arange(m), :, r, :3] += A_r                       # H_r = [A_r | −v]
-        H[np.arange(m), :, r, 3] -= v
-        H = H.reshape(m, 3, 4 * S)
-        N = ((A_s * self.R_diag[s][:, None, :]) @ A_s.transpose(0, 2, 1)
-             + (A_r * self.R_diag[r][:, None, :]) @ A_r.transpose(0, 2, 1)
-             + dt[:, None, None] ** 2 * P_v
-             + ((0.5 * self.accel * dt * dt) ** 2)[:, None, None] * np.eye(3))
-        innov_cov = N + H @ self.P @ H.transpose(0, 2, 1)     # of y before this update
-        d2 = np.einsum("mi,mi->m", y, np.linalg.solve(innov_cov, y[..., None])[..., 0])
-        ok = d2 < self.gate_d2
+        Y, eta, ok = self.k.registration_terms(s, r, z_s, z_r, t_s, t_r, v, P_v, self.b, self.P,
+                                               self.M, self.t_site, self.R_diag, self.accel,
+                                               self.gate_d2)
+        ok = ok.astype(bool)
         if not ok.any():
             return
-        H, N, y = H[ok], N[ok], y[ok]
-        z = np.einsum("mij,j->mi", H, self.b.ravel()) - y      # z = H b̂ − y(b̂)
-        W = np.linalg.solve(N, H)                              # N⁻¹ H
-        Y = np.einsum("mij,mik->jk", H, W)                     # Y = Σ Hᵀ N⁻¹ H
-        eta = np.einsum("mij,mi->j", W, z)                     # η = Σ Hᵀ N⁻¹ z
         b = self.b.ravel()
         A = np.eye(4 * S) + self.P @ Y                         # A = I + P Y
         b = b + np.linalg.solve(A, self.P @ (eta - Y @ b))

@@ -15,6 +15,10 @@ class TrackStore:
     the last update). Per sensor: the time of its last update (``sensor_t_last``) and its last
     plot as measured (``sensor_z_raw``, ``sensor_t_raw`` on the sensor's clock), for
     registration. Rows are in order of initiation, so iteration order is deterministic.
+
+    Rows leave only through :meth:`delete` (marked) and :meth:`compact` (dropped), so the
+    live rows are known without a scan: ``alive()`` is a slice of a preallocated ``arange``
+    whenever nothing is marked deleted (the engine compacts after every management run).
     """
 
     FIELDS = {
@@ -28,6 +32,7 @@ class TrackStore:
     def __init__(self, n_sensors: int, capacity: int = 64):
         self.n_sensors = n_sensors
         self.n = 0
+        self._n_deleted = 0                    # rows marked deleted, not yet compacted
         self._alloc(capacity)
 
     def _fields(self) -> dict:
@@ -44,29 +49,44 @@ class TrackStore:
                 a[:self.n] = getattr(self, name)[:self.n]
             setattr(self, name, a)
         self.capacity = capacity
+        self._arange = np.arange(capacity, dtype=np.int64)
+        self._arange.flags.writeable = False
 
     def add(self, k: int) -> np.ndarray:
         """Room for ``k`` new rows; returns their indices (zeroed, times NaN)."""
         if self.n + k > self.capacity:
             self._alloc(max(2 * self.capacity, self.n + k))
-        rows = np.arange(self.n, self.n + k, dtype=np.int64)
+        a, b = self.n, self.n + k
         for name in self._fields():
-            getattr(self, name)[rows] = 0
-        self.partner_t_last[rows] = np.nan
-        self.sensor_t_last[rows] = np.nan
-        self.sensor_t_raw[rows] = np.nan
-        self.n += k
-        return rows
+            getattr(self, name)[a:b] = 0
+        self.partner_t_last[a:b] = np.nan
+        self.sensor_t_last[a:b] = np.nan
+        self.sensor_t_raw[a:b] = np.nan
+        self.n = b
+        return np.arange(a, b, dtype=np.int64)
+
+    def delete(self, rows) -> int:
+        """Mark ``rows`` deleted (they stay until :meth:`compact`); returns how many were
+        alive."""
+        rows = np.asarray(rows, np.int64)
+        fresh = np.unique(rows[self.status[rows] != TRACK_STATUS_DELETED])
+        self.status[fresh] = TRACK_STATUS_DELETED
+        self._n_deleted += len(fresh)
+        return len(fresh)
 
     def alive(self) -> np.ndarray:
+        """Indices of the live rows, in order (read-only; do not keep across changes)."""
+        if not self._n_deleted:
+            return self._arange[:self.n]
         return np.flatnonzero(self.status[:self.n] != TRACK_STATUS_DELETED).astype(np.int64)
 
     def compact(self) -> None:
         """Drop deleted rows, keeping the order of the others."""
-        keep = self.alive()
-        if len(keep) == self.n:
+        if not self._n_deleted:
             return
+        keep = self.alive()
         for name in self._fields():
             a = getattr(self, name)
             a[:len(keep)] = a[keep]
         self.n = len(keep)
+        self._n_deleted = 0
