@@ -10,8 +10,8 @@ tracks run without the GIL on plain C arrays; per pair all work is on the stack.
 import numpy as np
 cimport numpy as cnp
 from libc.math cimport (sqrt, sin, cos, atan2, exp, log, floor, fabs, isnan, isinf, isfinite,
-                        M_PI, INFINITY)
-from libc.string cimport memcpy, memset
+                        M_PI, INFINITY, NAN)
+from libc.string cimport memcpy, memmove, memset
 
 from rig_records cimport plot_t, track_t
 
@@ -796,8 +796,9 @@ cdef inline void mixture_velocity(const double[:, :, ::1] x, const double[:, :, 
 def registration_pairs(st, const long long[::1] pair_plot, const long long[::1] pair_track,
                        const double[:, ::1] z, const double[::1] t_plot,
                        const long long[::1] sensor, const double[:, ::1] bias,
-                       long long min_updates, double max_dt_s):
-    """Plot pairs for registration before the window's updates (kernels_ref.registration_pairs)."""
+                       long long min_updates, double max_dt_s, tuple out, Py_ssize_t start):
+    """Plot pairs for registration before the window's updates, into rows ``start …`` of
+    ``out`` (kernels_ref.registration_pairs)."""
     cdef const double[:, :, ::1] x = st.x
     cdef const double[:, :, :, ::1] P = st.P
     cdef const double[:, ::1] mu = st.mu
@@ -806,7 +807,7 @@ def registration_pairs(st, const long long[::1] pair_plot, const long long[::1] 
     cdef const double[:, ::1] s_t_last = st.sensor_t_last
     cdef const double[:, :, ::1] s_z_raw = st.sensor_z_raw
     cdef const double[:, ::1] s_t_raw = st.sensor_t_raw
-    cdef Py_ssize_t n = pair_plot.shape[0], S = s_t_last.shape[1], p, r, m = 0, count = 0
+    cdef Py_ssize_t n = pair_plot.shape[0], S = s_t_last.shape[1], p, r, m = start, count = 0
     cdef long long i, k, s
     with nogil:
         for p in range(n):
@@ -818,18 +819,22 @@ def registration_pairs(st, const long long[::1] pair_plot, const long long[::1] 
             for r in range(S):
                 if r != s and fabs(t_plot[i] - s_t_last[k, r]) <= max_dt_s:
                     count += 1
-    s_a = np.empty(count, np.int64)
-    r_a = np.empty(count, np.int64)
-    zs_a = np.empty((count, 3))
-    zr_a = np.empty((count, 3))
-    ts_a = np.empty(count)
-    tr_a = np.empty(count)
-    v_a = np.empty((count, 3))
-    Pv_a = np.empty((count, 3, 3))
-    cdef long long[::1] s_o = s_a, r_o = r_a
-    cdef double[:, ::1] zs = zs_a, zr = zr_a, v = v_a
-    cdef double[::1] ts = ts_a, tr = tr_a
-    cdef double[:, :, ::1] Pv = Pv_a
+    cdef long long[::1] s_o = out[0]
+    cdef long long[::1] r_o = out[1]
+    cdef double[:, ::1] zs = out[2]
+    cdef double[:, ::1] zr = out[3]
+    cdef double[::1] ts = out[4]
+    cdef double[::1] tr = out[5]
+    cdef double[:, ::1] v = out[6]
+    cdef double[:, :, ::1] Pv = out[7]
+    cdef Py_ssize_t cap = s_o.shape[0]
+    if r_o.shape[0] < cap or zs.shape[0] < cap or zr.shape[0] < cap or ts.shape[0] < cap \
+            or tr.shape[0] < cap or v.shape[0] < cap or Pv.shape[0] < cap \
+            or zs.shape[1] != 3 or zr.shape[1] != 3 or v.shape[1] != 3 or Pv.shape[1] != 3 \
+            or Pv.shape[2] != 3:
+        raise ValueError("registration_pairs: out arrays of different lengths or shapes")
+    if start < 0 or start + count > cap:
+        return start + count
     cdef int a
     with nogil:
         for p in range(n):
@@ -850,7 +855,7 @@ def registration_pairs(st, const long long[::1] pair_plot, const long long[::1] 
                 tr[m] = s_t_raw[k, r]
                 mixture_velocity(x, P, mu, k, &v[m, 0], &Pv[m, 0, 0])
                 m += 1
-    return s_a, r_a, zs_a, zr_a, ts_a, tr_a, v_a, Pv_a
+    return m
 
 
 def record_updates(st, const long long[::1] pair_plot, const long long[::1] pair_track,
@@ -1333,3 +1338,213 @@ def registration_terms(const long long[::1] s, const long long[::1] r,
                 eta[idx[a]] += acc
             ok[p] = 1
     return Y_a, eta_a, ok_a
+
+
+cdef Py_ssize_t find_root(Py_ssize_t[::1] parent, Py_ssize_t a) noexcept nogil:
+    while parent[a] != a:
+        parent[a] = parent[parent[a]]
+        a = parent[a]
+    return a
+
+
+def pair_clusters(const long long[::1] pi, const long long[::1] ti, Py_ssize_t n_plots,
+                  Py_ssize_t n_tracks):
+    """Connected components of the candidate pairs, labelled in order of first appearance
+    (kernels_ref.pair_clusters), by union-find."""
+    cdef Py_ssize_t m = pi.shape[0], p, a, b, n_labels = 0
+    parent_a = np.arange(n_plots + n_tracks, dtype=np.intp)
+    seen_a = np.full(n_plots + n_tracks, -1, np.int64)
+    label_a = np.empty(m, np.int64)
+    cdef Py_ssize_t[::1] parent = parent_a
+    cdef long long[::1] seen = seen_a, label = label_a
+    for p in range(m):
+        if pi[p] < 0 or pi[p] >= n_plots or ti[p] < 0 or ti[p] >= n_tracks:
+            raise IndexError("pair_clusters: index out of range")
+    with nogil:
+        for p in range(m):
+            a = find_root(parent, pi[p])
+            b = find_root(parent, n_plots + ti[p])
+            if a != b:
+                if a < b:
+                    parent[b] = a
+                else:
+                    parent[a] = b
+        for p in range(m):
+            a = find_root(parent, pi[p])
+            if seen[a] < 0:
+                seen[a] = n_labels
+                n_labels += 1
+            label[p] = seen[a]
+    return label_a, n_labels
+
+
+def next_window(cnp.ndarray pending, const double[:] clock, double window_s,
+                double horizon_s):
+    """The next window of the time-sorted pending plots: ``(end, cut, inside, n_inside)``
+    (kernels_ref.next_window). Reads only the plots up to the window's end."""
+    if pending.dtype != PLOT_DTYPE:
+        raise TypeError(f"pending must have dtype rig.records.PLOT_DTYPE, not {pending.dtype}")
+    pending = np.ascontiguousarray(pending)
+    cdef const plot_t *src = <const plot_t *>cnp.PyArray_DATA(pending)
+    cdef Py_ssize_t n = pending.shape[0], S = clock.shape[0], i, cut = 0, n_in = 0
+    if n == 0 or S == 0:
+        raise ValueError("next_window: no plots or no sensors")
+    cdef double c_lo = clock[0], c_hi = clock[0], limit, first = INFINITY, t, end
+    for i in range(1, S):
+        if clock[i] < c_lo:
+            c_lo = clock[i]
+        if clock[i] > c_hi:
+            c_hi = clock[i]
+    with nogil:
+        limit = src[0].t_sensor + (c_hi - c_lo)
+        i = 0
+        while i < n and src[i].t_sensor <= limit:
+            t = src[i].t_sensor - clock[src[i].sensor_id]
+            if t < first or i == 0:
+                first = t
+            i += 1
+        end = floor(first / window_s) * window_s + window_s
+        if isfinite(horizon_s) and horizon_s + window_s > end:
+            end = horizon_s + window_s
+        limit = end + c_hi
+        while cut < n and src[cut].t_sensor <= limit:
+            cut += 1
+    inside_a = np.empty(cut, np.uint8)
+    cdef unsigned char[::1] inside = inside_a
+    with nogil:
+        for i in range(cut):
+            inside[i] = src[i].t_sensor - clock[src[i].sensor_id] < end
+            n_in += inside[i]
+    return end, cut, inside_a, n_in
+
+
+def registration_step(const double[:, ::1] P, const double[:, ::1] Y, const double[::1] eta,
+                      const double[:, ::1] b, const double[:, ::1] gauge):
+    """The registration's update from its information (kernels_ref.registration_step):
+    ``A = I + P Y`` solved by Gaussian elimination with partial pivoting."""
+    cdef Py_ssize_t n = P.shape[0], i, j, c, piv
+    if Y.shape[0] != n or Y.shape[1] != n or eta.shape[0] != n or b.shape[0] * b.shape[1] != n \
+            or gauge.shape[0] != n or gauge.shape[1] != n or P.shape[1] != n:
+        raise ValueError("registration_step: shapes do not agree")
+    A_a = np.empty((n, n))
+    X_a = np.empty((n, n + 1))       # right-hand sides: P (η − Y b) | P
+    T_a = np.empty((n, n))
+    bn_a = np.empty(b.shape[0] * b.shape[1])
+    Pn_a = np.empty((n, n))
+    cdef double[:, ::1] A = A_a, X = X_a, T = T_a, Pn = Pn_a
+    cdef double[::1] bn = bn_a
+    cdef const double *bv = &b[0, 0]
+    cdef double acc, f, big
+    cdef int singular = 0
+    with nogil:
+        for i in range(n):
+            acc = 0.0
+            for c in range(n):                          # η − Y b
+                acc = acc + Y[i, c] * bv[c]
+            T[0, i] = eta[i] - acc
+        for i in range(n):
+            acc = 0.0
+            for c in range(n):
+                acc = acc + P[i, c] * T[0, c]
+            X[i, 0] = acc
+            for j in range(n):
+                X[i, 1 + j] = P[i, j]
+                acc = 0.0
+                for c in range(n):                      # A = I + P Y
+                    acc = acc + P[i, c] * Y[c, j]
+                A[i, j] = acc + (1.0 if i == j else 0.0)
+        for c in range(n):                              # forward elimination
+            piv = c
+            big = fabs(A[c, c])
+            for i in range(c + 1, n):
+                if fabs(A[i, c]) > big:
+                    big = fabs(A[i, c])
+                    piv = i
+            if not big > 0.0:
+                singular = 1
+                break
+            if piv != c:
+                for j in range(n):
+                    f = A[c, j]
+                    A[c, j] = A[piv, j]
+                    A[piv, j] = f
+                for j in range(n + 1):
+                    f = X[c, j]
+                    X[c, j] = X[piv, j]
+                    X[piv, j] = f
+            for i in range(c + 1, n):
+                f = A[i, c] / A[c, c]
+                if f == 0.0:
+                    continue
+                for j in range(c, n):
+                    A[i, j] = A[i, j] - f * A[c, j]
+                for j in range(n + 1):
+                    X[i, j] = X[i, j] - f * X[c, j]
+        if not singular:
+            for i in range(n - 1, -1, -1):              # back substitution
+                for j in range(n + 1):
+                    acc = X[i, j]
+                    for c in range(i + 1, n):
+                        acc = acc - A[i, c] * X[c, j]
+                    X[i, j] = acc / A[i, i]
+            for i in range(n):                          # b⁺ = Π (b + A⁻¹ P (η − Y b))
+                T[0, i] = bv[i] + X[i, 0]
+            for i in range(n):
+                acc = 0.0
+                for c in range(n):
+                    acc = acc + gauge[i, c] * T[0, c]
+                bn[i] = acc
+            for i in range(n):                          # T = Π A⁻¹ P
+                for j in range(n):
+                    acc = 0.0
+                    for c in range(n):
+                        acc = acc + gauge[i, c] * X[c, 1 + j]
+                    T[i, j] = acc
+            for i in range(n):                          # Pn = T Πᵀ
+                for j in range(n):
+                    acc = 0.0
+                    for c in range(n):
+                        acc = acc + T[i, c] * gauge[j, c]
+                    Pn[i, j] = acc
+            for i in range(n):
+                for j in range(i, n):
+                    f = 0.5 * (Pn[i, j] + Pn[j, i])
+                    Pn[i, j] = f
+                    Pn[j, i] = f
+    if singular:
+        raise np.linalg.LinAlgError("registration_step: I + P Y is singular")
+    return bn_a.reshape(b.shape[0], b.shape[1]), Pn_a
+
+
+def compact_rows(list arrays, list nan_fill, const long long[::1] keep, Py_ssize_t n_old):
+    """Kept rows moved to the front, freed rows reset (kernels_ref.compact_rows); row by row
+    with memmove, only the rows that move."""
+    cdef Py_ssize_t m = keep.shape[0], i, j, row_bytes, n_items
+    cdef char *base
+    cdef double *d
+    cdef cnp.ndarray a
+    cdef bint fill_nan
+    if len(arrays) != len(nan_fill):
+        raise ValueError("compact_rows: one nan_fill flag per array")
+    for i in range(m):
+        if keep[i] < i or keep[i] >= n_old or (i and keep[i] <= keep[i - 1]):
+            raise ValueError("compact_rows: keep must rise, within the rows in use")
+    for a, nan in zip(arrays, nan_fill):
+        if not a.flags.c_contiguous or a.ndim < 1 or a.shape[0] < n_old:
+            raise ValueError("compact_rows: arrays must be C-contiguous with n_old rows")
+        if nan and a.dtype != np.float64:
+            raise ValueError("compact_rows: only float64 arrays are reset to NaN")
+        base = <char *>cnp.PyArray_DATA(a)
+        row_bytes = a.strides[0]
+        fill_nan = bool(nan)
+        with nogil:
+            for i in range(m):
+                if keep[i] != i:
+                    memmove(base + i * row_bytes, base + keep[i] * row_bytes, row_bytes)
+            if fill_nan:
+                d = <double *>(base + m * row_bytes)
+                n_items = (n_old - m) * (row_bytes // sizeof(double))
+                for j in range(n_items):
+                    d[j] = NAN
+            else:
+                memset(base + m * row_bytes, 0, (n_old - m) * row_bytes)

@@ -89,7 +89,6 @@ class FusionStep:
     def __init__(self, engine, *, updates: bool):
         self.engine = engine
         self.updates = updates
-        self._last_updates = (np.zeros(0, np.uint32), np.zeros(0, np.uint32))
 
     def cycle(self, plots: np.ndarray, until_s: float, t_update_s: float | None):
         """Fuse ``plots``, fuse every window ended by ``until_s``; with updates, the tracks
@@ -97,26 +96,10 @@ class FusionStep:
         self.engine.process(plots, until_s=until_s)
         if not self.updates:
             return None
-        return self._updated(t_update_s)
+        return self.engine.tracks_updated(t_update_s)
 
     def picture(self, t_s: float) -> np.ndarray:
         return self.engine.tracks(t_s)
-
-    def _updated(self, t_s: float) -> np.ndarray:
-        """The tracks whose update count changed since the last call (or that are new),
-        extrapolated to ``t_s``; only those are predicted."""
-        rows = self.engine.track_rows()
-        ids = self.engine.store.track_id[rows]
-        n = self.engine.store.n_updates[rows]
-        prev_ids, prev_n = self._last_updates
-        if len(prev_ids):
-            at = np.minimum(np.searchsorted(prev_ids, ids), len(prev_ids) - 1)
-            changed = np.flatnonzero((prev_ids[at] != ids) | (prev_n[at] != n))
-        else:
-            changed = np.arange(len(ids))
-        order = np.argsort(ids)
-        self._last_updates = (ids[order], n[order])
-        return self.engine.tracks(t_s, rows=rows[changed])
 
 
 def transport_latency_ms(engine, plots: np.ndarray, t0_ns: int) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Global nearest neighbour assignment of one sensor's plots to tracks.
 
 Candidate pairs come from the gate (each with cost −2 log likelihood). The bipartite graph of
-candidates splits into connected clusters; a cluster of one plot and one track is assigned
+candidates splits into connected clusters (union-find, ``pair_clusters``); a cluster of one plot and one track is assigned
 directly, every larger cluster is solved by ``scipy.optimize.linear_sum_assignment`` on its
 dense cost matrix (pairs outside the gate cost ``NO_PAIR`` and are never kept). This is the
 same assignment as one 2-D assignment over the whole batch, at a fraction of its cost.
@@ -11,26 +11,25 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+
+from rig.fusion import kernels_ref
 
 NO_PAIR = 1e9
 
 
-def assign(pair_plot: np.ndarray, pair_track: np.ndarray, cost: np.ndarray):
+def assign(pair_plot: np.ndarray, pair_track: np.ndarray, cost: np.ndarray, *,
+           clusters=None):
     """Chosen ``(plot, track)`` pairs, each plot and each track at most once, in the order
-    of the candidates (plot-major)."""
-    if len(pair_plot) == 0:
+    of the candidates (plot-major). ``clusters``: the connected-components kernel
+    (``pair_clusters`` of the fusion kernels; the NumPy reference's by default)."""
+    if len(pair_plot) < 2:
         return pair_plot, pair_track
-    if (len(np.unique(pair_plot)) == len(pair_plot)
-            and len(np.unique(pair_track)) == len(pair_track)):
-        return pair_plot, pair_track                   # no plot or track is contested
     plots, pi = np.unique(pair_plot, return_inverse=True)
     tracks, ti = np.unique(pair_track, return_inverse=True)
-    n_p = len(plots)
-    graph = coo_matrix((np.ones(len(pi)), (pi, n_p + ti)), shape=(n_p + len(tracks),) * 2)
-    _, label = connected_components(graph, directed=False)
-    pair_label = label[pi]
+    if len(plots) == len(pair_plot) and len(tracks) == len(pair_track):
+        return pair_plot, pair_track                   # no plot or track is contested
+    clusters = clusters or kernels_ref.pair_clusters
+    pair_label, _ = clusters(pi.astype(np.int64), ti.astype(np.int64), len(plots), len(tracks))
     size = np.bincount(pair_label)
     single = size[pair_label] == 1
     chosen = [np.flatnonzero(single)]

@@ -16,6 +16,7 @@ Track management (initiation, confirmation, deletion, merging): :mod:`rig.fusion
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,6 +87,13 @@ def plot_problems(plots: np.ndarray, n_sensors: int) -> tuple[np.ndarray, dict[s
                        for c, reason in enumerate(SCREEN_REASONS, 1) if counts[c]}
 
 
+def pair_buffer(capacity: int) -> tuple:
+    """Arrays for ``capacity`` registration pairs: ``(s, r, z_s, z_r, t_s, t_r, v, P_v)``."""
+    return (np.zeros(capacity, np.int64), np.zeros(capacity, np.int64),
+            np.zeros((capacity, 3)), np.zeros((capacity, 3)), np.zeros(capacity),
+            np.zeros(capacity), np.zeros((capacity, 3)), np.zeros((capacity, 3, 3)))
+
+
 class FusionEngine(TrackManagement):
     """Centralised plot-level fusion of many sensors at sites anywhere on the earth.
 
@@ -102,7 +110,7 @@ class FusionEngine(TrackManagement):
         self.params = params or FusionParams()
         self.k = kernels or compiled_kernels or kernels_ref
         self.model = model_vector(self.params, origin.alt_m)
-        self.store = TrackStore(len(sensors))
+        self.store = TrackStore(len(sensors), kernels=self.k)
         self.reg = Registration(sensors.M, sensors.t, sensors.R_diag, self.params,
                                 kernels=self.k)
         self.counters = FusionCounters()
@@ -117,7 +125,8 @@ class FusionEngine(TrackManagement):
         self._latest_s = -np.inf
         self._next_id = 1
         self._merge_seen: dict[tuple[int, int], int] = {}
-        self._pairs: list = []                 # plot pairs waiting for registration
+        self._pairs = pair_buffer(1024)       # plot pairs waiting for registration
+        self._n_pairs = 0
         self._zero_var = None
         self._t_registered = -np.inf
         self._partner = np.ascontiguousarray(sensors.partner, np.int64)
@@ -182,6 +191,17 @@ class FusionEngine(TrackManagement):
             self.k.fill_tracks(out, st, rows, float(t), self.model, self._coasting_after_s)
         return out
 
+    def tracks_updated(self, t: float) -> np.ndarray:
+        """The confirmed (and coasting) tracks updated since the last call, or confirmed
+        since, extrapolated to ``t`` (the real-time loop's per-cycle updates); only those
+        are predicted."""
+        st = self.store
+        rows = st.alive()
+        n_updates = st.n_updates[rows]
+        changed = (st.status[rows] != TRACK_STATUS_TENTATIVE) & (n_updates != st.n_seen[rows])
+        st.n_seen[rows] = n_updates
+        return self.tracks(t, rows=rows[changed])
+
     def track_rows(self, *, include_tentative: bool = False) -> np.ndarray:
         """Store rows of the tracks :meth:`tracks` gives, in its order (track ids rise
         along it); ``store.track_id[rows]`` and ``store.n_updates[rows]`` tell them apart."""
@@ -205,29 +225,21 @@ class FusionEngine(TrackManagement):
         W = self.params.window_s
         while len(self._pending):
             pending = self._pending
-            clock = self.reg.b[:, 3]
-            c_lo, c_hi = float(clock.min()), float(clock.max())
-            ts = pending["t_sensor"]
-            head = pending[:np.searchsorted(ts, ts[0] + (c_hi - c_lo), side="right")]
-            first = float(np.min(head["t_sensor"] - clock[head["sensor_id"]]))
-            end = np.floor(first / W) * W + W
-            if np.isfinite(self._horizon_s):
-                end = max(end, self._horizon_s + W)
+            end, cut, inside, n_inside = self.k.next_window(pending, self.reg.b[:, 3], W,
+                                                            self._horizon_s)
             if end > until_s:
                 break
-            cut = np.searchsorted(ts, end + c_hi, side="right")
-            head = pending[:cut]
-            inside = head["t_sensor"] - clock[head["sensor_id"]] < end
-            if inside.all():
-                plots, self._pending = head, pending[cut:]
+            if n_inside == cut:
+                plots, self._pending = pending[:cut], pending[cut:]
             else:
+                inside = inside.astype(bool)
                 keep = np.ones(len(pending), bool)
                 keep[:cut] = ~inside
-                plots, self._pending = head[inside], pending[keep]
+                plots, self._pending = pending[:cut][inside], pending[keep]
             self._window(plots, end)
             self._horizon_s = end
-        if not len(self._pending) and np.isfinite(until_s):
-            end = np.floor(until_s / W) * W
+        if not len(self._pending) and math.isfinite(until_s):
+            end = math.floor(until_s / W) * W
             if end > self._horizon_s:
                 self._maybe_manage(end)
                 self._horizon_s = end
@@ -265,7 +277,8 @@ class FusionEngine(TrackManagement):
                     radius, R_diag, var_clock, self.sensors.M, self.sensors.t, self.model,
                     self._gate_d2)
                 # a track takes at most one plot from each sensor: columns are (track, sensor)
-                chosen_p, col = assign(pair_p, pair_k * S + s[pair_p], cost)
+                chosen_p, col = assign(pair_p, pair_k * S + s[pair_p], cost,
+                                       clusters=self.k.pair_clusters)
                 chosen_k = col // S
             if len(chosen_p):
                 order = np.lexsort((chosen_p, t[chosen_p]))
@@ -288,8 +301,7 @@ class FusionEngine(TrackManagement):
     def _update(self, chosen_p, chosen_k, z, t, s, R_diag, var_clock) -> None:
         st, p = self.store, self.params
         if p.registration_on:                  # plot pairs for registration, before updates
-            pairs = self.k.registration_pairs(st, chosen_p, chosen_k, z, t, s, self.reg.b,
-                                              p.register_min_updates, p.register_max_dt_s)
+            self._take_pairs(chosen_p, chosen_k, z, t, s)
         _, _, _, d2, ok = self.k.update(st.x, st.P, st.mu, st.t, chosen_p, chosen_k, z, t, s,
                                         R_diag, var_clock, self.sensors.M, self.sensors.t,
                                         self.model)
@@ -303,9 +315,22 @@ class FusionEngine(TrackManagement):
         c.nis_count += nis_count
         c.nis_dof += nis_dof
         c.tracks_confirmed += promoted
-        if p.registration_on:
-            self._pairs.append(pairs)
-            if t_now > -np.inf and not t_now - self._t_registered < p.register_every_s:
-                batch = [np.concatenate(a) for a in zip(*self._pairs)]
-                self.reg.update(t_now, *batch)
-                self._pairs, self._t_registered = [], t_now
+        if p.registration_on and t_now > -np.inf \
+                and not t_now - self._t_registered < p.register_every_s:
+            self.reg.update(t_now, *(a[:self._n_pairs] for a in self._pairs))
+            self._n_pairs, self._t_registered = 0, t_now
+
+    def _take_pairs(self, chosen_p, chosen_k, z, t, s) -> None:
+        """Append this window's plot pairs for registration to the buffer (grown when full)."""
+        p = self.params
+        while True:
+            end = self.k.registration_pairs(self.store, chosen_p, chosen_k, z, t, s,
+                                            self.reg.b, p.register_min_updates,
+                                            p.register_max_dt_s, self._pairs, self._n_pairs)
+            if end <= len(self._pairs[0]):
+                self._n_pairs = end
+                return
+            grown = pair_buffer(max(2 * len(self._pairs[0]), end))
+            for new, old in zip(grown, self._pairs):
+                new[:self._n_pairs] = old[:self._n_pairs]
+            self._pairs = grown

@@ -241,28 +241,34 @@ def moments(x, P, mu, n):
 
 
 def registration_pairs(st, pair_plot, pair_track, z, t_plot, sensor, bias, min_updates,
-                       max_dt_s):
+                       max_dt_s, out, start):
     """Plot pairs for registration, taken before the window's updates: each pair's plot of
     sensor s on a confirmed track with at least ``min_updates`` updates and the last plot of
-    every other sensor r on that track within ``max_dt_s``, in pair-major, r-ascending order:
-    ``(s, r, z_s (m,3), z_r (m,3), t_s (m,), t_r (m,), v (m,3), P_v (m,3,3))``: the plots and
-    times as measured (registered ones plus ``bias``) and the track's mixture velocity and
-    its covariance ``Σ μ_j P_j,vv``."""
+    every other sensor r on that track within ``max_dt_s``, in pair-major, r-ascending order,
+    written into rows ``start …`` of ``out = (s, r, z_s (·,3), z_r (·,3), t_s, t_r, v (·,3),
+    P_v (·,3,3))``: the plots and times as measured (registered ones plus ``bias``) and the
+    track's mixture velocity and its covariance ``Σ μ_j P_j,vv``. Returns the row after the
+    last; if ``out`` is too short, writes nothing and returns the row count it needs."""
     sensor_p = sensor[pair_plot]
-    z_raw = z[pair_plot, :3] + bias[sensor_p, :3]
-    t_raw = t_plot[pair_plot] + bias[sensor_p, 3]
     good = ((st.status[pair_track] == TRACK_STATUS_CONFIRMED)
             & (st.n_updates[pair_track] >= min_updates))
     with np.errstate(invalid="ignore"):
         near = np.abs(t_plot[pair_plot][:, None] - st.sensor_t_last[pair_track]) <= max_dt_s
     near[np.arange(len(sensor_p)), sensor_p] = False
     i, r = np.nonzero(near & good[:, None])
+    end = start + len(i)
+    if end > len(out[0]):
+        return end
     k = pair_track[i]
     mu = st.mu[k]
-    v = np.einsum("mk,mkd->md", mu, st.x[k, :, 3:])
-    P_v = np.einsum("mk,mkij->mij", mu, st.P[k, :, 3:, 3:])
-    return (sensor_p[i], r.astype(np.int64), z_raw[i], st.sensor_z_raw[k, r], t_raw[i],
-            st.sensor_t_raw[k, r], v, P_v)
+    z_raw = z[pair_plot, :3] + bias[sensor_p, :3]
+    t_raw = t_plot[pair_plot] + bias[sensor_p, 3]
+    pairs = (sensor_p[i], r, z_raw[i], st.sensor_z_raw[k, r], t_raw[i], st.sensor_t_raw[k, r],
+             np.einsum("mk,mkd->md", mu, st.x[k, :, 3:]),
+             np.einsum("mk,mkij->mij", mu, st.P[k, :, 3:, 3:]))
+    for o, a in zip(out, pairs):
+        o[start:end] = a
+    return end
 
 
 def record_updates(st, pair_plot, pair_track, ok, d2, z, t_plot, sensor, partner, bias,
@@ -424,3 +430,64 @@ def registration_terms(s, r, z_s, z_r, t_s, t_r, v, P_v, b, P, M, t_site, R_diag
         eta += W.T @ (H @ bv - y)
         ok[p] = 1
     return Y, eta, ok
+
+
+def pair_clusters(pi, ti, n_plots, n_tracks):
+    """Connected components of the bipartite graph of candidate pairs (plot ``pi``, track
+    ``ti``, both compact indices): a label per pair, numbered in order of first appearance,
+    and the number of components."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if not len(pi):
+        return np.zeros(0, np.int64), 0
+    graph = coo_matrix((np.ones(len(pi)), (pi, n_plots + ti)),
+                       shape=(n_plots + n_tracks,) * 2)
+    _, label = connected_components(graph, directed=False)
+    raw = label[pi]
+    _, first = np.unique(raw, return_index=True)
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[np.searchsorted(np.unique(raw), raw)], len(first)
+
+
+def next_window(pending, clock, window_s, horizon_s):
+    """The next window of ``pending`` plots (PLOT_DTYPE, sorted by ``t_sensor``; registered
+    time ``t_sensor − clock[sensor]``): ``(end, cut, inside, n_inside)``. The window ends at
+    the first multiple of ``window_s`` after the earliest registered time (and at least one
+    window after ``horizon_s``); only the first ``cut`` plots can fall before ``end`` (the
+    clocks differ by at most their spread), ``inside (cut,)`` marks those that do."""
+    W = window_s
+    c_lo, c_hi = float(clock.min()), float(clock.max())
+    ts = pending["t_sensor"]
+    head = pending[:np.searchsorted(ts, ts[0] + (c_hi - c_lo), side="right")]
+    first = float(np.min(head["t_sensor"] - clock[head["sensor_id"]]))
+    end = np.floor(first / W) * W + W
+    if np.isfinite(horizon_s):
+        end = max(end, horizon_s + W)
+    cut = int(np.searchsorted(ts, end + c_hi, side="right"))
+    inside = (ts[:cut] - clock[pending["sensor_id"][:cut]] < end).astype(np.uint8)
+    return float(end), cut, inside, int(inside.sum())
+
+
+def registration_step(P, Y, eta, b, gauge):
+    """The registration's update from its information ``(Y, η)`` (rig.fusion.registration):
+    ``A = I + P Y``, ``b⁺ = Π (b + A⁻¹ P (η − Y b))``, ``P⁺ = sym(Π A⁻¹ P Πᵀ)`` with the
+    gauge ``Π`` that holds the unobservable common modes at zero. Returns ``(b⁺ (S,4),
+    P⁺)``; raises ``numpy.linalg.LinAlgError`` if ``A`` is singular."""
+    n = len(P)
+    bv = b.ravel()
+    A = np.eye(n) + P @ Y                                     # A = I + P Y
+    bv = bv + np.linalg.solve(A, P @ (eta - Y @ bv))
+    Pn = np.linalg.solve(A, P)                                # P⁺ = A⁻¹ P
+    Pn = gauge @ Pn @ gauge.T                                 # the unobservable common modes
+    return (gauge @ bv).reshape(b.shape), 0.5 * (Pn + Pn.T)
+
+
+def compact_rows(arrays, nan_fill, keep, n_old):
+    """In each array (rows on the first axis): rows ``keep`` (ascending) moved to the front
+    in order, rows ``len(keep) … n_old − 1`` reset to NaN (``nan_fill``) or 0."""
+    m = len(keep)
+    for a, nan in zip(arrays, nan_fill):
+        a[:m] = a[keep]
+        a[m:n_old] = np.nan if nan else 0

@@ -78,27 +78,20 @@ class Registration:
     def update(self, t_now, s, r, z_s, z_r, t_s, t_r, v, P_v) -> None:
         """Fold in plot pairs: sensors ``s, r (m,)``, raw plots ``z (m,3)`` and raw times
         ``t (m,)`` of each, the track's velocity ``v (m,3)`` and its covariance ``P_v``
-        (the per-pair terms: ``registration_terms`` of the fusion kernels)."""
+        (the fusion kernels' ``registration_terms`` and ``registration_step``)."""
         self._var = None
         if not np.isnan(self.t_last) and t_now > self.t_last:
             self.P[np.diag_indices_from(self.P)] += self.walk * (t_now - self.t_last)
         self.t_last = t_now if np.isnan(self.t_last) else max(self.t_last, t_now)
         if len(s) == 0:
             return
-        S = len(self.b)
         Y, eta, ok = self.k.registration_terms(s, r, z_s, z_r, t_s, t_r, v, P_v, self.b, self.P,
                                                self.M, self.t_site, self.R_diag, self.accel,
                                                self.gate_d2)
         ok = ok.astype(bool)
         if not ok.any():
             return
-        b = self.b.ravel()
-        A = np.eye(4 * S) + self.P @ Y                         # A = I + P Y
-        b = b + np.linalg.solve(A, self.P @ (eta - Y @ b))
-        Pn = np.linalg.solve(A, self.P)                        # P⁺ = A⁻¹ P
-        Pn = self.gauge @ Pn @ self.gauge.T                    # the unobservable common modes
-        self.P = 0.5 * (Pn + Pn.T)
-        self.b = (self.gauge @ b).reshape(S, 4)
+        self.b, self.P = self.k.registration_step(self.P, Y, eta, self.b, self.gauge)
         np.add.at(self.n_pairs, s[ok], 1)
         np.add.at(self.n_pairs, r[ok], 1)
 

@@ -27,12 +27,19 @@ class TrackStore:
         "n_updates": ((), np.uint32), "partners": ((), np.uint32), "sensors": ((), np.uint64),
         "t_first": ((), float), "t_last": ((), float),
         "partner_t_last": ((MAX_PARTNERS,), float),
+        "n_seen": ((), np.uint32),       # n_updates when tracks_updated last looked
     }
 
-    def __init__(self, n_sensors: int, capacity: int = 64):
+    #: Fields whose fresh value is NaN ("never"); every other field starts at 0.
+    NAN_FIELDS = ("partner_t_last", "sensor_t_last", "sensor_t_raw")
+
+    def __init__(self, n_sensors: int, capacity: int = 64, *, kernels=None):
+        from rig.fusion import kernels_ref
+
         self.n_sensors = n_sensors
         self.n = 0
         self._n_deleted = 0                    # rows marked deleted, not yet compacted
+        self._compact_rows = (kernels or kernels_ref).compact_rows
         self._alloc(capacity)
 
     def _fields(self) -> dict:
@@ -41,9 +48,11 @@ class TrackStore:
                     sensor_t_raw=((S,), float))
 
     def _alloc(self, capacity: int) -> None:
+        """Arrays of ``capacity`` rows: the first ``n`` as they were, the rest fresh (rows
+        past ``n`` are always fresh, so :meth:`add` has nothing to clear)."""
         for name, (shape, dtype) in self._fields().items():
             a = np.zeros((capacity, *shape), dtype)
-            if name in ("partner_t_last", "sensor_t_last", "sensor_t_raw"):
+            if name in self.NAN_FIELDS:
                 a[:] = np.nan
             if self.n:
                 a[:self.n] = getattr(self, name)[:self.n]
@@ -51,28 +60,24 @@ class TrackStore:
         self.capacity = capacity
         self._arange = np.arange(capacity, dtype=np.int64)
         self._arange.flags.writeable = False
+        self._arrays = [getattr(self, name) for name in self._fields()]
+        self._nan_fill = [name in self.NAN_FIELDS for name in self._fields()]
 
     def add(self, k: int) -> np.ndarray:
         """Room for ``k`` new rows; returns their indices (zeroed, times NaN)."""
         if self.n + k > self.capacity:
             self._alloc(max(2 * self.capacity, self.n + k))
-        a, b = self.n, self.n + k
-        for name in self._fields():
-            getattr(self, name)[a:b] = 0
-        self.partner_t_last[a:b] = np.nan
-        self.sensor_t_last[a:b] = np.nan
-        self.sensor_t_raw[a:b] = np.nan
-        self.n = b
-        return np.arange(a, b, dtype=np.int64)
+        a, self.n = self.n, self.n + k
+        return self._arange[a:self.n]
 
     def delete(self, rows) -> int:
-        """Mark ``rows`` deleted (they stay until :meth:`compact`); returns how many were
-        alive."""
+        """Mark distinct ``rows`` deleted (they stay until :meth:`compact`); returns how
+        many were alive."""
         rows = np.asarray(rows, np.int64)
-        fresh = np.unique(rows[self.status[rows] != TRACK_STATUS_DELETED])
-        self.status[fresh] = TRACK_STATUS_DELETED
-        self._n_deleted += len(fresh)
-        return len(fresh)
+        rows = rows[self.status[rows] != TRACK_STATUS_DELETED]
+        self.status[rows] = TRACK_STATUS_DELETED
+        self._n_deleted += len(rows)
+        return len(rows)
 
     def alive(self) -> np.ndarray:
         """Indices of the live rows, in order (read-only; do not keep across changes)."""
@@ -81,12 +86,10 @@ class TrackStore:
         return np.flatnonzero(self.status[:self.n] != TRACK_STATUS_DELETED).astype(np.int64)
 
     def compact(self) -> None:
-        """Drop deleted rows, keeping the order of the others."""
+        """Drop deleted rows, keeping the order of the others; the rows freed are fresh."""
         if not self._n_deleted:
             return
         keep = self.alive()
-        for name in self._fields():
-            a = getattr(self, name)
-            a[:len(keep)] = a[keep]
+        self._compact_rows(self._arrays, self._nan_fill, keep, self.n)
         self.n = len(keep)
         self._n_deleted = 0
