@@ -1548,3 +1548,99 @@ def compact_rows(list arrays, list nan_fill, const long long[::1] keep, Py_ssize
                     d[j] = NAN
             else:
                 memset(base + m * row_bytes, 0, (n_old - m) * row_bytes)
+
+
+def gnn(const long long[::1] pair_plot, const long long[::1] pair_track,
+        const double[::1] cost):
+    """Global nearest neighbour on candidate pairs (kernels_ref.gnn). A cluster of one pair
+    is kept; a cluster with one plot or one track (a star) keeps its cheapest pair (what the
+    dense solve gives, ties to the first); any other goes to kernels_ref.solve_cluster."""
+    cdef Py_ssize_t m = pair_plot.shape[0], p, q, c, n_plots = 0, n_tracks = 0, best
+    if cost.shape[0] != m or pair_track.shape[0] != m:
+        raise ValueError("gnn: one cost per pair")
+    if m < 2:
+        return np.arange(m)
+    cdef long long hi = 0
+    for p in range(m):
+        if pair_plot[p] < 0:
+            raise ValueError("gnn: negative plot index")
+        if pair_plot[p] > hi:
+            hi = pair_plot[p]
+    plot_id_a = np.full(hi + 1, -1, np.int64)
+    order_a = np.argsort(pair_track, kind="stable")
+    pi_a = np.empty(m, np.int64)
+    ti_a = np.empty(m, np.int64)
+    cdef long long[::1] plot_id = plot_id_a, pi = pi_a, ti = ti_a
+    cdef const long long[::1] order = order_a
+    with nogil:
+        for p in range(m):                          # compact ids, in order of value
+            plot_id[pair_plot[p]] = 1
+        for q in range(hi + 1):
+            if plot_id[q] >= 0:
+                plot_id[q] = n_plots
+                n_plots += 1
+        for p in range(m):
+            pi[p] = plot_id[pair_plot[p]]
+        for q in range(m):
+            if q == 0 or pair_track[order[q]] != pair_track[order[q - 1]]:
+                n_tracks += 1
+            ti[order[q]] = n_tracks - 1
+    if n_plots == m and n_tracks == m:
+        return np.arange(m)                         # no plot or track is contested
+    cdef Py_ssize_t n_labels
+    label_a, n_labels = pair_clusters(pi_a, ti_a, n_plots, n_tracks)
+    start_a = np.zeros(n_labels + 1, np.intp)
+    members_a = np.empty(m, np.intp)
+    chosen_a = np.empty(m, np.int64)
+    cdef const long long[::1] label = label_a
+    cdef Py_ssize_t[::1] start = start_a, members = members_a
+    cdef long long[::1] chosen = chosen_a
+    cdef Py_ssize_t n_chosen = 0, a, b, size
+    cdef bint one_plot, one_track
+    general = []
+    with nogil:
+        for p in range(m):                          # members of each cluster, in pair order
+            start[label[p] + 1] += 1
+        for c in range(n_labels):
+            start[c + 1] += start[c]
+        for p in range(m):
+            members[start[label[p]]] = p
+            start[label[p]] += 1
+        for c in range(n_labels - 1, -1, -1):
+            start[c + 1] = start[c]
+        start[0] = 0
+        for c in range(n_labels):
+            a = start[c]
+            b = start[c + 1]
+            size = b - a
+            if size == 1:
+                chosen[n_chosen] = members[a]
+                n_chosen += 1
+                continue
+            one_plot = True
+            one_track = True
+            for q in range(a + 1, b):
+                if pi[members[q]] != pi[members[a]]:
+                    one_plot = False
+                if ti[members[q]] != ti[members[a]]:
+                    one_track = False
+            if one_plot or one_track:
+                best = members[a]
+                for q in range(a + 1, b):
+                    if cost[members[q]] < cost[best]:
+                        best = members[q]
+                chosen[n_chosen] = best
+                n_chosen += 1
+            else:
+                with gil:
+                    general.append(c)
+    if general:
+        from rig.fusion.kernels_ref import solve_cluster
+        for c in general:
+            idx = members_a[start_a[c]:start_a[c + 1]]
+            picked = idx[solve_cluster(pi_a[idx], ti_a[idx], np.asarray(cost)[idx])]
+            chosen_a[n_chosen:n_chosen + len(picked)] = picked
+            n_chosen += len(picked)
+    out = chosen_a[:n_chosen]
+    out.sort()
+    return out

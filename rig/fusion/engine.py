@@ -277,8 +277,7 @@ class FusionEngine(TrackManagement):
                     radius, R_diag, var_clock, self.sensors.M, self.sensors.t, self.model,
                     self._gate_d2)
                 # a track takes at most one plot from each sensor: columns are (track, sensor)
-                chosen_p, col = assign(pair_p, pair_k * S + s[pair_p], cost,
-                                       clusters=self.k.pair_clusters)
+                chosen_p, col = assign(pair_p, pair_k * S + s[pair_p], cost, kernels=self.k)
                 chosen_k = col // S
             if len(chosen_p):
                 order = np.lexsort((chosen_p, t[chosen_p]))

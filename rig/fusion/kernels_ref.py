@@ -491,3 +491,44 @@ def compact_rows(arrays, nan_fill, keep, n_old):
     for a, nan in zip(arrays, nan_fill):
         a[:m] = a[keep]
         a[m:n_old] = np.nan if nan else 0
+
+
+#: Cost of a (plot, track) pair outside the gate in a cluster's dense cost matrix.
+NO_PAIR = 1e9
+
+
+def solve_cluster(pi, ti, cost):
+    """Optimal assignment in one cluster of candidate pairs (compact plot and track indices
+    ``pi``, ``ti``; ``cost`` per pair) by ``scipy.optimize.linear_sum_assignment`` on its
+    dense cost matrix, pairs outside the gate costing ``NO_PAIR``: positions of the chosen
+    pairs in the cluster's list."""
+    from scipy.optimize import linear_sum_assignment
+
+    rows, r_inv = np.unique(pi, return_inverse=True)
+    cols, c_inv = np.unique(ti, return_inverse=True)
+    C = np.full((len(rows), len(cols)), NO_PAIR)
+    C[r_inv, c_inv] = cost
+    a, b = linear_sum_assignment(C)
+    ok = C[a, b] < NO_PAIR
+    lookup = np.full((len(rows), len(cols)), -1, np.int64)
+    lookup[r_inv, c_inv] = np.arange(len(pi))
+    return lookup[a[ok], b[ok]]
+
+
+def gnn(pair_plot, pair_track, cost):
+    """Global nearest neighbour on candidate pairs (rig.fusion.association): positions of
+    the chosen pairs, ascending, each plot and each track at most once. Every connected
+    cluster of candidates is solved on its own (:func:`solve_cluster`)."""
+    m = len(pair_plot)
+    if m < 2:
+        return np.arange(m)
+    plots, pi = np.unique(pair_plot, return_inverse=True)
+    tracks, ti = np.unique(pair_track, return_inverse=True)
+    if len(plots) == m and len(tracks) == m:
+        return np.arange(m)                            # no plot or track is contested
+    label, _ = pair_clusters(pi.astype(np.int64), ti.astype(np.int64), len(plots), len(tracks))
+    chosen = []
+    for c in np.unique(label):
+        idx = np.flatnonzero(label == c)
+        chosen.append(idx if len(idx) == 1 else idx[solve_cluster(pi[idx], ti[idx], cost[idx])])
+    return np.sort(np.concatenate(chosen))
