@@ -258,3 +258,97 @@ def test_params_reject_unknown_keys():
     with pytest.raises(ValueError):
         FusionParams(window_sz=1.0)
     assert PLOT_DTYPE.names[0] == "t_sensor"
+
+
+# --- the real-time path ----------------------------------------------------------------------
+REAL_TIME = dict(window_s=0.01, hold_back_s=0.0, oos_tolerance_s=1.5)
+
+
+def real_time_cycles(scn, latency_s=0.05, cycle_s=0.1):
+    """The scenario's plots cut into the cycles of a real-time loop: ``(plots, until_s)``
+    per cycle, each plot arriving ``latency_s`` after its time, fused up to the run time."""
+    t = scn.plots["t_sensor"]
+    arrival = t + latency_s
+    for now in np.arange(cycle_s, scn.duration_s + 1e-9, cycle_s):
+        yield scn.plots[(arrival > now - cycle_s) & (arrival <= now)], float(now)
+
+
+def test_process_until_is_process_then_flush():
+    scn = Scenario(far_apart_radars(clutter_per_scan=2), default_targets(4), 60.0,
+                   seed=7).simulate()
+    params = FusionParams(**REAL_TIME)
+    one, two = (FusionEngine(ORIGIN, scn.sensor_table(), params) for _ in range(2))
+    for k, (plots, now) in enumerate(real_time_cycles(scn)):
+        one.process(plots, until_s=now)
+        two.process(plots)
+        two.flush(now)
+        if k % 10 == 0:
+            assert one.tracks(now).tobytes() == two.tracks(now).tobytes()
+    assert one.counters.as_dict() == two.counters.as_dict()
+    assert one.counters.tracks_deleted > 0
+
+
+def test_management_every_window_or_every_period_alike_with_long_windows():
+    """Offline (1 s windows) the period changes nothing: management runs after every window."""
+    scn = crossing_scenario(seed=5)
+    a = run_engine(scn, FusionParams(manage_period_s=0.0))
+    b = run_engine(scn, FusionParams(manage_period_s=1.0))
+    assert a[0].counters.as_dict() == b[0].counters.as_dict()
+    for x, y in zip(a[1], b[1]):
+        assert x.tobytes() == y.tobytes()
+
+
+def test_management_period_bounds_deletion_delay_in_real_time():
+    """With 10 ms windows a track whose target is gone is deleted once it is due, at most
+    ``manage_period_s`` late (here: 3 revisits of its sensors plus the period)."""
+    targets = default_targets(3)
+    targets[0].t_end_s = 40.0
+    scn = Scenario(far_apart_radars(), targets, 80.0, seed=3).simulate()
+    engine = FusionEngine(ORIGIN, scn.sensor_table(), FusionParams(**REAL_TIME))
+    gone = None
+    for plots, now in real_time_cycles(scn):
+        engine.process(plots, until_s=now)
+        if abs(now - 38.0) < 1e-9:
+            _, _, _, ids = match(scn, engine.tracks(now), now)
+            gone = next(tid for tid, target in ids.items() if target == 0)
+        if gone is not None and now > 40.0 + 3 * 4.0 + 1.0 + 0.2:
+            assert gone not in engine.tracks(now, include_tentative=True)["track_id"], now
+    assert len(engine.tracks(80.0)) == 2
+
+
+def test_tracks_updated_are_those_whose_update_count_changed():
+    scn = Scenario(far_apart_radars(clutter_per_scan=2), default_targets(4), 60.0,
+                   seed=8).simulate()
+    engine = FusionEngine(ORIGIN, scn.sensor_table(), FusionParams(**REAL_TIME))
+    seen, sent = {}, 0
+    for plots, now in real_time_cycles(scn):
+        engine.process(plots, until_s=now)
+        every = engine.tracks(now)
+        want = every[[seen.get(int(i)) != int(n)
+                      for i, n in zip(every["track_id"], every["n_updates"])]]
+        seen = {int(i): int(n) for i, n in zip(every["track_id"], every["n_updates"])}
+        got = engine.tracks_updated(now)
+        assert got.tobytes() == want.tobytes(), now
+        sent += len(got)
+    assert sent > 100
+
+
+def test_reference_kernels_give_the_same_tracks():
+    """The whole engine on kernels_ref and on the compiled kernels: same tracks (to
+    rounding), same decisions."""
+    from rig.fusion import kernels_ref
+
+    scn = Scenario(far_apart_radars(clutter_per_scan=1), default_targets(3), 40.0,
+                   seed=2).simulate()
+    compiled_run = run_engine(scn)
+    reference_run = run_engine(scn, kernels=kernels_ref)
+    assert compiled_run[0].counters.as_dict()["tracks_initiated"] > 3
+    for key in ("plots_used", "tracks_initiated", "tracks_confirmed", "tracks_deleted",
+                "tracks_merged", "windows"):
+        assert (compiled_run[0].counters.as_dict()[key]
+                == reference_run[0].counters.as_dict()[key]), key
+    for x, y in zip(compiled_run[1], reference_run[1]):
+        np.testing.assert_array_equal(x["track_id"], y["track_id"])
+        np.testing.assert_array_equal(x["status"], y["status"])
+        np.testing.assert_allclose(x["east"], y["east"], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(x["covariance"], y["covariance"], rtol=1e-8, atol=1e-8)
