@@ -11,7 +11,15 @@ processed horizon by more than ``oos_tolerance_s`` is counted as out of sequence
 used; one later than its window but within tolerance is fused by retrodiction (prediction
 over a negative time step).
 
-Track management (initiation, confirmation, deletion, merging): :mod:`rig.fusion.management`.
+Track management (initiation, confirmation, deletion, merging): :mod:`rig.fusion.management`;
+deletion and merging run after a window at most every ``manage_period_s`` of fusion time.
+
+The real-time loop calls ``process(plots, until_s=now)`` once per cycle (one pass over the
+windows that have ended) and then ``tracks_updated(t)`` (only the tracks its plots updated are
+predicted). Everything per window and per track runs in the compiled kernels
+(``ext/fusion_kernels.pyx``, each held to its NumPy twin in :mod:`rig.fusion.kernels_ref`);
+what stays in Python is a fixed handful of calls per window, so a cycle's cost hardly depends
+on how many plots and tracks it holds.
 """
 
 from __future__ import annotations

@@ -9,8 +9,12 @@
   shortest scan period of the sensors that updated it within their last 2.5 scans (the
   longest scan period of all if none did); any track whose position sigma exceeds
   ``max_position_sigma_m``; of two tracks that hold one target (states within ``merge_d2``
-  for ``merge_checks`` windows in a row, and never updated by one sensor in the same scan) the
+  for ``merge_checks`` checks in a row, and never updated by one sensor in the same scan) the
   younger one is deleted (the confirmed one is kept if only one is).
+
+Deletion and merging run after a window once ``manage_period_s`` of fusion time has passed
+since they last ran (after every window when windows are that long, as offline), so a track
+is deleted at most that much later than it is due and merge checks are that far apart.
 """
 
 from __future__ import annotations
