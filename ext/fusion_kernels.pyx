@@ -1644,3 +1644,22 @@ def gnn(const long long[::1] pair_plot, const long long[::1] pair_track,
     out = chosen_a[:n_chosen]
     out.sort()
     return out
+
+
+def updated_rows(st, const long long[::1] rows):
+    """Rows of confirmed tracks updated since the last call (kernels_ref.updated_rows)."""
+    cdef const cnp.uint32_t[::1] n_updates = st.n_updates
+    cdef const cnp.uint16_t[::1] status = st.status
+    cdef cnp.uint32_t[::1] n_seen = st.n_seen
+    cdef Py_ssize_t m = rows.shape[0], a, count = 0
+    out_a = np.empty(m, np.int64)
+    cdef long long[::1] out = out_a
+    cdef long long k
+    with nogil:
+        for a in range(m):
+            k = rows[a]
+            if status[k] != TENTATIVE and n_updates[k] != n_seen[k]:
+                out[count] = k
+                count += 1
+            n_seen[k] = n_updates[k]
+    return out_a[:count]

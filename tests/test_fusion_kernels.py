@@ -404,3 +404,18 @@ def test_compact_rows_matches_reference(case):
         close(getattr(a, name)[len(keep):], getattr(fresh, name)[len(keep):])
     with pytest.raises(ValueError):
         compiled.compact_rows(a._arrays, a._nan_fill, keep[::-1].copy(), a.n)
+
+
+def test_updated_rows_matches_reference(case):
+    stores = [store_of(case), store_of(case)]
+    rng = np.random.default_rng(4)
+    for step in range(4):
+        bump = rng.random(stores[0].n) < 0.4
+        got = []
+        for st, kernels in zip(stores, (compiled, reference)):
+            st.n_updates[:st.n] += bump
+            got.append(kernels.updated_rows(st, st.alive()))
+        np.testing.assert_array_equal(*got)
+        if step == 0:                                   # the first call: every confirmed track
+            assert len(got[0]) == (stores[0].status[:stores[0].n] != TRACK_STATUS_TENTATIVE).sum()
+    same_store(*stores)

@@ -41,7 +41,7 @@ from rig.fusion.registration import Registration
 from rig.fusion.sensors import SensorTable
 from rig.fusion.store import TrackStore
 from rig.geodesy import Geodetic
-from rig.records import PLOT_DTYPE, TRACK_STATUS_TENTATIVE, empty_tracks
+from rig.records import PLOT_DTYPE, TRACK_DTYPE, TRACK_STATUS_TENTATIVE, empty_tracks
 
 try:
     from rig._ext import fusion_kernels as compiled_kernels
@@ -157,8 +157,8 @@ class FusionEngine(TrackManagement):
         self.counters.plots_in += len(plots)
         if len(plots):
             p = self.params
-            newest = (self._latest_s + p.max_time_jump_s if np.isfinite(self._latest_s)
-                      else np.inf)
+            newest = (self._latest_s + p.max_time_jump_s if math.isfinite(self._latest_s)
+                      else math.inf)
             code, t_max = self.k.screen(plots, self.reg.b[:, 3],
                                         self._horizon_s - p.oos_tolerance_s, newest)
             if code.any():
@@ -194,21 +194,17 @@ class FusionEngine(TrackManagement):
         st = self.store
         if rows is None:
             rows = self.track_rows(include_tentative=include_tentative)
-        out = empty_tracks(len(rows))
-        if len(rows):
-            self.k.fill_tracks(out, st, rows, float(t), self.model, self._coasting_after_s)
+        if not len(rows):
+            return empty_tracks(0)
+        out = np.zeros(len(rows), TRACK_DTYPE)         # fill_tracks writes every field
+        self.k.fill_tracks(out, st, rows, float(t), self.model, self._coasting_after_s)
         return out
 
     def tracks_updated(self, t: float) -> np.ndarray:
         """The confirmed (and coasting) tracks updated since the last call, or confirmed
         since, extrapolated to ``t`` (the real-time loop's per-cycle updates); only those
         are predicted."""
-        st = self.store
-        rows = st.alive()
-        n_updates = st.n_updates[rows]
-        changed = (st.status[rows] != TRACK_STATUS_TENTATIVE) & (n_updates != st.n_seen[rows])
-        st.n_seen[rows] = n_updates
-        return self.tracks(t, rows=rows[changed])
+        return self.tracks(t, rows=self.k.updated_rows(self.store, self.store.alive()))
 
     def track_rows(self, *, include_tentative: bool = False) -> np.ndarray:
         """Store rows of the tracks :meth:`tracks` gives, in its order (track ids rise

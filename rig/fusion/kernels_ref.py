@@ -532,3 +532,12 @@ def gnn(pair_plot, pair_track, cost):
         idx = np.flatnonzero(label == c)
         chosen.append(idx if len(idx) == 1 else idx[solve_cluster(pi[idx], ti[idx], cost[idx])])
     return np.sort(np.concatenate(chosen))
+
+
+def updated_rows(st, rows):
+    """Of store ``rows``: those of confirmed (not tentative) tracks whose update count
+    changed since the last call, which records every row's count (``st.n_seen``)."""
+    n_updates = st.n_updates[rows]
+    changed = (st.status[rows] != TRACK_STATUS_TENTATIVE) & (n_updates != st.n_seen[rows])
+    st.n_seen[rows] = n_updates
+    return rows[changed]
