@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rig.fusion import kernels_ref
 from rig.fusion.models import N_MODELS
 from rig.records import MAX_PARTNERS, TRACK_STATUS_DELETED
 
@@ -19,6 +20,8 @@ class TrackStore:
     Rows leave only through :meth:`delete` (marked) and :meth:`compact` (dropped), so the
     live rows are known without a scan: ``alive()`` is a slice of a preallocated ``arange``
     whenever nothing is marked deleted (the engine compacts after every management run).
+    ``kernels``: the fusion kernels whose ``compact_rows`` moves the rows (the NumPy
+    reference's by default).
     """
 
     FIELDS = {
@@ -34,8 +37,6 @@ class TrackStore:
     NAN_FIELDS = ("partner_t_last", "sensor_t_last", "sensor_t_raw")
 
     def __init__(self, n_sensors: int, capacity: int = 64, *, kernels=None):
-        from rig.fusion import kernels_ref
-
         self.n_sensors = n_sensors
         self.n = 0
         self._n_deleted = 0                    # rows marked deleted, not yet compacted
