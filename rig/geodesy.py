@@ -5,8 +5,11 @@ tracks live in the ENU plane of the run's reference ``origin``. Sites hundreds o
 apart do not share "north" or "up", so a plot goes site ENU -> ECEF -> origin ENU, which is
 one rigid transform per site: ``p_origin = M @ p_site + t`` (:func:`site_transform`).
 
-Conversions between geodetic and ECEF coordinates use pymap3d; the rotations are written out
-here because they are three lines each and run vectorised over arrays of points.
+Geodetic to ECEF uses pymap3d. ECEF to geodetic is Heikkinen's closed form (exact, no
+iteration), written out because it runs once per published picture in the real-time loop,
+where pymap3d's general routine costs ~30x more for a few tracks; the tests hold it to
+pymap3d. The rotations are written out because they are three lines each and run vectorised
+over arrays of points.
 """
 
 from __future__ import annotations
@@ -16,6 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 import pymap3d
 
+#: WGS-84 ellipsoid: semi-major axis (m), semi-minor axis (m), first and second eccentricity
+#: squared.
+WGS84_A = 6_378_137.0
+WGS84_B = WGS84_A * (1.0 - 1.0 / 298.257223563)
+WGS84_E2 = 1.0 - (WGS84_B / WGS84_A) ** 2
+WGS84_EP2 = (WGS84_A / WGS84_B) ** 2 - 1.0
 #: Mean earth radius (IUGG), m: for spherical-earth height and horizon formulas.
 EARTH_RADIUS_M = 6_371_008.8
 #: Effective earth radius factor of the standard 4/3-earth refraction model.
@@ -44,8 +53,29 @@ def ecef_from_geodetic(lat_deg, lon_deg, alt_m) -> np.ndarray:
 def geodetic_from_ecef(xyz) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(lat_deg, lon_deg, alt_m) of ECEF points ``(..., 3)``."""
     xyz = np.asarray(xyz, float)
-    lat, lon, alt = pymap3d.ecef2geodetic(xyz[..., 0], xyz[..., 1], xyz[..., 2])
-    return np.asarray(lat), np.asarray(lon), np.asarray(alt)
+    x, y, z = xyz[..., 0], xyz[..., 1], xyz[..., 2]
+    a, b, e2, ep2 = WGS84_A, WGS84_B, WGS84_E2, WGS84_EP2
+    p2 = x * x + y * y
+    p = np.sqrt(p2)
+    z2 = z * z
+    f = 54.0 * b * b * z2
+    g = p2 + (1.0 - e2) * z2 - e2 * (a * a - b * b)
+    c = e2 * e2 * f * p2 / (g * g * g)
+    s = np.cbrt(1.0 + c + np.sqrt(c * c + 2.0 * c))
+    k = s + 1.0 + 1.0 / s
+    pk = f / (3.0 * k * k * g * g)
+    q = np.sqrt(1.0 + 2.0 * e2 * e2 * pk)
+    r0 = (-pk * e2 * p / (1.0 + q)
+          + np.sqrt(np.maximum(0.5 * a * a * (1.0 + 1.0 / q)
+                               - pk * (1.0 - e2) * z2 / (q * (1.0 + q)) - 0.5 * pk * p2, 0.0)))
+    d2 = (p - e2 * r0) ** 2
+    u = np.sqrt(d2 + z2)
+    v = np.sqrt(d2 + (1.0 - e2) * z2)
+    z0 = b * b * z / (a * v)
+    alt = u * (1.0 - b * b / (a * v))
+    lat = np.degrees(np.arctan2(z + ep2 * z0, p))
+    lon = np.degrees(np.arctan2(y, x))
+    return lat, lon, alt
 
 
 def enu_rotation(lat_deg: float, lon_deg: float) -> np.ndarray:

@@ -171,17 +171,34 @@ def test_check_describes_a_valid_config():
     assert "sensor A2 (partner A): asterix-cat048 via emulated" in out.stdout
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_signal_stops_cleanly_with_no_process_left(tmp_path, sig):
+def processes_marked(marker: str) -> list[int]:
+    """Processes still running with ``RIG_TEST_MARKER=marker`` in their environment."""
+    tag = f"RIG_TEST_MARKER={marker}".encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and tag in (entry / "environ").read_bytes().split(b"\0"):
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+@pytest.mark.parametrize("sig, live", [(signal.SIGINT, "--live"), (signal.SIGTERM, "--no-live")])
+def test_signal_stops_cleanly_with_no_process_left(tmp_path, sig, live):
+    """Emulators, and with --live the view process, all end with the run."""
     path = write_config(tmp_path, duration_s=60)
     out = tmp_path / "o"
+    marker = str(tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "rig", "run", str(path), "--out", str(out),
-                             "--no-live"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                             live], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "RIG_TEST_MARKER": marker})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(emulators_of(out)) < 3:
         time.sleep(0.2)
     assert len(emulators_of(out)) == 3
+    # the run, its emulators, and the view process on --live
+    assert len(processes_marked(marker)) == 4 + (live == "--live")
     time.sleep(6.0)            # into the loop
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=60)
@@ -189,9 +206,12 @@ def test_signal_stops_cleanly_with_no_process_left(tmp_path, sig):
     report = json.loads((out / "report.json").read_text())
     assert report["stopped_by"] == signal.Signals(sig).name
     assert report["duration_s"] < 30
+    if live == "--live":
+        assert "rig run: short-emulated" in stdout and "sensors" in stdout   # the view drew
     deadline = time.monotonic() + 5
-    while emulators_of(out) and time.monotonic() < deadline:
+    while processes_marked(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
+    assert not processes_marked(marker)
     assert not emulators_of(out)
 
 

@@ -1,29 +1,55 @@
 """The live view of a run: a rich table on a terminal, a plain line now and then elsewhere.
 
-It is drawn from the loop's tick callback, never from a thread of its own, so rendering
-never competes with the loop for the interpreter (at most ``refresh_s`` apart).
+The loop gathers the figures from its tick callback into a small dict (:meth:`LiveView.state`),
+never from a thread of its own. Drawing them is the costly part (rich lays out its tables
+for milliseconds, long enough to delay the plots that arrive meanwhile), so on a terminal
+it happens in a view process of its own (:mod:`.live_render`), fed one JSON line per state
+through a non-blocking pipe: the loop never waits for it, and a state the pipe cannot take
+at once is skipped. Elsewhere (CI logs) the loop prints one plain line every ``log_period_s``.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import math
+import os
+import subprocess
 import sys
 import time
 
 import numpy as np
-from rich.console import Console, Group
-from rich.live import Live
-from rich.table import Table
+from rich.console import Console
+
+from rig.emulation.process import die_with_parent
+
+from .live_render import log_line
+from .sensors import decoder_errors
+
+log = logging.getLogger(__name__)
+
+#: Live percentiles are over the latest samples only: cheap at any run length, and they show
+#: what the run does now.
+RECENT_SAMPLES = 4096
+#: Niceness of the view process: on a busy machine, the loop and the emulators go first.
+VIEW_NICENESS = 10
 
 
-def _pct(buffer, q: float, last: int = 20000) -> float | None:
+def recent_percentiles(buffer, qs) -> list[float | None]:
+    """Nearest-rank percentiles ``qs`` of the latest samples of a loop's SampleBuffer."""
     n = buffer.n
     if not n:
-        return None
-    return float(np.percentile(buffer._data[max(0, n - last):n], q))
+        return [None] * len(qs)
+    recent = np.sort(buffer._data[max(0, n - RECENT_SAMPLES):n])
+    return [float(recent[max(0, math.ceil(q / 100 * recent.size) - 1)]) for q in qs]
 
 
-def _fmt(x, spec=".2f") -> str:
-    return "-" if x is None else format(x, spec)
+def _view_process_setup() -> None:
+    """In the view process before exec: yield the CPU to the run (the view is only for
+    people), and end with the run."""
+    os.nice(VIEW_NICENESS)
+    if sys.platform.startswith("linux"):
+        die_with_parent()
 
 
 class LiveView:
@@ -35,88 +61,111 @@ class LiveView:
         self.console = console or Console(file=sys.stdout)
         self.interactive = self.console.is_terminal if live is None else live
         self.refresh_s = refresh_s if self.interactive else log_period_s
-        self._live: Live | None = None
+        self.states_skipped = 0
+        self._view: subprocess.Popen | None = None
+        self._pending = b""
         self._last = 0.0
         self._limits = {(k, s): v for k, stats in (config.limits or {}).items()
                         for s, v in stats.items() if isinstance(v, (int, float))}
 
     def __enter__(self) -> "LiveView":
-        if self.interactive:
-            self._live = Live(Table(), console=self.console, auto_refresh=False,
-                              transient=False)
-            self._live.__enter__()
+        self.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._live is not None:
-            self._live.__exit__(*exc)
+        self.close()
+
+    def start(self) -> None:
+        """Start the view process (on a terminal): early, so that its start-up is over
+        before the run's clock starts."""
+        if self.interactive and self._view is None:
+            self._view = subprocess.Popen(                   # draws on our stdout
+                [sys.executable, "-m", "rig.bench.live_render"], stdin=subprocess.PIPE,
+                preexec_fn=_view_process_setup)
+            os.set_blocking(self._view.stdin.fileno(), False)
+
+    def close(self) -> None:
+        if self._view is None:
+            return
+        try:
+            self._view.stdin.close()           # the view ends at the end of its input
+        except OSError:
+            pass
+        try:
+            self._view.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            log.warning("the live view did not end; stopping it")
+            self._view.kill()
+            self._view.wait()
+        self._view = None
 
     def update(self, loop) -> None:
         now = time.monotonic()
         if now - self._last < self.refresh_s:
             return
         self._last = now
-        if self._live is not None:
-            self._live.update(self._render(loop), refresh=True)
+        state = self.state(loop)
+        if self._view is not None:
+            self._send(json.dumps(state).encode() + b"\n")
         else:
-            self._log(loop)
+            print(log_line(state), file=self.console.file, flush=True)
 
-    def _timing(self, loop) -> dict:
-        return {"processing p50/p99 ms": (_pct(loop.processing, 50), _pct(loop.processing, 99)),
-                "transport p50/p99 ms": (_pct(loop.transport, 50), _pct(loop.transport, 99)),
-                "tick lateness p99 ms": (_pct(loop.lateness, 99), None)}
+    def _send(self, line: bytes) -> None:
+        """Write without waiting; the tail of a line the pipe took in part goes first next
+        time, and a new state waits for no old one (it is skipped instead)."""
+        if self._pending:
+            self.states_skipped += 1
+            data = self._pending
+        else:
+            data = line
+        try:
+            written = os.write(self._view.stdin.fileno(), data)
+        except BlockingIOError:
+            written = 0
+        except OSError:                      # the view is gone: the run goes on without it
+            self._view_gone()
+            return
+        self._pending = data[written:]
 
-    def _at_risk(self, loop) -> list[str]:
+    def _view_gone(self) -> None:
+        log.warning("the live view ended early; the run goes on")
+        self._pending = b""
+        self._view.stdin.close()
+        self._view.wait()
+        self._view = None
+
+    def state(self, loop) -> dict:
+        """The figures the view shows, as plain JSON-able values."""
+        t = loop.run_time_s(time.monotonic_ns())
+        elapsed = max(t, 1e-9)
+        rows = []
+        for s in self.sensors:
+            c = s.counters()
+            rows.append([s.id, s.partner, s.family, s.driver_state, s.plots_received,
+                         round(s.plots_received / elapsed), decoder_errors(c),
+                         int(c.get("seq_gaps", 0)), int(c.get("plots_dropped", 0))])
+        processing = recent_percentiles(loop.processing, (50, 99))
+        return {
+            "name": self.config.name, "t": t, "duration_s": self.config.duration_s,
+            "tracks": len(loop.pictures.last), "plots_in": int(self.engine.counters.plots_in),
+            "plots_rejected": int(self.engine.counters.plots_rejected),
+            "processing_ms": processing,
+            "transport_ms": recent_percentiles(loop.transport, (50, 99)),
+            "lateness_p99_ms": recent_percentiles(loop.lateness, (99,))[0],
+            "deadline_misses": loop.deadline_misses,
+            "at_risk": self._at_risk(loop, processing[1], sum(r[8] for r in rows)),
+            "sensors": rows,
+        }
+
+    def _at_risk(self, loop, processing_p99: float | None, drops: int) -> list[str]:
         risky = []
-        p99 = _pct(loop.processing, 99)
         bound = self._limits.get(("processing_latency_ms", "p99"))
-        if bound is not None and p99 is not None and p99 > 0.8 * bound:
-            risky.append(f"processing_latency_ms p99 {p99:.2f} (limit {bound:g})")
+        if bound is not None and processing_p99 is not None and processing_p99 > 0.8 * bound:
+            risky.append(f"processing_latency_ms p99 {processing_p99:.2f} (limit {bound:g})")
         bound = self._limits.get(("deadline_misses", "max"))
         if bound is not None and loop.deadline_misses > bound:
             risky.append(f"deadline_misses {loop.deadline_misses} (limit {bound:g})")
-        drops = sum(s.counters().get("plots_dropped", 0) for s in self.sensors)
         bound = self._limits.get(("dropped_plots", "max"))
         if bound is not None and drops > bound:
             risky.append(f"dropped_plots {drops} (limit {bound:g})")
         return risky
-
-    def _render(self, loop):
-        t = loop.run_time_s(time.monotonic_ns())
-        head = Table(title=f"rig run: {self.config.name}  t = {t:6.1f} / "
-                     f"{self.config.duration_s:g} s", show_header=False)
-        head.add_column(style="bold")
-        head.add_column(justify="right")
-        tracks = len(loop.pictures.last)
-        head.add_row("tracks published", str(tracks))
-        head.add_row("plots fused / rejected", f"{self.engine.counters.plots_in} / "
-                     f"{self.engine.counters.plots_rejected}")
-        for label, (a, b) in self._timing(loop).items():
-            head.add_row(label, _fmt(a) + ("" if b is None and "/" not in label else
-                                           f" / {_fmt(b)}"))
-        head.add_row("deadline misses", str(loop.deadline_misses))
-        risky = self._at_risk(loop)
-        head.add_row("limits at risk", ", ".join(risky) if risky else "none")
-        table = Table(title="sensors")
-        for col in ("sensor", "partner", "family", "state", "plots", "rate /s", "decoder errors",
-                    "gaps", "dropped"):
-            table.add_column(col, justify="left" if col in ("sensor", "partner", "family",
-                                                            "state") else "right")
-        elapsed = max(t, 1e-9)
-        for s in self.sensors:
-            c = s.counters()
-            errors = sum(c.get(k, 0) for k in ("header_errors", "crc_errors", "bad_frames",
-                                               "records_bad", "bad_blocks"))
-            table.add_row(s.id, s.partner, s.family, s.driver_state, str(s.plots_received),
-                          f"{s.plots_received / elapsed:.0f}", str(errors),
-                          str(c.get("seq_gaps", 0)), str(c.get("plots_dropped", 0)))
-        return Group(head, table)
-
-    def _log(self, loop) -> None:
-        t = loop.run_time_s(time.monotonic_ns())
-        timing = self._timing(loop)
-        states = " ".join(f"{s.id}={s.driver_state}:{s.plots_received}" for s in self.sensors)
-        p50, p99 = timing["processing p50/p99 ms"]
-        print(f"t={t:.1f}s tracks={len(loop.pictures.last)} "
-              f"processing_ms p50={_fmt(p50)} p99={_fmt(p99)} deadline_misses="
-              f"{loop.deadline_misses} sensors {states}", file=self.console.file, flush=True)

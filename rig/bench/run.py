@@ -91,7 +91,9 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
 
     for s in previous:
         signal.signal(s, on_signal)
+    view = LiveView(sensors, engine, cfg, live=live, console=console)
     try:
+        view.start()
         lead_s = STARTUP_LEAD_S + STARTUP_LEAD_PER_EMULATOR_S * sum(
             e.emulated for e in cfg.sensors)
         t0_ns = time.monotonic_ns() + round(lead_s * 1e9)
@@ -141,7 +143,6 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
             log.warning("start-up took %.2f s longer than its lead: early plots waited",
                         startup_late_s)
         expected = int(sum(50 * cfg.duration_s for _ in sensors)) + 1024
-        view = LiveView(sensors, engine, cfg, live=live, console=console)
         loop = RealTimeLoop(
             sensors, engine, feeds, t0_ns=t0_ns, duration_s=cfg.duration_s,
             period_s=cfg.outputs.period_s, updates=cfg.outputs.updates,
@@ -149,9 +150,9 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
             utc_tod_at_t0_s=utc_tod_at_t0, gc_freeze=cfg.realtime.gc_freeze,
             on_tick=view.update, expected_plots=expected, wakeup=wakeup, recorder=recorder,
             pictures=pictures)
-        with view:
-            result = loop.run()
+        result = loop.run()
     finally:
+        view.close()
         for s in sensors:
             emulator_summaries[s.id] = s.close()
         pictures.close()

@@ -194,7 +194,8 @@ class SensorHandle:
                 int(self.stale))
 
     def queued_batches(self) -> int:
-        return self.counters().get("queued_batches", 0) if self.driver is not None else 0
+        """Batches of plots waiting in the driver's queue."""
+        return self.driver.queued_batches if self.driver is not None else 0
 
     # --- stop --------------------------------------------------------------------------
     def close(self) -> dict | None:

@@ -19,7 +19,7 @@ from rig.errors import TransportError, TransportTimeoutError
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child, before exec: get SIGTERM when the parent dies, even by SIGKILL (Linux),
     so an emulator never outlives the run that started it."""
     try:
@@ -46,7 +46,7 @@ class EmulatorProcess:
             self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, env=env,
             start_new_session=True,  # Ctrl-C at the terminal reaches the host, which stops us
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
         )
         self._readers = [
             threading.Thread(target=self._read_stdout, daemon=True, name=f"{name}-stdout"),

@@ -12,6 +12,7 @@ stream (serial), each in an HDLC-style frame with a CRC-16/X-25 FCS.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ import pymap3d
 from rig._ext.asterix062 import Cat062Decoder, encode
 from rig._ext.hdlc_framing import hdlc_encode
 from rig.errors import TransportError, UsageError
+from rig.geodesy import Geodetic, LocalFrame
 from rig.records import TRACK_DTYPE
 
 FRAMINGS = ("datagram", "hdlc")
@@ -56,13 +58,17 @@ def _up_axes(origin: Origin, lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.nda
     return up_ecef @ ecef_to_enu.T
 
 
+@functools.lru_cache(maxsize=16)
+def _frame(origin: Origin) -> LocalFrame:
+    return LocalFrame(Geodetic(origin.lat_deg, origin.lon_deg, origin.alt_m))
+
+
 def geodetic_of_tracks(tracks: np.ndarray, origin) -> tuple[np.ndarray, ...]:
     """``(lat_deg, lon_deg, alt_m, rocd_mps)`` of each track: WGS-84 position and the rate of
     climb along the track's local vertical."""
     o = _origin(origin)
-    lat, lon, alt = pymap3d.enu2geodetic(tracks["east"], tracks["north"], tracks["up"],
-                                         o.lat_deg, o.lon_deg, o.alt_m)
-    lat, lon, alt = (np.atleast_1d(np.asarray(a, float)) for a in (lat, lon, alt))
+    enu = np.stack([tracks["east"], tracks["north"], tracks["up"]], -1)
+    lat, lon, alt = _frame(o).geodetic_from_enu(enu)
     v = np.stack([tracks["v_east"], tracks["v_north"], tracks["v_up"]], -1)
     rocd = np.einsum("ij,ij->i", _up_axes(o, lat, lon), v) if len(tracks) else np.zeros(0)
     return lat, lon, alt, rocd

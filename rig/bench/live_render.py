@@ -1,0 +1,73 @@
+"""Drawing the live view of a run from its state (a plain dict, see :mod:`.live`).
+
+``python -m rig.bench.live_render`` is the view process of a run on a terminal: it reads one
+JSON state per line on stdin, redraws the view in place for each, and ends at end of input.
+It ignores SIGINT (the run that started it handles Ctrl-C and closes its stdin).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+
+SENSOR_COLUMNS = ("sensor", "partner", "family", "state", "plots", "rate /s", "decoder errors",
+                  "gaps", "dropped")
+LEFT_COLUMNS = ("sensor", "partner", "family", "state")
+
+
+def fmt(x, spec: str = ".2f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def render(state: dict):
+    """The view of one state: the run's figures, then one row per sensor."""
+    head = Table(title=f"rig run: {state['name']}  t = {state['t']:6.1f} / "
+                 f"{state['duration_s']:g} s", show_header=False)
+    head.add_column(style="bold")
+    head.add_column(justify="right")
+    head.add_row("tracks published", str(state["tracks"]))
+    head.add_row("plots fused / rejected", f"{state['plots_in']} / {state['plots_rejected']}")
+    for label, key in (("processing p50 / p99 ms", "processing_ms"),
+                       ("transport p50 / p99 ms", "transport_ms")):
+        p50, p99 = state[key]
+        head.add_row(label, f"{fmt(p50)} / {fmt(p99)}")
+    head.add_row("tick lateness p99 ms", fmt(state["lateness_p99_ms"]))
+    head.add_row("deadline misses", str(state["deadline_misses"]))
+    head.add_row("limits at risk", ", ".join(state["at_risk"]) or "none")
+    table = Table(title="sensors")
+    for col in SENSOR_COLUMNS:
+        table.add_column(col, justify="left" if col in LEFT_COLUMNS else "right")
+    for row in state["sensors"]:
+        table.add_row(*(str(v) for v in row))
+    return Group(head, table)
+
+
+def log_line(state: dict) -> str:
+    """The state as one plain line (logs, CI)."""
+    p50, p99 = state["processing_ms"]
+    sensors = " ".join(f"{row[0]}={row[3]}:{row[4]}" for row in state["sensors"])
+    return (f"t={state['t']:.1f}s tracks={state['tracks']} processing_ms p50={fmt(p50)} "
+            f"p99={fmt(p99)} deadline_misses={state['deadline_misses']} sensors {sensors}")
+
+
+def main(stream=None, console: Console | None = None) -> int:
+    stream = stream or sys.stdin
+    console = console or Console(file=sys.stdout)
+    with Live(Table(), console=console, auto_refresh=False, transient=False) as live:
+        for line in stream:
+            try:
+                state = json.loads(line)
+            except ValueError:
+                continue
+            live.update(render(state), refresh=True)
+    return 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(main())
