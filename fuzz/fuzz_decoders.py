@@ -210,10 +210,10 @@ def main() -> None:
     import atheris
 
     target, seeds = TARGETS[sys.argv.pop(1)]
-    _seed_corpus(sys.argv, seeds)
-
-    # import what the target uses, instrumenting rig's own code (not numpy, pydantic, ...)
+    # import what the target and its seeds use, instrumenting rig's own code (not numpy,
+    # pydantic, ...): a module imported before this is not instrumented
     with atheris.instrument_imports(include=["rig", "firmware_interfaces"]):
+        _seed_corpus(sys.argv, seeds)
         target(b"")
     atheris.Setup(sys.argv, target)
     atheris.Fuzz()
