@@ -126,6 +126,9 @@ class RealtimeEntry(_Strict):
                             "the loop")
     spin_s: float = Field(0.0005, ge=0, le=0.01, description="busy-wait this long before "
                           "each output tick (never under SCHED_FIFO)")
+    tick_guard_s: float = Field(0.002, ge=0, le=0.1, description="start no fusion cycle "
+                                "this close to an output tick: plots arriving then wait for "
+                                "the tick, which starts on time")
 
 
 class BenchConfig(_Strict):

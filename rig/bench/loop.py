@@ -1,8 +1,10 @@
 """The real-time loop: plots in from every sensor, fused at once, the picture out on time.
 
 One thread does it all. It sleeps on one event that every driver sets when it has plots, or
-until just before the next output tick, which it then waits for in a short busy spin (the
-sleep-then-spin wait; never under SCHED_FIFO). Each cycle drains every sensor, fuses what
+until ``tick_guard_s`` before the next output tick; from then on it starts no cycle (plots
+arriving meanwhile wait for the tick), sleeps to just before the tick and waits for it in a
+short busy spin (the sleep-then-spin wait; never under SCHED_FIFO), so the tick is never late
+because a cycle was under way. Each cycle drains every sensor, fuses what
 arrived (plots older than the fused horizon are fused by retrodiction), and, with
 ``outputs.updates``, sends the tracks those plots updated at once. Every ``period_s`` it
 sends the whole picture. Garbage collection is frozen after start-up and kept out of the loop.
@@ -138,6 +140,7 @@ class RealTimeLoop:
 
     def __init__(self, sensors, engine, feeds, *, t0_ns: int, duration_s: float,
                  period_s: float, updates: bool, deadline_s: float, spin_s: float,
+                 tick_guard_s: float = 0.002,
                  utc_tod_at_t0_s: float, gc_freeze: bool = True, on_tick=None,
                  on_plots=None, expected_plots: int = 1 << 16,
                  wakeup: threading.Event | None = None, recorder=None, pictures: "PicturesOut"):
@@ -150,6 +153,7 @@ class RealTimeLoop:
         self.updates = updates
         self.deadline_ns = round(deadline_s * 1e9)
         self.spin_ns = round(spin_s * 1e9)
+        self.guard_ns = round(tick_guard_s * 1e9)
         self.utc_tod_at_t0_s = utc_tod_at_t0_s
         self.gc_freeze = gc_freeze
         self.on_tick = on_tick
@@ -193,34 +197,41 @@ class RealTimeLoop:
             self._wait_until(self.t0_ns)
             next_tick = self.t0_ns + self.period_ns
             last_tick_start = None
+            guard_ns = max(self.spin_ns, self.guard_ns)
             while self._stop_reason is None:
                 now = time.monotonic_ns()
                 if now >= self.end_ns:
                     break
-                wake_at = min(next_tick, self.end_ns) - self.spin_ns
-                if now < wake_at:
-                    self.wakeup.wait((wake_at - now) * 1e-9)
-                self.wakeup.clear()
-                self._cycle()
-                now = time.monotonic_ns()
-                if now >= next_tick - self.spin_ns and next_tick <= self.end_ns:
+                quiet_at = min(next_tick, self.end_ns) - guard_ns
+                if now < quiet_at:               # fuse plots as they come
+                    self.wakeup.wait((quiet_at - now) * 1e-9)
+                    self.wakeup.clear()
+                    self._cycle()
+                    continue
+                if next_tick > self.end_ns:      # the run ends before the next tick
+                    self._wait_until(self.end_ns)
+                    self._cycle()
+                    break
+                # the tick is near: no cycle starts now; sleep, then spin the last stretch
+                self._sleep_until(next_tick - self.spin_ns)
+                if self.spin_ns:
                     while time.monotonic_ns() < next_tick:
                         pass
-                    start = time.monotonic_ns()
-                    self.lateness.append((start - next_tick) * 1e-6)
-                    if last_tick_start is not None:
-                        self.jitter.append(abs(start - last_tick_start - self.period_ns) * 1e-6)
-                    last_tick_start = start
-                    self._cycle()                 # the picture holds every plot arrived
-                    done = self._picture(next_tick, start)
-                    self._cycle_if_woken()
-                    if done - next_tick > self.deadline_ns:
-                        self.deadline_misses += 1
+                start = time.monotonic_ns()
+                self.lateness.append((start - next_tick) * 1e-6)
+                if last_tick_start is not None:
+                    self.jitter.append(abs(start - last_tick_start - self.period_ns) * 1e-6)
+                last_tick_start = start
+                self._cycle()                 # the picture holds every plot arrived
+                done = self._picture(next_tick, start)
+                self._cycle_if_woken()
+                if done - next_tick > self.deadline_ns:
+                    self.deadline_misses += 1
+                next_tick += self.period_ns
+                while next_tick <= time.monotonic_ns():   # a tick missed entirely
+                    self.deadline_misses += 1
                     next_tick += self.period_ns
-                    while next_tick <= time.monotonic_ns():   # a tick missed entirely
-                        self.deadline_misses += 1
-                        next_tick += self.period_ns
-                    self._tick_chores(start)
+                self._tick_chores(start)
         finally:
             if self.gc_freeze:
                 gc.enable()
@@ -248,6 +259,12 @@ class RealTimeLoop:
         if self.wakeup.is_set():
             self.wakeup.clear()
             self._cycle()
+
+    @staticmethod
+    def _sleep_until(t_ns: int) -> None:
+        remaining = t_ns - time.monotonic_ns()
+        if remaining > 0:
+            time.sleep(remaining * 1e-9)
 
     def _wait_until(self, t_ns: int) -> None:
         while self._stop_reason is None:

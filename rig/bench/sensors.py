@@ -198,16 +198,21 @@ class SensorHandle:
         return self.driver.queued_batches if self.driver is not None else 0
 
     # --- stop --------------------------------------------------------------------------
-    def close(self) -> dict | None:
-        """Close the driver and stop the emulator; the emulator's summary if there was one."""
-        if self.driver is not None:
+    def close_driver(self) -> None:
+        """Close the driver (first, for every sensor: an emulator that ends afterwards is
+        then no disconnect)."""
+        if self.driver is not None and self.state != "closed":
             try:
                 self.driver.close()
             except Exception as e:  # closing must never keep the others from closing
                 log.warning("sensor %s: close failed: %s", self.id, e)
+        self.state = "closed"
+
+    def close(self) -> dict | None:
+        """Close the driver and stop the emulator; the emulator's summary if there was one."""
+        self.close_driver()
         summary = None
         if self.emulator is not None:
             self.emulator.stop()
             summary = self.emulator.summary
-        self.state = "closed"
         return summary
