@@ -381,7 +381,7 @@ def encode(cnp.ndarray tracks, lat_deg, lon_deg, alt_m, rocd_mps, t_tod_s, *, in
             column = {1: 4, 2: 0, 3: 1, 8: 2, 9: 3}.get(bad)
             value = columns[column][bad_at] if column is not None else tracks[bad_at][field]
             raise EncodeError(f"track {bad_at}: {field} = {value!r} is outside what CAT062 "
-                              f"carries ({limits})")
+                              f"carries ({limits})", index=bad_at)
         out = []
         start = 0
         for k in range(pk.n_dgram):

@@ -97,7 +97,14 @@ class CodecError(RigError, ValueError):
 
 
 class EncodeError(CodecError):
-    """A value is outside what the wire format can encode (the message names the field)."""
+    """A value is outside what the wire format can encode (the message names the field).
+
+    ``index``: the record (track, plot) that holds it, where the encoder knows it.
+    """
+
+    def __init__(self, message: str, *, index: int | None = None):
+        super().__init__(message)
+        self.index = index
 
 
 class BufferFullError(CodecError):

@@ -215,6 +215,21 @@ def test_signal_stops_cleanly_with_no_process_left(tmp_path, sig, live):
     assert not emulators_of(out)
 
 
+def test_a_duration_override_is_the_run_s_whole_duration():
+    """--duration rebuilds the scenario to last as long, and is validated like the file's."""
+    from rig.bench.config import load_bench_config
+    from rig.errors import ConfigError
+
+    default = DATA.parent.parent.parent / "bench_configs" / "emulated.yaml"
+    loaded = load_bench_config(default, duration_s=900)
+    assert loaded.config.duration_s == 900 and loaded.scenario.duration_s >= 900
+    assert loaded.resolved_scenario_spec().duration_s >= 900
+    with pytest.raises(ConfigError, match="duration_s"):
+        load_bench_config(default, duration_s=-1)
+    with pytest.raises(ConfigError, match="faults"):      # a fault scheduled after the end
+        load_bench_config(DATA / "faults.yaml", duration_s=10)
+
+
 def test_every_shipped_bench_config_is_valid():
     configs = sorted((Path(__file__).parent.parent / "bench_configs").glob("*.yaml"))
     assert len(configs) >= 4

@@ -101,6 +101,27 @@ def test_unencodable_values_raise_naming_the_field():
         asterix062.encode(empty_tracks(2), [0.0, 95.0], 0.0, 0.0, 0.0, 0.0, sac=0, sic=0)
 
 
+def test_publisher_leaves_out_what_the_wire_cannot_carry_and_sends_the_rest(rng, caplog):
+    """A diverged track (a coasting one far below ground, a runaway speed) never stops the
+    picture: it is left out, counted and logged once; every other track goes."""
+    tracks = random_tracks(rng, 50)
+    tracks["up"][7] = -500_000.0             # beyond I062/130 wherever the track is
+    tracks["v_east"][30] = 9000.0            # beyond I062/185
+    sink = Sink()
+    publisher = Cat062Publisher(ORIGIN, 5, 6, sink)
+    for _ in range(2):
+        publisher.publish(tracks, t_tod_s=tracks["t"])
+    decoder = asterix062.Cat062Decoder()
+    sent = np.concatenate([decode_tracks(decoder, d, ORIGIN)[0] for d in sink.written])
+    expected = np.delete(tracks["track_id"], [7, 30]) % 65536
+    assert np.array_equal(sent["track_id"], np.concatenate([expected, expected]))
+    c = publisher.counters()
+    assert c["tracks_not_encodable"] == 4 and c["tracks_sent"] == 96
+    warnings = [r.getMessage() for r in caplog.records if "left out" in r.getMessage()]
+    assert len(warnings) == 2                 # once per track
+    assert f"track {tracks['track_id'][7]} left out: alt_m" in warnings[0]
+
+
 def test_foreign_sp_field_and_foreign_items_are_skipped():
     # FRN 1, 4, 12 + FRN 11 (I062/380 with ADR) + FRN 16 (I062/295, one subfield) + FRN 35 SP
     fspec = bytes([0x91, 0x19, 0x41, 0x01, 0x02])

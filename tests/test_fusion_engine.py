@@ -316,6 +316,26 @@ def test_management_period_bounds_deletion_delay_in_real_time():
     assert len(engine.tracks(80.0)) == 2
 
 
+def test_pictures_drop_the_tracks_of_sensors_gone_silent():
+    """When every sensor falls silent, the loop's pictures still move fusion time on: the
+    tracks coast, then are deleted (3 revisits and the management period), never
+    extrapolated for ever."""
+    from rig.bench.loop import FusionStep
+
+    scn = Scenario(far_apart_radars(), default_targets(4), 40.0, seed=9).simulate()
+    engine = FusionEngine(ORIGIN, scn.sensor_table(), FusionParams(**REAL_TIME))
+    step = FusionStep(engine, updates=True)
+    for plots, now in real_time_cycles(scn):
+        step.cycle(plots, now, now)
+    assert len(step.picture(40.0)) >= 3
+    silent_from = float(scn.plots["t_sensor"].max())
+    for t in np.arange(41.0, 80.0):                   # ticks, and no plot any more
+        picture = step.picture(float(t))
+        if t > silent_from + 3 * 4.0 + 1.0 + 1.0:
+            assert len(picture) == 0, t
+        assert np.all(np.abs(picture["up"]) < 30_000)
+
+
 def test_tracks_updated_are_those_whose_update_count_changed():
     scn = Scenario(far_apart_radars(clutter_per_scan=2), default_targets(4), 60.0,
                    seed=8).simulate()

@@ -205,13 +205,16 @@ class LoadedConfig:
         return path
 
 
-def load_bench_config(path: str | Path) -> LoadedConfig:
+def load_bench_config(path: str | Path, *, duration_s: float | None = None) -> LoadedConfig:
     """Read, validate and resolve a bench config; every problem is a ConfigError naming the
-    file and the key."""
+    file and the key. ``duration_s`` replaces the file's before anything is built from it
+    (the scenario lasts as long, fault schedules are checked against it)."""
     path = Path(path)
     raw = load_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError("not a YAML mapping", file=str(path), expected="a bench config")
+    if duration_s is not None:
+        raw["duration_s"] = duration_s
     config = validate(BenchConfig, raw, file=path)
     source = config.scenario.source
     if not source.startswith("builtin"):

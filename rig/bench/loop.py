@@ -93,6 +93,7 @@ class FusionStep:
     def __init__(self, engine, *, updates: bool):
         self.engine = engine
         self.updates = updates
+        self._no_plots = empty_plots(0)
 
     def cycle(self, plots: np.ndarray, until_s: float, t_update_s: float | None):
         """Fuse ``plots``, fuse every window ended by ``until_s``; with updates, the tracks
@@ -103,6 +104,10 @@ class FusionStep:
         return self.engine.tracks_updated(t_update_s)
 
     def picture(self, t_s: float) -> np.ndarray:
+        """The whole picture at ``t_s``. Fusion time moves on to ``t_s`` first, so that
+        deletion runs even when no sensor has sent a plot for a while (tracks of silent
+        sensors coast, then go, instead of being extrapolated forever)."""
+        self.engine.process(self._no_plots, until_s=t_s)
         return self.engine.tracks(t_s)
 
 

@@ -73,4 +73,5 @@ class Feeds:
 
     def summary(self) -> list[dict]:
         return [{"partner": e.partner, "format": e.format, "transport": e.transport,
-                 "send_errors": n} for e, n in zip(self.entries, self.send_errors)]
+                 "send_errors": n, "tracks_not_encodable": self._encoder.tracks_not_encodable}
+                for e, n in zip(self.entries, self.send_errors)]

@@ -1,8 +1,11 @@
 """``--realtime``: what the operating system can do for the loop's timing, when permitted.
 
 SCHED_FIFO (a real-time priority above every normal process), the loop pinned to one CPU,
-and a timer slack of 1 ns. Each step is tried on its own; what is refused is reported, never
-required. Under SCHED_FIFO the loop must never busy-wait, so the caller turns the spin off.
+and a timer slack of 1 ns, for the calling thread only (Linux applies each per thread): call
+it from the loop's thread after the drivers' reader threads have started, so that they keep
+normal scheduling on every CPU and never wait behind the loop. Each step is tried on its own;
+what is refused is reported, never required. Under SCHED_FIFO the loop must never busy-wait,
+so the caller turns the spin off.
 """
 
 from __future__ import annotations

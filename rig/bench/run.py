@@ -124,8 +124,6 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
                                      faults)
             except TransportError as e:
                 _sensor_failed(s, e, failures)
-        if realtime:
-            realtime_done = apply_realtime()
         wakeup = threading.Event()
         for s in sensors:
             if s.error:
@@ -143,6 +141,8 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
             log.warning("start-up took %.2f s longer than its lead: early plots waited",
                         startup_late_s)
         expected = int(sum(50 * cfg.duration_s for _ in sensors)) + 1024
+        if realtime:       # this thread (the loop's) alone: readers and the view keep theirs
+            realtime_done = apply_realtime()
         loop = RealTimeLoop(
             sensors, engine, feeds, t0_ns=t0_ns, duration_s=cfg.duration_s,
             period_s=cfg.outputs.period_s, updates=cfg.outputs.updates,

@@ -39,11 +39,9 @@ def run(args) -> int:
     from rig.bench.run import default_out_dir, run_bench
     from rig.errors import UsageError
 
-    loaded = load_bench_config(args.config)
-    if args.duration is not None:
-        if not args.duration > 0:
-            raise UsageError(f"--duration must be positive, not {args.duration}")
-        loaded.config = loaded.config.model_copy(update={"duration_s": args.duration})
+    if args.duration is not None and not args.duration > 0:
+        raise UsageError(f"--duration must be positive, not {args.duration}")
+    loaded = load_bench_config(args.config, duration_s=args.duration)
     out = args.out or default_out_dir()
     outcome = run_bench(loaded, out, live=args.live, realtime=args.realtime, record=args.record)
     _print_summary(outcome)

@@ -13,6 +13,7 @@ stream (serial), each in an HDLC-style frame with a CRC-16/X-25 FCS.
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from dataclasses import dataclass
 
@@ -21,11 +22,13 @@ import pymap3d
 
 from rig._ext.asterix062 import Cat062Decoder, encode
 from rig._ext.hdlc_framing import hdlc_encode
-from rig.errors import TransportError, UsageError
+from rig.errors import EncodeError, TransportError, UsageError
 from rig.geodesy import Geodetic, LocalFrame
 from rig.records import TRACK_DTYPE
 
 FRAMINGS = ("datagram", "hdlc")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -129,23 +132,46 @@ class Cat062Publisher:
         self.tracks_sent = 0
         self.bytes_sent = 0
         self.send_errors = 0
+        self.tracks_not_encodable = 0
+        self._reported: set[int] = set()
         self.last_encode_ns = 0
 
     def encode(self, tracks: np.ndarray, t_tod_s) -> list[bytes]:
-        """The CAT062 datagrams of one picture (without sending them)."""
+        """The CAT062 datagrams of one picture (without sending them). A track the wire
+        cannot carry (a position, speed or altitude beyond its fields) is left out, counted
+        in :attr:`tracks_not_encodable` and logged once per track; the others still go."""
         if tracks.dtype != TRACK_DTYPE:
             raise TypeError(f"tracks must have dtype rig.records.TRACK_DTYPE, not {tracks.dtype}")
         lat, lon, alt, rocd = geodetic_of_tracks(tracks, self.origin)
-        return encode(tracks, lat, lon, alt, rocd, t_tod_s, sac=self.sac, sic=self.sic,
-                      service_id=self.service_id, partner_sources=self.partner_sources,
-                      max_datagram_bytes=self.max_datagram_bytes)
+        tod = np.broadcast_to(np.asarray(t_tod_s, dtype=np.float64), (len(tracks),))
+        while True:
+            try:
+                return encode(tracks, lat, lon, alt, rocd, tod, sac=self.sac, sic=self.sic,
+                              service_id=self.service_id, partner_sources=self.partner_sources,
+                              max_datagram_bytes=self.max_datagram_bytes)
+            except EncodeError as e:
+                if e.index is None:
+                    raise
+                self._not_encodable(int(tracks["track_id"][e.index]), e)
+                keep = np.arange(len(tracks)) != e.index
+                tracks, lat, lon, alt, rocd, tod = (a[keep] for a in
+                                                    (tracks, lat, lon, alt, rocd, tod))
+
+    def _not_encodable(self, track_id: int, error: EncodeError) -> None:
+        self.tracks_not_encodable += 1
+        if track_id not in self._reported:
+            self._reported.add(track_id)
+            log.warning("CAT062: track %d left out: %s", track_id,
+                        str(error).split(": ", 1)[-1])
 
     def publish(self, tracks: np.ndarray, t_tod_s) -> int:
         """Encode and send one picture; ``t_tod_s`` is the UTC time of day of the tracks
         (one value, or one per track). Returns the number of datagrams sent. A transport
         failure is counted and raised as :class:`TransportError`."""
         t0 = time.perf_counter_ns()
+        left_out = self.tracks_not_encodable
         datagrams = self.encode(tracks, t_tod_s)
+        left_out = self.tracks_not_encodable - left_out
         self.last_encode_ns = time.perf_counter_ns() - t0
         for datagram in datagrams:
             wire = datagram if self.framing == "datagram" else hdlc_encode(datagram)
@@ -157,10 +183,11 @@ class Cat062Publisher:
             self.bytes_sent += len(wire)
         self.pictures += 1
         self.datagrams_sent += len(datagrams)
-        self.tracks_sent += len(tracks)
+        self.tracks_sent += len(tracks) - left_out
         return len(datagrams)
 
     def counters(self) -> dict[str, int]:
         return {"pictures": self.pictures, "datagrams_sent": self.datagrams_sent,
                 "tracks_sent": self.tracks_sent, "bytes_sent": self.bytes_sent,
-                "send_errors": self.send_errors}
+                "send_errors": self.send_errors,
+                "tracks_not_encodable": self.tracks_not_encodable}
