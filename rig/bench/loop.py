@@ -2,9 +2,10 @@
 
 One thread does it all. It sleeps on one event that every driver sets when it has plots, or
 until ``tick_guard_s`` before the next output tick; from then on it starts no cycle (plots
-arriving meanwhile wait for the tick), sleeps to just before the tick and waits for it in a
-short busy spin (the sleep-then-spin wait; never under SCHED_FIFO), so the tick is never late
-because a cycle was under way. Each cycle drains every sensor, fuses what
+arriving meanwhile wait for the tick), sleeps to just before the tick holding the GIL (so
+that no reader thread holds it when the tick comes) and waits for the tick in a short busy
+spin (the sleep-then-spin wait; never under SCHED_FIFO), so the tick is never late because a
+cycle was under way or another thread had the interpreter. Each cycle drains every sensor, fuses what
 arrived (plots older than the fused horizon are fused by retrodiction), and, with
 ``outputs.updates``, sends the tracks those plots updated at once. Every ``period_s`` it
 sends the whole picture. Garbage collection is frozen after start-up and kept out of the loop.
@@ -34,6 +35,8 @@ import numpy as np
 
 from rig.interchange import FLOAT_FORMAT
 from rig.records import TRACK_DTYPE, empty_plots
+
+from .realtime import sleep_until_holding_gil
 
 log = logging.getLogger(__name__)
 
@@ -217,8 +220,9 @@ class RealTimeLoop:
                     self._wait_until(self.end_ns)
                     self._cycle()
                     break
-                # the tick is near: no cycle starts now; sleep, then spin the last stretch
-                self._sleep_until(next_tick - self.spin_ns)
+                # the tick is near: no cycle starts now; sleep holding the GIL (no reader
+                # thread can hold it when the tick comes), then spin the last stretch
+                sleep_until_holding_gil(next_tick - self.spin_ns)
                 if self.spin_ns:
                     while time.monotonic_ns() < next_tick:
                         pass
@@ -264,12 +268,6 @@ class RealTimeLoop:
         if self.wakeup.is_set():
             self.wakeup.clear()
             self._cycle()
-
-    @staticmethod
-    def _sleep_until(t_ns: int) -> None:
-        remaining = t_ns - time.monotonic_ns()
-        if remaining > 0:
-            time.sleep(remaining * 1e-9)
 
     def _wait_until(self, t_ns: int) -> None:
         while self._stop_reason is None:

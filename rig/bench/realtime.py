@@ -11,9 +11,50 @@ so the caller turns the spin off.
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
+import sys
+import time
 
 PR_SET_TIMERSLACK = 29
+CLOCK_MONOTONIC = 1
+TIMER_ABSTIME = 1
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+def _clock_nanosleep():
+    """libc's clock_nanosleep called through ctypes.PyDLL, which keeps the GIL."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.PyDLL(None, use_errno=True).clock_nanosleep
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.POINTER(_Timespec), ctypes.c_void_p]
+    function.restype = ctypes.c_int
+    return function
+
+
+_CLOCK_NANOSLEEP = _clock_nanosleep()
+
+
+def sleep_until_holding_gil(t_ns: int) -> None:
+    """Sleep until ``time.monotonic_ns()`` reaches ``t_ns`` without letting go of the GIL, so
+    that no other thread of this process holds it when the sleep ends: the loop's last
+    stretch before a tick. Other threads wait meanwhile (their input waits in the kernel's
+    buffers), so keep it short. Falls back to ``time.sleep`` where libc is not reachable."""
+    if _CLOCK_NANOSLEEP is None:
+        remaining = t_ns - time.monotonic_ns()
+        if remaining > 0:
+            time.sleep(remaining * 1e-9)
+        return
+    deadline = _Timespec(t_ns // 1_000_000_000, t_ns % 1_000_000_000)
+    while _CLOCK_NANOSLEEP(CLOCK_MONOTONIC, TIMER_ABSTIME, ctypes.byref(deadline), None) \
+            == errno.EINTR:
+        pass
 
 
 def apply_realtime(priority: int = 50, cpu: int | None = None) -> dict:
