@@ -74,3 +74,17 @@ def test_picture_rows_are_what_pandas_writes(rng):
     assert picture_csv_rows(tracks[:0]) == ""
     back = pd.read_csv(io.StringIO(header + picture_csv_rows(tracks)))
     assert np.isnan(back["east_m"][0]) and back["track_id"].tolist() == tracks["track_id"].tolist()
+
+
+def test_sample_buffers_keep_structured_records_across_growth(rng):
+    from rig.records import empty_plots
+
+    buffer = SampleBuffer(16, empty_plots(0).dtype)
+    batches = []
+    for n in rng.integers(0, 9, 40):
+        batch = empty_plots(int(n))
+        batch["range_m"] = rng.uniform(0, 1e5, n)
+        batch["sensor_id"] = rng.integers(0, 8, n)
+        batches.append(batch)
+        buffer.extend(batch)
+    assert buffer.values().tobytes() == np.concatenate(batches).tobytes()

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rig.interchange import FLOAT_FORMAT
-from rig.records import TRACK_DTYPE, empty_plots
+from rig.records import PLOT_DTYPE, TRACK_DTYPE, empty_plots
 
 from .realtime import sleep_until_holding_gil
 
@@ -43,18 +43,24 @@ log = logging.getLogger(__name__)
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-class SampleBuffer:
-    """A preallocated float64 buffer that doubles when full (rarely, outside steady state)."""
+#: The largest buffer preallocated up front; beyond it a buffer doubles as it fills.
+MAX_PREALLOCATED = 1 << 22
 
-    def __init__(self, capacity: int = 1 << 16):
-        self._data = np.empty(max(16, capacity))
+
+class SampleBuffer:
+    """A preallocated buffer (float64, or any dtype such as PLOT_DTYPE) that doubles when
+    full (rarely, outside steady state). Its pages become resident only as they fill, so
+    memory grows by exactly the samples kept, with no object per sample or per batch."""
+
+    def __init__(self, capacity: int = 1 << 16, dtype=np.float64):
+        self._data = np.empty(min(max(16, capacity), MAX_PREALLOCATED), dtype)
         self.n = 0
 
     def extend(self, values) -> None:
-        values = np.asarray(values, dtype=np.float64)
+        values = np.asarray(values, dtype=self._data.dtype)
         need = self.n + values.size
         if need > self._data.size:
-            grown = np.empty(max(need, 2 * self._data.size))
+            grown = np.empty(max(need, 2 * self._data.size), self._data.dtype)
             grown[:self.n] = self._data[:self.n]
             self._data = grown
         self._data[self.n:need] = values.ravel()
@@ -184,7 +190,7 @@ class RealTimeLoop:
         self.tick_times_s: list[float] = []
         self.snapshots: list[tuple[float, list[tuple]]] = []   # per tick, per sensor counts
         self.memory: list[tuple[float, float | None, list]] = []
-        self._plots: list[np.ndarray] = []
+        self._plots = SampleBuffer(n, PLOT_DTYPE)     # every plot fused (partner-alone runs)
         self._pending_latency: list[np.ndarray] = []   # arrivals awaiting the next picture
 
     def stop(self, reason: str) -> None:
@@ -297,7 +303,7 @@ class RealTimeLoop:
         plots = batches[0] if len(batches) == 1 else np.concatenate(batches)
         self.depth.append(depth)
         self.cycles += 1
-        self._plots.append(plots)
+        self._plots.extend(plots)
         if self.on_plots is not None:
             self.on_plots(plots)
         until_s = self.run_time_s(time.monotonic_ns())
@@ -331,7 +337,7 @@ class RealTimeLoop:
         return done
 
     def _result(self) -> LoopResult:
-        plots = np.concatenate(self._plots) if self._plots else empty_plots(0)
+        plots = self._plots.values()
         return LoopResult(
             processing_latency_ms=self.processing.values(),
             transport_latency_ms=self.transport.values(),

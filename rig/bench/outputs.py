@@ -40,13 +40,10 @@ class Feeds:
         self.datagrams = 0
         self.tracks_sent = 0
         self.send_errors = [0] * len(self.entries)
-        self.encode_ms: list[float] = []
 
     def publish(self, tracks: np.ndarray, t_tod_s: float, *, update: bool = False) -> int:
         """Send ``tracks`` to every feed; returns the host monotonic time (ns) when done."""
-        t0 = time.perf_counter_ns()
         datagrams = self._encoder.encode(tracks, t_tod_s) if len(tracks) else []
-        self.encode_ms.append((time.perf_counter_ns() - t0) * 1e-6)
         for i, transport in enumerate(self.transports):
             for datagram in datagrams:
                 try:
