@@ -87,4 +87,7 @@ def test_sample_buffers_keep_structured_records_across_growth(rng):
         batch["sensor_id"] = rng.integers(0, 8, n)
         batches.append(batch)
         buffer.extend(batch)
-    assert buffer.values().tobytes() == np.concatenate(batches).tobytes()
+    kept, expected = buffer.values(), np.concatenate(batches)
+    assert kept.dtype == expected.dtype and len(kept) == len(expected) > 16
+    for name in expected.dtype.names:
+        assert kept[name].tobytes() == expected[name].tobytes(), name
