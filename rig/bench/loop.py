@@ -27,6 +27,7 @@ import gc
 import logging
 import os
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -154,7 +155,7 @@ class RealTimeLoop:
 
     def __init__(self, sensors, engine, feeds, *, t0_ns: int, duration_s: float,
                  period_s: float, updates: bool, deadline_s: float, spin_s: float,
-                 tick_guard_s: float = 0.002,
+                 tick_guard_s: float = 0.002, switch_interval_s: float = 0.0005,
                  utc_tod_at_t0_s: float, gc_freeze: bool = True, on_tick=None,
                  on_plots=None, expected_plots: int = 1 << 16,
                  wakeup: threading.Event | None = None, recorder=None, pictures: "PicturesOut"):
@@ -168,6 +169,7 @@ class RealTimeLoop:
         self.deadline_ns = round(deadline_s * 1e9)
         self.spin_ns = round(spin_s * 1e9)
         self.guard_ns = round(tick_guard_s * 1e9)
+        self.switch_interval_s = switch_interval_s
         self.utc_tod_at_t0_s = utc_tod_at_t0_s
         self.gc_freeze = gc_freeze
         self.on_tick = on_tick
@@ -207,6 +209,8 @@ class RealTimeLoop:
             gc.collect()
             gc.freeze()
             gc.disable()
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(self.switch_interval_s)
         try:
             self._wait_until(self.t0_ns)
             next_tick = self.t0_ns + self.period_ns
@@ -248,6 +252,7 @@ class RealTimeLoop:
                     next_tick += self.period_ns
                 self._tick_chores(start)
         finally:
+            sys.setswitchinterval(switch_interval)
             if self.gc_freeze:
                 gc.enable()
                 gc.unfreeze()

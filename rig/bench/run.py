@@ -148,6 +148,7 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
             period_s=cfg.outputs.period_s, updates=cfg.outputs.updates,
             deadline_s=cfg.outputs.deadline_s, spin_s=0.0 if is_fifo() else cfg.realtime.spin_s,
             tick_guard_s=cfg.realtime.tick_guard_s,
+            switch_interval_s=cfg.realtime.switch_interval_s,
             utc_tod_at_t0_s=utc_tod_at_t0, gc_freeze=cfg.realtime.gc_freeze,
             on_tick=view.update, expected_plots=expected, wakeup=wakeup, recorder=recorder,
             pictures=pictures)
