@@ -124,13 +124,14 @@ class AccuracyEntry(_Strict):
 class RealtimeEntry(_Strict):
     gc_freeze: bool = Field(True, description="gc.freeze() after start-up, no collection in "
                             "the loop")
-    spin_s: float = Field(0.0005, ge=0, le=0.01, description="busy-wait this long before "
-                          "each output tick (never under SCHED_FIFO)")
+    spin_s: float = Field(0.002, ge=0, le=0.01, description="busy-wait this long before "
+                          "each output tick (never under SCHED_FIFO): it absorbs a late "
+                          "wake-up from the sleep before it")
     switch_interval_s: float = Field(0.0005, gt=0, le=0.1, description="the interpreter's "
                                      "switch interval during the run (sys.setswitchinterval; "
                                      "Python's default is 0.005): how long the loop can wait "
                                      "for the GIL while a driver thread holds it")
-    tick_guard_s: float = Field(0.002, ge=0, le=0.1, description="start no fusion cycle "
+    tick_guard_s: float = Field(0.003, ge=0, le=0.1, description="start no fusion cycle "
                                 "this close to an output tick: plots arriving then wait for "
                                 "the tick, which starts on time")
 

@@ -155,7 +155,7 @@ class RealTimeLoop:
 
     def __init__(self, sensors, engine, feeds, *, t0_ns: int, duration_s: float,
                  period_s: float, updates: bool, deadline_s: float, spin_s: float,
-                 tick_guard_s: float = 0.002, switch_interval_s: float = 0.0005,
+                 tick_guard_s: float = 0.003, switch_interval_s: float = 0.0005,
                  utc_tod_at_t0_s: float, gc_freeze: bool = True, on_tick=None,
                  on_plots=None, expected_plots: int = 1 << 16,
                  wakeup: threading.Event | None = None, recorder=None, pictures: "PicturesOut"):
