@@ -6,7 +6,8 @@ every tick lateness ``rig run`` can report.
 In one run, three waits for deadlines every ``--period-ms``, each for ``--seconds``:
 
 - ``sleep``: a plain ``clock_nanosleep`` to the deadline under normal scheduling;
-- ``sleep_spin``: the loop's wait without SCHED_FIFO (sleep to 0.5 ms before, then spin);
+- ``sleep_spin``: the loop's wait without SCHED_FIFO (sleep to ``realtime.spin_s`` before,
+  2 ms by default, then spin);
 - ``fifo_sleep``: ``clock_nanosleep`` under SCHED_FIFO, pinned, 1 ns timer slack (the loop's
   wait under ``--realtime``; skipped where SCHED_FIFO is refused).
 
@@ -24,9 +25,10 @@ import time
 
 import numpy as np
 
+from rig.bench.config import RealtimeEntry
 from rig.bench.realtime import apply_realtime, sleep_until_holding_gil
 
-SPIN_NS = 500_000
+SPIN_NS = round(RealtimeEntry().spin_s * 1e9)     # the loop's default
 
 
 def steal_ticks() -> int | None:

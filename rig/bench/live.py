@@ -61,19 +61,11 @@ class LiveView:
         self.console = console or Console(file=sys.stdout)
         self.interactive = self.console.is_terminal if live is None else live
         self.refresh_s = refresh_s if self.interactive else log_period_s
-        self.states_skipped = 0
         self._view: subprocess.Popen | None = None
         self._pending = b""
         self._last = 0.0
         self._limits = {(k, s): v for k, stats in (config.limits or {}).items()
                         for s, v in stats.items() if isinstance(v, (int, float))}
-
-    def __enter__(self) -> "LiveView":
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def start(self) -> None:
         """Start the view process (on a terminal): early, so that its start-up is over
@@ -113,11 +105,7 @@ class LiveView:
     def _send(self, line: bytes) -> None:
         """Write without waiting; the tail of a line the pipe took in part goes first next
         time, and a new state waits for no old one (it is skipped instead)."""
-        if self._pending:
-            self.states_skipped += 1
-            data = self._pending
-        else:
-            data = line
+        data = self._pending or line
         try:
             written = os.write(self._view.stdin.fileno(), data)
         except BlockingIOError:

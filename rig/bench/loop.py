@@ -5,8 +5,8 @@ until ``tick_guard_s`` before the next output tick; from then on it starts no cy
 arriving meanwhile wait for the tick), sleeps to just before the tick holding the GIL (so
 that no reader thread holds it when the tick comes) and waits for the tick in a short busy
 spin (the sleep-then-spin wait; never under SCHED_FIFO), so the tick is never late because a
-cycle was under way or another thread had the interpreter. Each cycle drains every sensor, fuses what
-arrived (plots older than the fused horizon are fused by retrodiction), and, with
+cycle was under way or another thread had the interpreter. Each cycle drains every sensor,
+fuses what arrived (plots older than the fused horizon are fused by retrodiction), and, with
 ``outputs.updates``, sends the tracks those plots updated at once. Every ``period_s`` it
 sends the whole picture. Garbage collection is frozen after start-up and kept out of the loop.
 
@@ -155,7 +155,7 @@ class RealTimeLoop:
 
     def __init__(self, sensors, engine, feeds, *, t0_ns: int, duration_s: float,
                  period_s: float, updates: bool, deadline_s: float, spin_s: float,
-                 tick_guard_s: float = 0.003, switch_interval_s: float = 0.0005,
+                 tick_guard_s: float, switch_interval_s: float,
                  utc_tod_at_t0_s: float, gc_freeze: bool = True, on_tick=None,
                  on_plots=None, expected_plots: int = 1 << 16,
                  wakeup: threading.Event | None = None, recorder=None, pictures: "PicturesOut"):
@@ -168,7 +168,7 @@ class RealTimeLoop:
         self.updates = updates
         self.deadline_ns = round(deadline_s * 1e9)
         self.spin_ns = round(spin_s * 1e9)
-        self.guard_ns = round(tick_guard_s * 1e9)
+        self.guard_ns = max(self.spin_ns, round(tick_guard_s * 1e9))  # no cycle from then on
         self.switch_interval_s = switch_interval_s
         self.utc_tod_at_t0_s = utc_tod_at_t0_s
         self.gc_freeze = gc_freeze
@@ -215,12 +215,11 @@ class RealTimeLoop:
             self._wait_until(self.t0_ns)
             next_tick = self.t0_ns + self.period_ns
             last_tick_start = None
-            guard_ns = max(self.spin_ns, self.guard_ns)
             while self._stop_reason is None:
                 now = time.monotonic_ns()
                 if now >= self.end_ns:
                     break
-                quiet_at = min(next_tick, self.end_ns) - guard_ns
+                quiet_at = min(next_tick, self.end_ns) - self.guard_ns
                 if now < quiet_at:               # fuse plots as they come
                     self.wakeup.wait((quiet_at - now) * 1e-9)
                     self.wakeup.clear()

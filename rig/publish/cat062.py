@@ -51,19 +51,16 @@ def _origin(origin) -> Origin:
     return Origin(float(origin.lat_deg), float(origin.lon_deg), float(origin.alt_m))
 
 
+@functools.lru_cache(maxsize=16)
+def _frame(origin: Origin) -> LocalFrame:
+    return LocalFrame(Geodetic(origin.lat_deg, origin.lon_deg, origin.alt_m))
+
+
 def _up_axes(origin: Origin, lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
     """The local vertical at each (lat, lon), expressed in the origin's ENU axes, ``(n, 3)``."""
     lat, lon = np.radians(lat_deg), np.radians(lon_deg)
     up_ecef = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], -1)
-    lat0, lon0 = np.radians(origin.lat_deg), np.radians(origin.lon_deg)
-    sl, cl, so, co = np.sin(lat0), np.cos(lat0), np.sin(lon0), np.cos(lon0)
-    ecef_to_enu = np.array([[-so, co, 0.0], [-sl * co, -sl * so, cl], [cl * co, cl * so, sl]])
-    return up_ecef @ ecef_to_enu.T
-
-
-@functools.lru_cache(maxsize=16)
-def _frame(origin: Origin) -> LocalFrame:
-    return LocalFrame(Geodetic(origin.lat_deg, origin.lon_deg, origin.alt_m))
+    return up_ecef @ _frame(origin).rotation.T
 
 
 def geodetic_of_tracks(tracks: np.ndarray, origin) -> tuple[np.ndarray, ...]:
