@@ -225,3 +225,70 @@ def test_cli_bad_input_exits_2(tmp_path):
     assert out.returncode == 2 and "tracks.csv" in out.stderr and "north_m" in out.stderr
     out = rig("score", str(tmp_path / "truth.csv"), str(tmp_path / "truth.csv"), "--dt", "0")
     assert out.returncode == 2
+
+
+# --- identity on the sticky assignment -------------------------------------------------------
+
+
+def test_a_second_track_on_one_target_is_a_duplicate_not_a_switch():
+    truth = truth_of(rows(1, T, 0.0))
+    # two tracks on one target, each closer at alternate times: a fresh optimal assignment
+    # would swap them every second; the target keeps the track it first held
+    a = rows("a", T, 0.0)
+    b = rows("b", T, 0.0)
+    a["north_m"] = np.where(T % 2 == 0, 10.0, 60.0)
+    b["north_m"] = np.where(T % 2 == 0, 60.0, 10.0)
+    result = score(truth, tracks_of(a, b), cutoff_m=1000, order=1)
+    s = result.summary()
+    assert s["identity_switches"] == 0 and s["track_breaks"] == 0
+    assert s["false_tracks"] == 1 and s["duplicate_tracks"] == 1
+    assert s["tracks_per_target"] == 2.0
+    explained = {t["track_id"]: t for t in result.explain()["tracks_explained"]}
+    assert list(explained) == ["b"] and explained["b"]["beside"] == [1]
+    assert explained["b"]["held"] == 0 and explained["b"]["times"] == len(T)
+
+
+def test_a_track_that_wanders_off_is_mostly_false_and_the_target_switches():
+    truth = truth_of(rows(1, T, 0.0))
+    wander = rows("w", T, 0.0)
+    wander.loc[wander["t"] >= 4, "north_m"] = 50_000.0      # held at t = 0..3 only
+    late = rows("z", T[4:], 0.0)
+    result = score(truth, tracks_of(wander, late), cutoff_m=1000, order=1)
+    s = result.summary()
+    assert s["mostly_false_tracks"] == 1 and s["false_tracks"] == 0
+    assert s["duplicate_tracks"] == 0                        # far from every target
+    assert s["identity_switches"] == 1
+    assert result.explain()["switches"] == [
+        {"t": 4.0, "target_id": 1, "from_track": "w", "to_track": "z"}]
+
+
+def test_ospa_parts_add_up():
+    truth = truth_of(rows(1, T, 0.0), rows(2, T, 100_000.0))
+    tracks = tracks_of(rows(5, T, 30.0), rows(6, T, -400_000.0), rows(7, T[5:], 100_000.0))
+    for p in (1, 2):
+        s = score(truth, tracks, cutoff_m=1000, order=p).summary()
+        parts = s["ospa_localisation_m"] + s["ospa_missed_m"] + s["ospa_false_m"]
+        assert parts == pytest.approx(s["ospa_mean_m"])
+    s = score(truth, tracks, cutoff_m=1000, order=1).summary()
+    # p = 1: before t = 5 {1, 2} vs {5, 6}: 30 m + one c (2 is missed, 6 is false), over 2;
+    # from t = 5 on {1, 2} vs {5, 6, 7}: 30 + 0 + c for 6, over 3
+    loc = np.r_[[30 / 2] * 5, [30 / 3] * 6]
+    assert s["ospa_localisation_m"] == pytest.approx(loc.mean())
+    card = np.r_[[1000 / 2] * 5, [1000 / 3] * 6]
+    assert s["ospa_missed_m"] == pytest.approx(np.r_[[250.0] * 5, [0.0] * 6].mean())
+    assert s["ospa_false_m"] + s["ospa_missed_m"] == pytest.approx(card.mean())
+
+
+def test_cli_explain_names_the_false_track_and_its_sensors(tmp_path):
+    truth = truth_of(rows(1, T, 0.0))
+    tracks = tracks_of(rows(5, T, 0.0), rows(6, T, -400_000.0))
+    tracks["sensors"] = np.where(tracks["track_id"] == 6, "B2", "A1+B2")
+    truth.to_csv(tmp_path / "truth.csv", index=False)
+    tracks.to_csv(tmp_path / "tracks.csv", index=False)
+    out = rig("score", str(tmp_path), str(tmp_path / "tracks.csv"), "--explain")
+    assert out.returncode == 0, out.stderr
+    line = next(x for x in out.stdout.splitlines() if "│ 6 " in x)
+    assert "false" in line and "B2" in line
+    out = rig("score", str(tmp_path), str(tmp_path / "tracks.csv"), "--explain", "--json")
+    s = json.loads(out.stdout)
+    assert [t["track_id"] for t in s["tracks_explained"]] == [6]

@@ -28,26 +28,40 @@ def add_parser(sub) -> None:
     p.add_argument("--max-age", type=float, default=None, metavar="S",
                    help="oldest track state that still counts (default 1.5 × the tracks' "
                         "output interval, at least the grid step)")
+    p.add_argument("--gate", type=float, default=None, metavar="M",
+                   help="how far a track may be from the target it holds, for identity "
+                        "(default: the cutoff)")
+    p.add_argument("--explain", action="store_true",
+                   help="list every false, mostly false and duplicate track (when, near "
+                        "which target, from which sensors' plots where tracks.csv has a "
+                        "sensors column), every identity switch and every track break")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--series", action="store_true",
-                   help="with --json: add the per-time series and the id lists")
+                   help="with --json: add the per-time series, the id lists and what "
+                        "--explain lists")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from rig.errors import UsageError
     from rig.interchange import read_tracks, read_truth
-    from rig.scoring import print_score, score
+    from rig.scoring import print_explanation, print_score, score
 
     if args.max_age is not None and not args.max_age > 0:
         raise UsageError(f"--max-age must be positive, not {args.max_age}")
     truth_path = Path(args.truth)
     if truth_path.is_dir():
         truth_path = truth_path / "truth.csv"
-    result = score(read_truth(truth_path), read_tracks(args.tracks), cutoff_m=args.cutoff,
-                   order=args.order, dt_s=args.dt, max_age_s=args.max_age)
+    tracks = read_tracks(args.tracks)
+    result = score(read_truth(truth_path), tracks, cutoff_m=args.cutoff,
+                   order=args.order, dt_s=args.dt, max_age_s=args.max_age, gate_m=args.gate)
     if args.json:
-        print(json.dumps(result.to_json(series=args.series)), flush=True)
+        out = result.to_json(series=args.series)
+        if args.explain:
+            out.update(result.explain())
+        print(json.dumps(out), flush=True)
     else:
         print_score(result)
+        if args.explain:
+            print_explanation(result, tracks)
     return 0

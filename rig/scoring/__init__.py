@@ -10,7 +10,8 @@ track breaks, identity switches and time to first track (definitions in :mod:`.m
 
 from .metrics import (DEFAULT_CUTOFF_M, DEFAULT_DT_S, DEFAULT_ORDER, ScoreResult, gospa, ospa,
                       score)
-from .report import print_score, score_table
+from .report import explain_tables, print_explanation, print_score, score_table
 
 __all__ = ["score", "ScoreResult", "ospa", "gospa", "print_score", "score_table",
-           "DEFAULT_CUTOFF_M", "DEFAULT_ORDER", "DEFAULT_DT_S"]
+           "explain_tables", "print_explanation", "DEFAULT_CUTOFF_M", "DEFAULT_ORDER",
+           "DEFAULT_DT_S"]

@@ -16,14 +16,21 @@ positions, ``d_c = min(d, c)``:
   splits into localisation, missed and false parts.
 - **Position / velocity RMSE**: root mean square of ``|p_track − p_truth|`` and
   ``|v_track − v_truth|`` over every assigned pair at every grid time.
+- **Parts**: OSPA at each time splits into a localisation part and a cardinality part in
+  proportion to ``Σ d^p`` and ``c^p·(n − assigned)`` (exact for p = 1, where the parts are
+  ``Σ d / n`` and ``c·(n − assigned) / n``); the cardinality part splits again into missed
+  and false in proportion to the missed targets and the false tracks at that time. GOSPA's
+  parts are its own terms: ``Σ d^p`` of assigned pairs, and the numbers of missed targets
+  and false tracks.
 - **Missed targets**: targets that exist at some grid time but are never assigned.
-- **False tracks**: tracks that exist at some grid time but are never assigned.
-- **Track breaks**: times a target assigned at one grid time still exists but is unassigned at
-  the next.
-- **Identity switches**: times a target is assigned to a track other than the one it was last
-  assigned to (gaps in between do not reset the memory).
 - **Time to first track**: for each target ever assigned, its first assigned grid time minus
   its first grid time (summarised as mean, median and max).
+
+Identity is judged on the sticky assignment of :mod:`.identity` (a target keeps its track
+while it stays within ``gate_m``): **identity switches**, **track breaks**, **false tracks**
+(never held), **mostly false tracks** (held at fewer than half of their times), **duplicate
+tracks** (of those, the ones mostly unheld within ``gate_m`` of a target another track holds)
+and **tracks per target** (tracks over targets).
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ import pandas as pd
 from rig.errors import ConfigError, UsageError
 
 from .assignment import optimal_pairs
+from .identity import Identity, judge_identity
 from .sampling import POSITION, VELOCITY, sample, typical_interval_s
 
 DEFAULT_CUTOFF_M = 1000.0
@@ -88,10 +96,23 @@ class ScoreResult:
     targets: int
     tracks: int
     missed_targets: list = field(default_factory=list)
-    false_tracks: list = field(default_factory=list)
-    track_breaks: int = 0
-    identity_switches: int = 0
     time_to_first_track_s: dict = field(default_factory=dict)
+    gate_m: float = DEFAULT_CUTOFF_M
+    ospa_parts_m: dict = field(default_factory=dict)   # part -> (n_times,) in metres
+    gospa_localisation: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    identity: Identity | None = None
+
+    @property
+    def false_tracks(self) -> list:
+        return [t.track_id for t in self.identity.false_tracks] if self.identity else []
+
+    @property
+    def track_breaks(self) -> int:
+        return len(self.identity.breaks) if self.identity else 0
+
+    @property
+    def identity_switches(self) -> int:
+        return len(self.identity.switches) if self.identity else 0
 
     @property
     def n_missed(self) -> np.ndarray:
@@ -103,20 +124,28 @@ class ScoreResult:
 
     def summary(self) -> dict:
         ttft = np.array(list(self.time_to_first_track_s.values()), float)
+        ident = self.identity
 
         def stat(values, fn):
             return float(fn(values)) if len(values) else None
 
         return {
             "cutoff_m": self.cutoff_m, "order": self.order, "dt_s": self.dt_s,
-            "max_age_s": self.max_age_s, "grid_times": int(len(self.times_s)),
+            "max_age_s": self.max_age_s, "gate_m": self.gate_m, "grid_times": int(len(self.times_s)),
             "ospa_mean_m": stat(self.ospa_m, np.mean),
             "ospa_p95_m": stat(self.ospa_m, lambda v: np.percentile(v, 95)),
             "gospa_mean_m": stat(self.gospa_m, np.mean),
             "position_rmse_m": self.position_rmse_m,
             "velocity_rmse_mps": self.velocity_rmse_mps,
             "targets": self.targets, "tracks": self.tracks,
+            "ospa_localisation_m": stat(self.ospa_parts_m.get("localisation", []), np.mean),
+            "ospa_missed_m": stat(self.ospa_parts_m.get("missed", []), np.mean),
+            "ospa_false_m": stat(self.ospa_parts_m.get("false", []), np.mean),
+            "gospa_localisation_mean": stat(self.gospa_localisation, np.mean),
             "missed_targets": len(self.missed_targets), "false_tracks": len(self.false_tracks),
+            "mostly_false_tracks": len(ident.mostly_false_tracks) if ident else 0,
+            "duplicate_tracks": len(ident.duplicate_tracks) if ident else 0,
+            "tracks_per_target": self.tracks / self.targets if self.targets else None,
             "missed_per_time_mean": stat(self.n_missed, np.mean),
             "false_per_time_mean": stat(self.n_false, np.mean),
             "track_breaks": self.track_breaks, "identity_switches": self.identity_switches,
@@ -137,7 +166,20 @@ class ScoreResult:
             out["false_track_ids"] = [_plain(x) for x in self.false_tracks]
             out["time_to_first_track_by_target_s"] = {
                 str(_plain(k)): v for k, v in self.time_to_first_track_s.items()}
+            out.update(self.explain())
         return out
+
+    def explain(self) -> dict:
+        """Every track that was not a clean one-target track, and every switch and break."""
+        ident = self.identity
+        if ident is None:
+            return {"tracks_explained": [], "switches": [], "breaks": []}
+        return {
+            "tracks_explained": [t.as_dict() for t in ident.tracks
+                                 if t.kind != "true" or len(t.targets) > 1],
+            "switches": [dict(zip(("t", "target_id", "from_track", "to_track"), e))
+                         for e in ident.switches],
+            "breaks": [dict(zip(("t", "target_id", "track_id"), e)) for e in ident.breaks]}
 
     def dumps(self, **kw) -> str:
         return json.dumps(self.to_json(**kw))
@@ -160,28 +202,16 @@ def _clean(df: pd.DataFrame, id_column: str, what: str) -> pd.DataFrame:
     return out[ok & out[id_column].notna().to_numpy()]
 
 
-def _sequence_counts(step, obj, track):
-    """(breaks, switches) from one row per (target, grid step): assigned track or -1."""
-    order = np.lexsort((step, obj))
-    step, obj, track = step[order], obj[order], track[order]
-    same = obj[1:] == obj[:-1]
-    next_step = step[1:] == step[:-1] + 1
-    breaks = int(np.sum(same & next_step & (track[:-1] >= 0) & (track[1:] < 0)))
-    assigned = track >= 0
-    o, k = obj[assigned], track[assigned]
-    switches = int(np.sum((o[1:] == o[:-1]) & (k[1:] != k[:-1])))
-    return breaks, switches
-
-
 def score(truth: pd.DataFrame, tracks: pd.DataFrame, *, cutoff_m: float = DEFAULT_CUTOFF_M,
           order: float = DEFAULT_ORDER, dt_s: float = DEFAULT_DT_S,
           max_age_s: float | None = None, t_start_s: float | None = None,
-          t_end_s: float | None = None) -> ScoreResult:
+          t_end_s: float | None = None, gate_m: float | None = None) -> ScoreResult:
     """Score ``tracks`` (columns of ``tracks.csv``) against ``truth`` (of ``truth.csv``).
 
     ``max_age_s``: how old a track's latest state may be and still count (default 1.5 of the
     tracks' typical output interval, at least ``dt_s``). The grid runs every ``dt_s`` from
-    ``t_start_s`` to ``t_end_s`` (default: the truth's first and last times).
+    ``t_start_s`` to ``t_end_s`` (default: the truth's first and last times). ``gate_m``:
+    how far a track may be from the target it holds for identity (default ``cutoff_m``).
     """
     if not (cutoff_m > 0 and np.isfinite(cutoff_m)):
         raise UsageError(f"the cutoff must be a positive number of metres, not {cutoff_m}")
@@ -189,6 +219,9 @@ def score(truth: pd.DataFrame, tracks: pd.DataFrame, *, cutoff_m: float = DEFAUL
         raise UsageError(f"the order must be at least 1, not {order}")
     if not dt_s > 0:
         raise UsageError(f"the grid step must be positive, not {dt_s}")
+    gate_m = cutoff_m if gate_m is None else gate_m
+    if not (gate_m > 0 and np.isfinite(gate_m)):
+        raise UsageError(f"the identity gate must be a positive number of metres, not {gate_m}")
     truth = _clean(truth, "target_id", "truth")
     tracks = _clean(tracks, "track_id", "tracks")
     times = (truth if len(truth) else tracks)["t"].to_numpy(float)
@@ -219,13 +252,10 @@ def score(truth: pd.DataFrame, tracks: pd.DataFrame, *, cutoff_m: float = DEFAUL
     pos_rmse = float(np.sqrt(np.mean(d**2))) if len(d) else float("nan")
     vel_rmse = float(np.sqrt(np.mean(np.sum(dv**2, axis=1)))) if len(d) else float("nan")
 
-    truth_track = np.full(len(x.step), -1, np.int64)
-    truth_track[i] = y.obj[j]
-    breaks, switches = _sequence_counts(x.step, x.obj, truth_track)
+    parts = _ospa_parts(ospa_m, loc, c_p * (big - n_assigned), n_truth - n_assigned,
+                        n_tracks - n_assigned)
     seen_truth = np.unique(x.obj)
-    seen_tracks = np.unique(y.obj)
     assigned_truth = np.unique(x.obj[i])
-    assigned_tracks = np.unique(y.obj[j])
     first_step = np.full(len(x.ids), np.iinfo(np.int64).max)
     np.minimum.at(first_step, x.obj, x.step)
     first_assigned = np.full(len(x.ids), np.iinfo(np.int64).max)
@@ -237,7 +267,18 @@ def score(truth: pd.DataFrame, tracks: pd.DataFrame, *, cutoff_m: float = DEFAUL
         max_age_s=float(max_age_s), times_s=grid, ospa_m=ospa_m, gospa_m=gospa_m,
         n_truth=n_truth, n_tracks=n_tracks, n_assigned=n_assigned,
         position_rmse_m=pos_rmse, velocity_rmse_mps=vel_rmse,
-        targets=int(len(seen_truth)), tracks=int(len(seen_tracks)),
+        targets=int(len(seen_truth)), tracks=int(len(np.unique(y.obj))),
         missed_targets=[_plain(v) for v in x.ids[np.setdiff1d(seen_truth, assigned_truth)]],
-        false_tracks=[_plain(v) for v in y.ids[np.setdiff1d(seen_tracks, assigned_tracks)]],
-        track_breaks=breaks, identity_switches=switches, time_to_first_track_s=ttft)
+        time_to_first_track_s=ttft, gate_m=float(gate_m), ospa_parts_m=parts,
+        gospa_localisation=loc, identity=judge_identity(x, y, grid, gate_m))
+
+
+def _ospa_parts(ospa_m, loc, card, missed, false) -> dict:
+    """OSPA at each time split in proportion to its terms (see the module's docstring)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = loc + card
+        share_loc = np.where(total > 0, loc / total, 0.0)
+        share_missed = np.where(missed + false > 0, missed / (missed + false), 0.0)
+    card_m = ospa_m * (1.0 - share_loc)
+    return {"localisation": ospa_m * share_loc, "missed": card_m * share_missed,
+            "false": card_m * (1.0 - share_missed)}
