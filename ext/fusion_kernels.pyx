@@ -579,10 +579,11 @@ def update(double[:, :, ::1] x, double[:, :, :, ::1] P, double[:, ::1] mu,
     S_a = np.zeros((n, 4, 4))
     zdot_a = np.zeros((n, 4))
     d2_a = np.zeros(n)
+    ll_a = np.zeros(n)
     ok_a = np.zeros(n, np.uint8)
     cdef double[:, ::1] nu_o = nu_a, zdot_o = zdot_a
     cdef double[:, :, ::1] S_o = S_a
-    cdef double[::1] d2_o = d2_a
+    cdef double[::1] d2_o = d2_a, ll_o = ll_a
     cdef unsigned char[::1] ok_o = ok_a
     cdef long long i, k, s
     cdef int j
@@ -613,6 +614,7 @@ def update(double[:, :, ::1] x, double[:, :, :, ::1] P, double[:, ::1] mu,
                 for b in range(mz):
                     S_o[p, a, b] = S[a * mz + b]
             d2_o[p] = d2
+            ll_o[p] = -0.5 * (d2 + logdet + mz * LOG_2PI)
             for j in range(K):
                 if ekf_update(&xp[j * NX], &Pp[j * 36], &z[i, 0], &R_diag[i, 0], var_clock[i],
                               &M[s, 0, 0], &t_site[s, 0], &ll[j]) != 0:
@@ -637,7 +639,7 @@ def update(double[:, :, ::1] x, double[:, :, :, ::1] P, double[:, ::1] mu,
             memcpy(&x[k, 0, 0], xp, sizeof(xp))
             memcpy(&P[k, 0, 0, 0], Pp, sizeof(Pp))
             t_trk[k] = t_plot[i]
-    return nu_a, S_a, zdot_a, d2_a, ok_a
+    return nu_a, S_a, zdot_a, d2_a, ll_a, ok_a
 
 
 def predict(const double[:, :, ::1] x, const double[:, :, :, ::1] P, const double[:, ::1] mu,
@@ -859,12 +861,14 @@ def registration_pairs(st, const long long[::1] pair_plot, const long long[::1] 
 
 
 def record_updates(st, const long long[::1] pair_plot, const long long[::1] pair_track,
-                   const unsigned char[::1] ok, const double[::1] d2, const double[:, ::1] z,
-                   const double[::1] t_plot, const long long[::1] sensor,
-                   const long long[::1] partner, const double[:, ::1] bias,
-                   long long confirm_updates):
+                   const unsigned char[::1] ok, const double[::1] d2, const double[::1] ll,
+                   const double[:, ::1] z, const double[::1] t_plot,
+                   const long long[::1] sensor, const long long[::1] partner,
+                   const double[:, ::1] bias, const double[:, ::1] log_gain,
+                   long long confirm_updates, double confirm_score):
     """Bookkeeping after ``update`` (kernels_ref.record_updates)."""
     cdef cnp.uint32_t[::1] n_updates = st.n_updates
+    cdef double[::1] score = st.score
     cdef double[::1] t_last = st.t_last
     cdef cnp.uint64_t[::1] sensors = st.sensors
     cdef cnp.uint32_t[::1] partners = st.partners
@@ -892,6 +896,7 @@ def record_updates(st, const long long[::1] pair_plot, const long long[::1] pair
                 nis_count += 1
                 nis_dof += 3 if isnan(z[i, 3]) else 4
             n_updates[k] += 1
+            score[k] = score[k] + ll[p] + log_gain[s, 0 if isnan(z[i, 3]) else 1]
             if t > t_last[k] or isnan(t_last[k]):          # fmax
                 t_last[k] = t
             sensors[k] |= (<cnp.uint64_t>1) << s
@@ -906,7 +911,8 @@ def record_updates(st, const long long[::1] pair_plot, const long long[::1] pair
                 t_latest = t
         for p in range(n):
             k = pair_track[p]
-            if ok[p] and status[k] == TENTATIVE and n_updates[k] >= confirm_updates:
+            if (ok[p] and status[k] == TENTATIVE and n_updates[k] >= confirm_updates
+                    and score[k] >= confirm_score):
                 status[k] = CONFIRMED
                 promoted += 1
     return nis_sum, nis_count, nis_dof, promoted, t_latest
@@ -1095,8 +1101,11 @@ def fill_tracks(cnp.ndarray out, st, const long long[::1] rows, double t,
 
 def stale(st, const long long[::1] rows, double t_s, const double[::1] scan_period_s,
           double max_scan_s, double tentative_gap_scans, double coast_scans,
-          double max_position_sigma_m):
+          double max_position_sigma_m, const double[:, :, ::1] M, const double[:, ::1] t_site,
+          const double[:, ::1] coverage, const double[::1] latest_s,
+          double log_miss_tentative, double log_miss_confirmed):
     """Per row: 1 if the track is due for deletion at ``t_s`` (kernels_ref.stale)."""
+    cdef const double[:, :, ::1] x = st.x
     cdef const double[:, :, :, ::1] P = st.P
     cdef const double[:, ::1] mu = st.mu
     cdef const double[::1] t_trk = st.t, t_last = st.t_last
@@ -1106,31 +1115,65 @@ def stale(st, const long long[::1] rows, double t_s, const double[::1] scan_peri
     drop_a = np.zeros(m, np.uint8)
     cdef unsigned char[::1] drop = drop_a
     cdef long long k
-    cdef int j
-    cdef double gap, revisit, vp, vv, dt, sigma
+    cdef int j, b, c
+    cdef double gap, shortest, longest, vp, vv, dt, sigma, log_miss, looks, rng, el, h2
+    cdef double xc[NX]
+    cdef double pos[3]
+    cdef double d[3]
+    cdef double l[3]
     with nogil:
         for a in range(m):
             k = rows[a]
             gap = t_s - t_last[k]
-            revisit = INFINITY
+            shortest = INFINITY
+            longest = -INFINITY
             for r in range(S):
-                if t_s - s_t_last[k, r] < 2.5 * scan_period_s[r] and scan_period_s[r] < revisit:
-                    revisit = scan_period_s[r]
-            if revisit == INFINITY:
-                revisit = max_scan_s
-            if status[k] == TENTATIVE:
-                drop[a] = gap > tentative_gap_scans * revisit
-                continue
+                if t_last[k] - s_t_last[k, r] < 2.5 * scan_period_s[r]:
+                    if scan_period_s[r] < shortest:
+                        shortest = scan_period_s[r]
+                    if scan_period_s[r] > longest:
+                        longest = scan_period_s[r]
+            if shortest == INFINITY:
+                shortest = max_scan_s
+                longest = max_scan_s
             vp = 0.0
             vv = 0.0
+            for b in range(NX):
+                xc[b] = 0.0
             for j in range(K):
                 vp = vp + mu[k, j] * (P[k, j, 0, 0] + P[k, j, 1, 1] + P[k, j, 2, 2])
                 vv = vv + mu[k, j] * (P[k, j, 3, 3] + P[k, j, 4, 4] + P[k, j, 5, 5])
+                for b in range(NX):
+                    xc[b] = xc[b] + mu[k, j] * x[k, j, b]
             dt = t_s - t_trk[k]
             if not dt > 0.0:
                 dt = 0.0
             sigma = sqrt(vp + dt * dt * vv)
-            drop[a] = gap > coast_scans * revisit or sigma > max_position_sigma_m
+            for b in range(3):
+                pos[b] = xc[b] + dt * xc[3 + b]
+            log_miss = 0.0
+            for r in range(S):
+                if not coverage[r, 0] < 0.0:
+                    continue
+                looks = floor(((t_s if t_s < latest_s[r] else latest_s[r]) - t_last[k])
+                              / scan_period_s[r] - 0.1)
+                if not looks > 0.0:
+                    continue
+                for b in range(3):
+                    d[b] = pos[b] - t_site[r, b]
+                for b in range(3):                   # l = Mᵀ (p − t)
+                    l[b] = M[r, 0, b] * d[0] + M[r, 1, b] * d[1] + M[r, 2, b] * d[2]
+                h2 = l[0] * l[0] + l[1] * l[1]
+                rng = sqrt(h2 + l[2] * l[2])
+                el = atan2(l[2], sqrt(h2))
+                if (rng > coverage[r, 1] and rng < coverage[r, 2] and el > coverage[r, 3]
+                        and el < coverage[r, 4]):
+                    log_miss = log_miss + looks * coverage[r, 0]
+            if status[k] == TENTATIVE:
+                drop[a] = gap > tentative_gap_scans * shortest or log_miss < log_miss_tentative
+            else:
+                drop[a] = (gap > coast_scans * longest or log_miss < log_miss_confirmed
+                           or sigma > max_position_sigma_m)
     return drop_a
 
 

@@ -238,8 +238,10 @@ def test_registration_pairs_and_record_updates_match_reference(case):
         assert end == need
         ok = (np.arange(len(pair_p)) % 5 != 3).astype(np.uint8)
         d2 = np.linspace(0.5, 9.0, len(pair_p))
-        res = kernels.record_updates(st, pair_p, pair_k, ok, d2, z, t, s, partner,
-                                     case["bias"], 3)
+        ll = np.linspace(-12.0, -3.0, len(pair_p))
+        gain = np.array([[14.0, 21.0], [12.0, 19.0], [16.5, 23.5]])
+        res = kernels.record_updates(st, pair_p, pair_k, ok, d2, ll, z, t, s, partner,
+                                     case["bias"], gain, 2, 9.0)
         stores.append(st)
         results.append((tuple(a[2:end] for a in out), res))
     same_store(*stores)
@@ -283,11 +285,25 @@ def test_fill_tracks_and_stale_match_reference(case):
             close(a[name], b[name])
     rows = st.alive()
     period = np.array([4.0, 10.0, 6.0])
-    for t in (3.0, 8.0, 25.0, 400.0):
-        got = compiled.stale(st, rows, t, period, 10.0, 2.2, 3.0, 5000.0)
-        np.testing.assert_array_equal(got, reference.stale(st, rows, t, period, 10.0, 2.2, 3.0,
-                                                           5000.0))
-    assert 0 < got.sum() <= len(rows)
+    coverage = np.array([[np.log(0.1), 1e3, 250e3, 0.0035, 0.6],
+                         [np.log(0.2), 1e3, 400e3, 0.0035, 0.6],
+                         [0.0, 1e3, 400e3, 0.0035, 0.6]])         # pd unknown: no looks
+    latest = np.array([40.0, 9.0, 500.0])
+    unknown = coverage.copy()
+    unknown[:, 0] = 0.0
+    drops = {}
+    for t in (3.0, 8.0, 12.0, 25.0, 400.0):
+        for name, cov in (("looks", coverage), ("time only", unknown)):
+            args = (st, rows, t, period, 10.0, 2.2, 3.0, 5000.0, case["M"], case["T"], cov,
+                    latest, np.log(0.05), np.log(1e-3))
+            got = compiled.stale(*args)
+            np.testing.assert_array_equal(got, reference.stale(*args))
+            drops[t, name] = got.astype(bool)
+    assert 0 < drops[400.0, "looks"].sum() <= len(rows)
+    # missed looks only add deletions, and do add some before the time rule would
+    for t in (3.0, 8.0, 12.0, 25.0):
+        assert np.all(drops[t, "looks"] >= drops[t, "time only"])
+    assert any((drops[t, "looks"] > drops[t, "time only"]).any() for t in (8.0, 12.0, 25.0))
 
 
 def test_close_tracks_matches_reference_and_its_prefilter_loses_nothing(case):

@@ -58,7 +58,9 @@ def sensor_table(loaded: LoadedConfig) -> SensorTable:
         sigma_el_rad=np.array([r.sigma_el_rad for r in radars], float),
         scan_period_s=np.array([r.scan_period_s for r in radars], float),
         sigma_range_rate_mps=np.array([np.nan if r.sigma_range_rate_mps is None
-                                       else r.sigma_range_rate_mps for r in radars], float))
+                                       else r.sigma_range_rate_mps for r in radars], float),
+        **{name: np.array([getattr(r, name) for r in radars], float)
+           for name in ("pd", "range_min_m", "range_max_m", "el_max_rad", "clutter_per_scan")})
 
 
 def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,

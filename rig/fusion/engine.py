@@ -34,7 +34,7 @@ from rig.errors import ConfigError
 from rig.fusion import kernels_ref
 from rig.fusion.kernels_ref import SCREEN_REASONS
 from rig.fusion.association import assign
-from rig.fusion.management import TrackManagement
+from rig.fusion.management import TrackManagement, coverage_table, score_gain
 from rig.fusion.models import N_MODELS, model_vector
 from rig.fusion.params import FusionParams
 from rig.fusion.registration import Registration
@@ -144,6 +144,11 @@ class FusionEngine(TrackManagement):
         max_scan = float(np.max(sensors.scan_period_s)) if len(sensors) else 1.0
         self._max_scan_s = max_scan
         self._coasting_after_s = max_scan + self.params.window_s
+        self._coverage = coverage_table(sensors)
+        self._score_gain = score_gain(sensors, self.params)
+        self._sensor_latest_s = np.full(len(sensors), -np.inf)   # newest plot of each sensor
+        self._log_miss_tentative = math.log(self.params.tentative_miss_probability)
+        self._log_miss_confirmed = math.log(self.params.delete_miss_probability)
         if len(self.params.mu_initial) != N_MODELS or abs(sum(self.params.mu_initial) - 1) > 1e-9:
             raise ConfigError("mu_initial must be 4 probabilities that sum to 1")
 
@@ -166,6 +171,8 @@ class FusionEngine(TrackManagement):
                 plots = plots[code == 0]
             if len(plots):
                 self._latest_s = max(self._latest_s, t_max)
+                s = plots["sensor_id"].astype(np.intp)
+                np.maximum.at(self._sensor_latest_s, s, plots["t_sensor"] - self.reg.b[s, 3])
                 merged = np.concatenate([self._pending, plots]) if len(self._pending) else plots
                 self._pending = merged[np.argsort(merged["t_sensor"], kind="stable")]
         until = self._latest_s - self.params.hold_back_s
@@ -305,14 +312,14 @@ class FusionEngine(TrackManagement):
         st, p = self.store, self.params
         if p.registration_on:                  # plot pairs for registration, before updates
             self._take_pairs(chosen_p, chosen_k, z, t, s)
-        _, _, _, d2, ok = self.k.update(st.x, st.P, st.mu, st.t, chosen_p, chosen_k, z, t, s,
-                                        R_diag, var_clock, self.sensors.M, self.sensors.t,
-                                        self.model)
+        _, _, _, d2, ll, ok = self.k.update(st.x, st.P, st.mu, st.t, chosen_p, chosen_k, z, t,
+                                            s, R_diag, var_clock, self.sensors.M,
+                                            self.sensors.t, self.model)
         if not ok.all():                       # innovation covariance not positive definite
             self.counters.numeric_failures += int((ok == 0).sum())
         nis_sum, nis_count, nis_dof, promoted, t_now = self.k.record_updates(
-            st, chosen_p, chosen_k, ok, d2, z, t, s, self._partner, self.reg.b,
-            p.confirm_updates)
+            st, chosen_p, chosen_k, ok, d2, ll, z, t, s, self._partner, self.reg.b,
+            self._score_gain, p.confirm_updates, p.confirm_score)
         c = self.counters
         c.nis_sum += nis_sum
         c.nis_count += nis_count

@@ -99,15 +99,16 @@ def ekf_update(x, P, z, R_diag, var_clock, M, t_site):
 def update(x, P, mu, t_trk, pair_plot, pair_track, z, t_plot, sensor, R_diag, var_clock, M,
            t_site, model):
     """IMM-EKF update of each track with its plot, in place. Returns per pair the combined
-    prediction's ``(ν (n,4), S (n,4,4), ż (n,4), d² (n,))`` and ``ok (n,)``: 0 where the
-    innovation covariance was not positive definite and the track was left as it was (a
-    model whose own update fails keeps its prediction and has likelihood 0).
+    prediction's ``(ν (n,4), S (n,4,4), ż (n,4), d² (n,), log N(ν; 0, S) (n,))`` and
+    ``ok (n,)``: 0 where the innovation covariance was not positive definite and the track
+    was left as it was (a model whose own update fails keeps its prediction and has
+    likelihood 0).
 
     μ_j ∝ Λ_j c̄_j;  x = Σ μ_j x_j⁺ (the stored state keeps every model's x_j, P_j, μ_j).
     """
     n = len(pair_plot)
     nu_out, S_out = np.zeros((n, 4)), np.zeros((n, 4, 4))
-    zdot_out, d2_out = np.zeros((n, 4)), np.zeros(n)
+    zdot_out, d2_out, ll_out = np.zeros((n, 4)), np.zeros(n), np.zeros(n)
     ok = np.zeros(n, np.uint8)
     for p in range(n):
         i, k = pair_plot[p], pair_track[p]
@@ -117,12 +118,13 @@ def update(x, P, mu, t_trk, pair_plot, pair_track, z, t_plot, sensor, R_diag, va
         xc, Pc = combine(xp, Pp, cbar)
         nu, S, zdot = innovation(xc, Pc, z[i], R_diag[i], var_clock[i], M[s], t_site[s])
         try:
-            d2, _, _ = _chol_terms(S, nu)
+            d2, logdet, _ = _chol_terms(S, nu)
         except np.linalg.LinAlgError:
             continue
         ok[p] = 1
         m = len(nu)
         nu_out[p, :m], S_out[p, :m, :m], zdot_out[p, :m], d2_out[p] = nu, S, zdot, d2
+        ll_out[p] = -0.5 * (d2 + logdet + m * LOG_2PI)
         ll = np.empty(N_MODELS)
         for j in range(N_MODELS):
             try:
@@ -135,7 +137,7 @@ def update(x, P, mu, t_trk, pair_plot, pair_track, z, t_plot, sensor, R_diag, va
         w = np.maximum(w / w.sum(), 1e-6)
         mu[k] = w / w.sum()
         t_trk[k] = t_plot[i]
-    return nu_out, S_out, zdot_out, d2_out, ok
+    return nu_out, S_out, zdot_out, d2_out, ll_out, ok
 
 
 def predict(x, P, mu, t_trk, rows, t, model):
@@ -271,11 +273,14 @@ def registration_pairs(st, pair_plot, pair_track, z, t_plot, sensor, bias, min_u
     return end
 
 
-def record_updates(st, pair_plot, pair_track, ok, d2, z, t_plot, sensor, partner, bias,
-                   confirm_updates):
+def record_updates(st, pair_plot, pair_track, ok, d2, ll, z, t_plot, sensor, partner, bias,
+                   log_gain, confirm_updates, confirm_score):
     """Bookkeeping after :func:`update` for the pairs with ``ok``: update counts, last update
     times (of the track, of each sensor with its plot as measured, of each partner), sensor
-    and partner masks; a tentative track with ``confirm_updates`` updates is confirmed.
+    and partner masks, and the track score: each update adds ``log N(ν; 0, S) + log_gain[s,
+    dims − 3]`` (``ll`` plus the sensor's ``log(pd / clutter density)`` for 3- and 4-vector
+    plots: the log likelihood ratio of target against clutter). A tentative track with at
+    least ``confirm_updates`` updates and a score of ``confirm_score`` is confirmed.
     Returns ``(nis_sum, nis_count, nis_dof, confirmed, t_latest)``: d² of the tracks that
     were confirmed before this batch with their degrees of freedom, how many tracks this
     batch confirmed, and the latest plot time (−inf if no pair was ok)."""
@@ -284,8 +289,10 @@ def record_updates(st, pair_plot, pair_track, ok, d2, z, t_plot, sensor, partner
     t, s = t_plot[p], sensor[p]
     c = partner[s]
     confirmed = st.status[k] == TRACK_STATUS_CONFIRMED
-    nis_dof = int(np.where(np.isnan(z[p, 3]), 3, 4)[confirmed].sum())
+    three = np.isnan(z[p, 3])
+    nis_dof = int(np.where(three, 3, 4)[confirmed].sum())
     np.add.at(st.n_updates, k, 1)
+    np.add.at(st.score, k, ll[ok] + log_gain[s, np.where(three, 0, 1)])
     np.fmax.at(st.t_last, k, t)
     np.bitwise_or.at(st.sensors, k, np.left_shift(np.uint64(1), s.astype(np.uint64)))
     np.bitwise_or.at(st.partners, k, np.left_shift(np.uint32(1), c.astype(np.uint32)))
@@ -294,7 +301,8 @@ def record_updates(st, pair_plot, pair_track, ok, d2, z, t_plot, sensor, partner
     st.sensor_t_raw[k, s] = t + bias[s, 3]
     np.fmax.at(st.partner_t_last, (k, c), t)
     promote = np.unique(k[(st.status[k] == TRACK_STATUS_TENTATIVE)
-                          & (st.n_updates[k] >= confirm_updates)])
+                          & (st.n_updates[k] >= confirm_updates)
+                          & (st.score[k] >= confirm_score)])
     st.status[promote] = TRACK_STATUS_CONFIRMED
     return (float(d2[confirmed].sum()), int(confirmed.sum()), nis_dof, len(promote),
             float(t.max()) if len(t) else -np.inf)
@@ -364,27 +372,54 @@ def fill_tracks(out, st, rows, t, model, coasting_after_s):
 
 
 def stale(st, rows, t_s, scan_period_s, max_scan_s, tentative_gap_scans, coast_scans,
-          max_position_sigma_m):
-    """Per row: 1 if the track is due for deletion at ``t_s`` (rig.fusion.management): a
-    tentative one after ``tentative_gap_scans`` revisit periods without an update, a
-    confirmed one after ``coast_scans`` or once its position sigma at ``t_s`` exceeds
-    ``max_position_sigma_m``; the revisit period is the shortest scan period of the sensors
-    that updated the track within 2.5 of their scans (``max_scan_s`` if none did)."""
+          max_position_sigma_m, M, t_site, coverage, latest_s, log_miss_tentative,
+          log_miss_confirmed):
+    """Per row: 1 if the track is due for deletion at ``t_s`` (rig.fusion.management).
+
+    Missed looks: a sensor ``s`` whose coverage ``coverage[s] = (log(1 − pd), r_lo, r_hi,
+    el_lo, el_hi)`` holds the track's position at ``t_s`` (straight-line from its state; range
+    and elevation in the site's frame) has looked at it ``⌊(min(t_s, latest_s[s]) − t_last) /
+    T_s − 0.1⌋`` times since its last update (only scans the sensor has delivered plots
+    beyond count); ``log_miss = Σ looks · log(1 − pd)``. A tentative track goes when
+    ``log_miss < log_miss_tentative`` or after ``tentative_gap_scans`` revisit periods without
+    an update, a confirmed one when ``log_miss < log_miss_confirmed``, after ``coast_scans``
+    revisit periods, or once its position sigma at ``t_s`` exceeds ``max_position_sigma_m``.
+    The revisit period is the shortest (tentative) or longest (confirmed) scan period of the
+    sensors that updated the track within 2.5 of their scans before its last update
+    (``max_scan_s`` if none did)."""
     if not len(rows):
         return np.zeros(0, np.uint8)
-    gap = t_s - st.t_last[rows]
+    t_last = st.t_last[rows]
+    gap = t_s - t_last
     with np.errstate(invalid="ignore"):
-        recent = (t_s - st.sensor_t_last[rows]) < 2.5 * scan_period_s
-    revisit = np.min(np.where(recent, scan_period_s, np.inf), axis=1, initial=np.inf)
-    revisit = np.where(np.isfinite(revisit), revisit, max_scan_s)
+        recent = (t_last[:, None] - st.sensor_t_last[rows]) < 2.5 * scan_period_s
+    shortest = np.min(np.where(recent, scan_period_s, np.inf), axis=1, initial=np.inf)
+    longest = np.max(np.where(recent, scan_period_s, -np.inf), axis=1, initial=-np.inf)
+    shortest = np.where(np.isfinite(shortest), shortest, max_scan_s)
+    longest = np.where(np.isfinite(longest), longest, max_scan_s)
     tentative = st.status[rows] == TRACK_STATUS_TENTATIVE
     mu = st.mu[rows]
+    xc = np.einsum("nk,nkd->nd", mu, st.x[rows])
     var_pos = np.einsum("nk,nkii->n", mu, st.P[rows, :, :3, :3])
     var_vel = np.einsum("nk,nkii->n", mu, st.P[rows, :, 3:, 3:])
     dt = np.maximum(t_s - st.t[rows], 0.0)
     sigma = np.sqrt(var_pos + dt * dt * var_vel)
-    drop = np.where(tentative, gap > tentative_gap_scans * revisit, gap > coast_scans * revisit)
-    drop |= ~tentative & (sigma > max_position_sigma_m)
+    pos = xc[:, :3] + dt[:, None] * xc[:, 3:]
+    log_miss = np.zeros(len(rows))
+    for s in range(len(scan_period_s)):
+        if not coverage[s, 0] < 0:
+            continue
+        l = (pos - t_site[s]) @ M[s]                       # Mᵀ (p − t) as rows
+        r = np.linalg.norm(l, axis=1)
+        el = np.arctan2(l[:, 2], np.hypot(l[:, 0], l[:, 1]))
+        inside = ((r > coverage[s, 1]) & (r < coverage[s, 2]) & (el > coverage[s, 3])
+                  & (el < coverage[s, 4]))
+        looks = np.floor((min(t_s, latest_s[s]) - t_last) / scan_period_s[s] - 0.1)
+        log_miss += np.where(inside & (looks > 0), looks, 0.0) * coverage[s, 0]
+    drop = np.where(tentative,
+                    (gap > tentative_gap_scans * shortest) | (log_miss < log_miss_tentative),
+                    (gap > coast_scans * longest) | (log_miss < log_miss_confirmed)
+                    | (sigma > max_position_sigma_m))
     return drop.astype(np.uint8)
 
 

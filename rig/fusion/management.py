@@ -3,13 +3,28 @@
 - initiation: every unassigned plot starts a tentative track at its Cartesian position, with
   velocity 0 ± ``v_initial_sigma_mps`` (two-point initiation: the second plot is gated by the
   speed that prior allows);
-- confirmation: a tentative track is confirmed at its ``confirm_updates``-th update;
-- deletion: a tentative track after ``tentative_gap_scans`` revisit periods without an
-  update, a confirmed one after ``coast_scans``, where a track's revisit period is the
-  shortest scan period of the sensors that updated it within their last 2.5 scans (the
-  longest scan period of all if none did); any track whose position sigma exceeds
-  ``max_position_sigma_m``; of two tracks that hold one target (states within ``merge_d2``
-  for ``merge_checks`` checks in a row, and never updated by one sensor in the same scan) the
+- confirmation: each update adds to a track's score the log likelihood ratio of its plot,
+  target against clutter: ``log N(ν; 0, S) + log(pd / β)`` with ``β`` the sensor's clutter
+  density in its measurement space (:func:`score_gain`). A tentative track is confirmed
+  once its score reaches ``confirm_score`` (and it has ``confirm_updates`` updates): two
+  plots that agree closely far from the radars, where clutter is sparse in space, confirm
+  a track; near a radar, where the same clutter per scan is packed into a small volume, it
+  takes more;
+- deletion by missed looks: every sensor whose coverage holds the track (well inside it:
+  :func:`coverage_table`) looks at it once a scan; a look with no plot for the track is a
+  miss, with probability ``1 − pd`` if the target is there. Once the chance that every look
+  since the track's last update missed a real target falls below
+  ``delete_miss_probability`` (``tentative_miss_probability`` for a tentative track) the
+  track goes: a target that vanishes under several radars is dropped within a scan or two,
+  one seen by a single slow radar after a few of its scans. Only scans a sensor has
+  delivered plots beyond are counted, so a sensor that falls silent deletes nothing;
+- deletion by time, where no coverage says better: a tentative track after
+  ``tentative_gap_scans`` of its shortest revisit period without an update, a confirmed one
+  after ``coast_scans`` of its longest (the revisit periods are the scan periods of the
+  sensors that updated the track within 2.5 of their scans before its last update); any
+  track whose position sigma exceeds ``max_position_sigma_m``;
+- merging: of two tracks that hold one target (states within ``merge_d2`` for
+  ``merge_checks`` checks in a row, and never updated by one sensor in the same scan) the
   younger one is deleted (the confirmed one is kept if only one is).
 
 Deletion and merging run after a window once ``manage_period_s`` of fusion time has passed
@@ -22,6 +37,42 @@ from __future__ import annotations
 import numpy as np
 
 from rig.records import TRACK_STATUS_DELETED, TRACK_STATUS_TENTATIVE
+
+#: A look counts only where the track is well inside a sensor's coverage: slant range
+#: above ``RANGE_MIN_MARGIN × range_min_m`` and below ``RANGE_MAX_MARGIN × range_max_m``,
+#: elevation at least ``EL_MARGIN_RAD`` above the horizontal and below ``el_max_rad``.
+RANGE_MIN_MARGIN = 1.05
+RANGE_MAX_MARGIN = 0.97
+EL_MARGIN_RAD = 0.0035
+#: Highest detection probability a miss is charged at (a sensor claiming pd = 1 would
+#: otherwise delete a track at its first miss).
+PD_MAX = 0.99
+
+
+def score_gain(sensors, params) -> np.ndarray:
+    """Per sensor ``log(pd / β)`` for plots without and with range rate ``(S, 2)``: ``β`` is
+    the sensor's clutter density in its measurement space, ``clutter_per_scan`` (at least
+    ``clutter_floor_per_scan``) spread evenly over its coverage in range, azimuth and
+    elevation (per m·rad², and per m/s over ``range_rate_span_mps`` for range rate)."""
+    pd = np.nan_to_num(np.asarray(sensors.pd, float), nan=params.pd_unknown)
+    pd = np.clip(pd, 1e-3, 1.0)
+    span_m = np.maximum(sensors.range_max_m - sensors.range_min_m, 1.0)
+    span_m = np.where(np.isfinite(span_m), span_m, 1e6)
+    clutter = np.maximum(np.nan_to_num(sensors.clutter_per_scan), params.clutter_floor_per_scan)
+    log_beta = np.log(clutter / (span_m * 2.0 * np.pi * sensors.el_max_rad))
+    gain = np.log(pd) - log_beta
+    return np.ascontiguousarray(np.column_stack([gain, gain + np.log(params.range_rate_span_mps)]))
+
+
+def coverage_table(sensors) -> np.ndarray:
+    """Per sensor ``(log(1 − pd), r_lo, r_hi, el_lo, el_hi)`` for the deletion by missed looks:
+    ``log(1 − pd)`` is 0 (no look counts) where ``pd`` is unknown or 0."""
+    pd = np.nan_to_num(np.asarray(sensors.pd, float), nan=0.0)
+    log_miss = np.log1p(-np.clip(pd, 0.0, PD_MAX))
+    return np.ascontiguousarray(np.column_stack([
+        log_miss, RANGE_MIN_MARGIN * sensors.range_min_m,
+        RANGE_MAX_MARGIN * sensors.range_max_m, np.full(len(pd), EL_MARGIN_RAD),
+        sensors.el_max_rad - EL_MARGIN_RAD]))
 
 
 class TrackManagement:
@@ -44,7 +95,10 @@ class TrackManagement:
         if not len(rows):
             return
         drop = self.k.stale(st, rows, t_s, self._scan_period_s, self._max_scan_s,
-                            p.tentative_gap_scans, p.coast_scans, p.max_position_sigma_m)
+                            p.tentative_gap_scans, p.coast_scans, p.max_position_sigma_m,
+                            self.sensors.M, self.sensors.t, self._coverage,
+                            self._sensor_latest_s, self._log_miss_tentative,
+                            self._log_miss_confirmed)
         if drop.any():
             self.counters.tracks_deleted += st.delete(rows[drop.astype(bool)])
         self._merge(t_s)

@@ -53,11 +53,33 @@ class FusionParams(BaseModel):
                                        "of a new track")
     v_up_initial_sigma_mps: float = Field(350.0, gt=0, description="vertical velocity prior "
                                           "of a new track")
-    confirm_updates: int = Field(3, ge=2, description="updates that confirm a tentative track")
-    tentative_gap_scans: float = Field(2.2, gt=0, description="a tentative track is deleted "
-                                       "after this many revisit periods without an update")
-    coast_scans: float = Field(3.0, gt=0, description="a confirmed track is deleted after "
-                               "this many revisit periods without an update")
+    confirm_updates: int = Field(2, ge=2, description="fewest updates that confirm a "
+                                 "tentative track")
+    confirm_score: float = Field(16.0, description="a tentative track is confirmed once its "
+                                 "score (the log likelihood ratio of its updates, target "
+                                 "against clutter) reaches this")
+    clutter_floor_per_scan: float = Field(1.0, gt=0, description="clutter assumed per scan "
+                                          "of a sensor that states less (or none)")
+    range_rate_span_mps: float = Field(2000.0, gt=0, description="clutter range rates are "
+                                       "taken as spread evenly over this span")
+    pd_unknown: float = Field(0.9, gt=0, le=1, description="detection probability of a "
+                              "sensor that states none, for the track score (no miss is "
+                              "charged to it)")
+    delete_miss_probability: float = Field(1e-3, gt=0, lt=1, description="a confirmed "
+                                           "track is deleted once the chance that every look "
+                                           "since its last update missed a real target "
+                                           "(Π (1 − pd) over the looks of the sensors whose "
+                                           "coverage holds it) falls below this")
+    tentative_miss_probability: float = Field(0.05, gt=0, lt=1, description="the same for "
+                                              "a tentative track")
+    tentative_gap_scans: float = Field(2.2, gt=0, description="a tentative track is also "
+                                       "deleted after this many revisit periods without an "
+                                       "update (the shortest scan period of the sensors that "
+                                       "updated it last)")
+    coast_scans: float = Field(3.0, gt=0, description="a confirmed track is also deleted "
+                               "after this many revisit periods without an update (the "
+                               "longest scan period of the sensors that updated it last: "
+                               "what holds where no sensor's coverage is known)")
     max_position_sigma_m: float = Field(5000.0, gt=0, description="delete a track whose "
                                         "position sigma exceeds this")
     merge_d2: float = Field(6.0, gt=0, description="two tracks whose states differ by less "

@@ -1,4 +1,5 @@
-"""The sensor table the engine works from: geometry, partner, noise, scan period per sensor."""
+"""The sensor table the engine works from: geometry, partner, noise, scan period, detection
+probability and coverage per sensor."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ class SensorTable:
     """Arrays indexed by sensor index (the plot's ``sensor_id``).
 
     ``M, t``: ``p_origin = M @ p_site + t`` (rig.geodesy.site_transform). ``partner``: index
-    into ``partner_names`` (a bit of a track's ``partners`` mask).
+    into ``partner_names`` (a bit of a track's ``partners`` mask). ``pd`` (NaN where unknown)
+    and the coverage (slant range in ``[range_min_m, range_max_m]``, elevation up to
+    ``el_max_rad``) tell the engine where a sensor should have seen a track: a look without
+    a plot there counts against the track's existence; ``clutter_per_scan`` is the sensor's
+    mean number of false plots a scan.
     """
 
     names: tuple[str, ...]
@@ -29,17 +34,27 @@ class SensorTable:
     sigma_el_rad: np.ndarray     # (n,)
     scan_period_s: np.ndarray    # (n,)
     sigma_range_rate_mps: np.ndarray | None = None   # (n,), NaN where not given
+    pd: np.ndarray | None = None                     # (n,), NaN where not known
+    range_min_m: np.ndarray | None = None            # (n,), default 0
+    range_max_m: np.ndarray | None = None            # (n,), default unlimited
+    el_max_rad: np.ndarray | None = None             # (n,), default π/2
+    clutter_per_scan: np.ndarray | None = None       # (n,), default 0
+
+    #: Value of each optional column where it is not given.
+    OPTIONAL = {"sigma_range_rate_mps": np.nan, "pd": np.nan, "range_min_m": 0.0,
+                "range_max_m": np.inf, "el_max_rad": np.pi / 2, "clutter_per_scan": 0.0}
 
     def __post_init__(self):
         n = len(self.names)
+        for name, default in self.OPTIONAL.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, np.full(n, default))
+            else:
+                object.__setattr__(self, name, np.asarray(getattr(self, name), float))
         for name in ("partner", "sigma_range_m", "sigma_az_rad", "sigma_el_rad",
-                     "scan_period_s"):
+                     "scan_period_s", *self.OPTIONAL):
             if getattr(self, name).shape != (n,):
                 raise ConfigError(f"sensor table: {name} must have one value per sensor")
-        if self.sigma_range_rate_mps is None:
-            object.__setattr__(self, "sigma_range_rate_mps", np.full(n, np.nan))
-        if self.sigma_range_rate_mps.shape != (n,):
-            raise ConfigError("sensor table: sigma_range_rate_mps must have one value per sensor")
         if self.M.shape != (n, 3, 3) or self.t.shape != (n, 3):
             raise ConfigError("sensor table: M must be (n, 3, 3) and t (n, 3)")
         if len(self.partner_names) > MAX_PARTNERS:
@@ -58,7 +73,7 @@ class SensorTable:
     @classmethod
     def from_frame(cls, sensors: pd.DataFrame, M: np.ndarray, t: np.ndarray) -> "SensorTable":
         """From an interchange ``sensors.csv`` frame and rig.interchange.sensor_transforms
-        (``sigma_range_rate_mps`` is read when the frame has it)."""
+        (the optional columns are read where the frame has them)."""
         partner_names = tuple(dict.fromkeys(str(p) for p in sensors["partner"]))
         index = {p: i for i, p in enumerate(partner_names)}
         return cls(
@@ -70,6 +85,6 @@ class SensorTable:
             sigma_az_rad=sensors["sigma_az_rad"].to_numpy(float),
             sigma_el_rad=sensors["sigma_el_rad"].to_numpy(float),
             scan_period_s=sensors["scan_period_s"].to_numpy(float),
-            sigma_range_rate_mps=(sensors["sigma_range_rate_mps"].to_numpy(float)
-                                  if "sigma_range_rate_mps" in sensors else None),
+            **{name: sensors[name].to_numpy(float) for name in cls.OPTIONAL
+               if name in sensors},
         )

@@ -31,6 +31,7 @@ class TrackStore:
         "t_first": ((), float), "t_last": ((), float),
         "partner_t_last": ((MAX_PARTNERS,), float),
         "n_seen": ((), np.uint32),       # n_updates when tracks_updated last looked
+        "score": ((), float),            # log likelihood ratio, target against clutter
     }
 
     #: Fields whose fresh value is NaN ("never"); every other field starts at 0.
