@@ -30,6 +30,9 @@ def add_parser(sub) -> None:
     p.add_argument("--biased", action="store_true",
                    help="give every sensor random range/azimuth/elevation biases, clock "
                         "offset and drift (drawn from the seed; written to sensors.csv)")
+    p.add_argument("--clock-errors", action="store_true",
+                   help="give every sensor the random clock offset and drift of --biased, "
+                        "without the biases")
     p.add_argument("--truth-dt", type=float, default=None, metavar="S",
                    help="interval of truth.csv rows (default: the file's truth_dt_s)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -49,7 +52,8 @@ def run(args) -> int:
         if value is not None and not value > 0:
             raise UsageError(f"--{name.replace('_', '-')} must be positive, not {value}")
     scenario = load_scenario(args.file, seed=args.seed, targets=args.targets,
-                             duration_s=args.duration, biased=args.biased)
+                             duration_s=args.duration, biased=args.biased,
+                             clock_errors=args.clock_errors)
     summary = write_scenario_folder(scenario, args.out, args.frame, truth_dt_s=args.truth_dt)
     summary["scenario"] = scenario.name
     if args.json:

@@ -95,6 +95,22 @@ def plot_problems(plots: np.ndarray, n_sensors: int) -> tuple[np.ndarray, dict[s
                        for c, reason in enumerate(SCREEN_REASONS, 1) if counts[c]}
 
 
+def first_plots(p, t, s, radius, scan_period_s, speed_max_mps) -> np.ndarray:
+    """Of plots in time order (Cartesian ``p``, time ``t``, sensor ``s``, pre-gate radius):
+    those with no earlier plot of another scan within reach (``|p_i − p_j| < radius_i +
+    radius_j + speed_max·|t_i − t_j|``; plots of one sensor less than half its scan period
+    apart are one scan, and of two objects)."""
+    n = len(t)
+    if n < 2:
+        return np.ones(n, bool)
+    dt = np.abs(t[:, None] - t[None, :])
+    reach = radius[:, None] + radius[None, :] + speed_max_mps * dt
+    near = np.sum((p[:, None, :] - p[None, :, :]) ** 2, axis=2) < reach * reach
+    one_scan = (s[:, None] == s[None, :]) & (dt < 0.5 * scan_period_s[s][:, None])
+    earlier = np.tri(n, k=-1, dtype=bool)            # j < i: earlier in time order
+    return ~np.any(near & ~one_scan & earlier, axis=1)
+
+
 def pair_buffer(capacity: int) -> tuple:
     """Arrays for ``capacity`` registration pairs: ``(s, r, z_s, z_r, t_s, t_r, v, P_v)``."""
     return (np.zeros(capacity, np.int64), np.zeros(capacity, np.int64),
@@ -278,27 +294,60 @@ class FusionEngine(TrackManagement):
             z, t, s, pc, radius, R_diag, var_clock = self.k.prepare(
                 plots, self.reg.b, self._reg_var(), self._R_diag, self.sensors.M, self.sensors.t,
                 p.coarse_gate_m)
-            chosen_p = chosen_k = self._no_pairs
-            rows = st.alive()                  # every row: deletions are compacted at once
-            if len(rows):
-                S = len(self.sensors)
-                pos, vel, sig_pos, sig_vel = self.k.moments(st.x, st.P, st.mu, st.n)
-                pair_p, pair_k, _, cost = self.k.gate(
-                    st.x, st.P, st.mu, st.t, rows, pos, vel, sig_pos, sig_vel, z, t, s, pc,
-                    radius, R_diag, var_clock, self.sensors.M, self.sensors.t, self.model,
-                    self._gate_d2)
-                # a track takes at most one plot from each sensor: columns are (track, sensor)
-                chosen_p, col = assign(pair_p, pair_k * S + s[pair_p], cost, kernels=self.k)
-                chosen_k = col // S
-            if len(chosen_p):
-                order = np.lexsort((chosen_p, t[chosen_p]))
-                self._update(chosen_p[order], chosen_k[order], z, t, s, R_diag, var_clock)
+            used = self._associate(st.alive(), np.arange(len(z)), z, t, s, pc, radius, R_diag,
+                                   var_clock)
             new = np.ones(len(z), bool)
-            new[chosen_p] = False
+            new[used] = False
             if new.any():
-                self._initiate(z[new], t[new], s[new], pc[new], R_diag[new])
+                self._initiate_window(np.flatnonzero(new), z, t, s, pc, radius, R_diag,
+                                      var_clock)
             self.counters.plots_used += len(z)
         self._maybe_manage(end_s)
+
+    def _associate(self, rows, idx, z, t, s, pc, radius, R_diag, var_clock) -> np.ndarray:
+        """Gate the window's plots ``idx`` against the tracks of store ``rows``, assign (each
+        plot to at most one track, each track at most one plot per sensor) and update in
+        time order; returns the plots used."""
+        if not len(rows) or not len(idx):
+            return self._no_pairs
+        st, S = self.store, len(self.sensors)
+        pos, vel, sig_pos, sig_vel = self.k.moments(st.x, st.P, st.mu, st.n)
+        sub = (z[idx], t[idx], s[idx], pc[idx], radius[idx], R_diag[idx], var_clock[idx]) \
+            if len(idx) < len(z) else (z, t, s, pc, radius, R_diag, var_clock)
+        zi, ti, si, pi, ri, Ri, vi = (np.ascontiguousarray(a) for a in sub)
+        pair_p, pair_k, _, cost = self.k.gate(
+            st.x, st.P, st.mu, st.t, rows, pos, vel, sig_pos, sig_vel, zi, ti, si, pi, ri,
+            Ri, vi, self.sensors.M, self.sensors.t, self.model, self._gate_d2)
+        # a track takes at most one plot from each sensor: columns are (track, sensor)
+        chosen_p, col = assign(pair_p, pair_k * S + si[pair_p], cost, kernels=self.k)
+        if not len(chosen_p):
+            return self._no_pairs
+        chosen_p = idx[chosen_p]
+        chosen_k = col // S
+        order = np.lexsort((chosen_p, t[chosen_p]))
+        self._update(chosen_p[order], chosen_k[order], z, t, s, R_diag, var_clock)
+        return chosen_p
+
+    def _initiate_window(self, idx, z, t, s, pc, radius, R_diag, var_clock) -> None:
+        """Start tentative tracks from the window's unassigned plots ``idx``, in rounds: the
+        plots with no earlier plot of another scan near them (:func:`first_plots`) start
+        tracks; the others are gated against those tracks and update them (several radars'
+        plots of a new target make one track, not one each); what is left goes round
+        again."""
+        idx = idx[np.argsort(t[idx], kind="stable")]
+        while len(idx):
+            first = first_plots(pc[idx], t[idx], s[idx], radius[idx], self._scan_period_s,
+                                self.params.initiation_speed_max_mps)
+            seeds, rest = idx[first], idx[~first]
+            row0 = self.store.n
+            self._initiate(z[seeds], t[seeds], s[seeds], pc[seeds], R_diag[seeds])
+            if not len(rest):
+                return
+            rows = np.arange(row0, self.store.n, dtype=np.int64)
+            used = self._associate(rows, rest, z, t, s, pc, radius, R_diag, var_clock)
+            keep = np.ones(len(rest), bool)
+            keep[np.isin(rest, used)] = False
+            idx = rest[keep]
 
     def _reg_var(self) -> np.ndarray:
         """Variances of the registration estimates, added to each plot's R."""

@@ -42,10 +42,12 @@ def engine_for(ic: Interchange, params: FusionParams | None = None) -> FusionEng
 
 @dataclass
 class FuseResult:
-    tracks: pd.DataFrame
+    tracks: pd.DataFrame            # tracks.csv columns (+ status, n_updates, partners, ...)
     engine: FusionEngine
     plots_not_selected: int
-    elapsed_s: float
+    elapsed_s: float                # wall-clock seconds of the fusion loop
+    cpu_s: float                    # CPU seconds of the fusion loop
+    track_array: np.ndarray         # the same tracks as TRACK_DTYPE (with covariances)
 
 
 def fuse(ic: Interchange, *, partners: list[str] | None = None, dt_s: float = 1.0,
@@ -74,8 +76,8 @@ def fuse(ic: Interchange, *, partners: list[str] | None = None, dt_s: float = 1.
     t0 = float(t_plot[0]) if len(plots) else 0.0
     t_end = max(float(ic.scenario.duration_s), float(t_plot[-1]) if len(plots) else 0.0)
     ticks = np.arange(np.ceil(t0 / dt_s) * dt_s, t_end + 1e-9, dt_s)
-    frames = []
-    start = time.perf_counter()
+    frames, masks = [], []
+    start, start_cpu = time.perf_counter(), time.process_time()
     if len(bad):
         engine.process(bad)                      # counted as rejected (not a number)
     cut = 0
@@ -85,19 +87,30 @@ def fuse(ic: Interchange, *, partners: list[str] | None = None, dt_s: float = 1.
             engine.process(plots[cut:nxt])
             cut = nxt
         engine.flush(tick)
-        tr = engine.tracks(tick)
-        if len(tr):
-            frames.append(tr)
+        rows = engine.track_rows()
+        if len(rows):
+            frames.append(engine.tracks(tick, rows=rows))
+            masks.append(engine.store.sensors[rows])
     if cut < len(plots):
         engine.process(plots[cut:])
     engine.flush()
-    elapsed = time.perf_counter() - start
-    return FuseResult(tracks_frame(np.concatenate(frames) if frames else engine.tracks(0.0)[:0]),
-                      engine, not_selected, elapsed)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    tracks = np.concatenate(frames) if frames else engine.tracks(0.0)[:0]
+    sensors = np.concatenate(masks) if masks else np.zeros(0, np.uint64)
+    return FuseResult(tracks_frame(tracks, sensor_names(sensors, engine.sensors.names)),
+                      engine, not_selected, elapsed, cpu, tracks)
 
 
-def tracks_frame(tracks: np.ndarray) -> pd.DataFrame:
-    """A TRACK_DTYPE array as ``tracks.csv`` columns (+ status, n_updates, partners)."""
+def sensor_names(masks: np.ndarray, names) -> np.ndarray:
+    """Bit masks of sensors (bit i: ``names[i]``) as text, ``"A1+B2"``."""
+    unique, inverse = np.unique(masks, return_inverse=True)
+    text = ["+".join(n for i, n in enumerate(names) if int(m) >> i & 1) for m in unique]
+    return np.array(text, dtype=object)[inverse.ravel()] if len(masks) else np.zeros(0, object)
+
+
+def tracks_frame(tracks: np.ndarray, sensors: np.ndarray | None = None) -> pd.DataFrame:
+    """A TRACK_DTYPE array as ``tracks.csv`` columns (+ status, n_updates, partners, the
+    position sigma and, given, the sensors whose plots updated each track)."""
     cols = dict(zip(TRACK_COLUMNS, (tracks["t"], tracks["track_id"], tracks["east"],
                                     tracks["north"], tracks["up"], tracks["v_east"],
                                     tracks["v_north"], tracks["v_up"])))
@@ -107,4 +120,6 @@ def tracks_frame(tracks: np.ndarray) -> pd.DataFrame:
     df["partners"] = tracks["partners"]
     sd = np.sqrt(np.trace(tracks["covariance"][:, :3, :3], axis1=1, axis2=2))
     df["sigma_pos_m"] = sd
+    if sensors is not None:
+        df["sensors"] = sensors
     return df

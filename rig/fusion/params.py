@@ -53,6 +53,10 @@ class FusionParams(BaseModel):
                                        "of a new track")
     v_up_initial_sigma_mps: float = Field(350.0, gt=0, description="vertical velocity prior "
                                           "of a new track")
+    initiation_speed_max_mps: float = Field(1500.0, gt=0, description="within a window, a "
+                                            "plot within reach of an earlier unassigned plot "
+                                            "at this speed waits for that plot's new track "
+                                            "before it starts one of its own")
     confirm_updates: int = Field(2, ge=2, description="fewest updates that confirm a "
                                  "tentative track")
     confirm_score: float = Field(16.0, description="a tentative track is confirmed once its "

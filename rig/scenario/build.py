@@ -11,7 +11,7 @@ import pandas as pd
 from rig.errors import UsageError
 from rig.geodesy import Geodetic
 from rig.interchange import ScenarioInfo
-from rig.sensors.biases import with_random_errors
+from rig.sensors.biases import CLOCK_ERRORS, with_random_errors
 from rig.sensors.spec import RadarSpec
 
 from .level import LevelFrame
@@ -52,10 +52,12 @@ class Scenario:
 
 
 def build_scenario(spec: ScenarioSpec, *, seed: int | None = None, targets: int | None = None,
-                   duration_s: float | None = None, biased: bool = False) -> Scenario:
+                   duration_s: float | None = None, biased: bool = False,
+                   clock_errors: bool = False) -> Scenario:
     """Build a scenario; ``seed``, ``targets`` (number of random targets) and ``duration_s``
     override the file. ``biased`` gives every sensor random range/azimuth/elevation biases,
-    clock offset and drift (:mod:`rig.sensors.biases`), drawn from the seed."""
+    clock offset and drift (:mod:`rig.sensors.biases`), drawn from the seed;
+    ``clock_errors`` the same clock offsets and drifts without the biases."""
     seed = spec.seed if seed is None else int(seed)
     duration = spec.duration_s if duration_s is None else float(duration_s)
     origin = spec.origin.geodetic()
@@ -70,8 +72,9 @@ def build_scenario(spec: ScenarioSpec, *, seed: int | None = None, targets: int 
     add_random_targets(builder, random_spec, duration,
                        np.random.default_rng([seed, _TRUTH_STREAM]), free_ids)
     sensors = tuple(spec.sensors)
-    if biased:
+    if biased or clock_errors:
         rng = np.random.default_rng([seed, _ERROR_STREAM])
-        sensors = tuple(with_random_errors(s, rng) for s in sensors)
+        names = {} if biased else {"names": CLOCK_ERRORS}
+        sensors = tuple(with_random_errors(s, rng, **names) for s in sensors)
     return Scenario(spec.name, origin, duration, seed, spec.truth_dt_s, sensors,
                     builder.build())

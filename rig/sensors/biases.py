@@ -16,8 +16,15 @@ ERROR_RANGES = {
 }
 
 
-def with_random_errors(spec: RadarSpec, rng: np.random.Generator) -> RadarSpec:
-    """A copy of ``spec`` with every error of :data:`ERROR_RANGES` drawn at random."""
+#: The errors of a sensor's clock alone.
+CLOCK_ERRORS = ("clock_offset_s", "clock_drift_ppm")
+
+
+def with_random_errors(spec: RadarSpec, rng: np.random.Generator,
+                       names=tuple(ERROR_RANGES)) -> RadarSpec:
+    """A copy of ``spec`` with the errors ``names`` (default: every one of
+    :data:`ERROR_RANGES`) drawn at random. Every error is drawn whichever are kept, so the
+    clock errors of a seed are the same with or without the biases."""
     update = {name: float(rng.choice([-1.0, 1.0]) * rng.uniform(lo, hi))
               for name, (lo, hi) in ERROR_RANGES.items()}
-    return spec.model_copy(update=update)
+    return spec.model_copy(update={k: v for k, v in update.items() if k in names})
