@@ -951,7 +951,7 @@ def initiate(st, Py_ssize_t row0, const double[:, ::1] z, const double[::1] t_pl
              const long long[::1] sensor, const double[:, ::1] pc, const double[:, ::1] R_diag,
              const double[:, :, ::1] M, const long long[::1] partner,
              const double[:, ::1] bias, const double[::1] mu_initial, long long first_id,
-             double v_sigma_mps, double v_up_sigma_mps):
+             double v_sigma_mps, double v_up_sigma_mps, double v_up_ballistic_sigma_mps):
     """Tentative tracks in store rows from ``row0`` (kernels_ref.initiate)."""
     cdef double[:, :, ::1] x = st.x
     cdef double[:, :, :, ::1] P = st.P
@@ -995,7 +995,6 @@ def initiate(st, Py_ssize_t row0, const double[:, ::1] z, const double[::1] t_pl
                     P0[a * 6 + b] = acc
             P0[3 * 6 + 3] = v_sigma_mps * v_sigma_mps
             P0[4 * 6 + 4] = v_sigma_mps * v_sigma_mps
-            P0[5 * 6 + 5] = v_up_sigma_mps * v_up_sigma_mps
             for a in range(3):
                 x0[a] = pc[i, a]
                 x0[3 + a] = 0.0
@@ -1009,15 +1008,21 @@ def initiate(st, Py_ssize_t row0, const double[:, ::1] z, const double[::1] t_pl
                 for a in range(3):
                     for b in range(3):
                         Q[a * 3 + b] = (1.0 if a == b else 0.0) - u[a] * u[b]
-                        Pv[a * 3 + b] = P0[(3 + a) * 6 + 3 + b]
-                matmul3(Q, Pv, T)
-                matmul3(T, Q, Pv)                          # Q P_v Q + σ_ṙ² u uᵀ
-                for a in range(3):
-                    for b in range(3):
-                        P0[(3 + a) * 6 + 3 + b] = Pv[a * 3 + b] + R_diag[i, 3] * u[a] * u[b]
             for j in range(K):
+                # the vertical velocity prior: the ballistic model's, or the aircraft models'
+                P0[5 * 6 + 5] = (v_up_ballistic_sigma_mps * v_up_ballistic_sigma_mps if j == 3
+                                 else v_up_sigma_mps * v_up_sigma_mps)
                 memcpy(&x[row, j, 0], x0, sizeof(x0))
                 memcpy(&P[row, j, 0, 0], P0, sizeof(P0))
+                if isfinite(z[i, 3]):                      # Q P_v Q + σ_ṙ² u uᵀ
+                    for a in range(3):
+                        for b in range(3):
+                            Pv[a * 3 + b] = P0[(3 + a) * 6 + 3 + b]
+                    matmul3(Q, Pv, T)
+                    matmul3(T, Q, Pv)
+                    for a in range(3):
+                        for b in range(3):
+                            P[row, j, 3 + a, 3 + b] = Pv[a * 3 + b] + R_diag[i, 3] * u[a] * u[b]
                 mu[row, j] = mu_initial[j]
             t_trk[row] = t_plot[i]
             t_first[row] = t_plot[i]

@@ -263,7 +263,7 @@ def test_initiate_matches_reference(case):
         st = store_of(case)
         rows = st.add(len(z))
         kernels.initiate(st, int(rows[0]), z, t, s, p, Rd, case["M"], partner, case["bias"],
-                         mu0, 100, 350.0, 120.0)
+                         mu0, 100, 350.0, 120.0, 300.0)
         stores.append(st)
     same_store(*stores)
     st = stores[0]
@@ -271,7 +271,7 @@ def test_initiate_matches_reference(case):
     assert np.all(st.status[st.n - len(z):] == TRACK_STATUS_TENTATIVE)
     with pytest.raises(IndexError):
         compiled.initiate(st, st.capacity, z, t, s, p, Rd, case["M"], partner, case["bias"],
-                          mu0, 1, 350.0, 120.0)
+                          mu0, 1, 350.0, 120.0, 300.0)
 
 
 def test_fill_tracks_and_stale_match_reference(case):

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from rig.fusion.models import (LOG_2PI, N_MODELS, combine, enu_jacobian, imm_predict, measure,
-                               wrap_pi)
+from rig.fusion.models import (BALLISTIC, LOG_2PI, N_MODELS, combine, enu_jacobian, imm_predict,
+                               measure, wrap_pi)
 from rig.records import (TRACK_STATUS_COASTING, TRACK_STATUS_CONFIRMED,
                          TRACK_STATUS_TENTATIVE)
 
@@ -309,12 +309,13 @@ def record_updates(st, pair_plot, pair_track, ok, d2, ll, z, t_plot, sensor, par
 
 
 def initiate(st, row0, z, t_plot, sensor, pc, R_diag, M, partner, bias, mu_initial, first_id,
-             v_sigma_mps, v_up_sigma_mps):
+             v_sigma_mps, v_up_sigma_mps, v_up_ballistic_sigma_mps):
     """Tentative tracks in store rows ``row0, row0 + 1, …`` (made by ``st.add``), one per plot,
     with ids from ``first_id``: every model at the plot's Cartesian position ``pc``, with
     ``P_pos = A R Aᵀ`` (``A = M ∂enu/∂(r, az, el)``) and velocity 0 ± ``v_sigma_mps``
-    (horizontal), ± ``v_up_sigma_mps`` (up); a range rate ṙ fixes the velocity along the
-    line of sight u: ``v = ṙ u``, ``P_v = (I − u uᵀ) P_v (I − u uᵀ) + σ_ṙ² u uᵀ``."""
+    (horizontal), ± ``v_up_sigma_mps`` (up; ± ``v_up_ballistic_sigma_mps`` in the ballistic
+    model); a range rate ṙ fixes the velocity along the line of sight u: ``v = ṙ u``,
+    ``P_v = (I − u uᵀ) P_v (I − u uᵀ) + σ_ṙ² u uᵀ``."""
     n = len(z)
     rows = np.arange(row0, row0 + n)
     J, enu = enu_jacobian(z[:, :3])              # ∂enu/∂(r, az, el)
@@ -322,7 +323,9 @@ def initiate(st, row0, z, t_plot, sensor, pc, R_diag, M, partner, bias, mu_initi
     P0 = np.zeros((n, 6, 6))
     P0[:, :3, :3] = (A * R_diag[:, None, :3]) @ A.transpose(0, 2, 1)   # A R Aᵀ
     P0[:, [3, 4], [3, 4]] = v_sigma_mps ** 2
-    P0[:, 5, 5] = v_up_sigma_mps ** 2
+    P0 = np.repeat(P0[:, None], N_MODELS, axis=1)              # (n, K, 6, 6)
+    P0[:, :, 5, 5] = v_up_sigma_mps ** 2
+    P0[:, BALLISTIC, 5, 5] = v_up_ballistic_sigma_mps ** 2
     x0 = np.zeros((n, 6))
     x0[:, :3] = pc
     rate = np.isfinite(z[:, 3])
@@ -330,11 +333,11 @@ def initiate(st, row0, z, t_plot, sensor, pc, R_diag, M, partner, bias, mu_initi
         u = np.einsum("nij,nj->ni", M[sensor[rate]], enu[rate])
         u /= np.linalg.norm(u, axis=1)[:, None]
         x0[rate, 3:] = z[rate, 3, None] * u
-        Q = np.eye(3) - u[:, :, None] * u[:, None, :]
-        P0[rate, 3:, 3:] = (Q @ P0[rate, 3:, 3:] @ Q
-                            + R_diag[rate, 3, None, None] * u[:, :, None] * u[:, None, :])
+        Q = (np.eye(3) - u[:, :, None] * u[:, None, :])[:, None]
+        uu = (R_diag[rate, 3, None, None] * u[:, :, None] * u[:, None, :])[:, None]
+        P0[rate, :, 3:, 3:] = Q @ P0[rate, :, 3:, 3:] @ Q + uu
     st.x[rows] = x0[:, None, :]
-    st.P[rows] = P0[:, None, :, :]
+    st.P[rows] = P0
     st.mu[rows] = mu_initial
     st.t[rows] = t_plot
     st.t_first[rows] = t_plot

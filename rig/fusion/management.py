@@ -84,7 +84,7 @@ class TrackManagement:
         rows = st.add(len(z))
         self.k.initiate(st, int(rows[0]), z, t, s, pc, R_diag, self.sensors.M, self._partner,
                         self.reg.b, self._mu_initial, self._next_id, p.v_initial_sigma_mps,
-                        p.v_up_initial_sigma_mps)
+                        p.v_up_initial_sigma_mps, p.v_up_ballistic_sigma_mps)
         self._next_id += len(z)
         self.counters.tracks_initiated += len(z)
 

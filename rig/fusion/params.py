@@ -29,13 +29,13 @@ class FusionParams(BaseModel):
                                    "otherwise end fusion for every other sensor)")
     # --- motion models (IMM) -------------------------------------------------------------
     q_cv: float = Field(0.5, gt=0)
-    q_turn: float = Field(4.0, gt=0)
+    q_turn: float = Field(200.0, gt=0)
     q_ballistic: float = Field(0.5, gt=0)
-    q_vertical: float = Field(0.05, gt=0, description="vertical density of CV and turns")
-    turn_rate_rad_s: float = Field(0.05, gt=0)
-    switch_rate_per_s: float = Field(0.05, gt=0, description="IMM switching rate between "
+    q_vertical: float = Field(0.1, gt=0, description="vertical density of CV and turns")
+    turn_rate_rad_s: float = Field(0.1, gt=0)
+    switch_rate_per_s: float = Field(0.01, gt=0, description="IMM switching rate between "
                                      "straight flight and turns, and out of ballistic flight")
-    switch_to_ballistic_per_s: float = Field(0.002, gt=0, description="IMM switching rate "
+    switch_to_ballistic_per_s: float = Field(0.0005, gt=0, description="IMM switching rate "
                                              "into ballistic flight")
     gravity_mps2: float = Field(9.80665, ge=0)
     mu_initial: tuple[float, float, float, float] = (0.85, 0.05, 0.05, 0.05)
@@ -49,17 +49,20 @@ class FusionParams(BaseModel):
                            "same probability for plots with range rate, 4 dof)")
     coarse_gate_m: float = Field(2000.0, gt=0, description="Euclidean pre-gate margin")
     # --- initiation and deletion -----------------------------------------------------------
-    v_initial_sigma_mps: float = Field(350.0, gt=0, description="horizontal velocity prior "
+    v_initial_sigma_mps: float = Field(450.0, gt=0, description="horizontal velocity prior "
                                        "of a new track")
-    v_up_initial_sigma_mps: float = Field(350.0, gt=0, description="vertical velocity prior "
-                                          "of a new track")
+    v_up_initial_sigma_mps: float = Field(10.0, gt=0, description="vertical velocity prior "
+                                          "of a new track in the aircraft models (straight "
+                                          "flight and turns)")
+    v_up_ballistic_sigma_mps: float = Field(450.0, gt=0, description="vertical velocity "
+                                            "prior of a new track in the ballistic model")
     initiation_speed_max_mps: float = Field(1500.0, gt=0, description="within a window, a "
                                             "plot within reach of an earlier unassigned plot "
                                             "at this speed waits for that plot's new track "
                                             "before it starts one of its own")
     confirm_updates: int = Field(2, ge=2, description="fewest updates that confirm a "
                                  "tentative track")
-    confirm_score: float = Field(16.0, description="a tentative track is confirmed once its "
+    confirm_score: float = Field(12.0, description="a tentative track is confirmed once its "
                                  "score (the log likelihood ratio of its updates, target "
                                  "against clutter) reaches this")
     clutter_floor_per_scan: float = Field(1.0, gt=0, description="clutter assumed per scan "
@@ -69,7 +72,7 @@ class FusionParams(BaseModel):
     pd_unknown: float = Field(0.9, gt=0, le=1, description="detection probability of a "
                               "sensor that states none, for the track score (no miss is "
                               "charged to it)")
-    delete_miss_probability: float = Field(1e-3, gt=0, lt=1, description="a confirmed "
+    delete_miss_probability: float = Field(3e-3, gt=0, lt=1, description="a confirmed "
                                            "track is deleted once the chance that every look "
                                            "since its last update missed a real target "
                                            "(Π (1 − pd) over the looks of the sensors whose "
