@@ -24,6 +24,7 @@ DEF NX = 6         # state size
 DEF MZ = 4         # largest measurement: range, azimuth, elevation, range rate
 
 cdef double TWO_PI = 2.0 * M_PI
+cdef double NO_PAIR = 1e9      # kernels_ref.NO_PAIR: a pair outside the gate, never kept
 cdef double LOG_2PI = log(2.0 * M_PI)
 
 # --- the layout check: rig_records.pxd must mirror rig.records.PLOT_DTYPE -------------------
@@ -1598,11 +1599,97 @@ def compact_rows(list arrays, list nan_fill, const long long[::1] keep, Py_ssize
                 memset(base + m * row_bytes, 0, (n_old - m) * row_bytes)
 
 
+cdef void hungarian(const double *a, Py_ssize_t n, Py_ssize_t m, double *u, double *v,
+                    Py_ssize_t *p, Py_ssize_t *way, double *minv, char *used) noexcept nogil:
+    """Minimum-cost assignment of the ``n`` rows of ``a`` (n x m, row-major, ``n <= m``) to
+    distinct columns: Kuhn-Munkres with potentials, O(n² m). Work arrays of ``m + 1``
+    (``u`` of ``n + 1``); on return ``p[j]`` (1-based) is the row given column ``j - 1``,
+    0 for none."""
+    cdef Py_ssize_t i, j, i0, j0, j1
+    cdef double delta, cur
+    for i in range(n + 1):
+        u[i] = 0.0
+    for j in range(m + 1):
+        v[j] = 0.0
+        p[j] = 0
+        way[j] = 0
+    for i in range(1, n + 1):
+        p[0] = i
+        j0 = 0
+        for j in range(m + 1):
+            minv[j] = INFINITY
+            used[j] = 0
+        while True:
+            used[j0] = 1
+            i0 = p[j0]
+            delta = INFINITY
+            j1 = 0
+            for j in range(1, m + 1):
+                if not used[j]:
+                    cur = a[(i0 - 1) * m + j - 1] - u[i0] - v[j]
+                    if cur < minv[j]:
+                        minv[j] = cur
+                        way[j] = j0
+                    if minv[j] < delta:
+                        delta = minv[j]
+                        j1 = j
+            for j in range(m + 1):
+                if used[j]:
+                    u[p[j]] += delta
+                    v[j] -= delta
+                else:
+                    minv[j] -= delta
+            j0 = j1
+            if p[j0] == 0:
+                break
+        while j0:
+            j1 = way[j0]
+            p[j0] = p[j1]
+            j0 = j1
+
+
+def solve_cluster(const long long[::1] pi, const long long[::1] ti, const double[::1] cost):
+    """Optimal assignment in one cluster of candidate pairs (kernels_ref.solve_cluster, which
+    uses scipy's linear_sum_assignment; here the Kuhn-Munkres method in C): positions of the
+    chosen pairs in the cluster's list."""
+    rows_a, r_inv_a = np.unique(pi, return_inverse=True)
+    cols_a, c_inv_a = np.unique(ti, return_inverse=True)
+    cdef Py_ssize_t nr = rows_a.shape[0], nc = cols_a.shape[0], q, e, n, m
+    cdef bint flip = nr > nc
+    n, m = (nc, nr) if flip else (nr, nc)
+    C_a = np.full(n * m, NO_PAIR)
+    lookup_a = np.full(n * m, -1, np.int64)
+    cdef double[::1] C = C_a
+    cdef long long[::1] lookup = lookup_a
+    cdef const long long[::1] r_inv = r_inv_a.astype(np.int64), c_inv = c_inv_a.astype(np.int64)
+    for q in range(pi.shape[0]):
+        e = c_inv[q] * m + r_inv[q] if flip else r_inv[q] * m + c_inv[q]
+        C[e] = cost[q]
+        lookup[e] = q
+    u_a = np.empty(n + 1)
+    v_a = np.empty(m + 1)
+    p_a = np.empty(m + 1, np.intp)
+    way_a = np.empty(m + 1, np.intp)
+    minv_a = np.empty(m + 1)
+    used_a = np.empty(m + 1, np.int8)
+    cdef double[::1] u = u_a, v = v_a, minv = minv_a
+    cdef Py_ssize_t[::1] pp = p_a, way = way_a
+    cdef signed char[::1] used = used_a
+    with nogil:
+        hungarian(&C[0], n, m, &u[0], &v[0], &pp[0], &way[0], &minv[0], <char *>&used[0])
+    out = []
+    for q in range(1, m + 1):
+        if pp[q] and C[(pp[q] - 1) * m + q - 1] < NO_PAIR:
+            out.append(lookup[(pp[q] - 1) * m + q - 1])
+    out.sort()
+    return np.array(out, np.int64)
+
+
 def gnn(const long long[::1] pair_plot, const long long[::1] pair_track,
         const double[::1] cost):
     """Global nearest neighbour on candidate pairs (kernels_ref.gnn). A cluster of one pair
     is kept; a cluster with one plot or one track (a star) keeps its cheapest pair (what the
-    dense solve gives, ties to the first); any other goes to kernels_ref.solve_cluster."""
+    dense solve gives, ties to the first); any other goes to solve_cluster."""
     cdef Py_ssize_t m = pair_plot.shape[0], p, q, c, n_plots = 0, n_tracks = 0, best
     if cost.shape[0] != m or pair_track.shape[0] != m:
         raise ValueError("gnn: one cost per pair")
@@ -1683,7 +1770,6 @@ def gnn(const long long[::1] pair_plot, const long long[::1] pair_track,
                 with gil:
                     general.append(c)
     if general:
-        from rig.fusion.kernels_ref import solve_cluster
         for c in general:
             idx = members_a[start_a[c]:start_a[c + 1]]
             picked = idx[solve_cluster(pi_a[idx], ti_a[idx], np.asarray(cost)[idx])]

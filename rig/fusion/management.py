@@ -102,7 +102,7 @@ class TrackManagement:
         if drop.any():
             self.counters.tracks_deleted += st.delete(rows[drop.astype(bool)])
         self._merge(t_s)
-        st.compact()
+        st.compact(lazy=True)
 
     def _merge(self, t_s: float) -> None:
         st, p = self.store, self.params

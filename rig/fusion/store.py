@@ -19,7 +19,7 @@ class TrackStore:
 
     Rows leave only through :meth:`delete` (marked) and :meth:`compact` (dropped), so the
     live rows are known without a scan: ``alive()`` is a slice of a preallocated ``arange``
-    whenever nothing is marked deleted (the engine compacts after every management run).
+    whenever nothing is marked deleted (the engine compacts once deleted rows pile up).
     ``kernels``: the fusion kernels whose ``compact_rows`` moves the rows (the NumPy
     reference's by default).
     """
@@ -87,9 +87,11 @@ class TrackStore:
             return self._arange[:self.n]
         return np.flatnonzero(self.status[:self.n] != TRACK_STATUS_DELETED).astype(np.int64)
 
-    def compact(self) -> None:
-        """Drop deleted rows, keeping the order of the others; the rows freed are fresh."""
-        if not self._n_deleted:
+    def compact(self, lazy: bool = False) -> None:
+        """Drop deleted rows, keeping the order of the others; the rows freed are fresh.
+        ``lazy``: only once a quarter of the rows (at least 32) are deleted; until then
+        :meth:`alive` skips them."""
+        if not self._n_deleted or (lazy and self._n_deleted < max(32, self.n // 4)):
             return
         keep = self.alive()
         self._compact_rows(self._arrays, self._nan_fill, keep, self.n)
