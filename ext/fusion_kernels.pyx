@@ -350,86 +350,53 @@ cdef int innovation(const double *xc, const double *Pc, const double *z, const d
 
 cdef int ekf_update(double *x, double *P, const double *z, const double *Rd, double varc,
                     const double *M, const double *ts, double *ll) noexcept nogil:
-    """EKF update with the Joseph form (kernels_ref.ekf_update)."""
+    """EKF update in square-root form (kernels_ref.ekf_update)."""
     cdef double zdot[MZ]
     cdef double nu[MZ]
     cdef double H[MZ * 6]
     cdef double PHt[6 * MZ]
-    cdef double R[MZ * MZ]
     cdef double S[MZ * MZ]
     cdef double L[MZ * MZ]
-    cdef double Kg[6 * MZ]
-    cdef double A[36]
-    cdef double T[36]
-    cdef double Pn[36]
-    cdef double KR[6 * MZ]
-    cdef double y[MZ]
-    cdef double col[MZ]
-    cdef double w[MZ]
+    cdef double W[6 * MZ]
+    cdef double g[MZ]
     cdef double acc, d2
     cdef int a, b, c
     cdef int m = residual(x, M, ts, z, nu, H, zdot)
-    for a in range(m):
-        for b in range(m):
-            R[a * m + b] = varc * zdot[a] * zdot[b]
-        R[a * m + a] += Rd[a]
     for a in range(6):                              # P Hᵀ
         for b in range(m):
             acc = 0.0
             for c in range(6):
                 acc = acc + P[a * 6 + c] * H[b * 6 + c]
             PHt[a * m + b] = acc
-    for a in range(m):                              # S = H P Hᵀ + R
-        for b in range(m):
+    for a in range(m):                              # S = H P Hᵀ + R, R = diag + σ_c² ż żᵀ
+        for b in range(a + 1):
             acc = 0.0
             for c in range(6):
                 acc = acc + H[a * 6 + c] * PHt[c * m + b]
-            S[a * m + b] = acc + R[a * m + b]
+            S[a * m + b] = acc + varc * zdot[a] * zdot[b]
+            S[b * m + a] = S[a * m + b]
+        S[a * m + a] += Rd[a]
     if cholesky(S, L, m) != 0:
         return -1
-    forward(L, nu, w, m)
+    forward(L, nu, g, m)                            # g = L⁻¹ ν
     d2 = 0.0
     for a in range(m):
-        d2 = d2 + w[a] * w[a]
-    for a in range(6):                              # K = P Hᵀ S⁻¹: solve S Kᵀ = H P
-        for b in range(m):
-            col[b] = PHt[a * m + b]
-        forward(L, col, y, m)
-        backward(L, y, &Kg[a * m], m)
-    for a in range(6):                              # x⁺ = x + K ν
+        d2 = d2 + g[a] * g[a]
+    for a in range(6):                              # W = P Hᵀ L⁻ᵀ, row by row
+        forward(L, &PHt[a * m], &W[a * m], m)
+    for a in range(6):                              # x⁺ = x + W g  (K = W L⁻¹)
         acc = 0.0
         for c in range(m):
-            acc = acc + Kg[a * m + c] * nu[c]
+            acc = acc + W[a * m + c] * g[c]
         x[a] += acc
-    for a in range(6):                              # A = I − K H
-        for b in range(6):
+    for a in range(6):                              # P⁺ = P − W Wᵀ  (K S Kᵀ = W Wᵀ)
+        for b in range(a + 1):
             acc = 0.0
             for c in range(m):
-                acc = acc + Kg[a * m + c] * H[c * 6 + b]
-            A[a * 6 + b] = (1.0 if a == b else 0.0) - acc
-    for a in range(6):                              # T = A P
-        for b in range(6):
-            acc = 0.0
-            for c in range(6):
-                acc = acc + A[a * 6 + c] * P[c * 6 + b]
-            T[a * 6 + b] = acc
-    for a in range(6):                              # K R
-        for b in range(m):
-            acc = 0.0
-            for c in range(m):
-                acc = acc + Kg[a * m + c] * R[c * m + b]
-            KR[a * m + b] = acc
-    for a in range(6):                              # P⁺ = T Aᵀ + K R Kᵀ
-        for b in range(6):
-            acc = 0.0
-            for c in range(6):
-                acc = acc + T[a * 6 + c] * A[b * 6 + c]
-            for c in range(m):
-                acc = acc + KR[a * m + c] * Kg[b * m + c]
-            Pn[a * 6 + b] = acc
-    for a in range(6):
-        for b in range(6):
-            P[a * 6 + b] = 0.5 * (Pn[a * 6 + b] + Pn[b * 6 + a])
+                acc = acc + W[a * m + c] * W[b * m + c]
+            P[a * 6 + b] -= acc
+            if b != a:
+                P[b * 6 + a] = P[a * 6 + b]
     ll[0] = -0.5 * (d2 + 2.0 * sum_log_diag(L, m) + m * LOG_2PI)
     return 0
 
@@ -1425,6 +1392,34 @@ def pair_clusters(const long long[::1] pi, const long long[::1] ti, Py_ssize_t n
                 n_labels += 1
             label[p] = seen[a]
     return label_a, n_labels
+
+
+def first_plots(const long long[::1] idx, const double[:, ::1] p, const double[::1] t,
+                const long long[::1] s, const double[::1] radius,
+                const double[::1] scan_period_s, double speed_max_mps):
+    """Of the plots ``idx`` in time order: 1 for those with no earlier plot of another scan
+    within reach (kernels_ref.first_plots)."""
+    cdef Py_ssize_t n = idx.shape[0], a, b
+    out_a = np.ones(n, np.uint8)
+    cdef unsigned char[::1] out = out_a
+    cdef long long i, j
+    cdef double dt, reach, d0, d1, d2
+    with nogil:
+        for a in range(1, n):
+            i = idx[a]
+            for b in range(a):
+                j = idx[b]
+                dt = fabs(t[i] - t[j])
+                if s[i] == s[j] and dt < 0.5 * scan_period_s[s[i]]:
+                    continue                         # one scan: two objects
+                reach = radius[i] + radius[j] + speed_max_mps * dt
+                d0 = p[i, 0] - p[j, 0]
+                d1 = p[i, 1] - p[j, 1]
+                d2 = p[i, 2] - p[j, 2]
+                if d0 * d0 + d1 * d1 + d2 * d2 < reach * reach:
+                    out[a] = 0
+                    break
+    return out_a
 
 
 def next_window(cnp.ndarray pending, const double[:] clock, double window_s,

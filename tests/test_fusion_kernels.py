@@ -435,3 +435,25 @@ def test_updated_rows_matches_reference(case):
         if step == 0:                                   # the first call: every confirmed track
             assert len(got[0]) == (stores[0].status[:stores[0].n] != TRACK_STATUS_TENTATIVE).sum()
     same_store(*stores)
+
+
+def test_first_plots_matches_reference_and_groups_one_target():
+    rng = np.random.default_rng(5)
+    n = 60
+    p = rng.uniform(-50e3, 50e3, (n, 3))
+    t = np.sort(rng.uniform(0.0, 1.0, n))
+    s = rng.integers(0, 3, n).astype(np.int64)
+    radius = rng.uniform(2000.0, 3000.0, n)
+    period = np.array([1.0, 4.0, 10.0])
+    # a new target seen by three radars in one window: the later two wait for the first
+    p[10] = p[20] + 100.0
+    p[30] = p[20] - 150.0
+    s[[10, 20, 30]] = [0, 1, 2]
+    idx = np.arange(n, dtype=np.int64)
+    got = compiled.first_plots(idx, p, t, s, radius, period, 1500.0)
+    np.testing.assert_array_equal(got, reference.first_plots(idx, p, t, s, radius, period,
+                                                             1500.0))
+    assert got[10] == 1 and got[20] == 0 and got[30] == 0
+    sub = np.ascontiguousarray(idx[::3])
+    np.testing.assert_array_equal(compiled.first_plots(sub, p, t, s, radius, period, 1500.0),
+                                  reference.first_plots(sub, p, t, s, radius, period, 1500.0))

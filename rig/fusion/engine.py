@@ -95,22 +95,6 @@ def plot_problems(plots: np.ndarray, n_sensors: int) -> tuple[np.ndarray, dict[s
                        for c, reason in enumerate(SCREEN_REASONS, 1) if counts[c]}
 
 
-def first_plots(p, t, s, radius, scan_period_s, speed_max_mps) -> np.ndarray:
-    """Of plots in time order (Cartesian ``p``, time ``t``, sensor ``s``, pre-gate radius):
-    those with no earlier plot of another scan within reach (``|p_i − p_j| < radius_i +
-    radius_j + speed_max·|t_i − t_j|``; plots of one sensor less than half its scan period
-    apart are one scan, and of two objects)."""
-    n = len(t)
-    if n < 2:
-        return np.ones(n, bool)
-    dt = np.abs(t[:, None] - t[None, :])
-    reach = radius[:, None] + radius[None, :] + speed_max_mps * dt
-    near = np.sum((p[:, None, :] - p[None, :, :]) ** 2, axis=2) < reach * reach
-    one_scan = (s[:, None] == s[None, :]) & (dt < 0.5 * scan_period_s[s][:, None])
-    earlier = np.tri(n, k=-1, dtype=bool)            # j < i: earlier in time order
-    return ~np.any(near & ~one_scan & earlier, axis=1)
-
-
 def pair_buffer(capacity: int) -> tuple:
     """Arrays for ``capacity`` registration pairs: ``(s, r, z_s, z_r, t_s, t_r, v, P_v)``."""
     return (np.zeros(capacity, np.int64), np.zeros(capacity, np.int64),
@@ -330,14 +314,14 @@ class FusionEngine(TrackManagement):
 
     def _initiate_window(self, idx, z, t, s, pc, radius, R_diag, var_clock) -> None:
         """Start tentative tracks from the window's unassigned plots ``idx``, in rounds: the
-        plots with no earlier plot of another scan near them (:func:`first_plots`) start
+        plots with no earlier plot of another scan near them (the kernel ``first_plots``) start
         tracks; the others are gated against those tracks and update them (several radars'
         plots of a new target make one track, not one each); what is left goes round
         again."""
         idx = idx[np.argsort(t[idx], kind="stable")]
         while len(idx):
-            first = first_plots(pc[idx], t[idx], s[idx], radius[idx], self._scan_period_s,
-                                self.params.initiation_speed_max_mps)
+            first = self.k.first_plots(idx, pc, t, s, radius, self._scan_period_s,
+                                       self.params.initiation_speed_max_mps).astype(bool)
             seeds, rest = idx[first], idx[~first]
             row0 = self.store.n
             self._initiate(z[seeds], t[seeds], s[seeds], pc[seeds], R_diag[seeds])

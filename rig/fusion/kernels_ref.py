@@ -76,10 +76,12 @@ def gate(x, P, mu, t_trk, rows, pos0, vel0, sig_pos, sig_vel, z, t_plot, sensor,
 
 
 def ekf_update(x, P, z, R_diag, var_clock, M, t_site):
-    """One EKF update in polar space; returns ``(x⁺, P⁺, log likelihood)``.
+    """One EKF update in polar space, in square-root form; returns ``(x⁺, P⁺, log
+    likelihood)``.
 
-    S = H P Hᵀ + R;  K = P Hᵀ S⁻¹ (Cholesky solve);  x⁺ = x + K ν;
-    P⁺ = (I − K H) P (I − K H)ᵀ + K R Kᵀ  (Joseph form: stays symmetric positive definite).
+    S = H P Hᵀ + R = L Lᵀ (Cholesky);  W = P Hᵀ L⁻ᵀ;  g = L⁻¹ ν;  x⁺ = x + W g;
+    P⁺ = P − W Wᵀ  (the gain is K = P Hᵀ S⁻¹ = W L⁻¹, and K S Kᵀ = W Wᵀ: only triangular
+    solves, and P⁺ symmetric by construction).
     """
     m = dims(z)
     zhat, H, zdot = measure(x, M, t_site, m)
@@ -88,12 +90,11 @@ def ekf_update(x, P, z, R_diag, var_clock, M, t_site):
     R = np.diag(R_diag[:m]) + var_clock * np.outer(zdot, zdot)
     S = H @ P @ H.T + R
     d2, logdet, L = _chol_terms(S, nu)
-    PHt = P @ H.T
-    K = solve_triangular(L.T, solve_triangular(L, PHt.T, lower=True), lower=False).T
-    A = np.eye(6) - K @ H
-    Pn = A @ P @ A.T + K @ R @ K.T
+    W = solve_triangular(L, (P @ H.T).T, lower=True).T          # P Hᵀ L⁻ᵀ
+    g = solve_triangular(L, nu, lower=True)
+    Pn = P - W @ W.T
     Pn = 0.5 * (Pn + Pn.T)
-    return x + K @ nu, Pn, -0.5 * (d2 + logdet + m * LOG_2PI)
+    return x + W @ g, Pn, -0.5 * (d2 + logdet + m * LOG_2PI)
 
 
 def update(x, P, mu, t_trk, pair_plot, pair_track, z, t_plot, sensor, R_diag, var_clock, M,
@@ -487,6 +488,23 @@ def pair_clusters(pi, ti, n_plots, n_tracks):
     rank = np.empty(len(first), np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(len(first))
     return rank[np.searchsorted(np.unique(raw), raw)], len(first)
+
+
+def first_plots(idx, p, t, s, radius, scan_period_s, speed_max_mps):
+    """Of the plots ``idx`` (in time order; Cartesian ``p``, time ``t``, sensor ``s``, pre-gate
+    ``radius``, all indexed by plot): 1 for those with no earlier plot of another scan
+    within reach, ``|p_i − p_j| < radius_i + radius_j + speed_max·|t_i − t_j|`` (plots of one
+    sensor less than half its scan period apart are one scan, and of two objects)."""
+    n = len(idx)
+    if n < 2:
+        return np.ones(n, np.uint8)
+    p, t, s, radius = p[idx], t[idx], s[idx], radius[idx]
+    dt = np.abs(t[:, None] - t[None, :])
+    reach = radius[:, None] + radius[None, :] + speed_max_mps * dt
+    near = np.sum((p[:, None, :] - p[None, :, :]) ** 2, axis=2) < reach * reach
+    one_scan = (s[:, None] == s[None, :]) & (dt < 0.5 * scan_period_s[s][:, None])
+    earlier = np.tri(n, k=-1, dtype=bool)            # j < i: earlier in time order
+    return (~np.any(near & ~one_scan & earlier, axis=1)).astype(np.uint8)
 
 
 def next_window(pending, clock, window_s, horizon_s):
