@@ -15,7 +15,8 @@ measured from the current time):
   ``GNNWith2DAssignment``;
 - ``MultiMeasurementInitiator`` (``min_points`` updates, velocity prior ``v_sigma_mps``),
   its holding tracks deleted ``tentative_scans`` longest scan periods after their last
-  update, confirmed tracks ``coast_scans`` longest scan periods after theirs;
+  update, confirmed tracks ``coast_scans`` longest scan periods after theirs (Stone Soup's
+  ``UpdateTimeDeleter`` rule, checked from the newest state back: :func:`recent_update_deleter`);
 - fed one sensor scan at a time in time order: the plots of one sensor that share a
   timestamp form one batch (a radar whose plots carry their own times within a scan, as
   rig's do, is fed plot by plot), so a second radar's plot of a target never competes with
@@ -64,6 +65,27 @@ class StoneSoupRun:
     live_tracks: list = field(default_factory=list)     # live confirmed tracks per tick
 
 
+def recent_update_deleter(seconds: float):
+    """Stone Soup's ``UpdateTimeDeleter`` (delete a track with no update with a measurement in
+    the last ``seconds``) whose check walks back from the newest state and stops at the
+    window's edge: Stone Soup's own scans every state of the track at every check, which
+    grows with the track's history (a prediction is appended at every batch)."""
+    from stonesoup.deleter.time import UpdateTimeDeleter
+    from stonesoup.types.update import Update
+
+    class RecentUpdateTimeDeleter(UpdateTimeDeleter):
+        def check_for_deletion(self, track, timestamp=None, **kwargs):
+            edge = (timestamp or track.timestamp) - self.time_since_update
+            for state in reversed(track.states):
+                if state.timestamp < edge:
+                    return True
+                if isinstance(state, Update) and state.hypothesis:
+                    return False
+            return True
+
+    return RecentUpdateTimeDeleter(datetime.timedelta(seconds=seconds))
+
+
 def euler_angles(rotation: np.ndarray) -> np.ndarray:
     """Stone Soup's ``rotation_offset`` (a, b, c) whose matrix ``rotx(-a) roty(b) rotz(-c)``
     is ``rotation``."""
@@ -79,7 +101,7 @@ def euler_angles(rotation: np.ndarray) -> np.ndarray:
 def run_stonesoup(folder, settings: StoneSoupSettings = StoneSoupSettings(),
                   dt_s: float = 1.0) -> StoneSoupRun:
     from stonesoup.dataassociator.neighbour import GNNWith2DAssignment
-    from stonesoup.deleter.time import UpdateTimeDeleter, UpdateTimeStepsDeleter
+    from stonesoup.deleter.time import UpdateTimeStepsDeleter
     from stonesoup.hypothesiser.distance import DistanceHypothesiser
     from stonesoup.initiator.simple import MultiMeasurementInitiator
     from stonesoup.measures import Mahalanobis
@@ -145,14 +167,12 @@ def run_stonesoup(folder, settings: StoneSoupSettings = StoneSoupSettings(),
         prior_state=GaussianState(StateVector(np.zeros(6)), np.diag([0, v2, 0, v2, 0, v2])),
         measurement_model=None,
         deleter=(UpdateTimeStepsDeleter(settings.tentative_steps) if settings.tentative_steps
-                 else UpdateTimeDeleter(datetime.timedelta(
-                     seconds=settings.tentative_scans * longest_scan))),
+                 else recent_update_deleter(settings.tentative_scans * longest_scan)),
         data_associator=GNNWith2DAssignment(DistanceHypothesiser(
             predictor, updater, measure=Mahalanobis(), missed_distance=settings.init_gate)),
         updater=updater, min_points=settings.min_points)
     tracker = MultiTargetTracker(
-        initiator=initiator, deleter=UpdateTimeDeleter(datetime.timedelta(
-            seconds=settings.coast_scans * longest_scan)),
+        initiator=initiator, deleter=recent_update_deleter(settings.coast_scans * longest_scan),
         detector=None, data_associator=associator, updater=updater)
 
     t_plot = plots["t"].to_numpy(float)

@@ -86,7 +86,10 @@ class Scenario:
                            np.array([partners.index(r.partner) for r in self.radars]),
                            M, t, col("sigma_range_m"), col("sigma_az_rad"),
                            col("sigma_el_rad"), col("scan_period_s"),
-                           col("sigma_range_rate_mps"))
+                           col("sigma_range_rate_mps"), pd=col("pd"),
+                           range_max_m=col("range_max_m"),
+                           clutter_per_scan=np.array([r.clutter_per_scan for r in self.radars],
+                                                     float))
 
     def simulate(self) -> "Scenario":
         rng = np.random.default_rng(self.seed)
