@@ -1076,7 +1076,8 @@ def stale(st, const long long[::1] rows, double t_s, const double[::1] scan_peri
           double max_scan_s, double tentative_gap_scans, double coast_scans,
           double max_position_sigma_m, const double[:, :, ::1] M, const double[:, ::1] t_site,
           const double[:, ::1] coverage, const double[::1] latest_s,
-          double log_miss_tentative, double log_miss_confirmed):
+          double log_miss_tentative, double log_miss_confirmed, double earth_centre_m,
+          double lowest_m):
     """Per row: 1 if the track is due for deletion at ``t_s`` (kernels_ref.stale)."""
     cdef const double[:, :, ::1] x = st.x
     cdef const double[:, :, :, ::1] P = st.P
@@ -1124,6 +1125,10 @@ def stale(st, const long long[::1] rows, double t_s, const double[::1] scan_peri
             sigma = sqrt(vp + dt * dt * vv)
             for b in range(3):
                 pos[b] = xc[b] + dt * xc[3 + b]
+            h2 = pos[2] + earth_centre_m               # below the ground: gone
+            if sqrt(pos[0] * pos[0] + pos[1] * pos[1] + h2 * h2) < lowest_m:
+                drop[a] = 1
+                continue
             log_miss = 0.0
             for r in range(S):
                 if not coverage[r, 0] < 0.0:

@@ -295,7 +295,7 @@ def test_fill_tracks_and_stale_match_reference(case):
     for t in (3.0, 8.0, 12.0, 25.0, 400.0):
         for name, cov in (("looks", coverage), ("time only", unknown)):
             args = (st, rows, t, period, 10.0, 2.2, 3.0, 5000.0, case["M"], case["T"], cov,
-                    latest, np.log(0.05), np.log(1e-3))
+                    latest, np.log(0.05), np.log(1e-3), case["model"][7], 6_370_000.0)
             got = compiled.stale(*args)
             np.testing.assert_array_equal(got, reference.stale(*args))
             drops[t, name] = got.astype(bool)
@@ -304,6 +304,16 @@ def test_fill_tracks_and_stale_match_reference(case):
     for t in (3.0, 8.0, 12.0, 25.0):
         assert np.all(drops[t, "looks"] >= drops[t, "time only"])
     assert any((drops[t, "looks"] > drops[t, "time only"]).any() for t in (8.0, 12.0, 25.0))
+    # a track 30 km under the ground is gone at once, whatever its updates say
+    alive = ~drops[3.0, "looks"]
+    k = int(rows[alive][0])
+    st.x[k, :, 2] = -30e3
+    st.x[k, :, 3:] = 0.0
+    for kernels in (compiled, reference):
+        got = kernels.stale(st, rows, 3.0, period, 10.0, 2.2, 3.0, 5000.0, case["M"], case["T"],
+                            coverage, latest, np.log(0.05), np.log(1e-3), case["model"][7],
+                            6_370_000.0)
+        assert got[list(rows).index(k)] == 1
 
 
 def test_close_tracks_matches_reference_and_its_prefilter_loses_nothing(case):

@@ -377,8 +377,11 @@ def fill_tracks(out, st, rows, t, model, coasting_after_s):
 
 def stale(st, rows, t_s, scan_period_s, max_scan_s, tentative_gap_scans, coast_scans,
           max_position_sigma_m, M, t_site, coverage, latest_s, log_miss_tentative,
-          log_miss_confirmed):
+          log_miss_confirmed, earth_centre_m, lowest_m):
     """Per row: 1 if the track is due for deletion at ``t_s`` (rig.fusion.management).
+
+    Below the ground: a track whose straight-line position at ``t_s`` is nearer the earth's
+    centre (at ``(0, 0, −earth_centre_m)`` in the origin's frame) than ``lowest_m`` goes.
 
     Missed looks: a sensor ``s`` whose coverage ``coverage[s] = (log(1 − pd), r_lo, r_hi,
     el_lo, el_hi)`` holds the track's position at ``t_s`` (straight-line from its state; range
@@ -424,6 +427,8 @@ def stale(st, rows, t_s, scan_period_s, max_scan_s, tentative_gap_scans, coast_s
                     (gap > tentative_gap_scans * shortest) | (log_miss < log_miss_tentative),
                     (gap > coast_scans * longest) | (log_miss < log_miss_confirmed)
                     | (sigma > max_position_sigma_m))
+    centre = np.array([0.0, 0.0, -earth_centre_m])
+    drop |= np.linalg.norm(pos - centre, axis=1) < lowest_m
     return drop.astype(np.uint8)
 
 

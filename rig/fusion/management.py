@@ -23,6 +23,8 @@
   after ``coast_scans`` of its longest (the revisit periods are the scan periods of the
   sensors that updated the track within 2.5 of their scans before its last update); any
   track whose position sigma exceeds ``max_position_sigma_m``;
+- deletion below the ground: a track whose position lies more than ``below_ground_m`` under
+  the earth's sphere (a ballistic target that came down, where no radar sees it fall);
 - merging: of two tracks that hold one target (states within ``merge_d2`` for
   ``merge_checks`` checks in a row, and never updated by one sensor in the same scan) the
   younger one is deleted (the confirmed one is kept if only one is).
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rig.geodesy import EARTH_RADIUS_M
 from rig.records import TRACK_STATUS_DELETED, TRACK_STATUS_TENTATIVE
 
 #: A look counts only where the track is well inside a sensor's coverage: slant range
@@ -98,7 +101,8 @@ class TrackManagement:
                             p.tentative_gap_scans, p.coast_scans, p.max_position_sigma_m,
                             self.sensors.M, self.sensors.t, self._coverage,
                             self._sensor_latest_s, self._log_miss_tentative,
-                            self._log_miss_confirmed)
+                            self._log_miss_confirmed, self.model[7],
+                            EARTH_RADIUS_M - p.below_ground_m)
         if drop.any():
             self.counters.tracks_deleted += st.delete(rows[drop.astype(bool)])
         self._merge(t_s)

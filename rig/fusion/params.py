@@ -87,6 +87,8 @@ class FusionParams(BaseModel):
                                "after this many revisit periods without an update (the "
                                "longest scan period of the sensors that updated it last: "
                                "what holds where no sensor's coverage is known)")
+    below_ground_m: float = Field(1000.0, ge=0, description="a track this far below sea "
+                                  "level (on the earth's mean sphere) is deleted")
     max_position_sigma_m: float = Field(5000.0, gt=0, description="delete a track whose "
                                         "position sigma exceeds this")
     merge_d2: float = Field(6.0, gt=0, description="two tracks whose states differ by less "
