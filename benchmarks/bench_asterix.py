@@ -3,9 +3,11 @@
 Run: ``python benchmarks/bench_asterix.py`` (``--quick`` for a shorter run). Measured in one
 run on the same bytes, so the ratio holds when absolute speeds drift:
 
-- CAT048 decode, records per second: our compiled decoder (``Cat048Decoder.feed``, one call
-  per datagram, plots into a PLOT_DTYPE array) against asterix-decoder's ``asterix.parse`` on
-  each datagram (its per-datagram mode, its fastest), and against our pure-Python reference;
+- CAT048 decode, records per second, every decoder on the same datagrams: our compiled
+  decoder (``Cat048Decoder.feed``, one call per datagram, plots into a PLOT_DTYPE array)
+  against asterix-decoder's ``asterix.parse(datagram, verbose=False)`` (its fastest mode: no
+  item descriptions; it still builds a Python dict per record and item, which our decoder
+  does not), and against our pure-Python reference;
 - CAT062 encode of a 1,000-track picture, the whole publisher path (WGS-84 conversion,
   encoding, HDLC framing is not included): pictures per second, and the share of one core a
   1 Hz picture takes.
@@ -66,10 +68,14 @@ def decode_reference(datagrams) -> int:
 
 
 def bench_cat048(n_plots: int, n_baseline: int, repeats: int) -> dict:
-    datagrams = make_datagrams(n_plots)
+    """Every decoder on the same datagrams (``n_baseline`` records; ours repeats them to fill
+    ``n_plots`` so its timing is long enough to measure)."""
+    baseline = make_datagrams(n_baseline, seed=2)
+    copies = max(1, n_plots // n_baseline)
+    datagrams = baseline * copies
+    n_plots = n_baseline * copies
     assert decode_ours(datagrams) == n_plots
     t_ours = best_of(repeats, lambda: decode_ours(datagrams))
-    baseline = make_datagrams(n_baseline, seed=2)
     out = {
         "cat048_records_per_datagram": round(n_plots / len(datagrams), 1),
         "cat048_decode_records_per_s": round(n_plots / t_ours),
@@ -81,9 +87,9 @@ def bench_cat048(n_plots: int, n_baseline: int, repeats: int) -> dict:
               file=sys.stderr)
         out["speedup_vs_asterix_decoder"] = None
     else:
-        assert sum(len(asterix.parse(d)) for d in baseline) == n_baseline
+        assert sum(len(asterix.parse(d, verbose=False)) for d in baseline) == n_baseline
         t_theirs = best_of(max(1, repeats // 2),
-                           lambda: [asterix.parse(d) for d in baseline])
+                           lambda: [asterix.parse(d, verbose=False) for d in baseline])
         out["asterix_decoder_records_per_s"] = round(n_baseline / t_theirs)
         out["speedup_vs_asterix_decoder"] = round(
             out["cat048_decode_records_per_s"] / out["asterix_decoder_records_per_s"], 1)
