@@ -110,6 +110,21 @@ def test_report_figures_are_present_and_sane(short_run):
     assert r["config"]["name"] == "short-emulated"
 
 
+def test_report_explains_the_joint_pictures_bad_tracks(short_run):
+    r = json.loads((short_run["out"] / "report.json").read_text())
+    explained = r["accuracy"]["joint_explained"]
+    assert set(explained) == {"tracks_explained", "switches", "breaks"}
+    s = r["accuracy"]["pictures"]["joint"]
+    assert len(explained["switches"]) == s["identity_switches"]
+    assert len(explained["breaks"]) == s["track_breaks"]
+    bad = [t for t in explained["tracks_explained"] if t["kind"] != "true"]
+    assert len(bad) == s["false_tracks"] + s["mostly_false_tracks"]
+    assert all(set(t["partners"]) <= {"A", "B"} for t in explained["tracks_explained"])
+    page = (short_run["out"] / "report.html").read_text()
+    for title in ("Tracks that were not one target", "Identity switches", "Track breaks"):
+        assert title in page
+
+
 def test_failing_limit_gives_exit_1_and_a_failing_junit_case(short_run):
     assert short_run["code"] == 1, short_run["stderr"]
     root = ET.parse(short_run["out"] / "junit.xml").getroot()

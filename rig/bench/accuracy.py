@@ -35,6 +35,18 @@ def partner_alone_pictures(result: LoopResult, engine_factory, partner_of_sensor
     return pictures
 
 
+def explained_with_partners(sc, tracks, partner_names) -> dict:
+    """``sc.explain()`` with, for every track it lists, the partners whose plots updated it
+    (from the ``partners`` mask of its last row in ``tracks``)."""
+    out = sc.explain()
+    if len(tracks) and "partners" in tracks:
+        last = tracks.sort_values("t", kind="stable").groupby("track_id")["partners"].last()
+        for t in out["tracks_explained"]:
+            mask = int(last.get(t["track_id"], 0))
+            t["partners"] = [n for i, n in enumerate(partner_names) if mask >> i & 1]
+    return out
+
+
 def accuracy(result: LoopResult, truth, joint_tracks, *, engine_factory, partner_names,
              partner_of_sensor, t0_ns: int, cutoff_m: float, order: float,
              warmup_s: float = 0.0) -> dict:
@@ -57,6 +69,8 @@ def accuracy(result: LoopResult, truth, joint_tracks, *, engine_factory, partner
         curves[label] = (sc.times_s, sc.ospa_m)
     out = {"pictures": {label: sc.summary() for label, sc in scores.items()}}
     joint = scores.get("joint")
+    if joint is not None:
+        out["joint_explained"] = explained_with_partners(joint, joint_tracks, partner_names)
     partners = [sc for label, sc in scores.items() if label != "joint"]
     if joint is not None and partners:
         best = min(sc.summary()["ospa_mean_m"] for sc in partners)

@@ -134,6 +134,30 @@ def _sensor_figure(sensors: list[dict]) -> str:
     return _png(fig)
 
 
+def _explained(explained: dict) -> str:
+    """The joint picture's tracks that were not one target's clean track, its identity
+    switches and track breaks (rig.scoring's sticky assignment)."""
+    if not explained:
+        return ""
+    rows = [{"track": t["track_id"], "kind": t["kind"] + (", duplicate" if t["duplicate"] else "")
+             if t["kind"] != "true" else "held several targets",
+             "from (s)": t["t_first_s"], "to (s)": t["t_last_s"],
+             "held": f"{t['held']}/{t['times']}", "targets held": _ids(t["targets"]),
+             "beside": _ids(t["beside"]), "partners": _ids(t.get("partners", []))}
+            for t in explained.get("tracks_explained", [])]
+    switches = [{"t (s)": e["t"], "target": e["target_id"], "from track": e["from_track"],
+                 "to track": e["to_track"]} for e in explained.get("switches", [])]
+    breaks = [{"t (s)": e["t"], "target": e["target_id"], "track lost": e["track_id"]}
+              for e in explained.get("breaks", [])]
+    return ("<h3>Tracks that were not one target's</h3>" + _table(rows)
+            + "<h3>Identity switches</h3>" + _table(switches)
+            + "<h3>Track breaks</h3>" + _table(breaks))
+
+
+def _ids(values) -> str:
+    return ", ".join(str(v) for v in values) or "-"
+
+
 def write_html(path: str | Path, report: dict, series: dict | None = None) -> None:
     """``report`` is the content of report.json; ``series`` holds the raw arrays behind it
     (latency samples, tracks and truth DataFrames, OSPA curves) for the figures."""
@@ -156,6 +180,7 @@ def write_html(path: str | Path, report: dict, series: dict | None = None) -> No
         "<h2>Accuracy</h2>",
         _table(acc_rows) if acc_rows else
         f"<p class='muted'>{html.escape(str(accuracy.get('not_measurable', 'not measured')))}</p>",
+        _explained(accuracy.get("joint_explained") or {}),
         _error_figure(series), _tracks_figure(series),
         "<h2>Timing</h2>", _table(timing_rows), _table([counts]) if counts else "",
         _latency_figure(series),
