@@ -462,7 +462,7 @@ def gate(const double[:, :, ::1] x, const double[:, :, :, ::1] P, const double[:
          const double[:, ::1] p_plot, const double[::1] radius_plot,
          const double[:, ::1] R_diag, const double[::1] var_clock,
          const double[:, :, ::1] M, const double[:, ::1] t_site, const double[::1] model,
-         const double[::1] gate_d2):
+         const double[::1] gate_d2, double model_gate_weight):
     """Candidate (plot, track) pairs ``(plot, track, d², cost)``; ``gate_d2`` for 3- and
     4-vector plots (kernels_ref.gate)."""
     cdef Py_ssize_t n = z.shape[0], m = rows.shape[0]
@@ -475,7 +475,7 @@ def gate(const double[:, :, ::1] x, const double[:, :, :, ::1] P, const double[:
         cost_a = np.empty(cap)
         count = _gate(x, P, mu, t_trk, rows, pos0, vel0, sig_pos, sig_vel, z, t_plot, sensor,
                       p_plot, radius_plot, R_diag, var_clock, M, t_site, model, gate_d2,
-                      pi_a, pk_a, d2_a, cost_a)
+                      model_gate_weight, pi_a, pk_a, d2_a, cost_a)
         if count <= cap:
             return pi_a[:count], pk_a[:count], d2_a[:count], cost_a[:count]
         cap = count
@@ -490,12 +490,15 @@ cdef Py_ssize_t _gate(const double[:, :, ::1] x, const double[:, :, :, ::1] P,
                       const double[:, ::1] p_plot, const double[::1] radius_plot,
                       const double[:, ::1] R_diag, const double[::1] var_clock,
                       const double[:, :, ::1] M, const double[:, ::1] t_site,
-                      const double[::1] model, const double[::1] gate_d2, long long[::1] out_i,
+                      const double[::1] model, const double[::1] gate_d2,
+                      double model_gate_weight, long long[::1] out_i,
                       long long[::1] out_k, double[::1] out_d2, double[::1] out_cost):
     cdef Py_ssize_t n = z.shape[0], m = rows.shape[0], cap = out_i.shape[0]
     cdef Py_ssize_t i, r, count = 0
     cdef long long k, s
-    cdef double dt, d0, d1, d2p, lim, d2, logdet
+    cdef double dt, d0, d1, d2p, lim, d2, logdet, d2j, logdetj, lj[K], lmax, acc
+    cdef bint inside
+    cdef int j, mzj
     cdef double xp[K * NX]
     cdef double Pp[K * 36]
     cdef double cbar[K]
@@ -526,13 +529,34 @@ cdef Py_ssize_t _gate(const double[:, :, ::1] x, const double[:, :, :, ::1] P,
                                 &t_site[s, 0], nu, S, zdot, &d2, &logdet)
                 if mz < 0:
                     continue
-                if d2 <= gate_d2[mz - 3]:
-                    if count < cap:
-                        out_i[count] = i
-                        out_k[count] = k
-                        out_d2[count] = d2
+                inside = d2 <= gate_d2[mz - 3]
+                lmax = -INFINITY
+                for j in range(K):                   # each model's own prediction
+                    lj[j] = -INFINITY
+                    mzj = innovation(&xp[j * NX], &Pp[j * 36], &z[i, 0], &R_diag[i, 0],
+                                     var_clock[i], &M[s, 0, 0], &t_site[s, 0], nu, S, zdot,
+                                     &d2j, &logdetj)
+                    if mzj < 0 or not cbar[j] > 0.0:
+                        continue
+                    lj[j] = log(cbar[j]) - 0.5 * (d2j + logdetj)
+                    if lj[j] > lmax:
+                        lmax = lj[j]
+                    if cbar[j] >= model_gate_weight and d2j <= gate_d2[mz - 3]:
+                        inside = True
+                if not inside:
+                    continue
+                if count < cap:
+                    out_i[count] = i
+                    out_k[count] = k
+                    out_d2[count] = d2
+                    if lmax > -INFINITY:                 # −2 log Σ c̄_j N(ν_j; S_j)
+                        acc = 0.0
+                        for j in range(K):
+                            acc = acc + exp(lj[j] - lmax)
+                        out_cost[count] = -2.0 * (lmax + log(acc))
+                    else:
                         out_cost[count] = d2 + logdet
-                    count += 1
+                count += 1
     return count
 
 

@@ -81,7 +81,7 @@ def test_gate_matches_reference(case):
     rows = np.arange(len(mu), dtype=np.int64)
     args = (case["x"], case["P"], mu, case["t_trk"], rows, np.ascontiguousarray(xc[:, :3]),
             np.ascontiguousarray(xc[:, 3:]), sp, sv, z, t, s, p, rad, Rd, vc, case["M"],
-            case["T"], case["model"], np.array([1e6, 1e6]))
+            case["T"], case["model"], np.array([1e6, 1e6]), 0.01)
     got, want = compiled.gate(*args), reference.gate(*args)
     assert len(want[0]) >= len(case["plots"])      # every plot gates with its own track
     assert np.isnan(z[:, 3]).any() and np.isfinite(z[:, 3]).any()
@@ -89,6 +89,16 @@ def test_gate_matches_reference(case):
     np.testing.assert_array_equal(got[1], want[1])
     close(got[2], want[2], 1e-10)                  # d² of near-zero innovations
     close(got[3], want[3])
+    # a real gate: pairs inside any probable model's gate join those of the mixture's
+    pairs = {}
+    for weight in (0.01, 1.0):                      # 1.0: no model is probable enough alone
+        real = args[:-2] + (np.array([16.27, 18.47]), weight)
+        got, want = compiled.gate(*real), reference.gate(*real)
+        for a, b in zip(got, want):
+            close(a, b, 1e-10)
+        pairs[weight] = set(zip(got[0].tolist(), got[1].tolist()))
+        assert np.all(got[2][got[2] > 16.27 * 1.2] >= 0)
+    assert pairs[1.0] <= pairs[0.01] and len(pairs[1.0]) > 0
 
 
 def test_update_matches_reference(case):

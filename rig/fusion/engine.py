@@ -301,7 +301,8 @@ class FusionEngine(TrackManagement):
         zi, ti, si, pi, ri, Ri, vi = (np.ascontiguousarray(a) for a in sub)
         pair_p, pair_k, _, cost = self.k.gate(
             st.x, st.P, st.mu, st.t, rows, pos, vel, sig_pos, sig_vel, zi, ti, si, pi, ri,
-            Ri, vi, self.sensors.M, self.sensors.t, self.model, self._gate_d2)
+            Ri, vi, self.sensors.M, self.sensors.t, self.model, self._gate_d2,
+            self.params.model_gate_weight)
         # a track takes at most one plot from each sensor: columns are (track, sensor)
         chosen_p, col = assign(pair_p, pair_k * S + si[pair_p], cost, kernels=self.k)
         if not len(chosen_p):

@@ -44,10 +44,16 @@ def innovation(xc, Pc, z, R_diag, var_clock, M, t_site):
 
 
 def gate(x, P, mu, t_trk, rows, pos0, vel0, sig_pos, sig_vel, z, t_plot, sensor, p_plot,
-         radius_plot, R_diag, var_clock, M, t_site, model, gate_d2):
-    """Candidate (plot, track) pairs: ``(plot, track, d², cost)`` with ``cost = d² + log det S``
-    (−2 log likelihood up to a constant), in plot-major order. ``gate_d2 = (gate for 3-vector
-    plots, gate for 4-vector plots)``.
+         radius_plot, R_diag, var_clock, M, t_site, model, gate_d2, model_gate_weight):
+    """Candidate (plot, track) pairs: ``(plot, track, d², cost)`` in plot-major order, ``d²``
+    against the IMM's moment-matched prediction. ``gate_d2 = (gate for 3-vector plots, gate
+    for 4-vector plots)``.
+
+    A pair is inside the gate if the moment-matched prediction, or the prediction of any
+    model whose predicted probability c̄_j is at least ``model_gate_weight``, puts the plot
+    within ``gate_d2`` (a climbing missile's plot that the aircraft models cannot reach is
+    still the ballistic model's); its cost is the IMM's −2 log likelihood,
+    ``−2 log Σ_j c̄_j N(ν_j; 0, S_j)`` without the constant (each model's own innovation).
 
     A pair is tried only if the track's straight-line position at the plot time lies within
     ``radius_plot + 4 σ(t) + 15 dt²`` of the plot's Cartesian position (pre-gate), where
@@ -65,10 +71,28 @@ def gate(x, P, mu, t_trk, rows, pos0, vel0, sig_pos, sig_vel, z, t_plot, sensor,
                 continue
             xp, Pp, cbar = imm_predict(x[k], P[k], mu[k], dt, model)
             xc, Pc = combine(xp, Pp, cbar)
-            nu, S, _ = innovation(xc, Pc, z[i], R_diag[i], var_clock[i], M[s], t_site[s])
-            d2, logdet, _ = _chol_terms(S, nu)
-            if d2 <= gate_d2[dims(z[i]) - 3]:
-                out.append((i, k, d2, d2 + logdet))
+            g = gate_d2[dims(z[i]) - 3]
+            try:
+                nu, S, _ = innovation(xc, Pc, z[i], R_diag[i], var_clock[i], M[s], t_site[s])
+                d2, logdet, _ = _chol_terms(S, nu)
+            except np.linalg.LinAlgError:
+                continue
+            inside = d2 <= g
+            ll = []
+            for j in range(N_MODELS):
+                try:
+                    nu_j, S_j, _ = innovation(xp[j], Pp[j], z[i], R_diag[i], var_clock[i], M[s],
+                                              t_site[s])
+                    d2_j, logdet_j, _ = _chol_terms(S_j, nu_j)
+                except np.linalg.LinAlgError:
+                    continue
+                if not cbar[j] > 0:
+                    continue
+                ll.append(np.log(cbar[j]) - 0.5 * (d2_j + logdet_j))
+                inside |= bool(cbar[j] >= model_gate_weight and d2_j <= g)
+            if inside:
+                cost = -2.0 * float(np.logaddexp.reduce(ll)) if ll else d2 + logdet
+                out.append((i, k, d2, cost))
     if not out:
         return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
     a = np.array(out)

@@ -65,6 +65,11 @@ class FusionParams(BaseModel):
     gate_d2: float = Field(16.27, gt=0, description="Mahalanobis gate (chi² 3 dof, 0.999; the "
                            "same probability for plots with range rate, 4 dof)")
     coarse_gate_m: float = Field(2000.0, gt=0, description="Euclidean pre-gate margin")
+    model_gate_weight: float = Field(0.01, gt=0, le=1, description="a plot inside the gate "
+                                     "of any IMM model this probable is a candidate, not "
+                                     "only one inside the mixture's moment-matched gate (a "
+                                     "climbing missile's next plot is the ballistic model's "
+                                     "while the aircraft models still dominate)")
     # --- initiation and deletion -----------------------------------------------------------
     v_initial_sigma_mps: float = Field(450.0, gt=0, description="horizontal velocity prior "
                                        "of a new track (tuned: 450 over 250-350; wide "
