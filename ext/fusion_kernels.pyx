@@ -857,10 +857,11 @@ def record_updates(st, const long long[::1] pair_plot, const long long[::1] pair
                    const double[:, ::1] z, const double[::1] t_plot,
                    const long long[::1] sensor, const long long[::1] partner,
                    const double[:, ::1] bias, const double[:, ::1] log_gain,
-                   long long confirm_updates, double confirm_score):
+                   long long confirm_updates, double confirm_score, double confirm_span_s):
     """Bookkeeping after ``update`` (kernels_ref.record_updates)."""
     cdef cnp.uint32_t[::1] n_updates = st.n_updates
     cdef double[::1] score = st.score
+    cdef const double[::1] t_first = st.t_first
     cdef double[::1] t_last = st.t_last
     cdef cnp.uint64_t[::1] sensors = st.sensors
     cdef cnp.uint32_t[::1] partners = st.partners
@@ -904,7 +905,7 @@ def record_updates(st, const long long[::1] pair_plot, const long long[::1] pair
         for p in range(n):
             k = pair_track[p]
             if (ok[p] and status[k] == TENTATIVE and n_updates[k] >= confirm_updates
-                    and score[k] >= confirm_score):
+                    and score[k] >= confirm_score and t_last[k] - t_first[k] >= confirm_span_s):
                 status[k] = CONFIRMED
                 promoted += 1
     return nis_sum, nis_count, nis_dof, promoted, t_latest

@@ -251,7 +251,7 @@ def test_registration_pairs_and_record_updates_match_reference(case):
         ll = np.linspace(-12.0, -3.0, len(pair_p))
         gain = np.array([[14.0, 21.0], [12.0, 19.0], [16.5, 23.5]])
         res = kernels.record_updates(st, pair_p, pair_k, ok, d2, ll, z, t, s, partner,
-                                     case["bias"], gain, 2, 9.0)
+                                     case["bias"], gain, 2, 9.0, 0.5)
         stores.append(st)
         results.append((tuple(a[2:end] for a in out), res))
     same_store(*stores)

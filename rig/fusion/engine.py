@@ -353,7 +353,7 @@ class FusionEngine(TrackManagement):
             self.counters.numeric_failures += int((ok == 0).sum())
         nis_sum, nis_count, nis_dof, promoted, t_now = self.k.record_updates(
             st, chosen_p, chosen_k, ok, d2, ll, z, t, s, self._partner, self.reg.b,
-            self._score_gain, p.confirm_updates, p.confirm_score)
+            self._score_gain, p.confirm_updates, p.confirm_score, p.confirm_span_s)
         c = self.counters
         c.nis_sum += nis_sum
         c.nis_count += nis_count

@@ -299,7 +299,7 @@ def registration_pairs(st, pair_plot, pair_track, z, t_plot, sensor, bias, min_u
 
 
 def record_updates(st, pair_plot, pair_track, ok, d2, ll, z, t_plot, sensor, partner, bias,
-                   log_gain, confirm_updates, confirm_score):
+                   log_gain, confirm_updates, confirm_score, confirm_span_s):
     """Bookkeeping after :func:`update` for the pairs with ``ok``: update counts, last update
     times (of the track, of each sensor with its plot as measured, of each partner), sensor
     and partner masks, and the track score: each update adds ``log N(ν; 0, S) + log_gain[s,
@@ -327,7 +327,8 @@ def record_updates(st, pair_plot, pair_track, ok, d2, ll, z, t_plot, sensor, par
     np.fmax.at(st.partner_t_last, (k, c), t)
     promote = np.unique(k[(st.status[k] == TRACK_STATUS_TENTATIVE)
                           & (st.n_updates[k] >= confirm_updates)
-                          & (st.score[k] >= confirm_score)])
+                          & (st.score[k] >= confirm_score)
+                          & (st.t_last[k] - st.t_first[k] >= confirm_span_s)])
     st.status[promote] = TRACK_STATUS_CONFIRMED
     return (float(d2[confirmed].sum()), int(confirmed.sum()), nis_dof, len(promote),
             float(t.max()) if len(t) else -np.inf)

@@ -90,12 +90,19 @@ class FusionParams(BaseModel):
                                             "before it starts one of its own")
     confirm_updates: int = Field(2, ge=2, description="fewest updates that confirm a "
                                  "tentative track")
-    confirm_score: float = Field(12.0, description="a tentative track is confirmed once its "
+    confirm_score: float = Field(18.0, description="a tentative track is confirmed once its "
                                  "score (the log likelihood ratio of its updates, target "
                                  "against clutter) reaches this: two plots that agree "
                                  "closely, far from the radars, confirm; near a radar or "
-                                 "with a loose gate it takes three (tuned: 9-14 alike on "
-                                 "the independent folders; 6 lets clutter pairs through)")
+                                 "with a loose gate it takes three or more (tuned: 9-18 "
+                                 "alike on the independent folders; 18 drops the clutter "
+                                 "pairs of slow radars in rig's own scenarios, 6 lets "
+                                 "clutter pairs through everywhere)")
+    confirm_span_s: float = Field(0.5, ge=0, description="a tentative track is confirmed "
+                                  "only once its updates span this long (its velocity "
+                                  "measured, not guessed: two radars' plots a fraction of a "
+                                  "second apart confirmed climbing missiles with no vertical "
+                                  "velocity; tuned 0.5 over 0, 1 and 2)")
     clutter_floor_per_scan: float = Field(1.0, gt=0, description="clutter assumed per scan "
                                           "of a sensor that states less (or none): no "
                                           "sensor is trusted to be clutter-free")
