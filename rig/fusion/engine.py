@@ -296,9 +296,11 @@ class FusionEngine(TrackManagement):
             return self._no_pairs
         st, S = self.store, len(self.sensors)
         pos, vel, sig_pos, sig_vel = self.k.moments(st.x, st.P, st.mu, st.n)
-        sub = (z[idx], t[idx], s[idx], pc[idx], radius[idx], R_diag[idx], var_clock[idx]) \
-            if len(idx) < len(z) else (z, t, s, pc, radius, R_diag, var_clock)
-        zi, ti, si, pi, ri, Ri, vi = (np.ascontiguousarray(a) for a in sub)
+        if len(idx) < len(z):
+            zi, ti, si, pi, ri, Ri, vi = (np.ascontiguousarray(a[idx]) for a in
+                                          (z, t, s, pc, radius, R_diag, var_clock))
+        else:
+            zi, ti, si, pi, ri, Ri, vi = z, t, s, pc, radius, R_diag, var_clock
         pair_p, pair_k, _, cost = self.k.gate(
             st.x, st.P, st.mu, st.t, rows, pos, vel, sig_pos, sig_vel, zi, ti, si, pi, ri,
             Ri, vi, self.sensors.M, self.sensors.t, self.model, self._gate_d2,

@@ -41,6 +41,7 @@ class TrackStore:
         self.n_sensors = n_sensors
         self.n = 0
         self._n_deleted = 0                    # rows marked deleted, not yet compacted
+        self._alive = None                     # the live rows while some are marked deleted
         self._compact_rows = (kernels or kernels_ref).compact_rows
         self._alloc(capacity)
 
@@ -70,6 +71,7 @@ class TrackStore:
         if self.n + k > self.capacity:
             self._alloc(max(2 * self.capacity, self.n + k))
         a, self.n = self.n, self.n + k
+        self._alive = None
         return self._arange[a:self.n]
 
     def delete(self, rows) -> int:
@@ -79,13 +81,18 @@ class TrackStore:
         rows = rows[self.status[rows] != TRACK_STATUS_DELETED]
         self.status[rows] = TRACK_STATUS_DELETED
         self._n_deleted += len(rows)
+        self._alive = None
         return len(rows)
 
     def alive(self) -> np.ndarray:
         """Indices of the live rows, in order (read-only; do not keep across changes)."""
         if not self._n_deleted:
             return self._arange[:self.n]
-        return np.flatnonzero(self.status[:self.n] != TRACK_STATUS_DELETED).astype(np.int64)
+        if self._alive is None:
+            self._alive = np.flatnonzero(self.status[:self.n] != TRACK_STATUS_DELETED)
+            self._alive = self._alive.astype(np.int64, copy=False)
+            self._alive.flags.writeable = False
+        return self._alive
 
     def compact(self, lazy: bool = False) -> None:
         """Drop deleted rows, keeping the order of the others; the rows freed are fresh.
@@ -97,3 +104,4 @@ class TrackStore:
         self._compact_rows(self._arrays, self._nan_fill, keep, self.n)
         self.n = len(keep)
         self._n_deleted = 0
+        self._alive = None
