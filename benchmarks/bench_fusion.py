@@ -53,6 +53,7 @@ from rig.fusion import FusionParams  # noqa: E402
 from rig.fusion.offline import fuse  # noqa: E402
 from rig.interchange import read_interchange, read_truth  # noqa: E402
 from rig.scoring import score  # noqa: E402
+from rig.scoring.consistency import position_nees  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT.parent / "shared" / "examples"
@@ -150,24 +151,8 @@ def run_rig(folder: Folder, params: FusionParams, repeats: int = 3, partners=Non
 def nees_per_dof(folder: Folder, result) -> float:
     """Mean position NEES per degree of freedom of confirmed tracks against the target
     nearest each (within 500 m) at every output tick (1 if the covariances are honest)."""
-    truth = read_truth(folder.path / "truth.csv")
-    tr = result.track_array
-    values = []
-    t_truth = truth["t"].to_numpy(float)
-    for t in np.unique(tr["t"]):
-        near = np.abs(t_truth - t) < 1e-6
-        if not near.any():
-            continue
-        p_truth = truth.loc[near, ["east_m", "north_m", "up_m"]].to_numpy(float)
-        rows = tr[tr["t"] == t]
-        est = np.stack([rows["east"], rows["north"], rows["up"]], 1)
-        d = est[:, None, :] - p_truth[None, :, :]
-        j = np.argmin(np.linalg.norm(d, axis=2), axis=1)
-        e = d[np.arange(len(rows)), j]
-        ok = np.linalg.norm(e, axis=1) < 500.0
-        for err, cov in zip(e[ok], rows["covariance"][ok, :3, :3]):
-            values.append(err @ np.linalg.solve(cov, err) / 3.0)
-    return float(np.mean(values)) if values else float("nan")
+    nees = position_nees(read_truth(folder.path / "truth.csv"), result.track_array)
+    return float(nees.mean() / 3.0) if len(nees) else float("nan")
 
 
 def run_stone_soup(folder: Folder, range_rate: bool) -> dict:

@@ -10,6 +10,7 @@ from scipy.stats import chi2
 from rig.fusion.offline import fuse
 from rig.interchange import read_interchange, read_truth
 from rig.scoring import score
+from rig.scoring.consistency import position_nees
 
 DATA = Path(__file__).parent / "data"
 
@@ -18,28 +19,6 @@ DATA = Path(__file__).parent / "data"
 def fused(request):
     folder = DATA / request.param
     return request.param, folder, fuse(read_interchange(folder))
-
-
-def position_nees(folder, result) -> np.ndarray:
-    """Position NEES of every confirmed track at every tick against the target nearest it
-    (within 500 m)."""
-    truth = read_truth(folder / "truth.csv")
-    tracks = result.track_array
-    out = []
-    for t in np.unique(tracks["t"]):
-        now = truth[np.isclose(truth["t"], t)]
-        if not len(now):
-            continue
-        p_truth = now[["east_m", "north_m", "up_m"]].to_numpy(float)
-        rows = tracks[tracks["t"] == t]
-        est = np.stack([rows["east"], rows["north"], rows["up"]], 1)
-        err = est[:, None, :] - p_truth[None, :, :]
-        nearest = np.argmin(np.linalg.norm(err, axis=2), axis=1)
-        e = err[np.arange(len(rows)), nearest]
-        near = np.linalg.norm(e, axis=1) < 500.0
-        out += [x @ np.linalg.solve(c, x) for x, c in zip(e[near],
-                                                          rows["covariance"][near, :3, :3])]
-    return np.array(out)
 
 
 def test_innovations_are_consistent(fused):
@@ -53,7 +32,7 @@ def test_innovations_are_consistent(fused):
 
 def test_position_errors_match_the_covariances(fused):
     name, folder, result = fused
-    nees = position_nees(folder, result)
+    nees = position_nees(read_truth(folder / "truth.csv"), result.track_array)
     assert len(nees) > 50, name
     # within a factor of two of consistent (1 per dof): the independent targets turn at
     # 3-4 g, which no covariance of a one-plot-a-second filter foresees exactly
