@@ -3,10 +3,12 @@
 Plots are held back for ``hold_back_s`` (late arrivals), registered (sensor biases and clock
 offsets removed, :mod:`rig.fusion.registration`), and fused in time windows of ``window_s``.
 In a window every plot is gated against every live track (Mahalanobis, in the radar's polar
-space); global nearest neighbour (:mod:`rig.fusion.association`) gives each plot at most one
-track and each track at most one plot *per sensor*, so several sensors' plots of one target
-in one window all update it, one after the other in time order (IMM-EKF,
-:mod:`rig.fusion.models`); the remaining plots start tentative tracks. A plot older than the
+space, against the IMM's moment-matched prediction and each probable model's own);
+global nearest neighbour (:mod:`rig.fusion.association`) on the IMM's likelihood gives each
+plot at most one track and each track at most one plot *per sensor*, so several sensors'
+plots of one target in one window all update it, one after the other in time order
+(IMM-EKF, :mod:`rig.fusion.models`); the remaining plots start tentative tracks in rounds,
+so that several radars' plots of a new target start one track. A plot older than the
 processed horizon by more than ``oos_tolerance_s`` is counted as out of sequence and not
 used; one later than its window but within tolerance is fused by retrodiction (prediction
 over a negative time step).
@@ -267,8 +269,8 @@ class FusionEngine(TrackManagement):
     def _window(self, plots: np.ndarray, end_s: float) -> None:
         """Fuse one window: gate all plots against all live tracks, assign (each plot to at
         most one track, each track at most one plot per sensor), update in time order,
-        register, start tentative tracks from the rest, then delete and merge (at most every
-        ``manage_period_s``)."""
+        register, start tentative tracks from the rest (:meth:`_initiate_window`), then
+        delete and merge (at most every ``manage_period_s``)."""
         self.counters.windows += 1
         if len(plots):
             st, p = self.store, self.params
