@@ -19,7 +19,8 @@ Mahalanobis GNN, 3-point initiation, fed one sensor scan at a time). On folders 
 measure range rate both sides are run twice: without range rate, and with it (Stone Soup's
 ``CartesianToElevationBearingRangeRate``). rig runs with its offline settings (1 s windows,
 1 s hold-back) and with the live settings of ``bench_configs/emulated.yaml`` (10 ms windows,
-no hold-back). Every run is scored by ``rig.scoring.score`` (OSPA/GOSPA c = 1000 m at p = 1
+no hold-back). Stone Soup's figures are kept in ``WORK/cache`` (keyed by the folder's plots,
+its sensors and the settings): a second run with the same ``--work`` reuses them. Every run is scored by ``rig.scoring.score`` (OSPA/GOSPA c = 1000 m at p = 1
 and p = 2, 1 s grid; identity on the sticky assignment), and timed in CPU seconds of its
 tracking loop only (rig: the best of three runs). BLAS threads are pinned to one, so CPU
 seconds are one core's.
@@ -35,6 +36,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import hashlib  # noqa: E402
 import json  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -155,8 +157,24 @@ def nees_per_dof(folder: Folder, result) -> float:
     return float(nees.mean() / 3.0) if len(nees) else float("nan")
 
 
-def run_stone_soup(folder: Folder, range_rate: bool) -> dict:
-    r = run_stonesoup(folder.path, StoneSoupSettings(range_rate=range_rate))
+def run_stone_soup(folder: Folder, range_rate: bool, cache: Path | None = None) -> dict:
+    """Stone Soup's figures on a folder; kept in ``cache`` (keyed by the folder's plots and
+    sensors and the settings), since a run takes minutes to an hour."""
+    settings = StoneSoupSettings(range_rate=range_rate)
+    key = hashlib.sha256(repr(settings).encode() + (folder.path / "plots.csv").read_bytes()
+                         + (folder.path / "sensors.csv").read_bytes()).hexdigest()[:16]
+    path = cache / f"stonesoup_{folder.name}_{key}.json" if cache else None
+    if path is not None and path.is_file():
+        return json.loads(path.read_text())
+    out = stone_soup_figures(folder, settings)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(out))
+    return out
+
+
+def stone_soup_figures(folder: Folder, settings: StoneSoupSettings) -> dict:
+    r = run_stonesoup(folder.path, settings)
     truth = read_truth(folder.path / "truth.csv")
     most_alive = int(truth.groupby("t")["target_id"].nunique().max())
     # its deleter works: live tracks stay within reach of the targets alive (clutter's
@@ -168,7 +186,7 @@ def run_stone_soup(folder: Folder, range_rate: bool) -> dict:
                       most_targets_alive=most_alive)
 
 
-def runs_of(folder: Folder) -> dict:
+def runs_of(folder: Folder, cache: Path | None = None) -> dict:
     """Every run of a folder: ``name -> figures``."""
     out = {"rig": run_rig(folder, FusionParams()),
            "rig_live": run_rig(folder, FusionParams(**LIVE), repeats=1)}
@@ -180,9 +198,9 @@ def runs_of(folder: Folder) -> dict:
             out[f"rig_{partner}_alone"] = run_rig(folder, FusionParams(), repeats=1,
                                                   partners=[partner])
     if folder.stonesoup:
-        out["stonesoup"] = run_stone_soup(folder, range_rate=False)
+        out["stonesoup"] = run_stone_soup(folder, range_rate=False, cache=cache)
         if rate:
-            out["stonesoup_rr"] = run_stone_soup(folder, range_rate=True)
+            out["stonesoup_rr"] = run_stone_soup(folder, range_rate=True, cache=cache)
     return out
 
 
@@ -282,7 +300,7 @@ def main(argv=None) -> int:
     print(f"scenarios in {work}")
     all_folders = folders(work, args)
     for folder in all_folders:
-        folder.results = runs_of(folder)
+        folder.results = runs_of(folder, cache=work / "cache")
         print_folder(folder)
     print(json.dumps(summary(all_folders)))
     return 0

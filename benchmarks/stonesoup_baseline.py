@@ -52,6 +52,7 @@ class StoneSoupSettings:
     tentative_steps: int = 0          # if > 0: holding tracks deleted after this many batches
                                       # without an update instead (UpdateTimeStepsDeleter)
     range_rate: bool = False          # use the range-rate model where a plot has one
+    sigma_range_rate_mps: float = 2.0  # its noise where sensors.csv gives none (as rig's)
 
 
 @dataclass
@@ -128,8 +129,9 @@ def run_stonesoup(folder, settings: StoneSoupSettings = StoneSoupSettings(),
             ndim_state=6, mapping=(0, 2, 4), noise_covar=np.diag(noise),
             translation_offset=offset, rotation_offset=rotation))
         sigma_rr = getattr(row, "sigma_range_rate_mps", np.nan)
-        with_rate.append(None if not np.isfinite(sigma_rr) else
-                         CartesianToElevationBearingRangeRate(
+        if not np.isfinite(sigma_rr):            # what rig assumes where sensors.csv is silent
+            sigma_rr = settings.sigma_range_rate_mps
+        with_rate.append(CartesianToElevationBearingRangeRate(
                              ndim_state=6, mapping=(0, 2, 4), velocity_mapping=(1, 3, 5),
                              noise_covar=np.diag(noise + [sigma_rr ** 2]),
                              translation_offset=offset, rotation_offset=rotation))
@@ -145,7 +147,7 @@ def run_stonesoup(folder, settings: StoneSoupSettings = StoneSoupSettings(),
         s = index[sid]
         when = EPOCH + datetime.timedelta(seconds=float(t))
         bearing = np.pi / 2 - az                 # Stone Soup: anticlockwise from east
-        if settings.range_rate and np.isfinite(rr) and with_rate[s] is not None:
+        if settings.range_rate and np.isfinite(rr):
             detections.append(Detection(StateVector([el, bearing, r, rr]), timestamp=when,
                                         measurement_model=with_rate[s]))
         else:

@@ -102,3 +102,22 @@ def test_real_time_windows_keep_the_same_rules():
             alive.append(now)
     assert 10.0 < min(alive) < 15.0
     assert 70.0 < max(alive) < 76.0
+
+
+def test_a_formation_keeps_one_track_per_aircraft():
+    # two aircraft side by side 1.5 km apart, flying and turning together, 250 km from the
+    # radars (where a plot is good to about 400 m across)
+    radars = far_apart_radars(pd=0.9, clutter_per_scan=3)
+    v = np.array([200.0, 80.0, 0.0])
+    side = np.array([-v[1], v[0], 0.0]) / np.linalg.norm(v) * 1500.0
+    pair = [Target(np.array([-30e3, 0.0, 8000.0]) + k * side, v, turn_rad_s=0.01)
+            for k in (0, 1)]
+    scn = Scenario(radars, pair, 150.0, seed=9).simulate()
+    _, out = run_engine(scn)
+    owner = {}
+    for k in range(15, len(out)):
+        _, false, missed, ids = match(scn, out[k], k + 1.0, radius_m=1000.0)
+        assert false == 0 and missed == 0, k + 1.0
+        for tid, target in ids.items():
+            owner.setdefault(target, set()).add(tid)
+    assert sorted(len(ids) for ids in owner.values()) == [1, 1], owner
