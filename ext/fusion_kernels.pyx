@@ -968,9 +968,7 @@ def initiate(st, Py_ssize_t row0, const double[:, ::1] z, const double[::1] t_pl
     cdef double P0[36]
     cdef double x0[6]
     cdef double u[3]
-    cdef double Q[9]
-    cdef double T[9]
-    cdef double Pv[9]
+    cdef double Pv[3]
     cdef double acc, nu
     with nogil:
         for i in range(n):
@@ -997,25 +995,21 @@ def initiate(st, Py_ssize_t row0, const double[:, ::1] z, const double[::1] t_pl
                 nu = sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2])
                 for a in range(3):
                     u[a] = u[a] / nu
-                    x0[3 + a] = z[i, 3] * u[a]             # v = ṙ u
-                for a in range(3):
-                    for b in range(3):
-                        Q[a * 3 + b] = (1.0 if a == b else 0.0) - u[a] * u[b]
             for j in range(K):
                 # the vertical velocity prior: the ballistic model's, or the aircraft models'
                 P0[5 * 6 + 5] = (v_up_ballistic_sigma_mps * v_up_ballistic_sigma_mps if j == 3
                                  else v_up_sigma_mps * v_up_sigma_mps)
                 memcpy(&x[row, j, 0], x0, sizeof(x0))
                 memcpy(&P[row, j, 0, 0], P0, sizeof(P0))
-                if isfinite(z[i, 3]):                      # Q P_v Q + σ_ṙ² u uᵀ
+                if isfinite(z[i, 3]):                      # the prior updated by ṙ = uᵀ v
+                    acc = R_diag[i, 3]
                     for a in range(3):
-                        for b in range(3):
-                            Pv[a * 3 + b] = P0[(3 + a) * 6 + 3 + b]
-                    matmul3(Q, Pv, T)
-                    matmul3(T, Q, Pv)
+                        Pv[a] = P0[(3 + a) * 7] * u[a]     # D u
+                        acc = acc + u[a] * Pv[a]           # s = uᵀ D u + σ_ṙ²
                     for a in range(3):
+                        x[row, j, 3 + a] = Pv[a] * z[i, 3] / acc
                         for b in range(3):
-                            P[row, j, 3 + a, 3 + b] = Pv[a * 3 + b] + R_diag[i, 3] * u[a] * u[b]
+                            P[row, j, 3 + a, 3 + b] -= Pv[a] * Pv[b] / acc
                 mu[row, j] = mu_initial[j]
             t_trk[row] = t_plot[i]
             t_first[row] = t_plot[i]

@@ -340,8 +340,11 @@ def initiate(st, row0, z, t_plot, sensor, pc, R_diag, M, partner, bias, mu_initi
     with ids from ``first_id``: every model at the plot's Cartesian position ``pc``, with
     ``P_pos = A R Aᵀ`` (``A = M ∂enu/∂(r, az, el)``) and velocity 0 ± ``v_sigma_mps``
     (horizontal), ± ``v_up_sigma_mps`` (up; ± ``v_up_ballistic_sigma_mps`` in the ballistic
-    model); a range rate ṙ fixes the velocity along the line of sight u: ``v = ṙ u``,
-    ``P_v = (I − u uᵀ) P_v (I − u uᵀ) + σ_ṙ² u uᵀ``."""
+    model); a range rate ṙ updates each model's velocity prior ``v ~ N(0, D)`` as a
+    measurement of ``uᵀ v`` (u the line of sight): ``s = uᵀ D u + σ_ṙ²``,
+    ``v = D u ṙ / s``, ``P_v = D − D u uᵀ D / s`` (a model that expects aircraft to fly
+    level puts a steep radar's range rate into horizontal speed, the ballistic model into
+    climb)."""
     n = len(z)
     rows = np.arange(row0, row0 + n)
     J, enu = enu_jacobian(z[:, :3])              # ∂enu/∂(r, az, el)
@@ -352,17 +355,18 @@ def initiate(st, row0, z, t_plot, sensor, pc, R_diag, M, partner, bias, mu_initi
     P0 = np.repeat(P0[:, None], N_MODELS, axis=1)              # (n, K, 6, 6)
     P0[:, :, 5, 5] = v_up_sigma_mps ** 2
     P0[:, BALLISTIC, 5, 5] = v_up_ballistic_sigma_mps ** 2
-    x0 = np.zeros((n, 6))
-    x0[:, :3] = pc
+    x0 = np.zeros((n, N_MODELS, 6))
+    x0[:, :, :3] = pc[:, None, :]
     rate = np.isfinite(z[:, 3])
     if rate.any():
         u = np.einsum("nij,nj->ni", M[sensor[rate]], enu[rate])
         u /= np.linalg.norm(u, axis=1)[:, None]
-        x0[rate, 3:] = z[rate, 3, None] * u
-        Q = (np.eye(3) - u[:, :, None] * u[:, None, :])[:, None]
-        uu = (R_diag[rate, 3, None, None] * u[:, :, None] * u[:, None, :])[:, None]
-        P0[rate, :, 3:, 3:] = Q @ P0[rate, :, 3:, 3:] @ Q + uu
-    st.x[rows] = x0[:, None, :]
+        D = np.diagonal(P0[rate][:, :, 3:, 3:], axis1=2, axis2=3)      # (m, K, 3)
+        Du = D * u[:, None, :]                                          # D u
+        s = np.einsum("mkd,md->mk", Du, u) + R_diag[rate, 3, None]      # uᵀ D u + σ_ṙ²
+        x0[rate, :, 3:] = Du * (z[rate, 3, None] / s)[:, :, None]
+        P0[rate, :, 3:, 3:] -= Du[:, :, :, None] * Du[:, :, None, :] / s[:, :, None, None]
+    st.x[rows] = x0
     st.P[rows] = P0
     st.mu[rows] = mu_initial
     st.t[rows] = t_plot
