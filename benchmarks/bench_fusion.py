@@ -20,9 +20,10 @@ measure range rate both sides are run twice: without range rate, and with it (St
 ``CartesianToElevationBearingRangeRate``). rig runs with its offline settings (1 s windows,
 1 s hold-back) and with the live settings of ``bench_configs/emulated.yaml`` (10 ms windows,
 no hold-back). Stone Soup's figures are kept in ``WORK/cache`` (keyed by the folder's plots,
-its sensors and the settings): a second run with the same ``--work`` reuses them. Every run is scored by ``rig.scoring.score`` (OSPA/GOSPA c = 1000 m at p = 1
-and p = 2, 1 s grid; identity on the sticky assignment), and timed in CPU seconds of its
-tracking loop only (rig: the best of three runs). BLAS threads are pinned to one, so CPU
+its sensors and the settings): a second run with the same ``--work`` reuses them. Every run
+is scored by ``rig.scoring.score`` (OSPA/GOSPA c = 1000 m at p = 1 and p = 2, 1 s grid;
+identity on the sticky assignment), and timed in CPU seconds of its tracking loop only (rig:
+the best of three runs). BLAS threads are pinned to one, so CPU
 seconds are one core's.
 
 The last line printed is one JSON object with the figures.
