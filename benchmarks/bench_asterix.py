@@ -21,16 +21,13 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from firmware_interfaces.asterix_radar import reference  # noqa: E402
-from rig._ext.asterix048 import Cat048Decoder, encode  # noqa: E402
-from rig.publish import Cat062Publisher, Origin  # noqa: E402
-from rig.records import empty_plots, empty_tracks  # noqa: E402
+from firmware_interfaces.asterix_radar import reference
+from rig._ext.asterix048 import Cat048Decoder, encode
+from rig.publish import Cat062Publisher, Origin
+from rig.records import empty_plots, empty_tracks
 
 
 def make_datagrams(n_plots: int, seed: int = 1) -> list[bytes]:

@@ -22,18 +22,15 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from firmware_interfaces.serial_sensor import SerialSensorDriver  # noqa: E402
-from firmware_interfaces.serial_sensor import protocol as P  # noqa: E402
-from firmware_interfaces.serial_sensor import reference  # noqa: E402
-from rig._ext import serial_codec  # noqa: E402
-from rig.emulation.process import EmulatorProcess  # noqa: E402
-from rig.records import PLOT_DTYPE, empty_plots  # noqa: E402
+from firmware_interfaces.serial_sensor import SerialSensorDriver
+from firmware_interfaces.serial_sensor import protocol as P
+from firmware_interfaces.serial_sensor import reference
+from rig._ext import serial_codec
+from rig.emulation.process import EmulatorProcess
+from rig.records import PLOT_DTYPE, empty_plots
 
 WIRE_DTYPE = np.dtype([("range", "<u4"), ("az", "<u4"), ("el", "<i4"), ("rr", "<i4"),
                        ("amp", "<i2"), ("flags", "<u2"), ("t_off", "<i4")])

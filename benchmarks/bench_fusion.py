@@ -55,6 +55,7 @@ from stonesoup_baseline import StoneSoupSettings, run_stonesoup  # noqa: E402
 from rig.fusion import FusionParams  # noqa: E402
 from rig.fusion.offline import fuse  # noqa: E402
 from rig.interchange import read_interchange, read_truth  # noqa: E402
+from rig.launch import rig_command  # noqa: E402
 from rig.scoring import score  # noqa: E402
 from rig.scoring.consistency import position_nees  # noqa: E402
 
@@ -71,7 +72,7 @@ FIGURES = ("ospa_mean_m", "ospa_localisation_m", "ospa_missed_m", "ospa_false_m"
 # --- folders -------------------------------------------------------------------------------
 def make_scenario(out: Path, *args: str) -> Path:
     if not (out / "plots.csv").is_file():
-        subprocess.run([sys.executable, "-m", "rig", "scenario", "--out", str(out), *args],
+        subprocess.run(rig_command("scenario", "--out", str(out), *args),
                        check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     return out
 

@@ -40,6 +40,7 @@ import numpy as np
 from rig.bench import loop
 from rig.bench import replay as replay_mod
 from rig.fusion import FusionEngine, kernels_ref
+from rig.launch import rig_command
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "bench_configs" / "emulated.yaml"
@@ -48,8 +49,8 @@ QUANTILES = (50, 90, 99, 99.9)
 
 def record(config: Path, duration_s: float, out: Path) -> tuple[Path, dict]:
     """A live run with its recording: ``(recording, report)``."""
-    cmd = [sys.executable, "-m", "rig", "run", str(config), "--duration", str(duration_s),
-           "--out", str(out), "--record", "run.rigrec", "--no-live"]
+    cmd = rig_command("run", str(config), "--duration", str(duration_s), "--out", str(out),
+                      "--record", "run.rigrec", "--no-live")
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if done.returncode not in (0, 1):                 # 1: a limit failed, the run is whole
         sys.stderr.write(done.stdout + done.stderr)

@@ -16,19 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from rig.scenario import build_scenario, load_scenario_spec, write_scenario_folder  # noqa: E402
-from rig.scoring import score  # noqa: E402
-from rig.sensors import simulate_plots  # noqa: E402
-from rig.sensors.spec import SiteSpec  # noqa: E402
+from rig.scenario import build_scenario, load_scenario_spec, write_scenario_folder
+from rig.scoring import score
+from rig.sensors import simulate_plots
+from rig.sensors.spec import SiteSpec
 
 #: Extra radars (id, partner, lat, lon) that make the default scenario's four into eight.
 EXTRA_SITES = (("A3", "A", 50.60, 19.20), ("A4", "A", 53.40, 19.60),

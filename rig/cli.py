@@ -28,11 +28,6 @@ COMMANDS = {
     "score": "score",
 }
 
-EXIT_OK = 0
-EXIT_LIMIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_TRANSPORT = 3
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(

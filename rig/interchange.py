@@ -7,8 +7,8 @@ for with ``with_truth=True``: a fuser never asks, so it cannot see it.
 
 Problems with a file (missing, unreadable, a missing column, a value out of range in
 ``scenario.json`` or ``sensors.csv``) raise :class:`rig.errors.ConfigError` naming the file,
-the key and what was expected. Bad *plots* are not errors: :func:`plot_rejections` says which
-rows a fuser must reject and why, so it can count them and go on.
+the key and what was expected. Bad *plots* are not errors: the fuser rejects them, counts
+each under its reason and goes on (``rig.fusion``).
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def read_sensors(folder: str | Path, frame: str, *, with_truth: bool = False) ->
 
 def read_plots(folder: str | Path, *, with_truth: bool = False) -> pd.DataFrame:
     """``plots.csv``; ``range_rate_mps`` is NaN where absent; ``truth_id`` only
-    ``with_truth``. Values are not checked here (see :func:`plot_rejections`)."""
+    ``with_truth``. Values are not checked here (the fuser screens every plot)."""
     path = Path(folder) / "plots.csv"
     df = _read_csv(path, dtype={"sensor_id": str})
     _require_columns(df, PLOT_COLUMNS, path)
@@ -207,32 +207,6 @@ def read_interchange(folder: str | Path, *, with_truth: bool = False) -> Interch
     if with_truth and (folder / "truth.csv").is_file():
         truth = read_truth(folder / "truth.csv")
     return Interchange(folder, scenario, sensors, plots, truth)
-
-
-# --- checking plots ------------------------------------------------------------------------
-def plot_rejections(plots: pd.DataFrame, sensor_ids) -> tuple[np.ndarray, dict[str, int]]:
-    """``(ok, reasons)``: a boolean mask of usable rows and a count per rejection reason."""
-    known = plots["sensor_id"].isin(set(sensor_ids)).to_numpy()
-    t = plots["t"].to_numpy(float)
-    r = plots["range_m"].to_numpy(float)
-    az = plots["azimuth_rad"].to_numpy(float)
-    el = plots["elevation_rad"].to_numpy(float)
-    rr = plots["range_rate_mps"].to_numpy(float)
-    checks = {
-        "unknown sensor": ~known,
-        "not a number": ~(np.isfinite(t) & np.isfinite(r) & np.isfinite(az) & np.isfinite(el))
-                        | np.isinf(rr),
-        "negative range": r < 0,
-        "elevation beyond ±90°": np.abs(el) > np.pi / 2,
-    }
-    ok = np.ones(len(plots), bool)
-    reasons = {}
-    for reason, bad in checks.items():
-        bad = bad & ok            # each row is counted once, under its first reason
-        if bad.any():
-            reasons[reason] = int(bad.sum())
-        ok &= ~bad
-    return ok, reasons
 
 
 # --- geometry of the sensors -----------------------------------------------------------------

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from rig.launch import rig_command
 
 
 @dataclass
@@ -70,8 +71,7 @@ class _Session:
                 factory = self.pytest_config._tmp_path_factory  # noqa: SLF001 - pytest's own
                 out = factory.mktemp("rig-run")
             out = Path(out)
-            cmd = [sys.executable, "-m", "rig", "run", str(self.path), "--out", str(out),
-                   "--no-live"]
+            cmd = rig_command("run", str(self.path), "--out", str(out), "--no-live")
             duration = self.pytest_config.getoption("--rig-duration")
             if duration is not None:
                 cmd += ["--duration", str(duration)]

@@ -108,10 +108,3 @@ def load_yaml(path: str | Path):
         raise ConfigError(f"not valid YAML{where}: {getattr(e, 'problem', e)}",
                           file=str(path)) from e
 
-
-def load_model(model: type[M], path: str | Path) -> M:
-    """Read and validate a YAML file into ``model``."""
-    data = load_yaml(path)
-    if not isinstance(data, dict):
-        raise ConfigError("not a YAML mapping", file=str(path), expected="key: value pairs")
-    return validate(model, data, file=path)

@@ -22,6 +22,7 @@ import numpy as np
 from rich.console import Console
 
 from rig.emulation.process import die_with_parent
+from rig.launch import module_command
 
 from .live_render import log_line
 from .sensors import decoder_errors
@@ -72,7 +73,7 @@ class LiveView:
         before the run's clock starts."""
         if self.interactive and self._view is None:
             self._view = subprocess.Popen(                   # draws on our stdout
-                [sys.executable, "-m", "rig.bench.live_render"], stdin=subprocess.PIPE,
+                module_command("rig.bench.live_render"), stdin=subprocess.PIPE,
                 preexec_fn=_view_process_setup)
             os.set_blocking(self._view.stdin.fileno(), False)
 

@@ -21,7 +21,3 @@ class SensorClock:
     def sensor_time(self, t_true_s):
         """Sensor clock reading(s) at true time(s) ``t_true_s`` (scalar or numpy array)."""
         return self.epoch_s + t_true_s + self.offset_s + self.drift_ppm * 1e-6 * t_true_s
-
-    def true_time(self, t_sensor_s):
-        """Inverse of :meth:`sensor_time`."""
-        return (t_sensor_s - self.epoch_s - self.offset_s) / (1.0 + self.drift_ppm * 1e-6)

@@ -15,6 +15,7 @@ import sys
 import threading
 
 from rig.errors import TransportError, TransportTimeoutError
+from rig.launch import rig_command
 
 PR_SET_PDEATHSIG = 1
 
@@ -36,12 +37,11 @@ class EmulatorProcess:
     def __init__(self, args: list[str], *, ready_timeout_s: float = 15.0, name: str = "emulator",
                  env: dict | None = None):
         self.name = name
-        self.command = [sys.executable, "-m", "rig", *args]
+        self.command = rig_command(*args)
         self.ready_timeout_s = ready_timeout_s
         self.events: list[dict] = []
         self.stderr_lines: list[str] = []
         self._ready = threading.Event()
-        self._done = threading.Event()
         self.proc = subprocess.Popen(
             self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, env=env,
@@ -64,10 +64,7 @@ class EmulatorProcess:
             self.events.append(event)
             if event.get("event") == "ready":
                 self._ready.set()
-            elif event.get("event") == "done":
-                self._done.set()
         self._ready.set()
-        self._done.set()
 
     def _read_stderr(self) -> None:
         for line in self.proc.stderr:
@@ -90,11 +87,6 @@ class EmulatorProcess:
     @property
     def device(self) -> str:
         return self.wait_ready()["device"]
-
-    def wait_done(self, timeout_s: float) -> dict | None:
-        """The final summary event, once the emulator has finished by itself."""
-        self._done.wait(timeout_s)
-        return self.summary
 
     @property
     def summary(self) -> dict | None:

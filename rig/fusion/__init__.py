@@ -1,8 +1,8 @@
 """Multi-partner plot fusion: registration, IMM-EKF filtering in polar space, GNN
 association and track management (DESIGN.md, "fusion loop")."""
 
-from rig.fusion.engine import FusionCounters, FusionEngine, plot_problems
+from rig.fusion.engine import FusionCounters, FusionEngine
 from rig.fusion.params import FusionParams
 from rig.fusion.sensors import SensorTable
 
-__all__ = ["FusionCounters", "FusionEngine", "FusionParams", "SensorTable", "plot_problems"]
+__all__ = ["FusionCounters", "FusionEngine", "FusionParams", "SensorTable"]

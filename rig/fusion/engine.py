@@ -89,14 +89,6 @@ class FusionCounters:
                 "windows": self.windows, "nis_per_dof": self.nis_per_dof}
 
 
-def plot_problems(plots: np.ndarray, n_sensors: int) -> tuple[np.ndarray, dict[str, int]]:
-    """``(ok, reasons)`` for a PLOT_DTYPE array, each bad plot under its first reason."""
-    code, _ = kernels_ref.screen(plots, np.zeros(n_sensors), -np.inf, np.inf)
-    counts = np.bincount(code, minlength=len(SCREEN_REASONS) + 1)
-    return code == 0, {reason: int(counts[c])
-                       for c, reason in enumerate(SCREEN_REASONS, 1) if counts[c]}
-
-
 def pair_buffer(capacity: int) -> tuple:
     """Arrays for ``capacity`` registration pairs: ``(s, r, z_s, z_r, t_s, t_r, v, P_v)``."""
     return (np.zeros(capacity, np.int64), np.zeros(capacity, np.int64),
