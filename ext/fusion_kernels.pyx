@@ -15,7 +15,8 @@ from libc.string cimport memcpy, memmove, memset
 
 from rig_records cimport plot_t, track_t
 
-from rig.records import PLOT_DTYPE, TRACK_DTYPE
+from rig.records import (PLOT_DTYPE, TRACK_DTYPE, TRACK_STATUS_COASTING, TRACK_STATUS_CONFIRMED,
+                         TRACK_STATUS_TENTATIVE)
 
 cnp.import_array()
 
@@ -701,9 +702,13 @@ def close_pairs(const double[:, ::1] xc, const double[:, :, ::1] Pc, double radi
 # --- the engine's per-window bookkeeping ---------------------------------------------------
 # Kernels that take ``st`` read and write the arrays of a rig.fusion.store.TrackStore.
 
-DEF TENTATIVE = 0      # rig.records.TRACK_STATUS_*
+DEF TENTATIVE = 0      # rig.records.TRACK_STATUS_*, checked below
 DEF CONFIRMED = 1
 DEF COASTING = 2
+
+if (TENTATIVE, CONFIRMED, COASTING) != (TRACK_STATUS_TENTATIVE, TRACK_STATUS_CONFIRMED,
+                                        TRACK_STATUS_COASTING):
+    raise ImportError("ext/fusion_kernels.pyx: track status values differ from rig.records")
 
 
 def screen(cnp.ndarray plots, const double[:] clock, double oldest_s, double newest_s):
@@ -989,6 +994,7 @@ def initiate(st, Py_ssize_t row0, const double[:, ::1] z, const double[::1] t_pl
             for a in range(3):
                 x0[a] = pc[i, a]
                 x0[3 + a] = 0.0
+            u[0] = u[1] = u[2] = 0.0
             if isfinite(z[i, 3]):                          # the line of sight u
                 for a in range(3):
                     u[a] = M[s, a, 0] * enu[0] + M[s, a, 1] * enu[1] + M[s, a, 2] * enu[2]

@@ -107,6 +107,7 @@ def test_report_figures_are_present_and_sane(short_run):
     assert set(pictures) == {"joint", "partner A alone", "partner B alone"}
     assert 0 <= pictures["joint"]["ospa_mean_m"] <= 1000
     assert r["environment"]["kernel"] and r["environment"]["cpu_count"] >= 1
+    assert r["environment"]["fusion_kernels"] == "compiled"
     assert r["config"]["name"] == "short-emulated"
 
 

@@ -124,7 +124,7 @@ class FusionStep:
 def transport_latency_ms(engine, plots: np.ndarray, t0_ns: int) -> np.ndarray:
     """Arrival minus sensor time mapped onto the host clock: the run's time line and the
     engine's current clock-offset estimate of each plot's sensor."""
-    clock = engine.reg.b[plots["sensor_id"], 3]
+    clock = engine.clock_offsets_s()[plots["sensor_id"]]
     sent_ns = t0_ns + (plots["t_sensor"] - clock) * 1e9
     return (plots["t_arrival_ns"] - sent_ns) * 1e-6
 

@@ -26,6 +26,7 @@ on how many plots and tracks it holds.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 
@@ -47,8 +48,11 @@ from rig.records import PLOT_DTYPE, TRACK_DTYPE, TRACK_STATUS_TENTATIVE, empty_t
 
 try:
     from rig._ext import fusion_kernels as compiled_kernels
-except ImportError:          # pragma: no cover - a source tree without the build
+except ImportError as e:     # pragma: no cover - a source tree without the build
     compiled_kernels = None
+    logging.getLogger(__name__).warning(
+        "fusion runs on the NumPy reference kernels, tens of times slower: the compiled "
+        "kernels cannot be imported (%s); build them with pip install -e .", e)
 
 
 @dataclass
@@ -111,6 +115,9 @@ class FusionEngine(TrackManagement):
         self.sensors = sensors
         self.params = params or FusionParams()
         self.k = kernels or compiled_kernels or kernels_ref
+        self.kernels_name = ("compiled" if self.k is compiled_kernels else
+                             "reference" if self.k is kernels_ref else
+                             getattr(self.k, "__name__", "custom"))
         self.model = model_vector(self.params, origin.alt_m)
         self.store = TrackStore(len(sensors), kernels=self.k)
         self.reg = Registration(sensors.M, sensors.t, sensors.R_diag, self.params,
@@ -215,6 +222,11 @@ class FusionEngine(TrackManagement):
         if not include_tentative:
             rows = rows[st.status[rows] != TRACK_STATUS_TENTATIVE]
         return rows
+
+    def clock_offsets_s(self) -> np.ndarray:
+        """Each sensor's estimated clock offset, s (its clock minus fusion time), relative to
+        the sensors' average."""
+        return self.reg.b[:, 3]
 
     def registration(self) -> np.ndarray:
         """Per sensor: bias and clock-offset estimates with their sigmas (REGISTRATION_DTYPE)."""
