@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from rig._ext import asterix062
 from rig._ext.hdlc_framing import HdlcDecoder, crc16_x25, hdlc_encode
-from rig.errors import EncodeError
-from rig.publish import Cat062Publisher, Origin, decode_tracks, geodetic_of_tracks
+from rig.errors import EncodeError, TransportError
+from rig.publish import Cat062Publisher, Feeds, Origin, decode_tracks, geodetic_of_tracks
 from rig.publish import cat062_format as F
 from rig.records import TRACK_DTYPE, empty_tracks
 from rig.transport import UdpTransport, open_transport
@@ -29,6 +29,9 @@ class Sink:
 
     def write(self, data):
         self.written.append(bytes(data))
+
+    def close(self):
+        pass
 
 
 def test_round_trip_through_publisher_and_decoder(rng):
@@ -248,3 +251,36 @@ def test_publish_over_a_serial_line_with_hdlc(rng):
         line.close()
     finally:
         pty.close()
+
+
+# --- the partner feeds of a run ----------------------------------------------------------
+class FailingTransport:
+    datagram_oriented = True
+
+    def __init__(self):
+        self.closed = False
+
+    def write(self, data):
+        raise TransportError("unreachable")
+
+    def close(self):
+        self.closed = True
+
+
+def test_feeds_send_one_encoding_to_every_feed_and_go_on_past_a_failed_one():
+    tracks = random_tracks(np.random.default_rng(5), 300)
+    udp, line, bad = Sink(datagram_oriented=True), Sink(datagram_oriented=False), FailingTransport()
+    tapped = []
+    feeds = Feeds(ORIGIN, 5, 6, [("A", udp), ("X", bad), ("B", line)],
+                  tap=lambda t_ns, d: tapped.append(d))
+    feeds.publish(tracks, 3600.0)
+    # the same datagrams to every feed, framed as each transport needs
+    assert udp.written == tapped and len(tapped) > 1
+    assert HdlcDecoder().feed(b"".join(line.written)) == tapped
+    # the failed feed: every datagram tried and counted, the others unaffected
+    links = dict(feeds.links)
+    assert links["X"].send_errors == len(tapped)
+    assert links["A"].send_errors == links["B"].send_errors == 0
+    assert links["A"].datagrams_sent == links["B"].datagrams_sent == len(tapped)
+    feeds.close()
+    assert bad.closed

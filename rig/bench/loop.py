@@ -147,8 +147,8 @@ def tod_of(utc_tod_at_t0_s: float, tracks: np.ndarray) -> float:
 class RealTimeLoop:
     """Runs ``engine`` over ``sensors`` from ``t0_ns`` for ``duration_s`` (host monotonic).
 
-    ``feeds`` publishes (``publish(tracks, t_tod_s, update=...) -> done_ns``); ``pictures``
-    (a :class:`PicturesOut`) keeps every picture published;
+    ``feeds`` (a :class:`rig.publish.Feeds`) publishes: ``publish(tracks, t_tod_s) ->
+    done_ns``; ``pictures`` (a :class:`PicturesOut`) keeps every picture published;
     ``utc_tod_at_t0_s`` turns run time into the time of day CAT062 carries; ``on_tick`` is
     called after each picture with the loop (for the live view).
     """
@@ -316,8 +316,7 @@ class RealTimeLoop:
         self.transport.extend(transport_latency_ms(self.engine, plots, self.t0_ns))
         done = None
         if updated is not None:
-            done = self.feeds.publish(updated, tod_of(self.utc_tod_at_t0_s, updated),
-                                      update=True)
+            done = self.feeds.publish(updated, tod_of(self.utc_tod_at_t0_s, updated))
             self.processing.extend((done - plots["t_arrival_ns"]) * 1e-6)
         else:
             self._pending_latency.append(plots["t_arrival_ns"].copy())

@@ -19,7 +19,7 @@ from rig.geodesy import site_transform
 from .config import LoadedConfig
 from .live import LiveView
 from .loop import PicturesOut, RealTimeLoop
-from .outputs import Feeds
+from .outputs import feeds_summary, open_feeds
 from .realtime import apply_realtime, is_fifo
 from .recording import RunRecorder
 from .report import sensor_row, write_reports
@@ -113,7 +113,7 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
                 flush_interval_s=rc.flush_interval_s if rc else 0.5,
                 max_file_bytes=rc.max_file_bytes if rc else None,
                 max_file_s=rc.max_file_s if rc else None, keep_files=rc.keep_files if rc else None)
-        feeds = Feeds(cfg.outputs, origin, partner_sources={
+        feeds = open_feeds(cfg.outputs, origin, partner_sources={
             int(table.partner[s.index]): (s.entry.sac, s.sic) for s in sensors},
             tap=recorder.output if recorder else None)
         for s in sensors:
@@ -179,7 +179,7 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
     report = write_reports(loaded, rows, engine, result, out_dir, t0_ns=t0_ns, extra={
         "started_utc": started_utc, "realtime": realtime_done or None,
         "sensor_failures": failures, "emulators": emulator_summaries,
-        "feeds": feeds.summary() if feeds is not None else [],
+        "feeds": feeds_summary(cfg.outputs, feeds) if feeds is not None else [],
         "recording": recording_summary,
         "fault_events": {s.id: [e for e in (s.emulator.events if s.emulator else [])
                                 if e.get("event") == "fault"] for s in sensors}})

@@ -100,43 +100,28 @@ def decode_tracks(decoder: Cat062Decoder, datagram, origin) -> tuple[np.ndarray,
     return complete_tracks(tracks, info, origin), info
 
 
-class Cat062Publisher:
-    """Sends the picture to one partner feed.
+class Cat062Encoder:
+    """One picture as CAT062 datagrams: WGS-84 position and rate of climb added to each
+    track, then encoded. ``partner_sources``: partner index -> (SAC, SIC) of its sensor, for
+    I062/340."""
 
-    ``transport``: an open :class:`rig.transport.Transport`. ``framing``: ``"datagram"`` (each
-    datagram as it is; the default on datagram transports such as UDP) or ``"hdlc"`` (each
-    datagram in an HDLC-style frame; the default on byte streams such as a serial line).
-    ``partner_sources``: partner index -> (SAC, SIC) of its sensor, for I062/340.
-    """
-
-    def __init__(self, origin, sac: int, sic: int, transport, *, service_id: int = 1,
+    def __init__(self, origin, sac: int, sic: int, *, service_id: int = 1,
                  partner_sources: dict[int, tuple[int, int]] | None = None,
-                 framing: str | None = None, max_datagram_bytes: int = 1472):
+                 max_datagram_bytes: int = 1472):
         self.origin = _origin(origin)
         self.sac = sac
         self.sic = sic
         self.service_id = service_id
         self.partner_sources = dict(partner_sources or {})
-        self.transport = transport
-        if framing is None:
-            framing = "datagram" if getattr(transport, "datagram_oriented", False) else "hdlc"
-        if framing not in FRAMINGS:
-            raise UsageError(f"framing must be one of {', '.join(FRAMINGS)}, not {framing!r}")
-        self.framing = framing
         self.max_datagram_bytes = max_datagram_bytes
-        self.pictures = 0
-        self.datagrams_sent = 0
-        self.tracks_sent = 0
-        self.bytes_sent = 0
-        self.send_errors = 0
         self.tracks_not_encodable = 0
         self._reported: set[int] = set()
-        self.last_encode_ns = 0
 
     def encode(self, tracks: np.ndarray, t_tod_s) -> list[bytes]:
-        """The CAT062 datagrams of one picture (without sending them). A track the wire
-        cannot carry (a position, speed or altitude beyond its fields) is left out, counted
-        in :attr:`tracks_not_encodable` and logged once per track; the others still go."""
+        """The CAT062 datagrams of one picture; ``t_tod_s`` is the UTC time of day of the
+        tracks (one value, or one per track). A track the wire cannot carry (a position,
+        speed or altitude beyond its fields) is left out, counted in
+        :attr:`tracks_not_encodable` and logged once per track; the others still go."""
         if tracks.dtype != TRACK_DTYPE:
             raise TypeError(f"tracks must have dtype rig.records.TRACK_DTYPE, not {tracks.dtype}")
         lat, lon, alt, rocd = geodetic_of_tracks(tracks, self.origin)
@@ -161,15 +146,26 @@ class Cat062Publisher:
             log.warning("CAT062: track %d left out: %s", track_id,
                         str(error).split(": ", 1)[-1])
 
-    def publish(self, tracks: np.ndarray, t_tod_s) -> int:
-        """Encode and send one picture; ``t_tod_s`` is the UTC time of day of the tracks
-        (one value, or one per track). Returns the number of datagrams sent. A transport
-        failure is counted and raised as :class:`TransportError`."""
-        t0 = time.perf_counter_ns()
-        left_out = self.tracks_not_encodable
-        datagrams = self.encode(tracks, t_tod_s)
-        left_out = self.tracks_not_encodable - left_out
-        self.last_encode_ns = time.perf_counter_ns() - t0
+
+class FeedLink:
+    """One partner feed's transport with its framing: ``"datagram"`` (each datagram as it is;
+    the default on datagram transports such as UDP) or ``"hdlc"`` (each in an HDLC-style
+    frame; the default on byte streams such as a serial line)."""
+
+    def __init__(self, transport, framing: str | None = None):
+        if framing is None:
+            framing = "datagram" if getattr(transport, "datagram_oriented", False) else "hdlc"
+        if framing not in FRAMINGS:
+            raise UsageError(f"framing must be one of {', '.join(FRAMINGS)}, not {framing!r}")
+        self.transport = transport
+        self.framing = framing
+        self.datagrams_sent = 0
+        self.bytes_sent = 0
+        self.send_errors = 0
+
+    def send(self, datagrams: list[bytes]) -> None:
+        """Write each datagram, framed; a transport failure is counted and raised as
+        :class:`TransportError` (the rest of the picture is not sent)."""
         for datagram in datagrams:
             wire = datagram if self.framing == "datagram" else hdlc_encode(datagram)
             try:
@@ -178,13 +174,48 @@ class Cat062Publisher:
                 self.send_errors += 1
                 raise
             self.bytes_sent += len(wire)
+            self.datagrams_sent += 1
+
+
+class Cat062Publisher:
+    """Sends the picture to one partner feed: a :class:`Cat062Encoder` and a
+    :class:`FeedLink` over ``transport`` (an open :class:`rig.transport.Transport`)."""
+
+    def __init__(self, origin, sac: int, sic: int, transport, *, service_id: int = 1,
+                 partner_sources: dict[int, tuple[int, int]] | None = None,
+                 framing: str | None = None, max_datagram_bytes: int = 1472):
+        self.encoder = Cat062Encoder(origin, sac, sic, service_id=service_id,
+                                     partner_sources=partner_sources,
+                                     max_datagram_bytes=max_datagram_bytes)
+        self.link = FeedLink(transport, framing)
+        self.pictures = 0
+        self.tracks_sent = 0
+        self.last_encode_ns = 0
+
+    @property
+    def framing(self) -> str:
+        return self.link.framing
+
+    def encode(self, tracks: np.ndarray, t_tod_s) -> list[bytes]:
+        """The CAT062 datagrams of one picture, without sending them."""
+        return self.encoder.encode(tracks, t_tod_s)
+
+    def publish(self, tracks: np.ndarray, t_tod_s) -> int:
+        """Encode and send one picture; ``t_tod_s`` is the UTC time of day of the tracks
+        (one value, or one per track). Returns the number of datagrams sent. A transport
+        failure is counted and raised as :class:`TransportError`."""
+        t0 = time.perf_counter_ns()
+        left_out = self.encoder.tracks_not_encodable
+        datagrams = self.encoder.encode(tracks, t_tod_s)
+        left_out = self.encoder.tracks_not_encodable - left_out
+        self.last_encode_ns = time.perf_counter_ns() - t0
+        self.link.send(datagrams)
         self.pictures += 1
-        self.datagrams_sent += len(datagrams)
         self.tracks_sent += len(tracks) - left_out
         return len(datagrams)
 
     def counters(self) -> dict[str, int]:
-        return {"pictures": self.pictures, "datagrams_sent": self.datagrams_sent,
-                "tracks_sent": self.tracks_sent, "bytes_sent": self.bytes_sent,
-                "send_errors": self.send_errors,
-                "tracks_not_encodable": self.tracks_not_encodable}
+        return {"pictures": self.pictures, "datagrams_sent": self.link.datagrams_sent,
+                "tracks_sent": self.tracks_sent, "bytes_sent": self.link.bytes_sent,
+                "send_errors": self.link.send_errors,
+                "tracks_not_encodable": self.encoder.tracks_not_encodable}
