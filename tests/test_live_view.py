@@ -9,7 +9,8 @@ from rich.console import Console
 
 from rig.bench import live_render
 from rig.bench.live import recent_percentiles
-from rig.bench.loop import PICTURE_COLUMNS, SampleBuffer, picture_csv_rows, pictures_table
+from rig.bench.loop import SampleBuffer
+from rig.interchange import PICTURE_COLUMNS, picture_csv_rows, pictures_table
 from rig.interchange import FLOAT_FORMAT
 from rig.records import TRACK_DTYPE
 

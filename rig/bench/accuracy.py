@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from rig.fusion import FusionEngine
+from rig.interchange import pictures_table
 from rig.scoring import score
 
-from .loop import LoopResult, pictures_table
+from .loop import LoopResult
 
 
 def partner_alone_pictures(result: LoopResult, engine_factory, partner_of_sensor: np.ndarray,

@@ -26,7 +26,6 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import re
 import sys
 import threading
 import time
@@ -34,8 +33,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rig.interchange import FLOAT_FORMAT
-from rig.records import PLOT_DTYPE, TRACK_DTYPE, empty_plots
+from rig.interchange import TracksCsvWriter
+from rig.records import PLOT_DTYPE, empty_plots
 
 from .realtime import sleep_until_holding_gil
 
@@ -87,7 +86,7 @@ class LoopResult:
     deadline_misses: int
     ticks: int
     cycles: int
-    pictures: "PicturesOut | None" = None        # the published pictures (tracks.csv)
+    pictures: "TracksCsvWriter | None" = None    # the published pictures (tracks.csv)
     tick_times_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # run time of each
     snapshots: list = field(default_factory=list)   # (run time, per-sensor counts) per tick
     memory: list = field(default_factory=list)      # (run time, rig MB, [emulator MB]) per tick
@@ -148,7 +147,8 @@ class RealTimeLoop:
     """Runs ``engine`` over ``sensors`` from ``t0_ns`` for ``duration_s`` (host monotonic).
 
     ``feeds`` (a :class:`rig.publish.Feeds`) publishes: ``publish(tracks, t_tod_s) ->
-    done_ns``; ``pictures`` (a :class:`PicturesOut`) keeps every picture published;
+    done_ns``; ``pictures`` (a :class:`rig.interchange.TracksCsvWriter`) keeps every picture
+    published;
     ``utc_tod_at_t0_s`` turns run time into the time of day CAT062 carries; ``on_tick`` is
     called after each picture with the loop (for the live view).
     """
@@ -158,7 +158,7 @@ class RealTimeLoop:
                  tick_guard_s: float, switch_interval_s: float,
                  utc_tod_at_t0_s: float, gc_freeze: bool = True, on_tick=None,
                  on_plots=None, expected_plots: int = 1 << 16,
-                 wakeup: threading.Event | None = None, recorder=None, pictures: "PicturesOut"):
+                 wakeup: threading.Event | None = None, recorder=None, pictures: TracksCsvWriter):
         self.sensors = sensors
         self.engine = engine
         self.feeds = feeds
@@ -350,54 +350,3 @@ class RealTimeLoop:
             pictures=self.pictures, tick_times_s=np.array(self.tick_times_s), plots=plots,
             snapshots=self.snapshots, memory=self.memory, stopped_by=self._stop_reason or "duration",
             elapsed_s=(min(time.monotonic_ns(), self.end_ns) - self.t0_ns) * 1e-9)
-
-
-#: tracks.csv columns: (header, TRACK_DTYPE field, printf format). Floats as the interchange
-#: writer prints them (``FLOAT_FORMAT``), counts and ids as integers.
-PICTURE_COLUMNS = (
-    ("t", "t", FLOAT_FORMAT), ("track_id", "track_id", "%d"), ("east_m", "east", FLOAT_FORMAT),
-    ("north_m", "north", FLOAT_FORMAT), ("up_m", "up", FLOAT_FORMAT),
-    ("ve", "v_east", FLOAT_FORMAT), ("vn", "v_north", FLOAT_FORMAT),
-    ("vu", "v_up", FLOAT_FORMAT), ("status", "status", "%d"),
-    ("n_updates", "n_updates", "%d"), ("partners", "partners", "%d"),
-)
-_ROW_FORMAT = ",".join(fmt for _, _, fmt in PICTURE_COLUMNS) + "\n"
-_NAN_CELL = re.compile(r"(?<![^,\n])nan(?=[,\n])")
-
-
-def picture_csv_rows(tracks: np.ndarray) -> str:
-    """The rows of tracks.csv for one picture (no header), as pandas would write them with
-    the interchange float format (an empty cell for NaN), at a small fraction of the cost:
-    this runs in the real-time loop at every tick."""
-    columns = [tracks[field].tolist() for _, field, _ in PICTURE_COLUMNS]
-    text = "".join(_ROW_FORMAT % row for row in zip(*columns))
-    return _NAN_CELL.sub("", text) if "nan" in text else text
-
-
-class PicturesOut:
-    """The published pictures, appended to ``tracks.csv`` as they go out, so memory stays
-    flat however long the run; :attr:`last` is the latest picture."""
-
-    def __init__(self, path):
-        self.path = path
-        self._file = open(path, "w", newline="")
-        self._file.write(",".join(name for name, _, _ in PICTURE_COLUMNS) + "\n")
-        self.last = np.zeros(0, TRACK_DTYPE)
-        self.count = 0
-
-    def add(self, tracks: np.ndarray) -> None:
-        self._file.write(picture_csv_rows(tracks))
-        self._file.flush()
-        self.last = tracks
-        self.count += 1
-
-    def close(self) -> None:
-        self._file.close()
-
-
-def pictures_table(pictures: list[np.ndarray]):
-    """The published pictures as rows of tracks.csv (pandas DataFrame)."""
-    import pandas as pd
-
-    tracks = np.concatenate(pictures) if pictures else np.zeros(0, TRACK_DTYPE)
-    return pd.DataFrame({name: tracks[field] for name, field, _ in PICTURE_COLUMNS})

@@ -21,6 +21,7 @@ import numpy as np
 from rig.errors import ConfigError
 from rig.fusion import FusionEngine
 from rig.harness.limits import parse_limits
+from rig.interchange import TracksCsvWriter
 from rig.record import Kind, RecordingReport
 from rig.record import iter_recording
 from rig.records import PLOT_DTYPE, empty_plots
@@ -28,7 +29,7 @@ from rig.scenario import ScenarioSpec, build_scenario
 from rig.validation import validate
 
 from .config import BenchConfig, LoadedConfig
-from .loop import FusionStep, LoopResult, PicturesOut, SampleBuffer, transport_latency_ms
+from .loop import FusionStep, LoopResult, SampleBuffer, transport_latency_ms
 from .report import sensor_row, write_reports
 from .run import sensor_table
 from .sensors import SensorHandle, to_run_time
@@ -110,7 +111,7 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
     pending = [deque() for _ in range(n)]
     processing, transport = SampleBuffer(), SampleBuffer()
     lateness, jitter = SampleBuffer(), SampleBuffer()
-    pictures = PicturesOut(out_dir / "tracks.csv")
+    pictures = TracksCsvWriter(out_dir / "tracks.csv")
     tick_times, fused, snapshots = [], [], []
     last_start, deadline_misses, cycles = None, 0, 0
     period_ns = round(cfg.outputs.period_s * 1e9)

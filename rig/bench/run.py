@@ -15,10 +15,11 @@ import numpy as np
 from rig.errors import TransportError
 from rig.fusion import FusionEngine, SensorTable
 from rig.geodesy import site_transform
+from rig.interchange import TracksCsvWriter
 
 from .config import LoadedConfig
 from .live import LiveView
-from .loop import PicturesOut, RealTimeLoop
+from .loop import RealTimeLoop
 from .outputs import feeds_summary, open_feeds
 from .realtime import apply_realtime, is_fifo
 from .recording import RunRecorder
@@ -76,7 +77,7 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
     engine = FusionEngine(origin, table, cfg.fusion)
     feeds = None
     loop = None
-    pictures = PicturesOut(out_dir / "tracks.csv")
+    pictures = TracksCsvWriter(out_dir / "tracks.csv")
     recorder = None
     recording_summary = None
     realtime_done: dict = {}
