@@ -1,18 +1,28 @@
-"""The registry of firmware interface families.
+"""The registry of firmware interface families, and the contract each family fulfils.
 
-A family (one kind of sensor hardware) lives in a module that holds its protocol definition,
-its host-side driver and its device-side emulator, and exposes a :class:`FirmwareInterface`.
-Built-in families are listed in :data:`BUILTIN`; other packages add theirs through the entry
-point group ``rig.firmware_interfaces``. A family's module is imported only when it is used.
+A family (one kind of sensor hardware) lives in one package that holds its protocol
+definition, its host-side driver, its device-side emulator, and exposes a
+:class:`FirmwareInterface` subclass instance. Built-in families are listed in
+:data:`BUILTIN`; other packages add theirs through the entry point group
+``rig.firmware_interfaces``. A family's module is imported only when it is used.
+
+``rig run``, ``rig replay`` and ``rig emulate`` know nothing of any family: they ask the
+family's interface for each step (how to start and address its emulator, how to open its
+driver, where its clock sits, how to decode what a recording kept of its bytes).
+
+A sensor handed to these methods (``sensor``) is the bench's handle: ``sensor.index`` (the
+plots' ``sensor_id``), ``sensor.id``, ``sensor.entry`` (its bench-config entry: ``transport``,
+``emulated``, ``baudrate``, ``sac``), ``sensor.sic`` and ``sensor.radar`` (the scenario's radar:
+``radar.site.alt_m``, ``radar.scan_period_s``).
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
 
-from rig.errors import FirmwareInterfaceError
+from rig.errors import FirmwareInterfaceError, TransportError
 
 ENTRY_POINT_GROUP = "rig.firmware_interfaces"
 
@@ -24,15 +34,47 @@ BUILTIN: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
 class FirmwareInterface:
-    """What the rig needs to know about one sensor hardware family."""
+    """What the rig needs to know about one sensor hardware family. A family subclasses it,
+    sets the class attributes and overrides what its hardware needs."""
 
-    name: str
-    description: str
-    transport: str              # "serial", "udp", "visa"
-    driver: type                # host side
-    emulator: type              # device side
+    name: str = ""
+    description: str = ""
+    transport: str = ""                 # "serial", "udp", "visa", ...
+    #: the family's sensor clock reads UTC time of day (plots are taken to the nearest day)
+    time_of_day: bool = False
+    #: "module:function(args, source, clock, emit) -> exit code": ``rig emulate --family``
+    emulator_runner: str = ""
+
+    # --- emulated sensors --------------------------------------------------------------
+    def emulator_args(self, sensor, run_dir: Path, early_driver) -> list[str]:
+        """Arguments added to ``rig emulate`` for this sensor in a run (``run_dir`` holds the
+        run's scenario; ``early_driver`` is what :meth:`open_early` returned)."""
+        return []
+
+    # --- drivers -----------------------------------------------------------------------
+    def open_early(self, sensor, tap):
+        """A driver that must exist before the emulator starts (e.g. the socket it sends
+        to), opened, or None. ``tap`` sees every raw chunk the driver reads."""
+        return None
+
+    def open_driver(self, sensor, target: str, tap):
+        """The driver of ``sensor`` on ``target`` (the config's transport, or the emulator's
+        device), opened; ``tap`` as for :meth:`open_early`."""
+        raise TransportError(f"sensor {sensor.id}: family {self.name} has no driver to run")
+
+    def clock_shift_s(self, sensor, driver, t0_ns: int) -> float:
+        """For a real sensor: where its clock sits, ``t_run = t_sensor − shift``, measured
+        once the driver is open (registration estimates what is left)."""
+        return 0.0
+
+    # --- replay ------------------------------------------------------------------------
+    def replay_decoder(self, info: dict):
+        """A fresh decoder of what this family's driver read, for ``rig replay``: an object
+        with ``feed(chunk, t_arrival_ns) -> PLOT_DTYPE array``, ``reset()`` and
+        ``counters() -> dict``. ``info`` is the recording's record of the sensor (``index``,
+        ``id``, ``sac``, ``sic``, ``site_alt_m``)."""
+        raise FirmwareInterfaceError(f"family {self.name} cannot replay a recording")
 
 
 def available() -> dict[str, str]:

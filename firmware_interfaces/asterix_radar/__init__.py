@@ -5,19 +5,14 @@
 - ``driver``: host side (:class:`AsterixRadarDriver`).
 - ``emulator``: device side (:class:`AsterixRadarEmulator`).
 - ``reference``: a pure-Python codec that the compiled one is tested against.
+- ``family``: what ``rig run``, ``rig replay`` and ``rig emulate`` ask of the family
+  (:class:`rig.firmware.FirmwareInterface`).
 """
-
-from rig.firmware import FirmwareInterface
 
 from .driver import AsterixRadarDriver
 from .emulator import AsterixRadarEmulator
+from .family import AsterixRadarFamily
 
-INTERFACE = FirmwareInterface(
-    name="asterix-cat048",
-    description="ASTERIX CAT048 (ed. 1.31) monoradar target reports over UDP",
-    transport="udp",
-    driver=AsterixRadarDriver,
-    emulator=AsterixRadarEmulator,
-)
+INTERFACE = AsterixRadarFamily()
 
-__all__ = ["INTERFACE", "AsterixRadarDriver", "AsterixRadarEmulator"]
+__all__ = ["INTERFACE", "AsterixRadarFamily", "AsterixRadarDriver", "AsterixRadarEmulator"]

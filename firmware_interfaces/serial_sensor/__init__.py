@@ -4,19 +4,14 @@
 - ``driver``: host side (:class:`SerialSensorDriver`).
 - ``emulator``: device side (:class:`SerialSensorEmulator`).
 - ``reference``: a pure-Python codec that the compiled one is tested against.
+- ``family``: what ``rig run``, ``rig replay`` and ``rig emulate`` ask of the family
+  (:class:`rig.firmware.FirmwareInterface`).
 """
-
-from rig.firmware import FirmwareInterface
 
 from .driver import SerialSensorDriver
 from .emulator import SerialSensorEmulator
+from .family import SerialSensorFamily
 
-INTERFACE = FirmwareInterface(
-    name="serial-sensor",
-    description="rig binary framed plot protocol over a serial line (pty, tty, any pyserial URL)",
-    transport="serial",
-    driver=SerialSensorDriver,
-    emulator=SerialSensorEmulator,
-)
+INTERFACE = SerialSensorFamily()
 
-__all__ = ["INTERFACE", "SerialSensorDriver", "SerialSensorEmulator"]
+__all__ = ["INTERFACE", "SerialSensorFamily", "SerialSensorDriver", "SerialSensorEmulator"]

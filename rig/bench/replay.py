@@ -20,6 +20,7 @@ import numpy as np
 
 from rig.errors import ConfigError
 from rig.fusion import FusionEngine
+from rig.firmware import get_interface
 from rig.harness.limits import parse_limits
 from rig.interchange import TracksCsvWriter
 from rig.record import Kind, RecordingReport
@@ -38,42 +39,19 @@ log = logging.getLogger(__name__)
 
 
 class _Decoder:
-    """A fresh decoder of one sensor's family, as its driver made it."""
+    """A fresh decoder of one sensor's family, as its driver made it, and its plot count."""
 
     def __init__(self, info: dict):
         self.info = info
         self.plots = 0
-        family, index = info["family"], info["index"]
-        if family == "serial-sensor":
-            from rig._ext.serial_codec import SerialFrameDecoder
-
-            self._d = SerialFrameDecoder(sensor_id=index)
-            self.feed = self._d.feed
-        elif family == "asterix-cat048":
-            from rig._ext.asterix048 import Cat048Decoder
-
-            self._d = Cat048Decoder(sensor_id=index, site_alt_m=info["site_alt_m"])
-            self._d.set_source(info["sac"], info["sic"], index, info["site_alt_m"])
-            self.feed = self._d.feed
-        elif family == "scpi-sensor":
-            from firmware_interfaces.scpi_sensor.blocks import parse_block, plots_from_payload
-
-            self._d = None
-
-            def feed(block: bytes, t_ns: int) -> np.ndarray:
-                data, _ = parse_block(block)
-                return plots_from_payload(data, sensor_id=index, t_arrival_ns=t_ns)
-            self.feed = feed
-        else:
-            raise ConfigError(f"recording holds sensor {info['id']} of family {family}, which "
-                              "replay cannot decode")
+        self._d = get_interface(info["family"]).replay_decoder(info)
+        self.feed = self._d.feed
 
     def reset(self) -> None:
-        if self._d is not None:
-            self._d.reset()
+        self._d.reset()
 
     def counters(self) -> dict:
-        return self._d.counters() if self._d is not None else {}
+        return self._d.counters()
 
 
 def load_recorded_config(meta: dict, path: Path) -> LoadedConfig:

@@ -123,8 +123,7 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
                 if s.entry.emulated:
                     faults = [f.model_dump(exclude={"sensor"}) for f in cfg.faults
                               if f.sensor == s.id]
-                    s.start_emulator(scenario_file, t0_ns, cfg.duration_s + 1.0, s.listen_port,
-                                     faults)
+                    s.start_emulator(scenario_file, t0_ns, cfg.duration_s + 1.0, faults)
             except TransportError as e:
                 _sensor_failed(s, e, failures)
         wakeup = threading.Event()

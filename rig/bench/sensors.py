@@ -5,22 +5,22 @@ Whatever the family, a handle gives the loop the same things: ``read_plots()`` (
 sensor has gone silent. Emulated sensors run ``rig emulate`` in their own process, streaming
 the scenario's radar, all started on one shared emulation time (``--start-at``), so their
 clocks read run time plus their own offset and drift. Real sensors keep their own clocks;
-the handle measures where their time line sits at the start (PING for the serial protocol,
-``SYSTem:CLOCk?`` for SCPI, UTC time of day for ASTERIX), and registration in the fusion
-engine estimates what is left.
+the handle asks the family where their time line sits at the start (PING for the serial
+protocol, ``SYSTem:CLOCk?`` for SCPI, UTC time of day for ASTERIX), and registration in the
+fusion engine estimates what is left. Everything family-specific is the family's
+:class:`rig.firmware.FirmwareInterface`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
 
 from rig.emulation.process import EmulatorProcess
-from rig.errors import TransportError
+from rig.firmware import get_interface
 from rig.sensors.spec import RadarSpec
 
 from .config import SensorEntry
@@ -54,12 +54,13 @@ class SensorHandle:
         self.id = entry.id
         self.partner = radar.partner
         self.family = entry.family
+        self.interface = get_interface(entry.family)
         self.emulator: EmulatorProcess | None = None
         self.driver = None
         self.state = "not started"
         self.error: str | None = None
         self.shift_s = 0.0               # t_run = t_sensor - shift_s (modulo a day for ToD)
-        self.tod = entry.family == "asterix-cat048"
+        self.tod = self.interface.time_of_day
         self.plots_received = 0
         self.t_first_plot_ns: int | None = None
         self.t_last_plot_ns: int | None = None
@@ -70,20 +71,13 @@ class SensorHandle:
 
     # --- start -------------------------------------------------------------------------
     def start_emulator(self, scenario_file: Path, start_ns: int, duration_s: float,
-                       feed_port: int | None = None, faults: list[dict] | None = None) -> None:
+                       faults: list[dict] | None = None) -> None:
         """Start ``rig emulate`` for this sensor (call :meth:`open` once it is ready)."""
         args = ["emulate", "--family", self.family, "--scenario", str(scenario_file),
                 "--sensor", self.id, "--start-at", str(start_ns), "--duration", f"{duration_s:.6f}"]
         if faults:
             args += ["--faults", json.dumps(faults)]
-        if self.family == "serial-sensor":
-            # a stable name for the line, so the driver reopens it after a disconnect
-            args += ["--link", str(scenario_file.parent / f"sensor-{self.id}.tty")]
-        if self.family == "asterix-cat048":
-            args += ["--port", f"udp://127.0.0.1:{feed_port}", "--sac", str(self.entry.sac),
-                     "--sic", str(self.sic), "--site-alt", str(self.radar.site.alt_m)]
-        elif self.family == "scpi-sensor":
-            args += ["--port", "0"]
+        args += self.interface.emulator_args(self, scenario_file.parent, self.driver)
         self.emulator = EmulatorProcess(args, name=f"emulated sensor {self.id}")
         self.state = "starting"
 
@@ -92,60 +86,22 @@ class SensorHandle:
         return self.entry.sic if self.entry.sic is not None else (1 + self.index) % 256
 
     def prepare(self, tap=None) -> None:
-        """Open what must exist before an emulator starts (the ASTERIX listening socket).
-        ``tap`` sees every raw chunk the driver reads (for recording)."""
+        """Open what the family needs before an emulator starts (the ASTERIX listening
+        socket). ``tap`` sees every raw chunk the driver reads (for recording)."""
         self.tap = tap
-        if self.family == "asterix-cat048":
-            from firmware_interfaces.asterix_radar import AsterixRadarDriver
-
-            url = "udp://@127.0.0.1:0" if self.entry.emulated else self.entry.transport
-            self.driver = AsterixRadarDriver(url, sensor_id=self.index,
-                                             site_alt_m=self.radar.site.alt_m)
-            self.driver.set_source(self.entry.sac, self.sic, self.index, self.radar.site.alt_m)
-            self.driver.set_tap(tap)
-            self.driver.open()
-
-    @property
-    def listen_port(self) -> int | None:
-        if self.family == "asterix-cat048" and self.driver is not None:
-            return self.driver.local_address[1]
-        return None
+        self.driver = self.interface.open_early(self, tap)
 
     def open(self, wakeup, t0_ns: int) -> None:
         """Open the driver (on the emulator's device when emulated) and place its time line."""
         target = self.entry.transport
         if self.emulator is not None:
             target = self.emulator.wait_ready()["device"]
-        if self.family == "serial-sensor":
-            from firmware_interfaces.serial_sensor import SerialSensorDriver
-
-            self.driver = SerialSensorDriver(target, sensor_id=self.index,
-                                             baudrate=self.entry.baudrate)
-            self.driver.set_tap(self.tap)
-            self.driver.open()
-            if self.emulator is None:
-                self.shift_s = (self.driver.ping().offset_ns + t0_ns) * 1e-9
-        elif self.family == "scpi-sensor":
-            from firmware_interfaces.scpi_sensor import ScpiSensorDriver
-
-            self.driver = ScpiSensorDriver(target, sensor_id=self.index)
-            self.driver.set_tap(self.tap)
-            self.driver.open()
-            if self.emulator is None:
-                self.shift_s = self._scpi_clock_offset_s() + t0_ns * 1e-9
-        elif self.family == "asterix-cat048":
-            if self.emulator is None:      # the radar's clock is UTC time of day
-                self.shift_s = (time.time() - (time.monotonic_ns() - t0_ns) * 1e-9) % DAY_S
-        else:
-            raise TransportError(f"sensor {self.id}: family {self.family} cannot be run yet")
+        if self.driver is None:
+            self.driver = self.interface.open_driver(self, target, self.tap)
+        if self.emulator is None:
+            self.shift_s = self.interface.clock_shift_s(self, self.driver, t0_ns)
         self.driver.set_wakeup(wakeup)
         self.state = "open"
-
-    def _scpi_clock_offset_s(self) -> float:
-        t_before = time.monotonic_ns()
-        sensor_s = float(self.driver.query("SYSTem:CLOCk?"))
-        t_after = time.monotonic_ns()
-        return sensor_s - (t_before + t_after) * 0.5e-9
 
     def timeline(self) -> dict:
         """How this sensor's plots reach the run's time line, and what decodes them (replay)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from rig.firmware import available as available_families
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -38,7 +40,7 @@ def add_parser(sub) -> None:
                         "(to measure the line's latency alone)")
     p.add_argument("--autostart", action="store_true",
                    help="stream at once instead of waiting for START")
-    p.add_argument("--family", choices=sorted(FAMILY_RUNNERS), default="serial-sensor",
+    p.add_argument("--family", choices=list(available_families()), default="serial-sensor",
                    help="sensor hardware family (default serial-sensor). asterix-cat048: "
                         "CAT048 over UDP, --port udp://HOST:PORT is where it sends (default "
                         "udp://127.0.0.1:8600). scpi-sensor: a SCPI instrument on a TCP port "
@@ -74,14 +76,6 @@ def add_parser(sub) -> None:
                    help="serial-sensor: keep PATH a symbolic link to the current pty and "
                         "announce it as the device (a host can reopen it after a disconnect)")
     p.set_defaults(func=run)
-
-
-#: family -> "module:function(args, source, clock, emit) -> exit code"
-FAMILY_RUNNERS = {
-    "serial-sensor": "firmware_interfaces.serial_sensor.cli:run_emulator",
-    "asterix-cat048": "firmware_interfaces.asterix_radar.cli:run_emulator",
-    "scpi-sensor": "firmware_interfaces.scpi_sensor.cli:run_emulator",
-}
 
 
 def _positive(name: str, value: float | None) -> None:
@@ -132,13 +126,19 @@ def fault_schedule(args):
 def run(args) -> int:
     import importlib
 
+    from rig.errors import UsageError
+    from rig.firmware import get_interface
+
     _positive("rate", args.rate)
     _positive("duration", args.duration)
     _positive("scan-period", args.scan_period)
     _positive("frame-interval", args.frame_interval)
     source, clock = plot_source(args)
     args.fault_schedule = fault_schedule(args)
-    module, _, function = FAMILY_RUNNERS[args.family].partition(":")
+    runner = get_interface(args.family).emulator_runner
+    if not runner:
+        raise UsageError(f"family {args.family} has no emulator")
+    module, _, function = runner.partition(":")
     return getattr(importlib.import_module(module), function)(args, source, clock, _emit)
 
 

@@ -1,0 +1,46 @@
+"""The ASTERIX radar's side of the family contract (rig.firmware.FirmwareInterface)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rig.firmware import FirmwareInterface
+
+from .driver import AsterixRadarDriver
+
+DAY_S = 86400.0
+
+
+class AsterixRadarFamily(FirmwareInterface):
+    name = "asterix-cat048"
+    description = "ASTERIX CAT048 (ed. 1.31) monoradar target reports over UDP"
+    transport = "udp"
+    time_of_day = True                  # I048/140: UTC time of day
+    emulator_runner = "firmware_interfaces.asterix_radar.cli:run_emulator"
+
+    def open_early(self, sensor, tap):
+        # the listening socket exists before the emulated radar starts sending to it
+        url = "udp://@127.0.0.1:0" if sensor.entry.emulated else sensor.entry.transport
+        driver = AsterixRadarDriver(url, sensor_id=sensor.index,
+                                    site_alt_m=sensor.radar.site.alt_m)
+        driver.set_source(sensor.entry.sac, sensor.sic, sensor.index, sensor.radar.site.alt_m)
+        driver.set_tap(tap)
+        driver.open()
+        return driver
+
+    def emulator_args(self, sensor, run_dir: Path, early_driver) -> list[str]:
+        port = early_driver.local_address[1]
+        return ["--port", f"udp://127.0.0.1:{port}", "--sac", str(sensor.entry.sac),
+                "--sic", str(sensor.sic), "--site-alt", str(sensor.radar.site.alt_m)]
+
+    def clock_shift_s(self, sensor, driver, t0_ns: int) -> float:
+        # the radar's clock is UTC time of day: the time of day at the run's start
+        return (time.time() - (time.monotonic_ns() - t0_ns) * 1e-9) % DAY_S
+
+    def replay_decoder(self, info: dict):
+        from rig._ext.asterix048 import Cat048Decoder
+
+        decoder = Cat048Decoder(sensor_id=info["index"], site_alt_m=info["site_alt_m"])
+        decoder.set_source(info["sac"], info["sic"], info["index"], info["site_alt_m"])
+        return decoder

@@ -1,0 +1,55 @@
+"""The SCPI sensor's side of the family contract (rig.firmware.FirmwareInterface)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rig.firmware import FirmwareInterface
+
+from .blocks import parse_block, plots_from_payload
+from .driver import ScpiSensorDriver
+
+
+class ScpiBlockDecoder:
+    """Replay: each recorded chunk is one binary plot block, as the driver fetched it."""
+
+    def __init__(self, sensor_id: int):
+        self.sensor_id = sensor_id
+
+    def feed(self, block: bytes, t_arrival_ns: int) -> np.ndarray:
+        data, _ = parse_block(block)
+        return plots_from_payload(data, sensor_id=self.sensor_id, t_arrival_ns=t_arrival_ns)
+
+    def reset(self) -> None:
+        pass
+
+    def counters(self) -> dict:
+        return {}
+
+
+class ScpiSensorFamily(FirmwareInterface):
+    name = "scpi-sensor"
+    description = "SCPI radar sensor over VISA (raw TCP socket, IEEE 488.2 binary plot blocks)"
+    transport = "visa"
+    emulator_runner = "firmware_interfaces.scpi_sensor.cli:run_emulator"
+
+    def emulator_args(self, sensor, run_dir: Path, early_driver) -> list[str]:
+        return ["--port", "0"]              # any free port on loopback
+
+    def open_driver(self, sensor, target: str, tap):
+        driver = ScpiSensorDriver(target, sensor_id=sensor.index)
+        driver.set_tap(tap)
+        driver.open()
+        return driver
+
+    def clock_shift_s(self, sensor, driver, t0_ns: int) -> float:
+        t_before = time.monotonic_ns()
+        sensor_s = float(driver.query("SYSTem:CLOCk?"))
+        t_after = time.monotonic_ns()
+        return sensor_s - (t_before + t_after) * 0.5e-9 + t0_ns * 1e-9
+
+    def replay_decoder(self, info: dict):
+        return ScpiBlockDecoder(info["index"])
