@@ -143,37 +143,56 @@ def tod_of(utc_tod_at_t0_s: float, tracks: np.ndarray) -> float:
     return (utc_tod_at_t0_s + t) % 86400.0
 
 
+@dataclass(frozen=True)
+class LoopTiming:
+    """When the loop starts, ends and ticks, and how it waits for a tick (host monotonic
+    nanoseconds)."""
+
+    t0_ns: int                   # run time 0
+    end_ns: int
+    period_ns: int               # output ticks (the whole picture)
+    deadline_ns: int             # a picture later than this after its tick misses it
+    spin_ns: int                 # busy-wait before each tick (0 under SCHED_FIFO)
+    guard_ns: int                # no fusion cycle starts this close to a tick
+    switch_interval_s: float     # the interpreter's switch interval during the run
+    gc_freeze: bool = True       # gc.freeze() after start-up, no collection in the loop
+
+    @classmethod
+    def of(cls, cfg, t0_ns: int, *, fifo: bool = False) -> "LoopTiming":
+        """From a bench config (its ``duration_s``, ``outputs`` and ``realtime``)."""
+        spin_ns = 0 if fifo else round(cfg.realtime.spin_s * 1e9)
+        return cls(t0_ns=t0_ns, end_ns=t0_ns + round(cfg.duration_s * 1e9),
+                   period_ns=round(cfg.outputs.period_s * 1e9),
+                   deadline_ns=round(cfg.outputs.deadline_s * 1e9), spin_ns=spin_ns,
+                   guard_ns=max(spin_ns, round(cfg.realtime.tick_guard_s * 1e9)),
+                   switch_interval_s=cfg.realtime.switch_interval_s,
+                   gc_freeze=cfg.realtime.gc_freeze)
+
+
 class RealTimeLoop:
-    """Runs ``engine`` over ``sensors`` from ``t0_ns`` for ``duration_s`` (host monotonic).
+    """Runs ``engine`` over ``sensors`` as ``timing`` says.
 
     ``feeds`` (a :class:`rig.publish.Feeds`) publishes: ``publish(tracks, t_tod_s) ->
     done_ns``; ``pictures`` (a :class:`rig.interchange.TracksCsvWriter`) keeps every picture
-    published;
+    published; ``updates``: each track is also sent as soon as a plot updates it;
     ``utc_tod_at_t0_s`` turns run time into the time of day CAT062 carries; ``on_tick`` is
     called after each picture with the loop (for the live view).
     """
 
-    def __init__(self, sensors, engine, feeds, *, t0_ns: int, duration_s: float,
-                 period_s: float, updates: bool, deadline_s: float, spin_s: float,
-                 tick_guard_s: float, switch_interval_s: float,
-                 utc_tod_at_t0_s: float, gc_freeze: bool = True, on_tick=None,
-                 on_plots=None, expected_plots: int = 1 << 16,
-                 wakeup: threading.Event | None = None, recorder=None, pictures: TracksCsvWriter):
+    def __init__(self, sensors, engine, feeds, pictures: TracksCsvWriter, timing: LoopTiming,
+                 *, updates: bool, utc_tod_at_t0_s: float, on_tick=None,
+                 expected_plots: int = 1 << 16, wakeup: threading.Event | None = None,
+                 recorder=None):
         self.sensors = sensors
         self.engine = engine
         self.feeds = feeds
-        self.t0_ns = t0_ns
-        self.end_ns = t0_ns + round(duration_s * 1e9)
-        self.period_ns = round(period_s * 1e9)
+        self.timing = timing
+        self.t0_ns, self.end_ns = timing.t0_ns, timing.end_ns
+        self.period_ns, self.deadline_ns = timing.period_ns, timing.deadline_ns
+        self.spin_ns, self.guard_ns = timing.spin_ns, timing.guard_ns
         self.updates = updates
-        self.deadline_ns = round(deadline_s * 1e9)
-        self.spin_ns = round(spin_s * 1e9)
-        self.guard_ns = max(self.spin_ns, round(tick_guard_s * 1e9))  # no cycle from then on
-        self.switch_interval_s = switch_interval_s
         self.utc_tod_at_t0_s = utc_tod_at_t0_s
-        self.gc_freeze = gc_freeze
         self.on_tick = on_tick
-        self.on_plots = on_plots
         self.recorder = recorder
         self.fusion = FusionStep(engine, updates=updates)
         self.wakeup = wakeup or threading.Event()
@@ -205,12 +224,12 @@ class RealTimeLoop:
 
     # --- the loop ---------------------------------------------------------------------------
     def run(self) -> LoopResult:
-        if self.gc_freeze:
+        if self.timing.gc_freeze:
             gc.collect()
             gc.freeze()
             gc.disable()
         switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(self.switch_interval_s)
+        sys.setswitchinterval(self.timing.switch_interval_s)
         try:
             self._wait_until(self.t0_ns)
             next_tick = self.t0_ns + self.period_ns
@@ -252,7 +271,7 @@ class RealTimeLoop:
                 self._tick_chores(start)
         finally:
             sys.setswitchinterval(switch_interval)
-            if self.gc_freeze:
+            if self.timing.gc_freeze:
                 gc.enable()
                 gc.unfreeze()
         return self._result()
@@ -308,8 +327,6 @@ class RealTimeLoop:
         self.depth.append(depth)
         self.cycles += 1
         self._plots.extend(plots)
-        if self.on_plots is not None:
-            self.on_plots(plots)
         until_s = self.run_time_s(time.monotonic_ns())
         t_update_s = self.run_time_s(time.monotonic_ns()) if self.updates else None
         updated = self.fusion.cycle(plots, until_s, t_update_s)

@@ -19,7 +19,7 @@ from rig.interchange import TracksCsvWriter
 
 from .config import LoadedConfig
 from .live import LiveView
-from .loop import RealTimeLoop
+from .loop import LoopTiming, RealTimeLoop
 from .outputs import feeds_summary, open_feeds
 from .realtime import apply_realtime, is_fifo
 from .recording import RunRecorder
@@ -146,14 +146,9 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
         if realtime:       # this thread (the loop's) alone: readers and the view keep theirs
             realtime_done = apply_realtime()
         loop = RealTimeLoop(
-            sensors, engine, feeds, t0_ns=t0_ns, duration_s=cfg.duration_s,
-            period_s=cfg.outputs.period_s, updates=cfg.outputs.updates,
-            deadline_s=cfg.outputs.deadline_s, spin_s=0.0 if is_fifo() else cfg.realtime.spin_s,
-            tick_guard_s=cfg.realtime.tick_guard_s,
-            switch_interval_s=cfg.realtime.switch_interval_s,
-            utc_tod_at_t0_s=utc_tod_at_t0, gc_freeze=cfg.realtime.gc_freeze,
-            on_tick=view.update, expected_plots=expected, wakeup=wakeup, recorder=recorder,
-            pictures=pictures)
+            sensors, engine, feeds, pictures, LoopTiming.of(cfg, t0_ns, fifo=is_fifo()),
+            updates=cfg.outputs.updates, utc_tod_at_t0_s=utc_tod_at_t0, on_tick=view.update,
+            expected_plots=expected, wakeup=wakeup, recorder=recorder)
         result = loop.run()
     finally:
         view.close()
