@@ -7,6 +7,7 @@ import logging
 import signal
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from rig.interchange import TracksCsvWriter
 
 from .config import LoadedConfig
 from .live import LiveView
-from .loop import LoopTiming, RealTimeLoop
+from .loop import LoopResult, LoopTiming, RealTimeLoop
 from .outputs import feeds_summary, open_feeds
 from .realtime import apply_realtime, is_fifo
 from .recording import RunRecorder
@@ -66,119 +67,173 @@ def sensor_table(loaded: LoadedConfig) -> SensorTable:
 
 def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
               realtime: bool = False, console=None, record: Path | None = None) -> RunOutcome:
-    cfg = loaded.config
     out_dir.mkdir(parents=True, exist_ok=True)
     started_utc = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    scenario_file = loaded.write_scenario(out_dir / "scenario.yaml")
-    table = sensor_table(loaded)
-    origin = loaded.scenario.origin
-    sensors = [SensorHandle(i, e, r) for i, e, r in zip(range(len(cfg.sensors)), cfg.sensors,
-                                                        loaded.radars)]
-    engine = FusionEngine(origin, table, cfg.fusion)
-    feeds = None
-    loop = None
-    pictures = TracksCsvWriter(out_dir / "tracks.csv")
-    recorder = None
-    recording_summary = None
-    realtime_done: dict = {}
-    failures: list[dict] = []
-    emulator_summaries: dict[str, dict | None] = {}
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    stop_requested: list[str] = []
-
-    def on_signal(signum, _frame):
-        name = signal.Signals(signum).name
-        stop_requested.append(name)
-        if loop is not None:
-            loop.stop(name)
-
-    for s in previous:
-        signal.signal(s, on_signal)
-    view = LiveView(sensors, engine, cfg, live=live, console=console)
-    try:
-        view.start()
-        lead_s = STARTUP_LEAD_S + STARTUP_LEAD_PER_EMULATOR_S * sum(
-            e.emulated for e in cfg.sensors)
-        t0_ns = time.monotonic_ns() + round(lead_s * 1e9)
-        utc_tod_at_t0 = (time.time() + lead_s) % 86400.0
-        record_path = record or (Path(cfg.record.path) if cfg.record else None)
-        if record_path is not None:
-            if not record_path.is_absolute():
-                record_path = out_dir / record_path
-            rc = cfg.record
-            recorder = RunRecorder(
-                record_path, {"config": cfg.model_dump(mode="json"),
-                              "config_file": str(loaded.path),
-                              "scenario": loaded.resolved_scenario_spec().model_dump(mode="json"),
-                              "t0_ns": t0_ns, "utc_tod_at_t0_s": utc_tod_at_t0},
-                flush_interval_s=rc.flush_interval_s if rc else 0.5,
-                max_file_bytes=rc.max_file_bytes if rc else None,
-                max_file_s=rc.max_file_s if rc else None, keep_files=rc.keep_files if rc else None)
-        feeds = open_feeds(cfg.outputs, origin, partner_sources={
-            int(table.partner[s.index]): (s.entry.sac, s.sic) for s in sensors},
-            tap=recorder.output if recorder else None)
-        for s in sensors:
-            try:
-                s.prepare(recorder.tap_for(s.index) if recorder else None)
-                if s.entry.emulated:
-                    faults = [f.model_dump(exclude={"sensor"}) for f in cfg.faults
-                              if f.sensor == s.id]
-                    s.start_emulator(scenario_file, t0_ns, cfg.duration_s + 1.0, faults)
-            except TransportError as e:
-                _sensor_failed(s, e, failures)
-        wakeup = threading.Event()
-        for s in sensors:
-            if s.error:
-                continue
-            try:
-                s.open(wakeup, t0_ns)
-            except TransportError as e:
-                _sensor_failed(s, e, failures)
-        if stop_requested:
-            raise KeyboardInterrupt
-        if recorder is not None:
-            recorder.event(time.monotonic_ns(), {"timeline": [s.timeline() for s in sensors]})
-        startup_late_s = (time.monotonic_ns() - t0_ns) * 1e-9
-        if startup_late_s > 0:
-            log.warning("start-up took %.2f s longer than its lead: early plots waited",
-                        startup_late_s)
-        expected = int(sum(50 * cfg.duration_s for _ in sensors)) + 1024
-        if realtime:       # this thread (the loop's) alone: readers and the view keep theirs
-            realtime_done = apply_realtime()
-        loop = RealTimeLoop(
-            sensors, engine, feeds, pictures, LoopTiming.of(cfg, t0_ns, fifo=is_fifo()),
-            updates=cfg.outputs.updates, utc_tod_at_t0_s=utc_tod_at_t0, on_tick=view.update,
-            expected_plots=expected, wakeup=wakeup, recorder=recorder)
-        result = loop.run()
-    finally:
-        view.close()
-        for s in sensors:
-            s.close_driver()
-        for s in sensors:
-            emulator_summaries[s.id] = s.close()
-        pictures.close()
-        if feeds is not None:
-            feeds.close()
-        if recorder is not None:
-            for s in sensors:
-                for e in (s.emulator.events if s.emulator else []):
-                    if e.get("event") == "fault":
-                        recorder.event(time.monotonic_ns(), {**e, "sensor": s.id})
-            recording_summary = recorder.close()
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+    bench = Bench(loaded, out_dir, record=record)
+    with bench:
+        bench.open(live=live, console=console)
+        result = bench.run(realtime=realtime)
     rows = [sensor_row(s.id, s.partner, s.family, s.entry.transport,
                        "failed" if s.error else ("stale" if s.stale else "ok"),
                        s.plots_received, s.counters(), result.elapsed_s,
-                       stale_events=s.stale_events, error=s.error) for s in sensors]
-    report = write_reports(loaded, rows, engine, result, out_dir, t0_ns=t0_ns, extra={
-        "started_utc": started_utc, "realtime": realtime_done or None,
-        "sensor_failures": failures, "emulators": emulator_summaries,
-        "feeds": feeds_summary(cfg.outputs, feeds) if feeds is not None else [],
-        "recording": recording_summary,
-        "fault_events": {s.id: [e for e in (s.emulator.events if s.emulator else [])
-                                if e.get("event") == "fault"] for s in sensors}})
+                       stale_events=s.stale_events, error=s.error) for s in bench.sensors]
+    feeds = (feeds_summary(loaded.config.outputs, bench.feeds) if bench.feeds is not None
+             else [])
+    extra = {"started_utc": started_utc, "realtime": bench.realtime_done or None,
+             "sensor_failures": bench.failures, "emulators": bench.emulator_summaries,
+             "feeds": feeds, "recording": bench.recording_summary,
+             "fault_events": {s.id: fault_events(s) for s in bench.sensors}}
+    report = write_reports(loaded, rows, bench.engine, result, out_dir, t0_ns=bench.t0_ns,
+                           extra=extra)
     return RunOutcome(report["exit_code"], out_dir, report)
+
+
+def fault_events(sensor: SensorHandle) -> list[dict]:
+    """The faults a sensor's emulator reported injecting."""
+    return [e for e in (sensor.emulator.events if sensor.emulator else [])
+            if e.get("event") == "fault"]
+
+
+class Bench:
+    """The parts of one run: sensors (emulators and drivers), the fusion engine, the partner
+    feeds, tracks.csv, the recording, the live view and the signal handlers. Used as a
+    context manager, everything opened is closed in the reverse order however the run ends:
+    the view, then every driver (before any emulator stops, so an emulator that ends is no
+    disconnect), the emulators, the feeds, the recording (with the faults the emulators
+    injected), tracks.csv, and last the signal handlers."""
+
+    def __init__(self, loaded: LoadedConfig, out_dir: Path, *, record: Path | None = None):
+        self.loaded = loaded
+        self.cfg = cfg = loaded.config
+        self.out_dir = out_dir
+        self.record_path = record or (Path(cfg.record.path) if cfg.record else None)
+        self.table = sensor_table(loaded)
+        self.origin = loaded.scenario.origin
+        self.sensors = [SensorHandle(i, e, r) for i, (e, r) in
+                        enumerate(zip(cfg.sensors, loaded.radars))]
+        self.engine = FusionEngine(self.origin, self.table, cfg.fusion)
+        self.feeds = None
+        self.recorder = None
+        self.view = None
+        self.loop: RealTimeLoop | None = None
+        self.pictures: TracksCsvWriter | None = None
+        self.recording_summary = None
+        self.realtime_done: dict = {}
+        self.failures: list[dict] = []
+        self.emulator_summaries: dict[str, dict | None] = {}
+        self.stop_requested: list[str] = []
+        self.wakeup = threading.Event()
+        self.t0_ns = 0
+        self.utc_tod_at_t0 = 0.0
+        self._stack = ExitStack()
+
+    # --- closing -------------------------------------------------------------------------
+    def __enter__(self) -> "Bench":
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        for s in previous:
+            signal.signal(s, self._on_signal)
+        self._stack.callback(lambda: [signal.signal(s, h) for s, h in previous.items()])
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if self.view is not None:
+                self.view.close()
+        finally:
+            self._stack.close()
+
+    def _on_signal(self, signum, _frame) -> None:
+        name = signal.Signals(signum).name
+        self.stop_requested.append(name)
+        if self.loop is not None:
+            self.loop.stop(name)
+
+    def _close_recorder(self) -> None:
+        for s in self.sensors:
+            for e in fault_events(s):
+                self.recorder.event(time.monotonic_ns(), {**e, "sensor": s.id})
+        self.recording_summary = self.recorder.close()
+
+    def _close_sensors(self) -> None:
+        for s in self.sensors:
+            s.close_driver()
+        for s in self.sensors:
+            self.emulator_summaries[s.id] = s.close()
+
+    # --- opening -------------------------------------------------------------------------
+    def open(self, *, live: bool | None = None, console=None) -> None:
+        """Write the scenario, start the view, open the recording, the feeds and every
+        sensor (emulators first, all on the shared time ``t0_ns``)."""
+        cfg = self.cfg
+        scenario_file = self.loaded.write_scenario(self.out_dir / "scenario.yaml")
+        self.pictures = TracksCsvWriter(self.out_dir / "tracks.csv")
+        self._stack.callback(self.pictures.close)
+        self.view = LiveView(self.sensors, self.engine, cfg, live=live, console=console)
+        self.view.start()                  # its start-up is over before the clock starts
+        lead_s = STARTUP_LEAD_S + STARTUP_LEAD_PER_EMULATOR_S * sum(
+            e.emulated for e in cfg.sensors)
+        self.t0_ns = time.monotonic_ns() + round(lead_s * 1e9)
+        self.utc_tod_at_t0 = (time.time() + lead_s) % 86400.0
+        if self.record_path is not None:
+            self.recorder = self._open_recorder()
+            self._stack.callback(self._close_recorder)
+        self.feeds = open_feeds(cfg.outputs, self.origin, partner_sources={
+            int(self.table.partner[s.index]): (s.entry.sac, s.sic) for s in self.sensors},
+            tap=self.recorder.output if self.recorder else None)
+        self._stack.callback(self.feeds.close)
+        self._stack.callback(self._close_sensors)
+        for s in self.sensors:
+            try:
+                s.prepare(self.recorder.tap_for(s.index) if self.recorder else None)
+                if s.entry.emulated:
+                    faults = [f.model_dump(exclude={"sensor"}) for f in cfg.faults
+                              if f.sensor == s.id]
+                    s.start_emulator(scenario_file, self.t0_ns, cfg.duration_s + 1.0, faults)
+            except TransportError as e:
+                _sensor_failed(s, e, self.failures)
+        for s in self.sensors:
+            if s.error:
+                continue
+            try:
+                s.open(self.wakeup, self.t0_ns)
+            except TransportError as e:
+                _sensor_failed(s, e, self.failures)
+        if self.stop_requested:
+            raise KeyboardInterrupt
+        if self.recorder is not None:
+            self.recorder.event(time.monotonic_ns(),
+                                {"timeline": [s.timeline() for s in self.sensors]})
+
+    def _open_recorder(self) -> RunRecorder:
+        cfg, path = self.cfg, self.record_path
+        if not path.is_absolute():
+            path = self.out_dir / path
+        rc = cfg.record
+        return RunRecorder(
+            path, {"config": cfg.model_dump(mode="json"), "config_file": str(self.loaded.path),
+                   "scenario": self.loaded.resolved_scenario_spec().model_dump(mode="json"),
+                   "t0_ns": self.t0_ns, "utc_tod_at_t0_s": self.utc_tod_at_t0},
+            flush_interval_s=rc.flush_interval_s if rc else 0.5,
+            max_file_bytes=rc.max_file_bytes if rc else None,
+            max_file_s=rc.max_file_s if rc else None, keep_files=rc.keep_files if rc else None)
+
+    # --- running -------------------------------------------------------------------------
+    def run(self, *, realtime: bool = False) -> LoopResult:
+        """The real-time loop, on this thread (with ``realtime``, under SCHED_FIFO)."""
+        cfg = self.cfg
+        startup_late_s = (time.monotonic_ns() - self.t0_ns) * 1e-9
+        if startup_late_s > 0:
+            log.warning("start-up took %.2f s longer than its lead: early plots waited",
+                        startup_late_s)
+        expected = int(sum(50 * cfg.duration_s for _ in self.sensors)) + 1024
+        if realtime:       # this thread (the loop's) alone: readers and the view keep theirs
+            self.realtime_done = apply_realtime()
+        self.loop = RealTimeLoop(
+            self.sensors, self.engine, self.feeds, self.pictures,
+            LoopTiming.of(cfg, self.t0_ns, fifo=is_fifo()), updates=cfg.outputs.updates,
+            utc_tod_at_t0_s=self.utc_tod_at_t0, on_tick=self.view.update,
+            expected_plots=expected, wakeup=self.wakeup, recorder=self.recorder)
+        return self.loop.run()
 
 
 def _sensor_failed(s: SensorHandle, e: Exception, failures: list) -> None:
