@@ -23,8 +23,8 @@ import pandas as pd
 
 from rig.scenario import build_scenario, load_scenario_spec, write_scenario_folder
 from rig.scoring import score
-from rig.sensors import simulate_plots
-from rig.sensors.spec import SiteSpec
+from rig.sensor_models import simulate_plots
+from rig.sensor_models.spec import SiteSpec
 
 #: Extra radars (id, partner, lat, lon) that make the default scenario's four into eight.
 EXTRA_SITES = (("A3", "A", 50.60, 19.20), ("A4", "A", 53.40, 19.60),

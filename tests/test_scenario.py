@@ -163,7 +163,7 @@ def test_random_targets_cross_fly_in_formation_and_come_and_go():
 def test_seeded_and_deterministic():
     a, b = load_scenario(seed=5), load_scenario(seed=5)
     pd.testing.assert_frame_equal(a.truth(), b.truth())
-    from rig.sensors import simulate_plots
+    from rig.sensor_models import simulate_plots
     pd.testing.assert_frame_equal(simulate_plots(a), simulate_plots(b))
     c = load_scenario(seed=6)
     assert not a.truth()["east_m"].equals(c.truth()["east_m"])
@@ -187,7 +187,7 @@ def test_default_scenario_has_two_partners_far_apart_with_overlap():
         p = level.enu([[xy[0], xy[1], 8000.0]])
         out = set()
         for sensor in s.sensors:
-            from rig.sensors import RadarModel
+            from rig.sensor_models import RadarModel
             m = RadarModel(sensor, s.origin)
             v = m.to_site(p)
             r = np.linalg.norm(v, axis=1)

@@ -17,9 +17,10 @@ from rig.geodesy import enu_from_polar, polar_from_enu
 from rig.interchange import read_interchange, sensor_transforms
 from rig.scenario import build_scenario, load_scenario, write_scenario_folder
 from rig.scenario.spec import ScenarioSpec
-from rig.sensors import (RadarModel, ScenarioPlotSource, emulation_clock, simulate_plots)
-from rig.sensors.coverage import horizon_range_m, line_of_sight
-from rig.sensors.simulate import sensor_rng
+from rig.emulation.scenario_source import ScenarioPlotSource, emulation_clock
+from rig.sensor_models import RadarModel, simulate_plots
+from rig.sensor_models.coverage import horizon_range_m, line_of_sight
+from rig.sensor_models.simulate import sensor_rng
 from rig.validation import validate
 
 ALPHA = 1e-4

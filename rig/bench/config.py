@@ -21,7 +21,7 @@ from rig.firmware import available as available_families
 from rig.fusion.params import FusionParams
 from rig.harness.limits import Limit, parse_limits
 from rig.scenario import Scenario, ScenarioSpec, build_scenario, load_scenario_spec
-from rig.sensors.spec import RadarSpec, SiteSpec
+from rig.sensor_models.spec import RadarSpec, SiteSpec
 from rig.validation import load_yaml, validate
 
 CONFIG_VERSION = 1

@@ -25,7 +25,7 @@ from rig.emulation.process import die_with_parent
 from rig.launch import module_command
 
 from .live_render import log_line
-from .sensors import decoder_errors
+from .sensor_handles import decoder_errors
 
 log = logging.getLogger(__name__)
 

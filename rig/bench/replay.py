@@ -33,7 +33,7 @@ from .config import BenchConfig, LoadedConfig
 from .loop import FusionStep, LoopResult, SampleBuffer, transport_latency_ms
 from .report import sensor_row, write_reports
 from .run import sensor_table
-from .sensors import SensorHandle, to_run_time
+from .sensor_handles import SensorHandle, to_run_time
 
 log = logging.getLogger(__name__)
 

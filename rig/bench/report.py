@@ -20,7 +20,7 @@ from rig.interchange import write_csv
 
 from .accuracy import accuracy
 from .faults_report import fault_rows, losses_outside_faults
-from .sensors import decoder_errors
+from .sensor_handles import decoder_errors
 
 def _json_default(o):
     if isinstance(o, (np.integer,)):

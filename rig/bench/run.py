@@ -25,7 +25,7 @@ from .outputs import feeds_summary, open_feeds
 from .realtime import apply_realtime, is_fifo
 from .recording import RunRecorder
 from .report import sensor_row, write_reports
-from .sensors import SensorHandle
+from .sensor_handles import SensorHandle
 
 log = logging.getLogger(__name__)
 

@@ -92,7 +92,7 @@ def plot_source(args):
     from rig.emulation import RandomPlotSource, SensorClock
 
     if args.scenario is not None:
-        from rig.sensors import scenario_emulation
+        from rig.emulation.scenario_source import scenario_emulation
 
         run_ = scenario_emulation(args.scenario, args.sensor, speed=args.speed,
                                   seed=args.seed, extra_offset_s=args.clock_offset,

@@ -2,7 +2,8 @@
 
 - :class:`SensorClock`: the sensor's own clock, offset from and drifting against true time.
 - Plot sources: what the sensor detects. :class:`RandomPlotSource` gives plausible plots at a
-  fixed rate with no scenario behind them; scenario-driven sources come from ``rig.sensors``.
+  fixed rate with no scenario behind them; scenario-driven ones from
+  :mod:`rig.emulation.scenario_source` (imported on demand: it loads scenarios).
 - :class:`Pacer`: absolute deadlines on the monotonic clock, so emulators keep real time.
 """
 

@@ -3,6 +3,6 @@ association and track management (DESIGN.md, "fusion loop")."""
 
 from rig.fusion.engine import FusionCounters, FusionEngine
 from rig.fusion.params import FusionParams
-from rig.fusion.sensors import SensorTable
+from rig.fusion.sensor_table import SensorTable
 
 __all__ = ["FusionCounters", "FusionEngine", "FusionParams", "SensorTable"]

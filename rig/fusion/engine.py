@@ -41,7 +41,7 @@ from rig.fusion.management import TrackManagement, coverage_table, score_gain
 from rig.fusion.models import N_MODELS, model_vector
 from rig.fusion.params import FusionParams
 from rig.fusion.registration import Registration
-from rig.fusion.sensors import SensorTable
+from rig.fusion.sensor_table import SensorTable
 from rig.fusion.store import TrackStore
 from rig.geodesy import Geodetic
 from rig.records import PLOT_DTYPE, TRACK_DTYPE, TRACK_STATUS_TENTATIVE, empty_tracks

@@ -12,7 +12,7 @@ import pandas as pd
 from rig.errors import UsageError
 from rig.fusion.engine import FusionEngine
 from rig.fusion.params import FusionParams
-from rig.fusion.sensors import SensorTable
+from rig.fusion.sensor_table import SensorTable
 from rig.interchange import Interchange, TRACK_COLUMNS, sensor_transforms
 from rig.records import empty_plots
 

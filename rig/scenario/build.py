@@ -11,8 +11,8 @@ import pandas as pd
 from rig.errors import UsageError
 from rig.geodesy import Geodetic
 from rig.interchange import ScenarioInfo
-from rig.sensors.biases import CLOCK_ERRORS, with_random_errors
-from rig.sensors.spec import RadarSpec
+from rig.sensor_models.biases import CLOCK_ERRORS, with_random_errors
+from rig.sensor_models.spec import RadarSpec
 
 from .level import LevelFrame
 from .random_targets import add_random_targets
@@ -56,7 +56,7 @@ def build_scenario(spec: ScenarioSpec, *, seed: int | None = None, targets: int 
                    clock_errors: bool = False) -> Scenario:
     """Build a scenario; ``seed``, ``targets`` (number of random targets) and ``duration_s``
     override the file. ``biased`` gives every sensor random range/azimuth/elevation biases,
-    clock offset and drift (:mod:`rig.sensors.biases`), drawn from the seed;
+    clock offset and drift (:mod:`rig.sensor_models.biases`), drawn from the seed;
     ``clock_errors`` the same clock offsets and drifts without the biases."""
     seed = spec.seed if seed is None else int(seed)
     duration = spec.duration_s if duration_s is None else float(duration_s)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from rig.geodesy import site_transform
 from rig.interchange import SENSOR_TRUTH_COLUMNS, write_interchange
-from rig.sensors.simulate import simulate_plots
+from rig.sensor_models.simulate import simulate_plots
 
 from .build import Scenario
 

@@ -37,7 +37,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rig.sensors.spec import RadarSpec, SiteSpec
+from rig.sensor_models.spec import RadarSpec, SiteSpec
 
 SPEC_VERSION = "1.0"
 

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rig.emulation import SensorClock
 from rig.errors import UsageError
 from rig.records import empty_plots
+from rig.scenario import load_scenario
+from rig.sensor_models.radar import SIM_PLOT_DTYPE, RadarModel
+from rig.sensor_models.simulate import sensor_rng
+from rig.sensor_models.spec import RadarSpec
 
-from .radar import SIM_PLOT_DTYPE, RadarModel
-from .simulate import sensor_rng
-from .spec import RadarSpec
+from .clock import SensorClock
 
 
 def emulation_clock(spec: RadarSpec, speed: float = 1.0, *, extra_offset_s: float = 0.0,
@@ -123,8 +124,6 @@ def scenario_emulation(scenario_file: str | None, sensor_id: str | None = None, 
     """Source, clock and duration for ``rig emulate --scenario FILE --sensor ID``:
     ``scenario_file`` as for :func:`rig.scenario.load_scenario_spec`, the first sensor when
     ``sensor_id`` is None."""
-    from rig.scenario import load_scenario
-
     if not speed > 0:
         raise UsageError(f"--speed must be positive, not {speed}")
     scenario = load_scenario(scenario_file, seed=seed)

@@ -21,7 +21,7 @@ import numpy as np
 
 from rig.emulation.process import EmulatorProcess
 from rig.firmware import get_interface
-from rig.sensors.spec import RadarSpec
+from rig.sensor_models.spec import RadarSpec
 
 from .config import SensorEntry
 
