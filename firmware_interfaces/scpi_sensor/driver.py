@@ -30,7 +30,7 @@ import numpy as np
 
 from rig.errors import CodecError, PortNotFoundError, TransportError, TransportTimeoutError
 
-from ..plot_queue import PlotDriver
+from ..sensor_driver import DriverState, SensorDriver
 from . import protocol as P
 from .blocks import parse_header, plots_from_payload
 
@@ -45,14 +45,18 @@ def _visa_errors():
     return pyvisa.errors.VisaIOError, pyvisa.errors.InvalidSession, OSError
 
 
-class ScpiSensorDriver(PlotDriver):
+class ScpiSensorDriver(SensorDriver):
     """Driver for one SCPI radar sensor at VISA resource ``resource``."""
+
+    faults = (TransportError, CodecError)
 
     def __init__(self, resource: str, *, backend: str = "@py", sensor_id: int = 0,
                  timeout_s: float = 2.0, poll_interval_s: float = 0.02,
                  error_poll_interval_s: float = 1.0, max_plots_per_fetch: int = 4096,
                  queue_batches: int = 4096, reopen_after_failures: int = 3,
                  backoff_max_s: float = 2.0):
+        super().__init__(f"scpi-{resource}", queue_batches=queue_batches,
+                         backoff_max_s=backoff_max_s, join_timeout_s=timeout_s + 5.0)
         self.resource = resource
         self.backend = backend
         self.sensor_id = sensor_id
@@ -61,20 +65,16 @@ class ScpiSensorDriver(PlotDriver):
         self.error_poll_interval_s = error_poll_interval_s
         self.max_plots_per_fetch = max_plots_per_fetch
         self.reopen_after_failures = reopen_after_failures
-        self.backoff_max_s = backoff_max_s
         self._rm = None
         self._inst = None
         self._lock = threading.Lock()
-        super().__init__(queue_batches)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._want_running = False
+        self._failures = 0                  # faults in a row on the live session
+        self._next_error_poll = 0.0
         self.idn: str | None = None
-        self.state = "closed"
-        self.last_error: BaseException | None = None
         self.instrument_errors: list[tuple[int, str]] = []
         self.counts = dict(fetches=0, plots_ok=0, bad_blocks=0, timeouts=0, io_errors=0,
-                           instrument_errors=0, reopens=0, seq_gaps=0)
+                           instrument_errors=0, seq_gaps=0)
         self._next_seq: int | None = None
 
     # --- session -------------------------------------------------------------------------
@@ -95,7 +95,7 @@ class ScpiSensorDriver(PlotDriver):
             except (OSError, ValueError) as e:
                 raise PortNotFoundError(f"{self.resource}: cannot open: {e}") from e
         self.idn = self.query("*IDN?")
-        self.state = "open"
+        self.state = DriverState.OPEN
         return self.idn
 
     def open(self, *, start: bool = True, rate_plots_per_s: float | None = None,
@@ -109,11 +109,12 @@ class ScpiSensorDriver(PlotDriver):
             self.start()
         return self
 
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.timeout_s + 5.0)
-            self._thread = None
+    def __enter__(self) -> "ScpiSensorDriver":
+        if self._inst is None:
+            self.open()
+        return self
+
+    def _shutdown(self) -> None:
         if self._inst is not None and self._want_running:
             try:
                 self.write("ABOR")
@@ -126,7 +127,6 @@ class ScpiSensorDriver(PlotDriver):
             except Exception:  # pyvisa backends raise many kinds on close; nothing to do
                 pass
             self._rm = None
-        self.state = "closed"
 
     def _close_session(self) -> None:
         inst, self._inst = self._inst, None
@@ -135,14 +135,6 @@ class ScpiSensorDriver(PlotDriver):
                 inst.close()
             except Exception:  # as above
                 pass
-
-    def __enter__(self) -> "ScpiSensorDriver":
-        if self._inst is None:
-            self.open()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     # --- text commands -------------------------------------------------------------------
     def _error(self, what: str, e: BaseException) -> TransportError:
@@ -210,11 +202,8 @@ class ScpiSensorDriver(PlotDriver):
     def start(self) -> None:
         self._want_running = True
         self.write("INIT")
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, daemon=True,
-                                            name=f"rig-scpi-{self.resource}")
-            self._thread.start()
+        self._next_error_poll = time.monotonic() + self.error_poll_interval_s
+        self._start_reader()
 
     def fetch(self, max_plots: int | None = None) -> np.ndarray:
         """One ``FETCh:PLOTs?``: the plots the instrument had buffered (PLOT_DTYPE)."""
@@ -250,51 +239,45 @@ class ScpiSensorDriver(PlotDriver):
 
     def counters(self) -> dict[str, int]:
         c = dict(self.counts)
-        c.update(plots_dropped=self._queue.plots_dropped, queued_batches=len(self._queue))
+        c.update(super().counters())
         return c
 
-    # --- background fetching -------------------------------------------------------------
-    def _run(self) -> None:
-        backoff_s = 0.05
-        failures = 0
-        next_error_poll = time.monotonic() + self.error_poll_interval_s
-        while not self._stop.is_set():
-            try:
-                if self._inst is None:
-                    self.counts["reopens"] += 1
-                    self.connect()
-                    self.write("INIT")
-                plots = self.fetch()
-                if len(plots):
-                    self._queue.put(plots)
-                    self.state = "streaming"
-                if time.monotonic() >= next_error_poll:
-                    next_error_poll = time.monotonic() + self.error_poll_interval_s
-                    if self.errors():
-                        self.last_error = TransportError(
-                            f"{self.resource}: instrument error {self.instrument_errors[-1]}")
-                failures = 0
-                backoff_s = 0.05
-                if len(plots) < self.max_plots_per_fetch:
-                    self._stop.wait(self.poll_interval_s)
-            except (TransportError, CodecError) as e:
-                failures += 1
-                self.last_error = e
-                self.state = "recovering"
-                self.counts["timeouts" if isinstance(e, TransportTimeoutError) else
-                            ("bad_blocks" if isinstance(e, CodecError) else "io_errors")] += 1
-                log.warning("%s (retry in %.2f s)", e, backoff_s)
-                if failures >= self.reopen_after_failures:
-                    self._close_session()
-                else:
-                    self._drain_input()
-                self._stop.wait(backoff_s)
-                backoff_s = min(backoff_s * 2, self.backoff_max_s)
-            except Exception as e:  # a bug, not an instrument fault: report it and stop
-                self.last_error = e
-                self.state = "failed"
-                log.exception("%s: fetch thread stopped", self.resource)
-                return
+    # --- background fetching (the reader thread of SensorDriver) ----------------------------
+    def _connect(self) -> None:
+        self.connect()
+
+    def _disconnect(self) -> None:
+        self._close_session()
+
+    def _is_connected(self) -> bool:
+        return self._inst is not None
+
+    def _after_reconnect(self) -> None:
+        self._failures = 0
+        self.write("INIT")
+
+    def _read_once(self) -> None:
+        plots = self.fetch()
+        self._queue_plots(plots)
+        if time.monotonic() >= self._next_error_poll:
+            self._next_error_poll = time.monotonic() + self.error_poll_interval_s
+            if self.errors():
+                self.last_error = TransportError(
+                    f"{self.resource}: instrument error {self.instrument_errors[-1]}")
+        self._failures = 0
+        if len(plots) < self.max_plots_per_fetch:
+            self._stop.wait(self.poll_interval_s)
+
+    def _on_fault(self, error: BaseException) -> bool:
+        """Count the fault by kind; the session is given up after ``reopen_after_failures``
+        in a row, otherwise the rest of a bad answer is thrown away and the fetch retried."""
+        self._failures += 1
+        self.counts["timeouts" if isinstance(error, TransportTimeoutError) else
+                    ("bad_blocks" if isinstance(error, CodecError) else "io_errors")] += 1
+        if self._failures >= self.reopen_after_failures:
+            return True
+        self._drain_input()
+        return self._inst is None
 
     def _drain_input(self) -> None:
         """Throw away whatever the instrument still sends (the rest of a bad answer)."""

@@ -26,7 +26,7 @@ from rig._ext.serial_codec import SerialFrameDecoder, encode_frame
 from rig.errors import RigError, TransportError, TransportTimeoutError
 from rig.transport import SerialTransport
 
-from ..plot_queue import PlotDriver
+from ..sensor_driver import SensorDriver
 from . import protocol as P
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class TimeSync:
     rtt_ns: int         # round trip, host clock
 
 
-class SerialSensorDriver(PlotDriver):
+class SerialSensorDriver(SensorDriver):
     """Driver for one sensor speaking the rig serial protocol on ``url``.
 
     ``url`` is anything pyserial opens: ``/dev/ttyUSB0``, ``/dev/pts/5``, ``loop://``,
@@ -51,40 +51,27 @@ class SerialSensorDriver(PlotDriver):
                  queue_batches: int = 4096, reply_timeout_s: float = 1.0,
                  reconnect: bool = True, reconnect_max_s: float = 5.0,
                  decoder_factory: Callable[..., object] = SerialFrameDecoder):
+        super().__init__(f"serial-{url}", queue_batches=queue_batches, reconnect=reconnect,
+                         backoff_max_s=reconnect_max_s)
         self.url = url
         self.sensor_id = sensor_id
         self.reply_timeout_s = reply_timeout_s
-        self.reconnect = reconnect
-        self.reconnect_max_s = reconnect_max_s
         self.transport = SerialTransport(url, baudrate=baudrate)
         self.decoder = decoder_factory(sensor_id=sensor_id)
-        super().__init__(queue_batches)
         self._write_lock = threading.Lock()
         self._pending_lock = threading.Lock()
         self._pending: dict[tuple, Future] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._tx_seq = 0
         self._want_streaming = False
-        self.state = "closed"
         self.last_status: P.Status | None = None
-        self.last_error: BaseException | None = None
         self.t_last_arrival_ns = 0
         self.chunks_read = 0
-        self.disconnects = 0
-        self.reconnects = 0
-        self.reconnect_attempts = 0
         self.unexpected_messages = 0
 
     # --- life cycle --------------------------------------------------------------------
     def open(self, *, start: bool = True) -> "SerialSensorDriver":
         """Open the port and start the reader; with ``start``, tell the sensor to stream."""
-        self.transport.open()
-        self.state = "open"
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"rig-serial-{self.url}",
-                                        daemon=True)
-        self._thread.start()
+        super().open()
         if start:
             try:
                 self.start_streaming()
@@ -94,31 +81,38 @@ class SerialSensorDriver(PlotDriver):
         return self
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
-            self._thread = None
-        self.transport.close()
-        self.state = "closed"
+        super().close()
         self._fail_pending(TransportError(f"{self.url}: closed"))
 
-    def __enter__(self) -> "SerialSensorDriver":
-        if self._thread is None:
-            self.open()
-        return self
+    def _connect(self) -> None:
+        self.transport.open()
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def _disconnect(self) -> None:
+        self.transport.close()
+
+    def _is_connected(self) -> bool:
+        return self.transport.is_open
+
+    def _after_reconnect(self) -> None:
+        self.decoder.reset()
+        if self._tap is not None:
+            self._tap(time.monotonic_ns(), None)
+        if self._want_streaming:
+            self._send(P.MSG_START)
+
+    def _on_fault(self, error: BaseException) -> bool:
+        self._fail_pending(error)
+        return True
+
+    def _on_failed(self, error: BaseException) -> None:
+        self._fail_pending(RigError(f"{self.url}: reader failed: {error}"))
 
     # --- plots ---------------------------------------------------------------------------
     def counters(self) -> dict[str, int]:
         """Decoder counters plus the reader's own."""
         c = self.decoder.counters()
-        c.update(chunks_read=self.chunks_read, plots_dropped=self.plots_dropped,
-                 disconnects=self.disconnects, reconnects=self.reconnects,
-                 reconnect_attempts=self.reconnect_attempts,
-                 unexpected_messages=self.unexpected_messages,
-                 queued_batches=len(self._queue))
+        c.update(super().counters(), chunks_read=self.chunks_read,
+                 unexpected_messages=self.unexpected_messages)
         return c
 
     # --- control -------------------------------------------------------------------------
@@ -206,42 +200,6 @@ class SerialSensorDriver(PlotDriver):
                 future.set_exception(error)
 
     # --- reader thread -------------------------------------------------------------------
-    def _run(self) -> None:
-        backoff_s = 0.05
-        while not self._stop.is_set():
-            try:
-                if not self.transport.is_open:
-                    self.reconnect_attempts += 1
-                    self.transport.open()
-                    self.decoder.reset()
-                    if self._tap is not None:
-                        self._tap(time.monotonic_ns(), None)
-                    self.reconnects += 1
-                    self.state = "open"
-                    log.warning("%s: reconnected", self.url)
-                    backoff_s = 0.05
-                    if self._want_streaming:
-                        self._send(P.MSG_START)
-                self._read_once()
-            except TransportError as e:
-                if self.state != "disconnected":
-                    self.disconnects += 1
-                    self.last_error = e
-                    log.warning("%s", e)
-                self.state = "disconnected"
-                self.transport.close()
-                self._fail_pending(e)
-                if not self.reconnect:
-                    return
-                self._stop.wait(backoff_s)
-                backoff_s = min(backoff_s * 2, self.reconnect_max_s)
-            except Exception as e:  # a bug, not a line fault: report it and stop reading
-                self.last_error = e
-                self.state = "failed"
-                log.exception("%s: reader stopped", self.url)
-                self._fail_pending(RigError(f"{self.url}: reader failed: {e}"))
-                return
-
     def _read_once(self) -> None:
         data, t_arrival_ns = self.transport.read_chunk(0.1)
         if not data:
@@ -250,10 +208,7 @@ class SerialSensorDriver(PlotDriver):
         self.t_last_arrival_ns = t_arrival_ns
         if self._tap is not None:
             self._tap(t_arrival_ns, data)
-        plots = self.decoder.feed(data, t_arrival_ns)
-        if len(plots):
-            self.state = "streaming"
-            self._queue.put(plots)
+        self._queue_plots(self.decoder.feed(data, t_arrival_ns))
         for msg_type, seq, t_sensor_ns, payload in self.decoder.messages():
             self._handle_message(msg_type, t_sensor_ns, payload, t_arrival_ns)
 

@@ -146,7 +146,7 @@ class SensorHandle:
         """(plots, decoder errors, sequence gaps, disconnects, reconnects, stale) now."""
         c = self.counters()
         return (self.plots_received, decoder_errors(c), int(c.get("seq_gaps", 0)),
-                int(c.get("disconnects", 0)), int(c.get("reconnects", 0) + c.get("reopens", 0)),
+                int(c.get("disconnects", 0)), int(c.get("reconnects", 0)),
                 int(self.stale))
 
     def queued_batches(self) -> int:

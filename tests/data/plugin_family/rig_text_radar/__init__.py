@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from firmware_interfaces.plot_queue import PlotDriver
+from firmware_interfaces.sensor_driver import SensorDriver
 from rig.emulation import Pacer
 from rig.errors import TransportError, UsageError
 from rig.firmware import FirmwareInterface
@@ -51,40 +51,30 @@ class TextDecoder:
         return {"plots_ok": self.plots}
 
 
-class TextRadarDriver(PlotDriver):
+class TextRadarDriver(SensorDriver):
     def __init__(self, url: str, sensor_id: int):
-        super().__init__()
+        super().__init__(f"text-radar-{url}")
         self.transport = UdpTransport(url)
         self.decoder = TextDecoder(sensor_id)
-        self.state = "closed"
-        self._stop = threading.Event()
-        self._thread = None
 
-    def open(self):
+    def _connect(self):
         self.transport.open()
-        self.state = "open"
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
 
-    def _run(self):
-        while not self._stop.is_set():
-            data, t_ns = self.transport.read_chunk(0.1)
-            if data:
-                if self._tap is not None:
-                    self._tap(t_ns, data)
-                self.state = "streaming"
-                self._queue.put(self.decoder.feed(data, t_ns))
+    def _disconnect(self):
+        self.transport.close()
+
+    def _is_connected(self):
+        return self.transport.is_open
+
+    def _read_once(self):
+        data, t_ns = self.transport.read_chunk(0.1)
+        if data:
+            if self._tap is not None:
+                self._tap(t_ns, data)
+            self._queue_plots(self.decoder.feed(data, t_ns))
 
     def counters(self) -> dict:
-        return {**self.decoder.counters(), "plots_dropped": self.plots_dropped}
-
-    def close(self):
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5.0)
-        self.transport.close()
-        self.state = "closed"
+        return {**self.decoder.counters(), **super().counters()}
 
 
 def run_emulator(args, source, clock, emit) -> int:
