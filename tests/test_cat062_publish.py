@@ -8,10 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rig._ext import asterix062
-from rig._ext.hdlc_framing import HdlcDecoder, crc16_x25, hdlc_encode
+from rig._ext import hdlc_framing
+from rig._ext.hdlc_framing import HdlcDecoder
 from rig.errors import EncodeError, TransportError
 from rig.publish import Cat062Publisher, Feeds, Origin, decode_tracks, geodetic_of_tracks
 from rig.publish import cat062_format as F
+from rig.publish import hdlc_reference
 from rig.records import TRACK_DTYPE, empty_tracks
 from rig.transport import UdpTransport, open_transport
 
@@ -160,26 +162,32 @@ def test_cat062_damaged_datagrams_are_counted_not_fatal(cut, flip, bit):
     assert len(out) == c["tracks_ok"] <= 30
 
 
-# --- HDLC framing ------------------------------------------------------------------------
-def test_hdlc_frame_layout_and_crc():
-    assert crc16_x25(b"123456789") == 0x906E                  # the CRC-16/X-25 check value
-    frame = hdlc_encode(b"\x7e\x01\x7d")
-    fcs = crc16_x25(b"\x7e\x01\x7d")
+# --- HDLC framing: the compiled one and its pure-Python twin ------------------------------
+FRAMINGS = pytest.mark.parametrize("hdlc", [hdlc_framing, hdlc_reference],
+                                   ids=["compiled", "reference"])
+
+
+@FRAMINGS
+def test_hdlc_frame_layout_and_crc(hdlc):
+    assert hdlc.crc16_x25(b"123456789") == 0x906E             # the CRC-16/X-25 check value
+    frame = hdlc.hdlc_encode(b"\x7e\x01\x7d")
+    fcs = hdlc.crc16_x25(b"\x7e\x01\x7d")
     body = b"\x7e\x01\x7d" + fcs.to_bytes(2, "little")
     stuffed = body.replace(b"\x7d", b"\x7d\x5d").replace(b"\x7e", b"\x7d\x5e")
     assert frame == b"\x7e" + stuffed + b"\x7e"
 
 
-def test_hdlc_survives_bad_bytes_and_resynchronises(rng):
+@FRAMINGS
+def test_hdlc_survives_bad_bytes_and_resynchronises(hdlc, rng):
     payloads = [bytes(rng.integers(0, 256, int(rng.integers(1, 400)), dtype=np.uint8))
                 for _ in range(200)]
-    frames = [bytearray(hdlc_encode(p)) for p in payloads]
+    frames = [bytearray(hdlc.hdlc_encode(p)) for p in payloads]
     damaged = set(rng.choice(200, 20, replace=False).tolist())
     for k in damaged:
         at = int(rng.integers(1, len(frames[k]) - 1))
         frames[k][at] ^= 0x10                                # one bit: the FCS catches it
     stream = b"garbage" + b"".join(frames)
-    decoder = HdlcDecoder()
+    decoder = hdlc.HdlcDecoder()
     got = []
     for i in range(0, len(stream), 97):
         got += decoder.feed(stream[i:i + 97])
@@ -189,11 +197,12 @@ def test_hdlc_survives_bad_bytes_and_resynchronises(rng):
     assert c["fcs_errors"] + c["frames_aborted"] + c["frames_too_short"] >= len(damaged)
 
 
-def test_hdlc_bounds_frames():
-    decoder = HdlcDecoder(max_payload_bytes=16)
+@FRAMINGS
+def test_hdlc_bounds_frames(hdlc):
+    decoder = hdlc.HdlcDecoder(max_payload_bytes=16)
     assert decoder.feed(b"\x7e" + b"\x01" * 100 + b"\x7e") == []
     assert decoder.frames_too_long == 1
-    assert decoder.feed(hdlc_encode(b"ok")) == [b"ok"]
+    assert decoder.feed(hdlc.hdlc_encode(b"ok")) == [b"ok"]
 
 
 @settings(max_examples=300, deadline=None)
@@ -202,6 +211,24 @@ def test_hdlc_arbitrary_bytes_never_crash(data):
     decoder = HdlcDecoder(max_payload_bytes=512)
     for payload in decoder.feed(data):
         assert 1 <= len(payload) <= 512
+
+
+@settings(max_examples=200, deadline=None)
+@given(pieces=st.lists(st.one_of(st.binary(min_size=1, max_size=80).map(lambda p: ("frame", p)),
+                                 st.binary(max_size=20).map(lambda b: ("bytes", b))),
+                       max_size=20),
+       chunk=st.integers(1, 64), limit=st.integers(1, 100))
+def test_hdlc_compiled_and_reference_agree(pieces, chunk, limit):
+    """Frames mixed with stray bytes, cut anywhere: the same frames, payloads and counters."""
+    stream = b"".join(hdlc_framing.hdlc_encode(p) if kind == "frame" else p
+                      for kind, p in pieces)
+    assert all(hdlc_framing.hdlc_encode(p) == hdlc_reference.hdlc_encode(p)
+               for kind, p in pieces if kind == "frame")
+    compiled = hdlc_framing.HdlcDecoder(max_payload_bytes=limit)
+    reference = hdlc_reference.HdlcDecoder(max_payload_bytes=limit)
+    for i in range(0, len(stream), chunk):
+        assert compiled.feed(stream[i:i + chunk]) == reference.feed(stream[i:i + chunk])
+    assert compiled.counters() == reference.counters()
 
 
 # --- publisher over real transports ------------------------------------------------------
