@@ -15,6 +15,7 @@ from libc.string cimport memcpy, memmove, memset
 
 from rig_records cimport plot_t, track_t
 
+from rig.fusion.models import MODEL_FIELDS
 from rig.records import (PLOT_DTYPE, TRACK_DTYPE, TRACK_STATUS_COASTING, TRACK_STATUS_CONFIRMED,
                          TRACK_STATUS_TENTATIVE)
 
@@ -23,6 +24,39 @@ cnp.import_array()
 DEF K = 4          # IMM models
 DEF NX = 6         # state size
 DEF MZ = 4         # largest measurement: range, azimuth, elevation, range rate
+
+
+cdef struct model_t:                # rig.fusion.models.MODEL_FIELDS, checked below
+    double turn_rate_rad_s
+    double q[K]                     # q_cv, q_left, q_right, q_ballistic
+    double switch_rate_per_s
+    double gravity_mps2
+    double earth_centre_m
+    double switch_to_ballistic_per_s
+    double q_vertical
+
+
+cdef inline const model_t *as_model(const double[::1] model) noexcept nogil:
+    return <const model_t *>&model[0]
+
+
+cdef model_t _mprobe
+
+
+cdef Py_ssize_t _moff(void *field):
+    return (<char *>field - <char *>&_mprobe) // sizeof(double)
+
+
+_model_layout = [_moff(&_mprobe.turn_rate_rad_s), _moff(&_mprobe.q[0]), _moff(&_mprobe.q[1]),
+                 _moff(&_mprobe.q[2]), _moff(&_mprobe.q[3]), _moff(&_mprobe.switch_rate_per_s),
+                 _moff(&_mprobe.gravity_mps2), _moff(&_mprobe.earth_centre_m),
+                 _moff(&_mprobe.switch_to_ballistic_per_s), _moff(&_mprobe.q_vertical)]
+_model_names = ("turn_rate_rad_s", "q_cv", "q_left", "q_right", "q_ballistic",
+                "switch_rate_per_s", "gravity_mps2", "earth_centre_m",
+                "switch_to_ballistic_per_s", "q_vertical")
+if (sizeof(model_t) != 8 * len(MODEL_FIELDS) or _model_names != MODEL_FIELDS
+        or _model_layout != list(range(len(MODEL_FIELDS)))):
+    raise ImportError("ext/fusion_kernels.pyx model_t does not match rig.fusion.models.MODEL_FIELDS")
 
 cdef double TWO_PI = 2.0 * M_PI
 cdef double NO_PAIR = 1e9      # kernels_ref.NO_PAIR: a pair outside the gate, never kept
@@ -51,7 +85,7 @@ cdef inline double wrap_pi(double a) noexcept nogil:
     return a - TWO_PI * floor((a + M_PI) / TWO_PI)
 
 
-cdef void transition(int j, double dt, const double *x, const double *model, double *F,
+cdef void transition(int j, double dt, const double *x, const model_t *m, double *F,
                      double *u) noexcept nogil:
     """F (6x6 row-major) and u of model j over dt (models.transition)."""
     cdef double w, s, c, d0, d1, d2, dn, g0, g1, g2
@@ -61,7 +95,7 @@ cdef void transition(int j, double dt, const double *x, const double *model, dou
     for i in range(6):
         F[i * 7] = 1.0
     if j == 1 or j == 2:
-        w = model[0] if j == 1 else -model[0]
+        w = m.turn_rate_rad_s if j == 1 else -m.turn_rate_rad_s
         s = sin(w * dt)
         c = cos(w * dt)
         F[0 * 6 + 3] = s / w
@@ -80,11 +114,11 @@ cdef void transition(int j, double dt, const double *x, const double *model, dou
     if j == 3:
         d0 = x[0]
         d1 = x[1]
-        d2 = x[2] + model[7]
+        d2 = x[2] + m.earth_centre_m
         dn = sqrt(d0 * d0 + d1 * d1 + d2 * d2)
-        g0 = -model[6] * d0 / dn
-        g1 = -model[6] * d1 / dn
-        g2 = -model[6] * d2 / dn
+        g0 = -m.gravity_mps2 * d0 / dn
+        g1 = -m.gravity_mps2 * d1 / dn
+        g2 = -m.gravity_mps2 * d2 / dn
         u[0] = 0.5 * g0 * dt * dt
         u[1] = 0.5 * g1 * dt * dt
         u[2] = 0.5 * g2 * dt * dt
@@ -107,7 +141,7 @@ cdef void add_process_noise(double q_h, double q_up, double dt, double *P) noexc
 
 
 cdef void imm_predict(const double *x, const double *P, const double *mu, double dt,
-                      const double *model, double *xp, double *Pp, double *cbar) noexcept nogil:
+                      const model_t *m, double *xp, double *Pp, double *cbar) noexcept nogil:
     """Mixing and per-model prediction (models.imm_predict)."""
     cdef double Pi[K][K]
     cdef double w[K]
@@ -117,8 +151,8 @@ cdef void imm_predict(const double *x, const double *P, const double *mu, double
     cdef double u[NX]
     cdef double T[NX * NX]
     cdef double d[NX]
-    cdef double leave = 1.0 - exp(-model[5] * fabs(dt))
-    cdef double to_ballistic = 1.0 - exp(-model[8] * fabs(dt))
+    cdef double leave = 1.0 - exp(-m.switch_rate_per_s * fabs(dt))
+    cdef double to_ballistic = 1.0 - exp(-m.switch_to_ballistic_per_s * fabs(dt))
     cdef double acc
     cdef int i, j, a, b, c
     for i in range(K):                              # Π (models.markov)
@@ -151,7 +185,7 @@ cdef void imm_predict(const double *x, const double *P, const double *mu, double
             for a in range(NX):
                 for b in range(NX):
                     P0[a * NX + b] += w[i] * (P[i * 36 + a * NX + b] + d[a] * d[b])
-        transition(j, dt, x0, model, F, u)
+        transition(j, dt, x0, m, F, u)
         for a in range(NX):                         # x⁻ = F x0 + u
             acc = 0.0
             for b in range(NX):
@@ -169,7 +203,7 @@ cdef void imm_predict(const double *x, const double *P, const double *mu, double
                 for c in range(NX):
                     acc = acc + T[a * NX + c] * F[b * NX + c]
                 Pp[j * 36 + a * NX + b] = acc
-        add_process_noise(model[1 + j], model[1 + j] if j == 3 else model[9], dt, &Pp[j * 36])
+        add_process_noise(m.q[j], m.q[j] if j == 3 else m.q_vertical, dt, &Pp[j * 36])
 
 
 cdef void combine(const double *x, const double *P, const double *w, double *xc,
@@ -523,7 +557,7 @@ cdef Py_ssize_t _gate(const double[:, :, ::1] x, const double[:, :, :, ::1] P,
                     + 15.0 * dt * dt
                 if d0 * d0 + d1 * d1 + d2p * d2p > lim * lim:
                     continue
-                imm_predict(&x[k, 0, 0], &P[k, 0, 0, 0], &mu[k, 0], dt, &model[0], xp, Pp,
+                imm_predict(&x[k, 0, 0], &P[k, 0, 0, 0], &mu[k, 0], dt, as_model(model), xp, Pp,
                             cbar)
                 combine(xp, Pp, cbar, xc, Pc)
                 mz = innovation(xc, Pc, &z[i, 0], &R_diag[i, 0], var_clock[i], &M[s, 0, 0],
@@ -596,7 +630,7 @@ def update(double[:, :, ::1] x, double[:, :, :, ::1] P, double[:, ::1] mu,
             k = pair_track[p]
             s = sensor[i]
             dt = t_plot[i] - t_trk[k]
-            imm_predict(&x[k, 0, 0], &P[k, 0, 0, 0], &mu[k, 0], dt, &model[0], xp, Pp, cbar)
+            imm_predict(&x[k, 0, 0], &P[k, 0, 0, 0], &mu[k, 0], dt, as_model(model), xp, Pp, cbar)
             combine(xp, Pp, cbar, xc, Pc)
             mz = innovation(xc, Pc, &z[i, 0], &R_diag[i, 0], var_clock[i], &M[s, 0, 0],
                             &t_site[s, 0], &nu_o[p, 0], S, &zdot_o[p, 0], &d2, &logdet)
@@ -651,7 +685,7 @@ def predict(const double[:, :, ::1] x, const double[:, :, :, ::1] P, const doubl
     with nogil:
         for a in range(m):
             k = rows[a]
-            imm_predict(&x[k, 0, 0], &P[k, 0, 0, 0], &mu[k, 0], t - t_trk[k], &model[0], xp,
+            imm_predict(&x[k, 0, 0], &P[k, 0, 0, 0], &mu[k, 0], t - t_trk[k], as_model(model), xp,
                         Pp, cbar)
             combine(xp, Pp, cbar, &xs[a, 0], &Ps[a, 0, 0])
     return xs_a, Ps_a
@@ -1077,7 +1111,7 @@ def fill_tracks(cnp.ndarray out, st, const long long[::1] rows, double t,
     with nogil:
         for a in range(m):
             k = rows[a]
-            imm_predict(&x[k, 0, 0], &P[k, 0, 0, 0], &mu[k, 0], t - t_trk[k], &model[0], xp,
+            imm_predict(&x[k, 0, 0], &P[k, 0, 0, 0], &mu[k, 0], t - t_trk[k], as_model(model), xp,
                         Pp, cbar)
             combine(xp, Pp, cbar, xc, dst[a].covariance)
             dst[a].track_id = track_id[k]
@@ -1192,6 +1226,7 @@ def close_tracks(st, const long long[::1] rows, double t, const double[::1] mode
     cdef const double[:, :, :, ::1] P = st.P
     cdef const double[:, ::1] mu = st.mu
     cdef const double[::1] t_trk = st.t
+    cdef const model_t *mdl = as_model(model)
     cdef Py_ssize_t m = rows.shape[0], a, b, c
     lin_a = np.empty((m, 3))
     bound_a = np.empty(m)
@@ -1227,7 +1262,7 @@ def close_tracks(st, const long long[::1] rows, double t, const double[::1] mode
                 for j in range(K):
                     lin[a, c] += mu[k, j] * (x[k, j, c] + x[k, j, 3 + c] * dt)
                 mag = mag + fabs(lin[a, c])
-            bound[a] = 0.5 * dt * dt * (fabs(model[0]) * vmax + model[6]) \
+            bound[a] = 0.5 * dt * dt * (fabs(mdl.turn_rate_rad_s) * vmax + mdl.gravity_mps2) \
                 + 1.0 + 1e-9 * (mag + vmax * fabs(dt))
         for a in range(m):
             for b in range(a + 1, m):
@@ -1242,7 +1277,7 @@ def close_tracks(st, const long long[::1] rows, double t, const double[::1] mode
                     if not done[c]:
                         k = rows[c]
                         imm_predict(&x[k, 0, 0], &P[k, 0, 0, 0], &mu[k, 0], t - t_trk[k],
-                                    &model[0], xp, Pp, cbar)
+                                    as_model(model), xp, Pp, cbar)
                         combine(xp, Pp, cbar, &xs[c, 0], &Ps[c, 0, 0])
                         done[c] = 1
                 for c in range(6):                 # close_pairs on the predictions

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rig.fusion.models import EARTH_CENTRE
 from rig.geodesy import EARTH_RADIUS_M
 from rig.records import TRACK_STATUS_DELETED, TRACK_STATUS_TENTATIVE
 
@@ -101,7 +102,7 @@ class TrackManagement:
                             p.tentative_gap_scans, p.coast_scans, p.max_position_sigma_m,
                             self.sensors.M, self.sensors.t, self._coverage,
                             self._sensor_latest_s, self._log_miss_tentative,
-                            self._log_miss_confirmed, self.model[7],
+                            self._log_miss_confirmed, self.model[EARTH_CENTRE],
                             EARTH_RADIUS_M - p.below_ground_m)
         if drop.any():
             self.counters.tracks_deleted += st.delete(rows[drop.astype(bool)])

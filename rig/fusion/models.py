@@ -36,17 +36,23 @@ LOG_2PI = float(np.log(2.0 * np.pi))
 MODEL_FIELDS = ("turn_rate_rad_s", "q_cv", "q_left", "q_right", "q_ballistic",
                 "switch_rate_per_s", "gravity_mps2", "earth_centre_m",
                 "switch_to_ballistic_per_s", "q_vertical")
+#: where each constant sits in the model vector (the compiled kernels read it as a struct,
+#: ``model_t``, whose layout they check against MODEL_FIELDS at import)
+(TURN_RATE, Q_CV, Q_LEFT, Q_RIGHT, Q_BALLISTIC, SWITCH_RATE, GRAVITY, EARTH_CENTRE,
+ TO_BALLISTIC, Q_VERTICAL) = range(len(MODEL_FIELDS))
 
 
 def model_vector(params, origin_alt_m: float) -> np.ndarray:
     """The constants of the motion models as the float vector the kernels take."""
     from rig.geodesy import EARTH_RADIUS_M
 
-    return np.array([params.turn_rate_rad_s, params.q_cv, params.q_turn, params.q_turn,
-                     params.q_ballistic, params.switch_rate_per_s, params.gravity_mps2,
-                     EARTH_RADIUS_M + origin_alt_m, params.switch_to_ballistic_per_s,
-                     params.q_vertical],
-                    dtype=float)
+    values = {"turn_rate_rad_s": params.turn_rate_rad_s, "q_cv": params.q_cv,
+              "q_left": params.q_turn, "q_right": params.q_turn,
+              "q_ballistic": params.q_ballistic, "switch_rate_per_s": params.switch_rate_per_s,
+              "gravity_mps2": params.gravity_mps2, "earth_centre_m": EARTH_RADIUS_M + origin_alt_m,
+              "switch_to_ballistic_per_s": params.switch_to_ballistic_per_s,
+              "q_vertical": params.q_vertical}
+    return np.array([values[name] for name in MODEL_FIELDS], dtype=float)
 
 
 def transition(j: int, dt: float, x: np.ndarray, model: np.ndarray):
@@ -54,7 +60,7 @@ def transition(j: int, dt: float, x: np.ndarray, model: np.ndarray):
     F = np.eye(6)
     u = np.zeros(6)
     if j in (TURN_LEFT, TURN_RIGHT):
-        w = model[0] if j == TURN_LEFT else -model[0]
+        w = model[TURN_RATE] if j == TURN_LEFT else -model[TURN_RATE]
         s, c = np.sin(w * dt), np.cos(w * dt)
         F[0, 3], F[0, 4] = s / w, -(1.0 - c) / w
         F[1, 3], F[1, 4] = (1.0 - c) / w, s / w
@@ -65,8 +71,8 @@ def transition(j: int, dt: float, x: np.ndarray, model: np.ndarray):
         F[0, 3] = F[1, 4] = F[2, 5] = dt
     if j == BALLISTIC:
         # g points from the target to the earth's centre at (0, 0, -earth_centre_m)
-        d = np.array([x[0], x[1], x[2] + model[7]])
-        g = -model[6] * d / np.sqrt(d @ d)
+        d = np.array([x[0], x[1], x[2] + model[EARTH_CENTRE]])
+        g = -model[GRAVITY] * d / np.sqrt(d @ d)
         u[:3] = 0.5 * g * dt * dt
         u[3:] = g * dt
     return F, u
@@ -90,8 +96,8 @@ def markov(dt: float, model: np.ndarray) -> np.ndarray:
     Between the three manoeuvre models (CV, turns) at rate λ; into the ballistic model at the
     much lower rate λ_b (so that it does not drag aircraft tracks down); out of it at λ.
     """
-    leave = 1.0 - np.exp(-model[5] * abs(dt))
-    to_ballistic = 1.0 - np.exp(-model[8] * abs(dt))
+    leave = 1.0 - np.exp(-model[SWITCH_RATE] * abs(dt))
+    to_ballistic = 1.0 - np.exp(-model[TO_BALLISTIC] * abs(dt))
     Pi = np.zeros((N_MODELS, N_MODELS))
     for i in range(N_MODELS):
         for j in range(N_MODELS):
@@ -126,8 +132,8 @@ def imm_predict(x, P, mu, dt, model):
             P0 += w[i] * (P[i] + np.outer(d, d))
         F, u = transition(j, dt, x0, model)
         xp[j] = F @ x0 + u                             # x⁻ = F x0 + u
-        q_up = model[1 + j] if j == BALLISTIC else model[9]
-        Pp[j] = F @ P0 @ F.T + process_noise(model[1 + j], q_up, dt)   # P⁻ = F P0 Fᵀ + Q
+        q_up = model[Q_CV + j] if j == BALLISTIC else model[Q_VERTICAL]
+        Pp[j] = F @ P0 @ F.T + process_noise(model[Q_CV + j], q_up, dt)   # P⁻ = F P0 Fᵀ + Q
     return xp, Pp, cbar
 
 
