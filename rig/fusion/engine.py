@@ -37,7 +37,7 @@ from rig.errors import ConfigError
 from rig.fusion import kernels_ref
 from rig.fusion.kernels_ref import SCREEN_REASONS
 from rig.fusion.association import assign
-from rig.fusion.management import TrackManagement, coverage_table, score_gain
+from rig.fusion.management import TrackManager, score_gain
 from rig.fusion.models import N_MODELS, model_vector
 from rig.fusion.params import FusionParams
 from rig.fusion.registration import Registration
@@ -100,7 +100,7 @@ def pair_buffer(capacity: int) -> tuple:
             np.zeros(capacity), np.zeros((capacity, 3)), np.zeros((capacity, 3, 3)))
 
 
-class FusionEngine(TrackManagement):
+class FusionEngine:
     """Centralised plot-level fusion of many sensors at sites anywhere on the earth.
 
     ``process(plots)`` takes PLOT_DTYPE arrays as they arrive (``t_sensor`` on each sensor's
@@ -128,28 +128,18 @@ class FusionEngine(TrackManagement):
         self._R_diag = np.ascontiguousarray(np.c_[sensors.R_diag, sigma_rr ** 2])
         g = self.params.gate_d2
         self._gate_d2 = np.array([g, chi2.ppf(chi2.cdf(g, 3), 4)])
+        self.manager = TrackManager(self.store, sensors, self.params, self.k, self.model,
+                                    self.counters)
         self._pending = np.zeros(0, PLOT_DTYPE)
         self._horizon_s = -np.inf          # every window ending at or before this is done
-        self._t_managed_s = -np.inf        # fusion time deletion and merging last ran at
         self._latest_s = -np.inf
-        self._next_id = 1
-        self._merge_seen: dict[tuple[int, int], int] = {}
         self._pairs = pair_buffer(1024)       # plot pairs waiting for registration
         self._n_pairs = 0
         self._zero_var = None
         self._t_registered = -np.inf
-        self._partner = np.ascontiguousarray(sensors.partner, np.int64)
-        self._scan_period_s = np.ascontiguousarray(sensors.scan_period_s, float)
-        self._mu_initial = np.asarray(self.params.mu_initial, float)
         self._no_pairs = np.zeros(0, np.int64)
-        max_scan = float(np.max(sensors.scan_period_s)) if len(sensors) else 1.0
-        self._max_scan_s = max_scan
-        self._coasting_after_s = max_scan + self.params.window_s
-        self._coverage = coverage_table(sensors)
+        self._coasting_after_s = self.manager.max_scan_s + self.params.window_s
         self._score_gain = score_gain(sensors, self.params)
-        self._sensor_latest_s = np.full(len(sensors), -np.inf)   # newest plot of each sensor
-        self._log_miss_tentative = math.log(self.params.tentative_miss_probability)
-        self._log_miss_confirmed = math.log(self.params.delete_miss_probability)
         if len(self.params.mu_initial) != N_MODELS or abs(sum(self.params.mu_initial) - 1) > 1e-9:
             raise ConfigError("mu_initial must be 4 probabilities that sum to 1")
 
@@ -173,7 +163,8 @@ class FusionEngine(TrackManagement):
             if len(plots):
                 self._latest_s = max(self._latest_s, t_max)
                 s = plots["sensor_id"].astype(np.intp)
-                np.maximum.at(self._sensor_latest_s, s, plots["t_sensor"] - self.reg.b[s, 3])
+                np.maximum.at(self.manager.sensor_latest_s, s,
+                              plots["t_sensor"] - self.reg.b[s, 3])
                 merged = np.concatenate([self._pending, plots]) if len(self._pending) else plots
                 self._pending = merged[np.argsort(merged["t_sensor"], kind="stable")]
         until = self._latest_s - self.params.hold_back_s
@@ -258,17 +249,8 @@ class FusionEngine(TrackManagement):
         if not len(self._pending) and math.isfinite(until_s):
             end = math.floor(until_s / W) * W
             if end > self._horizon_s:
-                self._maybe_manage(end)
+                self.manager.maybe_manage(end)
                 self._horizon_s = end
-
-    def _maybe_manage(self, t_s: float) -> None:
-        """Deletion and merging once ``manage_period_s`` of fusion time has passed since
-        they last ran (half a window of slack, so windows as long as the period always
-        qualify despite rounding)."""
-        p = self.params
-        if t_s - self._t_managed_s > p.manage_period_s - 0.5 * p.window_s:
-            self._manage(t_s)
-            self._t_managed_s = t_s
 
     def _window(self, plots: np.ndarray, end_s: float) -> None:
         """Fuse one window: gate all plots against all live tracks, assign (each plot to at
@@ -292,7 +274,7 @@ class FusionEngine(TrackManagement):
                 self._initiate_window(np.flatnonzero(new), z, t, s, pc, radius, R_diag,
                                       var_clock)
             self.counters.plots_used += len(z)
-        self._maybe_manage(end_s)
+        self.manager.maybe_manage(end_s)
 
     def _associate(self, rows, idx, z, t, s, pc, radius, R_diag, var_clock) -> np.ndarray:
         """Gate the window's plots ``idx`` against the tracks of store ``rows``, assign (each
@@ -329,11 +311,12 @@ class FusionEngine(TrackManagement):
         again."""
         idx = idx[np.argsort(t[idx], kind="stable")]
         while len(idx):
-            first = self.k.first_plots(idx, pc, t, s, radius, self._scan_period_s,
+            first = self.k.first_plots(idx, pc, t, s, radius, self.manager.scan_period_s,
                                        self.params.initiation_speed_max_mps).astype(bool)
             seeds, rest = idx[first], idx[~first]
             row0 = self.store.n
-            self._initiate(z[seeds], t[seeds], s[seeds], pc[seeds], R_diag[seeds])
+            self.manager.initiate(z[seeds], t[seeds], s[seeds], pc[seeds], R_diag[seeds],
+                                 self.reg.b)
             if not len(rest):
                 return
             rows = np.arange(row0, self.store.n, dtype=np.int64)
@@ -360,7 +343,7 @@ class FusionEngine(TrackManagement):
         if not ok.all():                       # innovation covariance not positive definite
             self.counters.numeric_failures += int((ok == 0).sum())
         nis_sum, nis_count, nis_dof, promoted, t_now = self.k.record_updates(
-            st, chosen_p, chosen_k, ok, d2, ll, z, t, s, self._partner, self.reg.b,
+            st, chosen_p, chosen_k, ok, d2, ll, z, t, s, self.manager.partner, self.reg.b,
             self._score_gain, p.confirm_updates, p.confirm_score, p.confirm_span_s)
         c = self.counters
         c.nis_sum += nis_sum

@@ -36,6 +36,8 @@ is deleted at most that much later than it is due and merge checks are that far 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from rig.fusion.models import EARTH_CENTRE
@@ -79,36 +81,64 @@ def coverage_table(sensors) -> np.ndarray:
         sensors.el_max_rad - EL_MARGIN_RAD]))
 
 
-class TrackManagement:
-    """The track-management half of :class:`rig.fusion.engine.FusionEngine` (which owns
-    ``store``, ``params``, ``sensors``, ``reg``, ``k``, ``model`` and ``counters``)."""
+class TrackManager:
+    """Initiation, deletion and merging of the tracks in ``store`` (one per engine, which
+    reports what it sees of the sensors' time in :attr:`sensor_latest_s`)."""
 
-    def _initiate(self, z, t, s, pc, R_diag) -> None:
+    def __init__(self, store, sensors, params, kernels, model: np.ndarray, counters):
+        self.store = store
+        self.sensors = sensors
+        self.params = params
+        self.k = kernels
+        self.model = model
+        self.counters = counters
+        self.next_id = 1
+        self.partner = np.ascontiguousarray(sensors.partner, np.int64)
+        self.scan_period_s = np.ascontiguousarray(sensors.scan_period_s, float)
+        self.max_scan_s = float(np.max(sensors.scan_period_s)) if len(sensors) else 1.0
+        self.mu_initial = np.asarray(params.mu_initial, float)
+        self.coverage = coverage_table(sensors)
+        self.sensor_latest_s = np.full(len(sensors), -np.inf)   # newest plot of each sensor
+        self.log_miss_tentative = math.log(params.tentative_miss_probability)
+        self.log_miss_confirmed = math.log(params.delete_miss_probability)
+        self._t_managed_s = -np.inf        # fusion time deletion and merging last ran at
+        self._merge_seen: dict[tuple[int, int], int] = {}
+
+    def initiate(self, z, t, s, pc, R_diag, bias) -> None:
+        """Start a tentative track at each plot (``bias``: the registration's estimates)."""
         st, p = self.store, self.params
         rows = st.add(len(z))
-        self.k.initiate(st, int(rows[0]), z, t, s, pc, R_diag, self.sensors.M, self._partner,
-                        self.reg.b, self._mu_initial, self._next_id, p.v_initial_sigma_mps,
+        self.k.initiate(st, int(rows[0]), z, t, s, pc, R_diag, self.sensors.M, self.partner,
+                        bias, self.mu_initial, self.next_id, p.v_initial_sigma_mps,
                         p.v_up_initial_sigma_mps, p.v_up_ballistic_sigma_mps)
-        self._next_id += len(z)
+        self.next_id += len(z)
         self.counters.tracks_initiated += len(z)
 
     # --- deletion and merging --------------------------------------------------------------
-    def _manage(self, t_s: float) -> None:
+    def maybe_manage(self, t_s: float) -> None:
+        """Deletion and merging once ``manage_period_s`` of fusion time has passed since
+        they last ran (half a window of slack, so windows as long as the period always
+        qualify despite rounding)."""
+        p = self.params
+        if t_s - self._t_managed_s > p.manage_period_s - 0.5 * p.window_s:
+            self.manage(t_s)
+            self._t_managed_s = t_s
+
+    def manage(self, t_s: float) -> None:
         st, p = self.store, self.params
         rows = st.alive()
         if not len(rows):
             return
-        drop = self.k.stale(st, rows, t_s, self._scan_period_s, self._max_scan_s,
+        drop = self.k.stale(st, rows, t_s, self.scan_period_s, self.max_scan_s,
                             p.tentative_gap_scans, p.coast_scans, p.max_position_sigma_m,
-                            self.sensors.M, self.sensors.t, self._coverage,
-                            self._sensor_latest_s, self._log_miss_tentative,
-                            self._log_miss_confirmed, self.model[EARTH_CENTRE],
+                            self.sensors.M, self.sensors.t, self.coverage,
+                            self.sensor_latest_s, self.log_miss_tentative,
+                            self.log_miss_confirmed, self.model[EARTH_CENTRE],
                             EARTH_RADIUS_M - p.below_ground_m)
         if drop.any():
             self.counters.tracks_deleted += st.delete(rows[drop.astype(bool)])
         self._merge(t_s)
         st.compact(lazy=True)
-
     def _merge(self, t_s: float) -> None:
         st, p = self.store, self.params
         rows = st.alive()
