@@ -56,7 +56,8 @@ _model_names = ("turn_rate_rad_s", "q_cv", "q_left", "q_right", "q_ballistic",
                 "switch_to_ballistic_per_s", "q_vertical")
 if (sizeof(model_t) != 8 * len(MODEL_FIELDS) or _model_names != MODEL_FIELDS
         or _model_layout != list(range(len(MODEL_FIELDS)))):
-    raise ImportError("ext/fusion_kernels.pyx model_t does not match rig.fusion.models.MODEL_FIELDS")
+    raise ImportError("ext/fusion_kernels.pyx model_t does not match "
+                      "rig.fusion.models.MODEL_FIELDS")
 
 cdef double TWO_PI = 2.0 * M_PI
 cdef double NO_PAIR = 1e9      # kernels_ref.NO_PAIR: a pair outside the gate, never kept

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from scipy.stats import chi2
@@ -91,6 +92,24 @@ class FusionCounters:
                 "tracks_confirmed": self.tracks_confirmed,
                 "tracks_deleted": self.tracks_deleted, "tracks_merged": self.tracks_merged,
                 "windows": self.windows, "nis_per_dof": self.nis_per_dof}
+
+
+class Prepared(NamedTuple):
+    """A window's plots registered and ready for gating (the kernel ``prepare``), one row per
+    plot: measurement ``z`` (range, azimuth, elevation, range rate), time ``t`` on the fusion
+    clock, sensor ``s``, Cartesian position ``pc`` and pre-gate ``radius``, noise variances
+    ``R_diag`` and the clock offset's variance ``var_clock``."""
+
+    z: np.ndarray
+    t: np.ndarray
+    s: np.ndarray
+    pc: np.ndarray
+    radius: np.ndarray
+    R_diag: np.ndarray
+    var_clock: np.ndarray
+
+    def subset(self, idx: np.ndarray) -> "Prepared":
+        return Prepared(*(np.ascontiguousarray(a[idx]) for a in self))
 
 
 def pair_buffer(capacity: int) -> tuple:
@@ -263,20 +282,17 @@ class FusionEngine:
             if not p.use_range_rate:
                 plots = plots.copy()
                 plots["range_rate_mps"] = np.nan
-            z, t, s, pc, radius, R_diag, var_clock = self.k.prepare(
-                plots, self.reg.b, self._reg_var(), self._R_diag, self.sensors.M, self.sensors.t,
-                p.coarse_gate_m)
-            used = self._associate(st.alive(), np.arange(len(z)), z, t, s, pc, radius, R_diag,
-                                   var_clock)
-            new = np.ones(len(z), bool)
+            w = Prepared(*self.k.prepare(plots, self.reg.b, self._reg_var(), self._R_diag,
+                                         self.sensors.M, self.sensors.t, p.coarse_gate_m))
+            used = self._associate(st.alive(), np.arange(len(w.z)), w)
+            new = np.ones(len(w.z), bool)
             new[used] = False
             if new.any():
-                self._initiate_window(np.flatnonzero(new), z, t, s, pc, radius, R_diag,
-                                      var_clock)
-            self.counters.plots_used += len(z)
+                self._initiate_window(np.flatnonzero(new), w)
+            self.counters.plots_used += len(w.z)
         self.manager.maybe_manage(end_s)
 
-    def _associate(self, rows, idx, z, t, s, pc, radius, R_diag, var_clock) -> np.ndarray:
+    def _associate(self, rows, idx, w: "Prepared") -> np.ndarray:
         """Gate the window's plots ``idx`` against the tracks of store ``rows``, assign (each
         plot to at most one track, each track at most one plot per sensor) and update in
         time order; returns the plots used."""
@@ -284,43 +300,39 @@ class FusionEngine:
             return self._no_pairs
         st, S = self.store, len(self.sensors)
         pos, vel, sig_pos, sig_vel = self.k.moments(st.x, st.P, st.mu, st.n)
-        if len(idx) < len(z):
-            zi, ti, si, pi, ri, Ri, vi = (np.ascontiguousarray(a[idx]) for a in
-                                          (z, t, s, pc, radius, R_diag, var_clock))
-        else:
-            zi, ti, si, pi, ri, Ri, vi = z, t, s, pc, radius, R_diag, var_clock
+        g = w if len(idx) == len(w.z) else w.subset(idx)
         pair_p, pair_k, _, cost = self.k.gate(
-            st.x, st.P, st.mu, st.t, rows, pos, vel, sig_pos, sig_vel, zi, ti, si, pi, ri,
-            Ri, vi, self.sensors.M, self.sensors.t, self.model, self._gate_d2,
+            st.x, st.P, st.mu, st.t, rows, pos, vel, sig_pos, sig_vel, *g,
+            self.sensors.M, self.sensors.t, self.model, self._gate_d2,
             self.params.model_gate_weight)
         # a track takes at most one plot from each sensor: columns are (track, sensor)
-        chosen_p, col = assign(pair_p, pair_k * S + si[pair_p], cost, kernels=self.k)
+        chosen_p, col = assign(pair_p, pair_k * S + g.s[pair_p], cost, kernels=self.k)
         if not len(chosen_p):
             return self._no_pairs
         chosen_p = idx[chosen_p]
         chosen_k = col // S
-        order = np.lexsort((chosen_p, t[chosen_p]))
-        self._update(chosen_p[order], chosen_k[order], z, t, s, R_diag, var_clock)
+        order = np.lexsort((chosen_p, w.t[chosen_p]))
+        self._update(chosen_p[order], chosen_k[order], w)
         return chosen_p
 
-    def _initiate_window(self, idx, z, t, s, pc, radius, R_diag, var_clock) -> None:
+    def _initiate_window(self, idx, w: "Prepared") -> None:
         """Start tentative tracks from the window's unassigned plots ``idx``, in rounds: the
         plots with no earlier plot of another scan near them (the kernel ``first_plots``) start
         tracks; the others are gated against those tracks and update them (several radars'
         plots of a new target make one track, not one each); what is left goes round
         again."""
-        idx = idx[np.argsort(t[idx], kind="stable")]
+        idx = idx[np.argsort(w.t[idx], kind="stable")]
         while len(idx):
-            first = self.k.first_plots(idx, pc, t, s, radius, self.manager.scan_period_s,
+            first = self.k.first_plots(idx, w.pc, w.t, w.s, w.radius, self.manager.scan_period_s,
                                        self.params.initiation_speed_max_mps).astype(bool)
             seeds, rest = idx[first], idx[~first]
             row0 = self.store.n
-            self.manager.initiate(z[seeds], t[seeds], s[seeds], pc[seeds], R_diag[seeds],
-                                 self.reg.b)
+            self.manager.initiate(w.z[seeds], w.t[seeds], w.s[seeds], w.pc[seeds],
+                                  w.R_diag[seeds], self.reg.b)
             if not len(rest):
                 return
             rows = np.arange(row0, self.store.n, dtype=np.int64)
-            used = self._associate(rows, rest, z, t, s, pc, radius, R_diag, var_clock)
+            used = self._associate(rows, rest, w)
             keep = np.ones(len(rest), bool)
             keep[np.isin(rest, used)] = False
             idx = rest[keep]
@@ -333,12 +345,13 @@ class FusionEngine:
             self._zero_var = np.zeros_like(self.reg.b)
         return self._zero_var
 
-    def _update(self, chosen_p, chosen_k, z, t, s, R_diag, var_clock) -> None:
+    def _update(self, chosen_p, chosen_k, w: "Prepared") -> None:
         st, p = self.store, self.params
+        z, t, s = w.z, w.t, w.s
         if p.registration_on:                  # plot pairs for registration, before updates
             self._take_pairs(chosen_p, chosen_k, z, t, s)
         _, _, _, d2, ll, ok = self.k.update(st.x, st.P, st.mu, st.t, chosen_p, chosen_k, z, t,
-                                            s, R_diag, var_clock, self.sensors.M,
+                                            s, w.R_diag, w.var_clock, self.sensors.M,
                                             self.sensors.t, self.model)
         if not ok.all():                       # innovation covariance not positive definite
             self.counters.numeric_failures += int((ok == 0).sum())
