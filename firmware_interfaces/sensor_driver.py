@@ -176,3 +176,19 @@ class SensorDriver(PlotDriver):
                 log.exception("%s: reader stopped", self.name)
                 self._on_failed(e)
                 return
+
+
+class TransportDriver(SensorDriver):
+    """A driver whose link is one :class:`rig.transport.Transport` (``self.transport``, set
+    by the subclass before :meth:`open`): connecting opens it, disconnecting closes it."""
+
+    transport = None
+
+    def _connect(self) -> None:
+        self.transport.open()
+
+    def _disconnect(self) -> None:
+        self.transport.close()
+
+    def _is_connected(self) -> bool:
+        return self.transport.is_open

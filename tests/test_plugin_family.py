@@ -47,7 +47,7 @@ def test_a_run_streams_and_fuses_the_plugin_family_s_plots(plugin_run):
     report = json.loads((plugin_run / "report.json").read_text())
     rows = {r["id"]: r for r in report["sensors"]}
     assert rows["A2"]["family"] == "text-radar"
-    assert rows["A2"]["plots"] > 20 and rows["A2"]["decoder_errors"] == 0
+    assert rows["A2"]["plots"] > 10 and rows["A2"]["decoder_errors"] == 0
     assert rows["A1"]["plots"] > 20
     assert report["counts"]["tracks_published"] > 0
 

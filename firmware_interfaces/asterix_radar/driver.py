@@ -17,11 +17,11 @@ from rig._ext.asterix048 import Cat048Decoder
 from rig.errors import TransportError
 from rig.transport.udp import UdpTransport
 
-from ..sensor_driver import SensorDriver
+from ..sensor_driver import TransportDriver
 from . import protocol as P
 
 
-class AsterixRadarDriver(SensorDriver):
+class AsterixRadarDriver(TransportDriver):
     """Receives CAT048 on ``url`` (``udp://@HOST:PORT``; port 0 picks a free one)."""
 
     def __init__(self, url: str = f"udp://@127.0.0.1:{P.DEFAULT_PORT}", *, sensor_id: int = 0,
@@ -48,15 +48,6 @@ class AsterixRadarDriver(SensorDriver):
         c = self.decoder.counters()
         c.update(super().counters())
         return c
-
-    def _connect(self) -> None:
-        self.transport.open()
-
-    def _disconnect(self) -> None:
-        self.transport.close()
-
-    def _is_connected(self) -> bool:
-        return self.transport.is_open
 
     def _read_once(self) -> None:
         data, t_arrival_ns = self.transport.read_chunk(0.1)

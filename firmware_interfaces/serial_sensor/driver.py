@@ -26,7 +26,7 @@ from rig._ext.serial_codec import SerialFrameDecoder, encode_frame
 from rig.errors import RigError, TransportError, TransportTimeoutError
 from rig.transport import SerialTransport
 
-from ..sensor_driver import SensorDriver
+from ..sensor_driver import TransportDriver
 from . import protocol as P
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class TimeSync:
     rtt_ns: int         # round trip, host clock
 
 
-class SerialSensorDriver(SensorDriver):
+class SerialSensorDriver(TransportDriver):
     """Driver for one sensor speaking the rig serial protocol on ``url``.
 
     ``url`` is anything pyserial opens: ``/dev/ttyUSB0``, ``/dev/pts/5``, ``loop://``,
@@ -83,15 +83,6 @@ class SerialSensorDriver(SensorDriver):
     def close(self) -> None:
         super().close()
         self._fail_pending(TransportError(f"{self.url}: closed"))
-
-    def _connect(self) -> None:
-        self.transport.open()
-
-    def _disconnect(self) -> None:
-        self.transport.close()
-
-    def _is_connected(self) -> bool:
-        return self.transport.is_open
 
     def _after_reconnect(self) -> None:
         self.decoder.reset()

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from firmware_interfaces.sensor_driver import SensorDriver
+from firmware_interfaces.sensor_driver import TransportDriver
 from rig.emulation import Pacer
 from rig.errors import TransportError, UsageError
 from rig.firmware import FirmwareInterface
@@ -51,20 +51,11 @@ class TextDecoder:
         return {"plots_ok": self.plots}
 
 
-class TextRadarDriver(SensorDriver):
+class TextRadarDriver(TransportDriver):
     def __init__(self, url: str, sensor_id: int):
         super().__init__(f"text-radar-{url}")
         self.transport = UdpTransport(url)
         self.decoder = TextDecoder(sensor_id)
-
-    def _connect(self):
-        self.transport.open()
-
-    def _disconnect(self):
-        self.transport.close()
-
-    def _is_connected(self):
-        return self.transport.is_open
 
     def _read_once(self):
         data, t_ns = self.transport.read_chunk(0.1)
