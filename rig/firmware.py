@@ -68,6 +68,14 @@ class FirmwareInterface:
         once the driver is open (registration estimates what is left)."""
         return 0.0
 
+    @staticmethod
+    def opened(driver, tap):
+        """``driver`` with its raw tap set, opened: what :meth:`open_early` and
+        :meth:`open_driver` return."""
+        driver.set_tap(tap)
+        driver.open()
+        return driver
+
     # --- replay ------------------------------------------------------------------------
     def replay_decoder(self, info: dict):
         """A fresh decoder of what this family's driver read, for ``rig replay``: an object

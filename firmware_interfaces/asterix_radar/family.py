@@ -25,9 +25,7 @@ class AsterixRadarFamily(FirmwareInterface):
         driver = AsterixRadarDriver(url, sensor_id=sensor.index,
                                     site_alt_m=sensor.radar.site.alt_m)
         driver.set_source(sensor.entry.sac, sensor.sic, sensor.index, sensor.radar.site.alt_m)
-        driver.set_tap(tap)
-        driver.open()
-        return driver
+        return self.opened(driver, tap)
 
     def emulator_args(self, sensor, run_dir: Path, early_driver) -> list[str]:
         port = early_driver.local_address[1]

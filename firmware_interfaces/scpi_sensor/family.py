@@ -40,10 +40,7 @@ class ScpiSensorFamily(FirmwareInterface):
         return ["--port", "0"]              # any free port on loopback
 
     def open_driver(self, sensor, target: str, tap):
-        driver = ScpiSensorDriver(target, sensor_id=sensor.index)
-        driver.set_tap(tap)
-        driver.open()
-        return driver
+        return self.opened(ScpiSensorDriver(target, sensor_id=sensor.index), tap)
 
     def clock_shift_s(self, sensor, driver, t0_ns: int) -> float:
         t_before = time.monotonic_ns()

@@ -20,11 +20,8 @@ class SerialSensorFamily(FirmwareInterface):
         return ["--link", str(run_dir / f"sensor-{sensor.id}.tty")]
 
     def open_driver(self, sensor, target: str, tap):
-        driver = SerialSensorDriver(target, sensor_id=sensor.index,
-                                    baudrate=sensor.entry.baudrate)
-        driver.set_tap(tap)
-        driver.open()
-        return driver
+        return self.opened(SerialSensorDriver(target, sensor_id=sensor.index,
+                                              baudrate=sensor.entry.baudrate), tap)
 
     def clock_shift_s(self, sensor, driver, t0_ns: int) -> float:
         # PING: the sensor's clock minus the host's monotonic clock

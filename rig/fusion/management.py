@@ -139,6 +139,7 @@ class TrackManager:
             self.counters.tracks_deleted += st.delete(rows[drop.astype(bool)])
         self._merge(t_s)
         st.compact(lazy=True)
+
     def _merge(self, t_s: float) -> None:
         st, p = self.store, self.params
         rows = st.alive()

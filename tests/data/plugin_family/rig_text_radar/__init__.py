@@ -108,9 +108,7 @@ class TextRadarFamily(FirmwareInterface):
 
     def open_early(self, sensor, tap):
         url = "udp://@127.0.0.1:0" if sensor.entry.emulated else sensor.entry.transport
-        driver = TextRadarDriver(url, sensor.index)
-        driver.set_tap(tap)
-        return driver.open()
+        return self.opened(TextRadarDriver(url, sensor.index), tap)
 
     def emulator_args(self, sensor, run_dir, early_driver):
         return ["--port", f"udp://127.0.0.1:{early_driver.transport.local_address[1]}"]
