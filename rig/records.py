@@ -62,6 +62,19 @@ TRACK_STATUS_COASTING = 2
 TRACK_STATUS_DELETED = 3
 
 
+def check_layout(struct: str, size: int, offsets: dict[str, int], dtype: np.dtype) -> None:
+    """Raise ImportError unless a C struct (its ``sizeof`` and the byte offsets of its fields)
+    lays out exactly as ``dtype``; every compiled module checks its structs with this at import."""
+    wrong = [name for name, offset in offsets.items()
+             if name not in dtype.fields or dtype.fields[name][1] != offset]
+    missing = sorted(set(dtype.names) - set(offsets))
+    if size != dtype.itemsize or wrong or missing:
+        raise ImportError(
+            f"C struct {struct} does not match its numpy dtype: size {size} vs {dtype.itemsize}"
+            + (f", fields at other offsets: {wrong}" if wrong else "")
+            + (f", fields not in the struct: {missing}" if missing else ""))
+
+
 def empty_plots(n: int = 0) -> np.ndarray:
     """A zero-filled plot array of length ``n`` (range rate NaN, as for "not measured")."""
     plots = np.zeros(n, dtype=PLOT_DTYPE)
