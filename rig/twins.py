@@ -27,13 +27,18 @@ def load(compiled: str, twin: str) -> ModuleType:
     """``rig._ext.<compiled>``, or module ``twin`` under ``RIG_PUREPYTHON=1``."""
     if pure_python():
         return importlib.import_module(twin)
+    return load_compiled(compiled, twin)
+
+
+def load_compiled(compiled: str, twin: str = "") -> ModuleType:
+    """``rig._ext.<compiled>`` whatever the switch says; ``twin`` names it in the error."""
     try:
         return importlib.import_module(f"rig._ext.{compiled}")
     except ModuleNotFoundError as exc:
         raise CompiledModuleMissing(
             f"rig._ext.{compiled} is not built ({exc}); install rig with `pip install -e .` "
             f"or build it with `python setup.py build_ext --inplace`, or set RIG_PUREPYTHON=1 "
-            f"to run on the pure-Python twin {twin}") from exc
+            f"to run on the pure-Python twin{' ' + twin if twin else 's'}") from exc
 
 
 def is_twin(module: ModuleType) -> bool:

@@ -362,14 +362,14 @@ def test_tracks_updated_are_those_whose_update_count_changed():
 
 
 def test_reference_kernels_give_the_same_tracks():
-    """The whole engine on kernels_ref and on the compiled kernels: same tracks (to
+    """The whole engine on the NumPy twins and on the compiled kernels: same tracks (to
     rounding), same decisions."""
-    from rig.fusion import kernels_ref
+    from rig.fusion import kernels
 
     scn = Scenario(far_apart_radars(clutter_per_scan=1), default_targets(3), 40.0,
                    seed=2).simulate()
-    compiled_run = run_engine(scn)
-    reference_run = run_engine(scn, kernels=kernels_ref)
+    compiled_run = run_engine(scn, kernels=kernels.compiled())
+    reference_run = run_engine(scn, kernels=kernels.reference())
     assert compiled_run[0].counters.as_dict()["tracks_initiated"] > 3
     for key in ("plots_used", "tracks_initiated", "tracks_confirmed", "tracks_deleted",
                 "tracks_merged", "windows"):

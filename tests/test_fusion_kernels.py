@@ -1,12 +1,11 @@
-"""The compiled fusion kernels against their NumPy reference (rig/fusion/kernels_ref.py)."""
+"""The compiled fusion kernels (ext/fusion_*.pyx) against their NumPy twins (rig/fusion/reference/)."""
 
 import numpy as np
 import pytest
 
-from rig._ext import fusion_kernels as compiled
 from rig.fusion import FusionParams
 from rig.fusion import engine as engine_mod
-from rig.fusion import kernels_ref as reference
+from rig.fusion import kernels
 from rig.fusion.models import N_MODELS, markov, model_vector
 from rig.fusion.store import TrackStore
 from rig.geodesy import Geodetic, polar_from_enu, site_transform
@@ -14,6 +13,8 @@ from rig.records import (PLOT_DTYPE, TRACK_DTYPE, TRACK_STATUS_CONFIRMED,
                          TRACK_STATUS_TENTATIVE, empty_plots, empty_tracks)
 
 ORIGIN = Geodetic(52.0, 21.0, 100.0)
+compiled = kernels.compiled()
+reference = kernels.reference()
 
 
 def close(a, b, tol=1e-12):

@@ -19,14 +19,14 @@ deletion and merging run after a window at most every ``manage_period_s`` of fus
 The real-time loop calls ``process(plots, until_s=now)`` once per cycle (one pass over the
 windows that have ended) and then ``tracks_updated(t)`` (only the tracks its plots updated are
 predicted). Everything per window and per track runs in the compiled kernels
-(``ext/fusion_kernels.pyx``, each held to its NumPy twin in :mod:`rig.fusion.kernels_ref`);
+(one module per step, :mod:`rig.fusion.kernels`, each held to its NumPy twin in
+:mod:`rig.fusion.reference`);
 what stays in Python is a fixed handful of calls per window, so a cycle's cost hardly depends
 on how many plots and tracks it holds.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -35,25 +35,17 @@ import numpy as np
 from scipy.stats import chi2
 
 from rig.errors import ConfigError
-from rig.fusion import kernels_ref
-from rig.fusion.kernels_ref import SCREEN_REASONS
+from rig.fusion import kernels as fusion_kernels
 from rig.fusion.association import assign
 from rig.fusion.management import TrackManager, score_gain
 from rig.fusion.models import N_MODELS, model_vector
 from rig.fusion.params import FusionParams
+from rig.fusion.reference.prepare import SCREEN_REASONS
 from rig.fusion.registration import Registration
 from rig.fusion.sensor_table import SensorTable
 from rig.fusion.store import TrackStore
 from rig.geodesy import Geodetic
 from rig.records import PLOT_DTYPE, TRACK_DTYPE, TRACK_STATUS_TENTATIVE, empty_tracks
-
-try:
-    from rig._ext import fusion_kernels as compiled_kernels
-except ImportError as e:     # pragma: no cover - a source tree without the build
-    compiled_kernels = None
-    logging.getLogger(__name__).warning(
-        "fusion runs on the NumPy reference kernels, tens of times slower: the compiled "
-        "kernels cannot be imported (%s); build them with pip install -e .", e)
 
 
 @dataclass
@@ -133,10 +125,8 @@ class FusionEngine:
         self.origin = origin
         self.sensors = sensors
         self.params = params or FusionParams()
-        self.k = kernels or compiled_kernels or kernels_ref
-        self.kernels_name = ("compiled" if self.k is compiled_kernels else
-                             "reference" if self.k is kernels_ref else
-                             getattr(self.k, "__name__", "custom"))
+        self.k = kernels or fusion_kernels.default()
+        self.kernels_name = self.k.name
         self.model = model_vector(self.params, origin.alt_m)
         self.store = TrackStore(len(sensors), kernels=self.k)
         self.reg = Registration(sensors.M, sensors.t, sensors.R_diag, self.params,

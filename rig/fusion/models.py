@@ -38,6 +38,8 @@ MODEL_FIELDS = ("turn_rate_rad_s", "q_cv", "q_left", "q_right", "q_ballistic",
                 "switch_to_ballistic_per_s", "q_vertical")
 #: where each constant sits in the model vector (the compiled kernels read it as a struct,
 #: ``model_t``, whose layout they check against MODEL_FIELDS at import)
+#: the model vector as a record, the layout ``model_t`` of the compiled kernels must have
+MODEL_DTYPE = np.dtype([(name, "f8") for name in MODEL_FIELDS])
 (TURN_RATE, Q_CV, Q_LEFT, Q_RIGHT, Q_BALLISTIC, SWITCH_RATE, GRAVITY, EARTH_CENTRE,
  TO_BALLISTIC, Q_VERTICAL) = range(len(MODEL_FIELDS))
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rig.fusion import kernels_ref
+from rig.fusion import kernels as fusion_kernels
 
 REGISTRATION_DTYPE = np.dtype([
     ("sensor", "U32"),
@@ -46,7 +46,7 @@ class Registration:
 
     def __init__(self, M, t_site, R_diag, params, *, kernels=None):
         S = len(M)
-        self.k = kernels or kernels_ref
+        self.k = kernels or fusion_kernels.default()
         self.M = np.ascontiguousarray(M, float)
         self.t_site = np.ascontiguousarray(t_site, float)
         self.R_diag = np.ascontiguousarray(R_diag, float)

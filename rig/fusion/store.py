@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rig.fusion import kernels_ref
+from rig.fusion import kernels as fusion_kernels
 from rig.fusion.models import N_MODELS
 from rig.records import MAX_PARTNERS, TRACK_STATUS_DELETED
 
@@ -20,8 +20,8 @@ class TrackStore:
     Rows leave only through :meth:`delete` (marked) and :meth:`compact` (dropped), so the
     live rows are known without a scan: ``alive()`` is a slice of a preallocated ``arange``
     whenever nothing is marked deleted (the engine compacts once deleted rows pile up).
-    ``kernels``: the fusion kernels whose ``compact_rows`` moves the rows (the NumPy
-    reference's by default).
+    ``kernels``: the fusion kernels whose ``compact_rows`` moves the rows
+    (:func:`rig.fusion.kernels.default` when not given).
     """
 
     FIELDS = {
@@ -42,7 +42,7 @@ class TrackStore:
         self.n = 0
         self._n_deleted = 0                    # rows marked deleted, not yet compacted
         self._alive = None                     # the live rows while some are marked deleted
-        self._compact_rows = (kernels or kernels_ref).compact_rows
+        self._compact_rows = (kernels or fusion_kernels.default()).compact_rows
         self._alloc(capacity)
 
     def _fields(self) -> dict:
