@@ -12,7 +12,7 @@ of one loop cycle fused up to the cycle's run time, the tracks they updated pred
 - ``rig``: the engine as the loop runs it (``--repeat`` replays, each percentile the median);
 - ``every_window``: the same engine with ``manage_period_s = 0``, deletion and merging after
   every 10 ms window as the engine did before that period existed;
-- ``reference``: the same cycles on the NumPy reference kernels (``rig/fusion/kernels_ref.py``,
+- ``reference``: the same cycles on the NumPy reference kernels (``rig/fusion/reference/``,
   what the compiled kernels are held to), the baseline of the compiled path.
 
 Replays are deterministic, so every variant sees exactly the same cycles, and the replay of
@@ -39,7 +39,7 @@ import numpy as np
 
 from rig.bench import loop
 from rig.bench import replay as replay_mod
-from rig.fusion import FusionEngine, kernels_ref
+from rig.fusion import FusionEngine, kernels
 from rig.launch import rig_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,7 +123,7 @@ def main(argv=None) -> int:
     result = {name: {key: type(rs[0][key])(np.median([r[key] for r in rs])) for key in rs[0]}
               for name, rs in runs.items()}
     result["reference"] = figures(timed_replay(
-        recording, work / "reference", functools.partial(FusionEngine, kernels=kernels_ref)))
+        recording, work / "reference", functools.partial(FusionEngine, kernels=kernels.reference())))
     live_tracks = recording.parent / "tracks.csv"
     identical = (live_tracks.read_bytes() == (work / "rig0" / "tracks.csv").read_bytes()
                  if live_tracks.is_file() else None)
