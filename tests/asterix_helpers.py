@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from hypothesis import strategies as st
 
 from rig.records import empty_plots, empty_tracks
 from rig.records_asterix import CAT048_ITEMS_DTYPE
@@ -66,6 +67,90 @@ def random_tracks(rng: np.random.Generator, n: int, t: float = 50_000.0) -> np.n
         updated = (tracks["partners"] >> i) & 1 == 1
         tracks["partner_t_last"][updated, i] = t - rng.uniform(0, 20, updated.sum())
     return tracks
+
+
+# --- compiled codec and twin side by side --------------------------------------------------
+def assert_same_rows(a: np.ndarray, b: np.ndarray, atol: float = 0.0) -> None:
+    """Two record arrays hold the same values, field by field: bit for bit (``atol`` 0), or
+    floats within ``atol`` (NaN where NaN); padding is not compared."""
+    assert a.dtype == b.dtype and len(a) == len(b)
+    for name in a.dtype.names:
+        x, y = np.ascontiguousarray(a[name]), np.ascontiguousarray(b[name])
+        if atol and x.dtype.kind == "f":
+            np.testing.assert_allclose(x, y, rtol=0, atol=atol, err_msg=name)
+        else:
+            assert x.tobytes() == y.tobytes(), name
+
+
+def outcome(call):
+    """What ``call()`` gives: ``("ok", result)`` or ``("raises", type, message, index)``."""
+    try:
+        return "ok", call()
+    except Exception as e:                     # noqa: BLE001 - the comparison is the test
+        return "raises", type(e), str(e), getattr(e, "index", None)
+
+
+def _item(draw, fmt: tuple) -> bytes:
+    """Random content of one item in format ``fmt`` (rig.asterix_reference), valid in length."""
+    kind = fmt[0]
+    if kind == "fixed":
+        return draw(st.binary(min_size=fmt[1], max_size=fmt[1]))
+    if kind == "extended":
+        n = draw(st.integers(1, 5))
+        groups = [bytearray(draw(st.binary(min_size=fmt[1], max_size=fmt[1]))) for _ in range(n)]
+        for i, group in enumerate(groups):
+            group[-1] = group[-1] | 1 if i < n - 1 else group[-1] & 0xFE
+        return b"".join(groups)
+    if kind == "repetitive":
+        rep = draw(st.integers(0, 3))
+        return bytes([rep]) + draw(st.binary(min_size=rep * fmt[1], max_size=rep * fmt[1]))
+    if kind == "explicit":
+        n = draw(st.integers(1, 12))
+        return bytes([n]) + draw(st.binary(min_size=n - 1, max_size=n - 1))
+    subfields = fmt[1]
+    defined = [i for i, f in enumerate(subfields) if f is not None]
+    slots = sorted(draw(st.sets(st.sampled_from(defined), max_size=4)))
+    octets = slots[-1] // 7 + 1 if slots else draw(st.integers(1, 2))
+    primary = bytearray(octets)
+    for slot in slots:
+        primary[slot // 7] |= 0x80 >> (slot % 7)
+    for i in range(octets - 1):
+        primary[i] |= 1
+    return bytes(primary) + b"".join(_item(draw, subfields[slot]) for slot in slots)
+
+
+@st.composite
+def uap_records(draw, uap: dict, mandatory: set, special: dict | None = None) -> bytes:
+    """One record laid out by ``uap`` with random content in every item: any FRNs, mostly with
+    the ``mandatory`` ones; ``special`` maps an FRN to a strategy for its item."""
+    frns = draw(st.sets(st.sampled_from(sorted(uap)), min_size=1, max_size=8))
+    if draw(st.integers(0, 9)):
+        frns |= mandatory
+    items = {frn: draw(special[frn]) if special and frn in special else _item(draw, uap[frn][1])
+             for frn in frns}
+    fspec = bytearray((max(items) - 1) // 7 + 1)
+    for frn in items:
+        fspec[(frn - 1) // 7] |= 0x80 >> ((frn - 1) % 7)
+    for i in range(len(fspec) - 1):
+        fspec[i] |= 1
+    return bytes(fspec) + b"".join(items[frn] for frn in sorted(items))
+
+
+@st.composite
+def uap_datagrams(draw, category: int, uap: dict, mandatory: set,
+                  special: dict | None = None) -> bytes:
+    """Data blocks of such records (now and then of another category), now and then with one
+    bit flipped."""
+    blocks = []
+    for _ in range(draw(st.integers(1, 3))):
+        body = b"".join(draw(st.lists(uap_records(uap, mandatory, special), min_size=1,
+                                      max_size=4)))
+        cat = draw(st.sampled_from([category, category, category, 1]))
+        blocks.append(bytes([cat]) + (len(body) + 3).to_bytes(2, "big") + body)
+    data = bytearray(b"".join(blocks))
+    if draw(st.booleans()):
+        data[draw(st.integers(0, len(data) - 1))] ^= 1 << draw(st.integers(0, 7))
+    return bytes(data)
 
 
 # --- tshark ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import pytest
 
 from firmware_interfaces.serial_sensor import reference
 from rig._ext import serial_codec
+from rig.twins import pure_python
 
 CODECS = {
     "compiled": types.SimpleNamespace(
@@ -14,6 +15,12 @@ CODECS = {
         name="reference", encode_frame=reference.encode_frame,
         encode_plots=reference.encode_plots, Decoder=reference.SerialFrameDecoder),
 }
+
+
+def pytest_report_header(config):
+    if pure_python():
+        return "rig codecs: the pure-Python twins (RIG_PUREPYTHON=1)"
+    return "rig codecs: compiled (rig._ext); RIG_PUREPYTHON=1 runs on the pure-Python twins"
 
 
 def pytest_addoption(parser):

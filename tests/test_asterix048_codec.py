@@ -1,4 +1,8 @@
-"""The CAT048 codec, compiled and reference alike: round trips, structure, bad input."""
+"""The CAT048 codec, compiled and reference alike: round trips, structure, bad input.
+
+The parametrised tests run on both codecs and property tests hold them to each other; the
+rest use the codec rig uses (the pure-Python twin under ``RIG_PUREPYTHON=1``).
+"""
 
 import types
 
@@ -8,15 +12,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from firmware_interfaces.asterix_radar import geometry, protocol as P, reference
-from rig._ext import asterix048
+from firmware_interfaces.asterix_radar.codec import asterix048
+from rig._ext import asterix048 as compiled_048
 from rig.errors import EncodeError
 from rig.records import PLOT_DTYPE, empty_plots
 from rig.records_asterix import CAT048_ITEMS_DTYPE
+from rig.twins import is_twin, pure_python
 
-from .asterix_helpers import random_items, random_plots
+from .asterix_helpers import assert_same_rows, random_items, random_plots, uap_datagrams
 
 CODECS = {
-    "compiled": types.SimpleNamespace(encode=asterix048.encode, Decoder=asterix048.Cat048Decoder),
+    "compiled": types.SimpleNamespace(encode=compiled_048.encode,
+                                      Decoder=compiled_048.Cat048Decoder),
     "reference": types.SimpleNamespace(encode=reference.encode, Decoder=reference.Cat048Decoder),
 }
 SITE_ALT_M = 250.0
@@ -90,14 +97,14 @@ def test_round_trip_with_items_several_blocks_per_datagram(codec, rng):
 def test_compiled_and_reference_agree_byte_for_byte_and_value_for_value(rng):
     plots = random_plots(rng, 2000)
     items = random_items(rng, 2000)
-    a = asterix048.encode(plots, sac=1, sic=2, site_alt_m=SITE_ALT_M, items=items,
-                          max_records_per_block=37, max_datagram_bytes=3000)
+    a = compiled_048.encode(plots, sac=1, sic=2, site_alt_m=SITE_ALT_M, items=items,
+                            max_records_per_block=37, max_datagram_bytes=3000)
     b = reference.encode(plots, sac=1, sic=2, site_alt_m=SITE_ALT_M, items=items,
                          max_records_per_block=37, max_datagram_bytes=3000)
     assert a == b
     noisy = [bytes(d[:k]) + bytes([d[k] ^ 0x41]) + bytes(d[k + 1:])
              for d, k in zip(a, rng.integers(0, 200, len(a)))]
-    dc = asterix048.Cat048Decoder(sensor_id=1, site_alt_m=SITE_ALT_M)
+    dc = compiled_048.Cat048Decoder(sensor_id=1, site_alt_m=SITE_ALT_M)
     dr = reference.Cat048Decoder(sensor_id=1, site_alt_m=SITE_ALT_M)
     pc, ic = decode_all(dc, noisy)
     pr, ir = decode_all(dr, noisy)
@@ -130,17 +137,18 @@ def test_record_layout_follows_the_uap():
     assert rec[at[20]:at[20] + 3] == b"\x80\x03\xfd"           # CAL -3 m/s
 
 
-def test_geometry_matches_the_codec_and_rig_geodesy():
+@pytest.mark.parametrize("module", [compiled_048, reference], ids=["compiled", "reference"])
+def test_geometry_matches_the_codec_and_rig_geodesy(module):
     r = np.array([1e3, 5e4, 1e5, 3e5, 4.5e5])
     el = np.array([0.3, 0.05, -0.002, 0.1, 0.01])
     h = geometry.height_from_elevation(r, el, 812.0)
     for k in range(len(r)):
-        assert asterix048.height_m(r[k], el[k], 812.0) == pytest.approx(h[k], abs=1e-6)
-        assert asterix048.elevation_rad(r[k], h[k], 812.0) == pytest.approx(el[k], abs=1e-12)
+        assert module.height_m(r[k], el[k], 812.0) == pytest.approx(h[k], abs=1e-6)
+        assert module.elevation_rad(r[k], h[k], 812.0) == pytest.approx(el[k], abs=1e-12)
     np.testing.assert_allclose(geometry.elevation_from_height(r, h, 812.0), el, atol=1e-12)
     geodesy = pytest.importorskip("rig.geodesy")
     np.testing.assert_allclose(geodesy.height_from_elevation(r, el, 812.0), h, atol=1e-6)
-    assert asterix048.EARTH_RADIUS == geometry.EARTH_RADIUS_M
+    assert module.EARTH_RADIUS == geometry.EARTH_RADIUS_M
 
 
 def test_time_of_day_wraps_onto_a_continuous_line(codec):
@@ -258,10 +266,26 @@ def test_damaged_real_datagrams_agree_between_codecs(cut, flip, bit, cat_byte):
     d = bytearray(d + block(good_records(3), cat=cat_byte))
     d[flip % len(d)] ^= 1 << bit
     d = bytes(d[:cut])
-    dc, dr = asterix048.Cat048Decoder(), reference.Cat048Decoder()
+    dc, dr = compiled_048.Cat048Decoder(), reference.Cat048Decoder()
     pc, pr = dc.feed(d), dr.feed(d)
     assert len(pc) == len(pr) and dc.counters() == dr.counters()
     np.testing.assert_allclose(pc["range_m"], pr["range_m"])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(datagrams=st.lists(uap_datagrams(48, P.UAP, {1, 2, 4}), min_size=1, max_size=3))
+def test_decoders_agree_on_every_item_of_the_uap(datagrams):
+    """Records of any items of the UAP with any content: the same plots, items and counters
+    (elevations to 1e-9 rad: the twin's arcsine is numpy's)."""
+    dc = compiled_048.Cat048Decoder(sensor_id=2, site_alt_m=SITE_ALT_M)
+    dr = reference.Cat048Decoder(sensor_id=2, site_alt_m=SITE_ALT_M)
+    for decoder in (dc, dr):
+        decoder.set_source(1, 2, 7, 900.0)
+    for d in datagrams:
+        (pc, ic), (pr, ir) = dc.feed_items(d, 5), dr.feed_items(d, 5)
+        assert_same_rows(pc, pr, atol=1e-9)
+        assert_same_rows(ic, ir)
+        assert dc.counters() == dr.counters()
 
 
 @pytest.mark.parametrize("field,value", [
@@ -294,5 +318,11 @@ def test_wrong_inputs(codec):
 
 
 def test_compiled_and_reference_expose_the_same_counters():
-    assert asterix048.COUNTER_NAMES == reference.COUNTER_NAMES
-    assert asterix048.EDITION == P.EDITION == "1.31"
+    assert compiled_048.COUNTER_NAMES == reference.COUNTER_NAMES
+    assert compiled_048.EDITION == reference.EDITION == P.EDITION == "1.31"
+    for name in ("CATEGORY_NUMBER", "MAX_RECORD_BYTES", "EARTH_RADIUS"):
+        assert getattr(compiled_048, name) == getattr(reference, name), name
+
+
+def test_rig_uses_the_twin_exactly_when_RIG_PUREPYTHON_is_set():
+    assert is_twin(asterix048) == pure_python()

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from firmware_interfaces.asterix_radar import geometry
+from firmware_interfaces.asterix_radar.codec import asterix048
 from firmware_interfaces.asterix_radar.reference import walk_record
-from rig._ext import asterix048, asterix062
 from rig.publish import Origin, geodetic_of_tracks
+from rig.publish.codec import asterix062
 from rig.records import PLOT_FLAG_CLUTTER_MAP, PLOT_FLAG_SIMULATED
 from rig.records_asterix import (
     ITEM_048_070, ITEM_048_090, ITEM_048_200, ITEM_048_220, ITEM_048_240,

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from rig._ext.asterix062 import Cat062Decoder
 from rig.publish.cat062 import decode_tracks
+from rig.publish.codec import Cat062Decoder
 
 DATA = Path(__file__).parent / "data" / "bench"
 

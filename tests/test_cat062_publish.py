@@ -1,25 +1,48 @@
-"""CAT062 encoder/decoder, the publisher, and HDLC framing for serial feeds."""
+"""CAT062 encoder/decoder, the publisher, and HDLC framing for serial feeds.
 
+The codec tests run on the compiled codec and its pure-Python twin alike, and property tests
+hold the two to each other; the publisher tests use the codec rig uses (the twin under
+``RIG_PUREPYTHON=1``).
+"""
+
+import math
 import select
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from rig._ext import asterix062
-from rig._ext import hdlc_framing
-from rig._ext.hdlc_framing import HdlcDecoder
+from rig._ext import asterix062 as compiled_062
+from rig._ext import hdlc_framing as compiled_hdlc
 from rig.errors import EncodeError, TransportError
 from rig.publish import Cat062Publisher, Feeds, Origin, decode_tracks, geodetic_of_tracks
 from rig.publish import cat062_format as F
-from rig.publish import hdlc_reference
+from rig.publish import cat062_reference, hdlc_reference
+from rig.publish.codec import HdlcDecoder, asterix062
 from rig.records import TRACK_DTYPE, empty_tracks
 from rig.transport import UdpTransport, open_transport
+from rig.twins import is_twin, pure_python
 
-from .asterix_helpers import random_tracks
+from .asterix_helpers import (
+    assert_same_rows, outcome, random_tracks, uap_datagrams,
+)
 
 ORIGIN = Origin(48.7, 2.2, 80.0)
+CODECS = {"compiled": compiled_062, "reference": cat062_reference}
+
+
+@pytest.fixture(params=sorted(CODECS))
+def cat062(request):
+    """Each CAT062 codec in turn: the same tests hold both."""
+    return CODECS[request.param]
+
+
+def test_rig_uses_the_twin_exactly_when_RIG_PUREPYTHON_is_set():
+    assert is_twin(asterix062) == pure_python()
+    assert asterix062.COUNTER_NAMES == compiled_062.COUNTER_NAMES
+    for name in ("CATEGORY_NUMBER", "EDITION", "MAX_RECORD_BYTES", "SP_FORMAT_VERSION"):
+        assert getattr(cat062_reference, name) == getattr(compiled_062, name), name
 
 
 class Sink:
@@ -65,15 +88,15 @@ def test_round_trip_through_publisher_and_decoder(rng):
     assert publisher.counters()["tracks_sent"] == 1000
 
 
-def test_provenance_last_sensor_and_ages():
+def test_provenance_last_sensor_and_ages(cat062):
     tracks = empty_tracks(1)
     tracks[0]["t"] = 100.0
     tracks[0]["partners"] = 0b1010
     tracks[0]["partner_t_last"][1] = 97.5
     tracks[0]["partner_t_last"][3] = 99.0
-    (d,) = asterix062.encode(tracks, [48.0], [2.0], [1000.0], [0.0], 100.0, sac=1, sic=2,
-                             partner_sources={1: (11, 1), 3: (33, 3)})
-    out, info = asterix062.Cat062Decoder().feed(d)
+    (d,) = cat062.encode(tracks, [48.0], [2.0], [1000.0], [0.0], 100.0, sac=1, sic=2,
+                         partner_sources={1: (11, 1), 3: (33, 3)})
+    out, info = cat062.Cat062Decoder().feed(d)
     assert (info["last_sac"][0], info["last_sic"][0]) == (33, 3)   # partner 3 was newest
     assert info["psr_age_s"][0] == 1.0
     sp = d[-8:]
@@ -83,27 +106,27 @@ def test_provenance_last_sensor_and_ages():
 
 @pytest.mark.parametrize("status,octets", [(0, "tentative"), (1, "confirmed"), (2, "coasting"),
                                            (3, "deleted")])
-def test_track_status_octets(status, octets):
+def test_track_status_octets(cat062, status, octets):
     tracks = empty_tracks(1)
     tracks["status"] = status
-    (d,) = asterix062.encode(tracks, [0.0], [0.0], [np.nan], [np.nan], 0.0, sac=0, sic=0)
+    (d,) = cat062.encode(tracks, [0.0], [0.0], [np.nan], [np.nan], 0.0, sac=0, sic=0)
     want = F.STATUS_OCTETS[octets]
     # record: CAT LEN | FSPEC (2 octets: FRN 1-13) | 010 015 070 105 100 185 | 040 | 080
     assert d[3 + 2 + 2 + 1 + 3 + 8 + 6 + 4 + 2:][:len(want)] == want
-    assert asterix062.Cat062Decoder().feed(d)[0]["status"][0] == status
+    assert cat062.Cat062Decoder().feed(d)[0]["status"][0] == status
 
 
-def test_unencodable_values_raise_naming_the_field():
+def test_unencodable_values_raise_naming_the_field(cat062):
     tracks = empty_tracks(2)
     tracks[1]["east"] = 5e6
     with pytest.raises(EncodeError, match="track 1: east"):
-        asterix062.encode(tracks, 0.0, 0.0, 0.0, 0.0, 0.0, sac=0, sic=0)
+        cat062.encode(tracks, 0.0, 0.0, 0.0, 0.0, 0.0, sac=0, sic=0)
     tracks = empty_tracks(2)
     tracks[0]["partners"] = 1 << 20
     with pytest.raises(EncodeError, match="track 0: partners"):
-        asterix062.encode(tracks, 0.0, 0.0, 0.0, 0.0, 0.0, sac=0, sic=0)
+        cat062.encode(tracks, 0.0, 0.0, 0.0, 0.0, 0.0, sac=0, sic=0)
     with pytest.raises(EncodeError, match="track 1: lat_deg"):
-        asterix062.encode(empty_tracks(2), [0.0, 95.0], 0.0, 0.0, 0.0, 0.0, sac=0, sic=0)
+        cat062.encode(empty_tracks(2), [0.0, 95.0], 0.0, 0.0, 0.0, 0.0, sac=0, sic=0)
 
 
 def test_publisher_leaves_out_what_the_wire_cannot_carry_and_sends_the_rest(rng, caplog):
@@ -127,25 +150,38 @@ def test_publisher_leaves_out_what_the_wire_cannot_carry_and_sends_the_rest(rng,
     assert f"track {tracks['track_id'][7]} left out: alt_m" in warnings[0]
 
 
-def test_foreign_sp_field_and_foreign_items_are_skipped():
+def test_foreign_sp_field_and_foreign_items_are_skipped(cat062):
     # FRN 1, 4, 12 + FRN 11 (I062/380 with ADR) + FRN 16 (I062/295, one subfield) + FRN 35 SP
     fspec = bytes([0x91, 0x19, 0x41, 0x01, 0x02])
     body = (b"\x01\x02" + b"\x00\x10\x00" + b"\x80" + b"\xab\xcd\xef" + b"\x00\x07"
             + b"\x80" + b"\x05" + b"\x04\x09\x09\x09")
     rec = fspec + body
     datagram = bytes([62]) + (len(rec) + 3).to_bytes(2, "big") + rec
-    decoder = asterix062.Cat062Decoder()
+    decoder = cat062.Cat062Decoder()
     tracks, info = decoder.feed(datagram)
     assert len(tracks) == 1 and tracks["track_id"][0] == 7
     assert decoder.sp_foreign == 1 and decoder.records_bad == 0
 
 
+def decode_both(datagrams, day_start_s=0.0):
+    """Feed the same datagrams to the compiled decoder and the twin: the same tracks, info
+    and counters after every datagram."""
+    dc = compiled_062.Cat062Decoder(day_start_s)
+    dr = cat062_reference.Cat062Decoder(day_start_s)
+    for d in datagrams:
+        (tc, ic), (tr, ir) = dc.feed(d), dr.feed(d)
+        assert_same_rows(tc, tr)
+        assert_same_rows(ic, ir)
+        assert dc.counters() == dr.counters()
+        assert len(tc) == len(ic) and dc.bytes_skipped <= dc.bytes_fed
+    return dc
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.binary(max_size=3000))
-def test_cat062_arbitrary_bytes_never_crash(data):
-    decoder = asterix062.Cat062Decoder()
-    tracks, info = decoder.feed(data)
-    assert len(tracks) == len(info) and decoder.bytes_skipped <= len(data)
+def test_cat062_arbitrary_bytes_never_crash_and_both_decoders_agree(data):
+    decoder = decode_both([data])
+    assert decoder.bytes_fed == len(data)
 
 
 @settings(max_examples=150, deadline=None)
@@ -156,14 +192,133 @@ def test_cat062_damaged_datagrams_are_counted_not_fatal(cut, flip, bit):
     (d,) = asterix062.encode(tracks, lat, lon, alt, rocd, 10.0, sac=1, sic=1)
     d = bytearray(d)
     d[flip % len(d)] ^= 1 << bit
-    decoder = asterix062.Cat062Decoder()
-    out, _ = decoder.feed(bytes(d[:cut]))
+    decoder = decode_both([bytes(d[:cut]), bytes(d)])
     c = decoder.counters()
-    assert len(out) == c["tracks_ok"] <= 30
+    assert c["tracks_ok"] <= 60 and c["datagrams"] == 2
+
+
+@st.composite
+def sp_items(draw):
+    """A rig SP field; now and then of another version, with more or fewer ages than its mask
+    has bits, or too short to hold a mask."""
+    if not draw(st.integers(0, 9)):
+        n = draw(st.integers(1, 4))
+        return bytes([n]) + draw(st.binary(min_size=n - 1, max_size=n - 1))
+    mask = draw(st.integers(0, 0xFFFF))
+    k = max(0, bin(mask).count("1") + draw(st.sampled_from([0, 0, 0, 1, -1])))
+    ages = b"".join(draw(st.sampled_from([b"\xff\xff", b"\x00\x00", b"\x12\x34", b"\xff\xfe"]))
+                    for _ in range(k))
+    body = bytes([draw(st.sampled_from([1, 1, 1, 2]))]) + mask.to_bytes(2, "big") + ages
+    return bytes([1 + len(body)]) + body
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(datagrams=st.lists(uap_datagrams(62, F.UAP, {1, 4, 12}, {35: sp_items()}), min_size=1,
+                          max_size=3),
+       day_start_s=st.sampled_from([0.0, 86400.0 * 3]))
+def test_cat062_decoders_agree_on_every_item_of_the_uap(datagrams, day_start_s):
+    """Records of any items of the UAP with any content (every compound item, extended track
+    status, update ages, measured information, rig's SP field and foreign ones): the twin
+    walks and reads them as the compiled decoder does."""
+    tracks = decode_both(datagrams, day_start_s).tracks_ok
+    event(f"tracks decoded: {min(tracks, 3)}{'+' if tracks >= 3 else ''}")
+
+
+def _track_rows(value):
+    """Rows of a track and its per-track columns, each number drawn by ``value(lo, hi)``."""
+    return st.tuples(
+        st.integers(0, 2**32 - 1),                                  # track_id
+        st.integers(0, 5),                                          # status, 4 and 5 unnamed
+        st.one_of(st.integers(0, 2**6 - 1), st.integers(0, 2**16 - 1)),   # partners
+        st.floats(-2e5, 2e5),                                       # t
+        value(-4.19e6, 4.19e6), value(-4.19e6, 4.19e6),             # east, north
+        value(-8191.0, 8191.0), value(-8191.0, 8191.0),             # v_east, v_north
+        st.lists(st.one_of(st.just(math.nan), st.floats(-5.0, 600.0)), min_size=16,
+                 max_size=16),                                      # t - partner_t_last
+        value(-90.0, 90.0), value(-180.0, 539.99),                  # lat_deg, lon_deg
+        st.one_of(value(-62_000.0, 62_000.0), st.sampled_from([math.nan, math.inf])),  # alt_m
+        st.one_of(value(-1040.0, 1040.0), st.sampled_from([math.nan, -math.inf])),  # rocd_mps
+        value(-2e5, 2e5),                                           # t_tod_s
+    )
+
+
+def _beyond(lo, hi):
+    """A value within ``lo .. hi``, or beyond it, NaN or infinite."""
+    return st.one_of(st.floats(lo, hi), st.floats(lo * 1.01, hi * 1.01),
+                     st.sampled_from([math.nan, math.inf, -math.inf, hi * 1e6]))
+
+
+wire_rows = _track_rows(lambda lo, hi: st.floats(lo, hi))       # all CAT062 carries
+wild_rows = st.tuples(_track_rows(_beyond), st.integers(0, 2**17))   # and partners beyond 16
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(wire_rows, max_size=12), wild=st.one_of(st.none(), wild_rows),
+       at=st.integers(0, 11), sac=st.integers(0, 255), sic=st.integers(0, 255),
+       service_id=st.integers(0, 255),
+       sources=st.dictionaries(st.integers(0, 15), st.tuples(st.integers(0, 255),
+                                                              st.integers(0, 255)), max_size=6),
+       max_datagram_bytes=st.integers(99, 700), max_records_per_block=st.integers(0, 4))
+def test_cat062_encoders_agree_byte_for_byte_and_error_for_error(
+        rows, wild, at, sac, sic, service_id, sources, max_datagram_bytes,
+        max_records_per_block):
+    """Any tracks, in range or not: the same datagrams, or the same EncodeError naming the
+    same track and field; and what was encoded decodes to the same values in both."""
+    if wild is not None and rows:             # one track with values beyond the wire, maybe
+        wild_row, partners = wild
+        rows[at % len(rows)] = wild_row[:2] + (partners,) + wild_row[3:]
+    tracks = empty_tracks(len(rows))
+    columns = np.zeros((5, len(rows)))
+    names = ("track_id", "status", "partners", "t", "east", "north", "v_east", "v_north")
+    for i, row in enumerate(rows):
+        for name, value in zip(names, row):
+            tracks[name][i] = value
+        tracks["partner_t_last"][i] = tracks["t"][i] - np.asarray(row[8])
+        columns[:, i] = row[9:]
+    kw = dict(sac=sac, sic=sic, service_id=service_id, partner_sources=sources,
+              max_datagram_bytes=max_datagram_bytes, max_records_per_block=max_records_per_block)
+    got = outcome(lambda: compiled_062.encode(tracks, *columns, **kw))
+    assert got == outcome(lambda: cat062_reference.encode(tracks, *columns, **kw))
+    event("encoded" if got[0] == "ok" else f"refused: {got[2].split(' = ')[0]}")
+    if got[0] == "ok":
+        assert all(len(d) <= max_datagram_bytes for d in got[1])
+        decode_both(got[1], day_start_s=86400.0)
+
+
+def test_cat062_encoders_agree_on_large_pictures(rng):
+    tracks = random_tracks(rng, 3000)
+    lat, lon, alt, rocd = geodetic_of_tracks(tracks, ORIGIN)
+    kw = dict(sac=1, sic=2, partner_sources={0: (1, 1), 2: (2, 2), 4: (255, 255)})
+    for limits in (dict(), dict(max_datagram_bytes=65536 * 3), dict(max_records_per_block=37)):
+        a = compiled_062.encode(tracks, lat, lon, alt, rocd, tracks["t"], **kw, **limits)
+        assert a == cat062_reference.encode(tracks, lat, lon, alt, rocd, tracks["t"], **kw,
+                                            **limits)
+    assert max(map(len, a)) <= 1472 and len(a) > 1
+    decode_both(a)
+
+
+@pytest.mark.parametrize("args,kw", [
+    ((np.zeros(2),), {}),
+    ((empty_tracks(1).tolist(),), {}),
+    ((empty_tracks(1),), {"sac": 256}),
+    ((empty_tracks(1),), {"service_id": -1}),
+    ((empty_tracks(1),), {"max_datagram_bytes": 98}),
+    ((empty_tracks(1),), {"max_records_per_block": -1}),
+    ((empty_tracks(1),), {"partner_sources": {16: (1, 1)}}),
+    ((empty_tracks(1),), {"partner_sources": {0: (1, 256)}}),
+    ((empty_tracks(2), [1.0, 2.0, 3.0]), {}),
+])
+def test_cat062_encoders_refuse_the_same_arguments_alike(args, kw):
+    tracks, *columns = args
+    columns += [0.0] * (5 - len(columns))
+    kw = {"sac": 0, "sic": 0, **kw}
+    got = outcome(lambda: compiled_062.encode(tracks, *columns, **kw))
+    assert got[0] == "raises"
+    assert got == outcome(lambda: cat062_reference.encode(tracks, *columns, **kw))
 
 
 # --- HDLC framing: the compiled one and its pure-Python twin ------------------------------
-FRAMINGS = pytest.mark.parametrize("hdlc", [hdlc_framing, hdlc_reference],
+FRAMINGS = pytest.mark.parametrize("hdlc", [compiled_hdlc, hdlc_reference],
                                    ids=["compiled", "reference"])
 
 
@@ -220,11 +375,11 @@ def test_hdlc_arbitrary_bytes_never_crash(data):
        chunk=st.integers(1, 64), limit=st.integers(1, 100))
 def test_hdlc_compiled_and_reference_agree(pieces, chunk, limit):
     """Frames mixed with stray bytes, cut anywhere: the same frames, payloads and counters."""
-    stream = b"".join(hdlc_framing.hdlc_encode(p) if kind == "frame" else p
+    stream = b"".join(compiled_hdlc.hdlc_encode(p) if kind == "frame" else p
                       for kind, p in pieces)
-    assert all(hdlc_framing.hdlc_encode(p) == hdlc_reference.hdlc_encode(p)
+    assert all(compiled_hdlc.hdlc_encode(p) == hdlc_reference.hdlc_encode(p)
                for kind, p in pieces if kind == "frame")
-    compiled = hdlc_framing.HdlcDecoder(max_payload_bytes=limit)
+    compiled = compiled_hdlc.HdlcDecoder(max_payload_bytes=limit)
     reference = hdlc_reference.HdlcDecoder(max_payload_bytes=limit)
     for i in range(0, len(stream), chunk):
         assert compiled.feed(stream[i:i + chunk]) == reference.feed(stream[i:i + chunk])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from rig._ext.serial_codec import SerialFrameDecoder, encode_frame
+from firmware_interfaces.serial_sensor.codec import SerialFrameDecoder, encode_frame
 from rig.emulation import SensorClock
 from rig.emulation.faults import FaultSchedule, FaultSpec
 

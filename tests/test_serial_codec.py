@@ -1,4 +1,8 @@
-"""The serial codec, compiled and reference alike: round trips, chunking, corruption."""
+"""The serial codec, compiled and reference alike: round trips, chunking, corruption.
+
+Every codec test runs on both (the ``codec`` fixture) and property tests hold them to each
+other; rig itself uses the twin under ``RIG_PUREPYTHON=1``.
+"""
 
 import zlib
 
@@ -8,10 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from firmware_interfaces.serial_sensor import protocol as P
-from firmware_interfaces.serial_sensor import reference
+from firmware_interfaces.serial_sensor import codec as switched, reference
 from rig._ext import serial_codec
 from rig.errors import EncodeError
 from rig.records import PLOT_DTYPE, empty_plots
+from rig.twins import is_twin, pure_python
 
 from .conftest import CODECS
 from .serial_helpers import decode_all, frames_of, random_plots
@@ -20,15 +25,21 @@ T_FRAME_NS = 5_000_000_000_000  # a sensor clock 5000 s after its epoch
 HALF_BAM = np.pi / 2**32 + 1e-15
 
 
-def test_constants_agree_between_protocol_and_compiled_codec():
-    assert serial_codec.SYNC == P.SYNC
-    assert serial_codec.PROTOCOL_VERSION == P.VERSION
-    assert serial_codec.HEADER_BYTES == P.HEADER_SIZE == 20
-    assert serial_codec.FRAME_OVERHEAD_BYTES == P.FRAME_OVERHEAD
-    assert serial_codec.PLOT_RECORD_BYTES == P.PLOT_RECORD_SIZE == 24
-    assert serial_codec.MAX_PLOTS == P.MAX_PLOTS_PER_FRAME
-    assert serial_codec.MAX_PAYLOAD_BYTES == P.MAX_PAYLOAD
-    assert serial_codec.MAX_FRAME_BYTES == P.MAX_FRAME
+@pytest.mark.parametrize("module", [serial_codec, reference], ids=["compiled", "reference"])
+def test_constants_agree_between_protocol_and_codec(module):
+    assert module.SYNC == P.SYNC
+    assert module.PROTOCOL_VERSION == P.VERSION
+    assert module.HEADER_BYTES == P.HEADER_SIZE == 20
+    assert module.FRAME_OVERHEAD_BYTES == P.FRAME_OVERHEAD
+    assert module.PLOT_RECORD_BYTES == P.PLOT_RECORD_SIZE == 24
+    assert module.MAX_PLOTS == P.MAX_PLOTS_PER_FRAME
+    assert module.MAX_PAYLOAD_BYTES == P.MAX_PAYLOAD
+    assert module.MAX_FRAME_BYTES == P.MAX_FRAME
+
+
+def test_rig_uses_the_twin_exactly_when_RIG_PUREPYTHON_is_set():
+    assert is_twin(switched.serial_codec) == pure_python()
+    assert switched.SerialFrameDecoder is switched.serial_codec.SerialFrameDecoder
 
 
 def test_frame_layout_matches_the_documented_offsets(codec):

@@ -7,7 +7,7 @@ import pytest
 
 from firmware_interfaces.serial_sensor import SerialSensorDriver
 from firmware_interfaces.serial_sensor import protocol as P
-from rig._ext.serial_codec import encode_plots
+from firmware_interfaces.serial_sensor.codec import encode_plots
 from rig.emulation.process import EmulatorProcess
 from rig.errors import PortBusyError, PortNotFoundError, TransportError
 

@@ -13,12 +13,12 @@ site altitude.
 
 from __future__ import annotations
 
-from rig._ext.asterix048 import Cat048Decoder
 from rig.errors import TransportError
 from rig.transport.udp import UdpTransport
 
 from ..sensor_driver import TransportDriver
 from . import protocol as P
+from .codec import Cat048Decoder
 
 
 class AsterixRadarDriver(TransportDriver):

@@ -14,13 +14,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from rig._ext.asterix048 import encode
 from rig.emulation import Pacer, PlotSource, SensorClock
 from rig.emulation.faults import FaultSchedule
 from rig.errors import TransportError
 from rig.transport.udp import UdpTransport
 
 from . import protocol as P
+from .codec import encode
 
 
 @dataclass

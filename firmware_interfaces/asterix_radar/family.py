@@ -37,7 +37,7 @@ class AsterixRadarFamily(FirmwareInterface):
         return (time.time() - (time.monotonic_ns() - t0_ns) * 1e-9) % DAY_S
 
     def replay_decoder(self, info: dict):
-        from rig._ext.asterix048 import Cat048Decoder
+        from .codec import Cat048Decoder
 
         decoder = Cat048Decoder(sensor_id=info["index"], site_alt_m=info["site_alt_m"])
         decoder.set_source(info["sac"], info["sic"], info["index"], info["site_alt_m"])

@@ -2,7 +2,10 @@
 
 Slow and plain on purpose: the same tests run against it and the compiled codec
 (``rig._ext.asterix048``), which must agree with it byte for byte and value for value. The
-API is the same: :func:`encode` and :class:`Cat048Decoder`.
+API is the same: :func:`encode`, :class:`Cat048Decoder`, :func:`height_m` and
+:func:`elevation_rad`; ``RIG_PUREPYTHON=1`` makes rig use it (:mod:`rig.twins`). The ASTERIX
+building blocks (record walk, block walk, packing) are shared with the CAT062 twin in
+:mod:`rig.asterix_reference`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import struct
 
 import numpy as np
 
+from rig import asterix_reference as asx
 from rig.errors import EncodeError
 from rig.records import PLOT_DTYPE, PLOT_FLAG_CLUTTER_MAP, PLOT_FLAG_SIMULATED
 from rig.records_asterix import (
@@ -19,10 +23,10 @@ from rig.records_asterix import (
     ITEM_048_130, ITEM_048_200, ITEM_048_220, ITEM_048_240,
 )
 
-from .geometry import elevation_from_height, height_from_elevation
+from .geometry import EARTH_RADIUS_M, elevation_from_height, height_from_elevation
 from .protocol import (
-    CATEGORY, CODE_CLUTTER_AREA, FL_SCALE, GROUND_SPEED_SCALE_MPS, HEIGHT_SCALE_M, RHO_SCALE_M,
-    THETA_SCALE_RAD, TOD_SCALE_S, TYP_SINGLE_PSR, UAP,
+    CATEGORY, CODE_CLUTTER_AREA, EDITION, FL_SCALE, GROUND_SPEED_SCALE_MPS, HEIGHT_SCALE_M,
+    RHO_SCALE_M, THETA_SCALE_RAD, TOD_SCALE_S, TYP_SINGLE_PSR, UAP,
 )
 
 COUNTER_NAMES = (
@@ -30,8 +34,9 @@ COUNTER_NAMES = (
     "blocks_other_category", "blocks_bad_length", "blocks_truncated", "bytes_skipped",
     "bytes_fed",
 )
-MAX_RECORD = 64
-DAY_S = 86400.0
+CATEGORY_NUMBER = CATEGORY
+MAX_RECORD_BYTES = MAX_RECORD = 64
+EARTH_RADIUS = EARTH_RADIUS_M
 _SIXBIT = {**{i + 1: chr(65 + i) for i in range(26)}, 32: " ",
            **{48 + i: chr(48 + i) for i in range(10)}}
 _FIELDS = {
@@ -42,10 +47,17 @@ _FIELDS = {
     "heading_rad": "a finite angle", "mode3a": "a 12-bit code (4 octal digits)",
     "callsign": "A-Z, 0-9 and space",
 }
+_round = asx.round_half_up          # floor(x + 0.5), NaN and infinities as they are
 
 
-def _round(x: float) -> float:
-    return math.floor(x + 0.5)
+def height_m(range_m: float, el_rad: float, site_alt_m: float) -> float:
+    """The codec's spherical-earth height (geometry.py documents the model)."""
+    return float(height_from_elevation(range_m, el_rad, site_alt_m))
+
+
+def elevation_rad(range_m: float, height_m: float, site_alt_m: float) -> float:
+    """Inverse of :func:`height_m` (NaN where no elevation fits)."""
+    return float(elevation_from_height(range_m, height_m, site_alt_m))
 
 
 class _Bad(Exception):
@@ -66,14 +78,8 @@ def _record(p, it, sac: int, sic: int, site_alt_m: float) -> bytes:
     t = float(p["t_sensor"])
     if not math.isfinite(t):
         raise _Bad("t_sensor")
-    tod = math.fmod(t, DAY_S)
-    if tod < 0:
-        tod += DAY_S
-    units = _round(tod / TOD_SCALE_S)
-    if units >= DAY_S / TOD_SCALE_S:
-        units -= DAY_S / TOD_SCALE_S
     items[1] = bytes((sac, sic))
-    items[2] = int(units).to_bytes(3, "big")
+    items[2] = asx.time_of_day_units(t).to_bytes(3, "big")
     typ = int(it["typ"]) if it is not None and it["typ"] else TYP_SINGLE_PSR
     items[3] = bytes((((typ & 7) << 5) | (0x10 if p["flags"] & PLOT_FLAG_SIMULATED else 0),))
     rho = _round(float(p["range_m"]) / RHO_SCALE_M)
@@ -136,13 +142,7 @@ def _record(p, it, sac: int, sic: int, site_alt_m: float) -> bytes:
         elif v < -512:
             v, doubtful = -512, 1
         items[20] = struct.pack(">BH", 0x80, (doubtful << 15) | (int(v) & 0x3FF))
-    octets = (max(items) - 1) // 7 + 1
-    fspec = bytearray(octets)
-    for frn in items:
-        fspec[(frn - 1) // 7] |= 0x80 >> ((frn - 1) % 7)
-    for i in range(octets - 1):
-        fspec[i] |= 1
-    return bytes(fspec) + b"".join(items[k] for k in sorted(items))
+    return asx.record(items)
 
 
 def encode(plots: np.ndarray, *, sac: int, sic: int, site_alt_m: float = 0.0, items=None,
@@ -157,102 +157,22 @@ def encode(plots: np.ndarray, *, sac: int, sic: int, site_alt_m: float = 0.0, it
         raise ValueError("max_records_per_block must not be negative")
     if items is not None and (items.dtype != CAT048_ITEMS_DTYPE or len(items) != len(plots)):
         raise TypeError("items must be a CAT048_ITEMS_DTYPE array with one row per plot")
-    datagrams: list[list[list[bytes]]] = []      # datagram -> blocks -> records
+    records = []
     for i, p in enumerate(plots):
         it = items[i] if items is not None else None
         try:
-            rec = _record(p, it, sac, sic, site_alt_m)
+            records.append(_record(p, it, sac, sic, site_alt_m))
         except _Bad as e:
             holder = it if e.field in ("flight_level", "ground_speed_mps", "heading_rad",
                                        "mode3a", "callsign") else p
             raise EncodeError(f"plot {i}: {e.field} = {holder[e.field]!r} is outside what "
                               f"CAT048 carries ({_FIELDS[e.field]})") from None
-        blocks = datagrams[-1] if datagrams else None
-        block = blocks[-1] if blocks else None
-        new_block = (block is None or (max_records_per_block and len(block) >= max_records_per_block)
-                     or 3 + sum(map(len, block)) + len(rec) > 65535)
-        if blocks is not None:
-            size = sum(3 + sum(map(len, b)) for b in blocks)
-            if size + len(rec) + (3 if new_block else 0) > max_datagram_bytes:
-                blocks = None
-        if blocks is None:
-            blocks = []
-            datagrams.append(blocks)
-            new_block = True
-        if new_block:
-            blocks.append([])
-        blocks[-1].append(rec)
-    out = []
-    for blocks in datagrams:
-        out.append(b"".join(bytes((CATEGORY,)) + (3 + sum(map(len, b))).to_bytes(2, "big")
-                            + b"".join(b) for b in blocks))
-    return out
-
-
-def _item_length(fmt: tuple, data: bytes, at: int, end: int) -> int:
-    """Octets of the item at ``at`` (not past ``end``) in format ``fmt``, or -1."""
-    kind = fmt[0]
-    if kind == "fixed":
-        return fmt[1] if end - at >= fmt[1] else -1
-    if kind == "extended":
-        q = at
-        while True:
-            if end - q < fmt[1]:
-                return -1
-            q += fmt[1]
-            if not data[q - 1] & 1:
-                return q - at
-    if kind == "repetitive":
-        if at >= end:
-            return -1
-        n = 1 + data[at] * fmt[1]
-        return n if end - at >= n else -1
-    if kind == "explicit":
-        if at >= end or data[at] == 0:
-            return -1
-        return data[at] if end - at >= data[at] else -1
-    if kind == "compound":
-        prim = _item_length(("extended", 1), data, at, end)
-        if prim < 0:
-            return -1
-        q = at + prim
-        for i in range(prim):
-            for k in range(7):
-                if data[at + i] & (0x80 >> k):
-                    slot = 7 * i + k
-                    if slot >= len(fmt[1]) or fmt[1][slot] is None:
-                        return -1
-                    n = _item_length(fmt[1][slot], data, q, end)
-                    if n < 0:
-                        return -1
-                    q += n
-        return q - at
-    return -1
+    return asx.pack(records, CATEGORY, max_datagram_bytes, max_records_per_block)
 
 
 def walk_record(data: bytes, at: int, end: int) -> tuple[int, dict[int, int]]:
     """``(length, {frn: offset of its item})`` of the record at ``at``; length -1 if bad."""
-    max_octets = (len(UAP) + 6) // 7
-    frns = []
-    q = at
-    while True:
-        if q >= end or q - at >= max_octets:
-            return -1, {}
-        octet = data[q]
-        frns += [7 * (q - at) + k + 1 for k in range(7) if octet & (0x80 >> k)]
-        q += 1
-        if not octet & 1:
-            break
-    offsets = {}
-    for frn in frns:
-        if frn not in UAP:
-            return -1, {}
-        n = _item_length(UAP[frn][1], data, q, end)
-        if n < 0:
-            return -1, {}
-        offsets[frn] = q
-        q += n
-    return q - at, offsets
+    return asx.walk_record(UAP, data, at, end)
 
 
 class Cat048Decoder:
@@ -263,8 +183,7 @@ class Cat048Decoder:
             raise ValueError("sensor_id must fit in 16 bits")
         self.default = (sensor_id, site_alt_m)
         self.sources: dict[tuple[int, int], tuple[int, float]] = {}
-        self.day_s = day_start_s
-        self.last_tod: float | None = None
+        self.tod_line = asx.TimeOfDayLine(day_start_s)
         self.seq = 0
         for name in COUNTER_NAMES:
             setattr(self, name, 0)
@@ -278,7 +197,7 @@ class Cat048Decoder:
         return {name: getattr(self, name) for name in COUNTER_NAMES}
 
     def reset(self) -> None:
-        self.last_tod = None
+        self.tod_line.reset()
 
     def feed(self, datagram, t_arrival_ns: int = 0) -> np.ndarray:
         return self.feed_items(datagram, t_arrival_ns)[0]
@@ -289,66 +208,23 @@ class Cat048Decoder:
         self.datagrams += 1
         self.bytes_fed += n
         plots, items = [], []
-        pos = 0
-        while pos < n:
-            if n - pos < 3:
-                self.blocks_truncated += 1
-                self.bytes_skipped += n - pos
-                break
-            ln = int.from_bytes(data[pos + 1:pos + 3], "big")
-            if ln < 3:
-                self.blocks_bad_length += 1
-                self.bytes_skipped += n - pos
-                break
-            if ln > n - pos:
-                self.blocks_truncated += 1
-                self.bytes_skipped += n - pos
-                break
-            end = pos + ln
-            if data[pos] != CATEGORY:
-                self.blocks_other_category += 1
-                self.bytes_skipped += ln
-                pos = end
-                continue
-            self.blocks_ok += 1
-            rec = pos + 3
-            while rec < end:
-                length, at = walk_record(data, rec, end)
-                if length < 0:
-                    self.records_bad += 1
-                    self.bytes_skipped += end - rec
-                    break
-                self.records_ok += 1
-                row = self._plot(data, at, t_arrival_ns)
-                if row is None:
-                    self.records_incomplete += 1
-                else:
-                    plots.append(row[0])
-                    items.append(row[1])
-                rec += length
-            pos = end
+        for at in asx.records(self, data, CATEGORY, UAP):
+            row = self._plot(data, at, t_arrival_ns)
+            if row is None:
+                self.records_incomplete += 1
+            else:
+                plots.append(row[0])
+                items.append(row[1])
         self.plots_ok += len(plots)
         self.seq = (self.seq + 1) & 0xFFFFFFFF
         return np.array(plots, dtype=PLOT_DTYPE), np.array(items, dtype=CAT048_ITEMS_DTYPE)
-
-    def _unwrap(self, tod: float) -> float:
-        if self.last_tod is None:
-            self.last_tod = tod
-            return self.day_s + tod
-        d = tod - self.last_tod
-        if d > DAY_S / 2:
-            return self.day_s - DAY_S + tod
-        if d < -DAY_S / 2:
-            self.day_s += DAY_S
-        self.last_tod = tod
-        return self.day_s + tod
 
     def _plot(self, data: bytes, at: dict[int, int], t_arrival_ns: int):
         if not {1, 2, 4} <= at.keys():
             return None
         sac, sic = data[at[1]], data[at[1] + 1]
         sensor_id, site_alt = self.sources.get((sac, sic), self.default)
-        t = self._unwrap(int.from_bytes(data[at[2]:at[2] + 3], "big") * TOD_SCALE_S)
+        t = self.tod_line.unwrap(int.from_bytes(data[at[2]:at[2] + 3], "big") * TOD_SCALE_S)
         rho, theta = struct.unpack_from(">HH", data, at[4])
         range_m = rho * RHO_SCALE_M
         flags = 0
@@ -378,7 +254,7 @@ class Cat048Decoder:
             present |= ITEM_048_120
             q = at[20]
             if data[q] & 0x80:
-                prim = _item_length(("extended", 1), data, q, len(data))
+                prim = asx.primary_length(data, q)
                 v = int.from_bytes(data[q + prim:q + prim + 2], "big")
                 if not v & 0x8000:
                     v &= 0x3FF
@@ -388,7 +264,7 @@ class Cat048Decoder:
             present |= ITEM_048_130
             q = at[7]
             if data[q] & 0x08:
-                prim = _item_length(("extended", 1), data, q, len(data))
+                prim = asx.primary_length(data, q)
                 k = prim + sum(1 for i in range(4) if data[q] & (0x80 >> i))
                 amp = float(struct.unpack_from(">b", data, q + k)[0])
         plot = (t, t_arrival_ns, range_m, theta * THETA_SCALE_RAD, el, rr, amp, sensor_id,

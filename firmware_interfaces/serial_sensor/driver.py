@@ -21,13 +21,12 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Callable
 
-
-from rig._ext.serial_codec import SerialFrameDecoder, encode_frame
 from rig.errors import RigError, TransportError, TransportTimeoutError
 from rig.transport import SerialTransport
 
 from ..sensor_driver import TransportDriver
 from . import protocol as P
+from .codec import SerialFrameDecoder, encode_frame
 
 log = logging.getLogger(__name__)
 

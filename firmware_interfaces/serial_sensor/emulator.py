@@ -19,12 +19,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-from rig._ext.serial_codec import SerialFrameDecoder, encode_frame, encode_plots
 from rig.emulation import Pacer, PlotSource, SensorClock
 from rig.emulation.faults import FaultSchedule
 
 from . import protocol as P
+from .codec import SerialFrameDecoder, encode_frame, encode_plots
 from .device_port import open_device_port
 
 log = logging.getLogger(__name__)

@@ -28,6 +28,6 @@ class SerialSensorFamily(FirmwareInterface):
         return (driver.ping().offset_ns + t0_ns) * 1e-9
 
     def replay_decoder(self, info: dict):
-        from rig._ext.serial_codec import SerialFrameDecoder
+        from .codec import SerialFrameDecoder
 
         return SerialFrameDecoder(sensor_id=info["index"])

@@ -2,7 +2,8 @@
 
 Slow and plain on purpose: it states the protocol of ``protocol.py`` in the most direct code
 so that the compiled codec (``rig._ext.serial_codec``) can be held to it. The same tests run
-against both; the API is the same.
+against both; the API is the same, and ``RIG_PUREPYTHON=1`` makes rig use this module
+(:mod:`rig.twins`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ COUNTER_NAMES = (
     "frames_ok", "plots_ok", "header_errors", "crc_errors", "bad_frames", "bytes_skipped",
     "seq_gaps", "seq_restarts", "duplicates", "messages_dropped", "bytes_fed",
 )
+# the compiled codec's names of the protocol constants
+PROTOCOL_VERSION = VERSION
+HEADER_BYTES = HEADER_SIZE
+FRAME_OVERHEAD_BYTES = FRAME_OVERHEAD
+PLOT_RECORD_BYTES = PLOT_RECORD_SIZE
+MAX_PLOTS = MAX_PLOTS_PER_FRAME
+MAX_PAYLOAD_BYTES = MAX_PAYLOAD
+MAX_FRAME_BYTES = MAX_FRAME
 
 
 def _crc16(data: bytes) -> int:

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import pymap3d
 
-from rig._ext.asterix062 import Cat062Decoder, encode
-from rig._ext.hdlc_framing import hdlc_encode
 from rig.errors import EncodeError, TransportError, UsageError
 from rig.geodesy import Geodetic, LocalFrame
 from rig.records import TRACK_DTYPE
+
+from .codec import Cat062Decoder, encode, hdlc_encode
 
 FRAMINGS = ("datagram", "hdlc")
 

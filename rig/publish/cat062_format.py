@@ -88,3 +88,52 @@ STATUS_OCTETS = {
     "coasting": b"\x29\x01\x01\x80",
     "deleted": b"\x29\x40",
 }
+
+_F1, _F2, _F3, _F4, _F6, _F7, _F8 = (("fixed", n) for n in (1, 2, 3, 4, 6, 7, 8))
+
+#: The UAP of edition 1.19 (the C table is ``ext/asterix062_uap.h``): FRN -> (item, format),
+#: formats as in :mod:`rig.asterix_reference`. FRNs 2 and 29-33 are spare. Every item has its
+#: length here, so a decoder skips the items rig does not read.
+UAP: dict[int, tuple[str, tuple]] = {
+    1: ("I062/010", _F2),
+    3: ("I062/015", _F1),
+    4: ("I062/070", _F3),
+    5: ("I062/105", _F8),
+    6: ("I062/100", _F6),
+    7: ("I062/185", _F4),
+    8: ("I062/210", _F2),
+    9: ("I062/060", _F2),
+    10: ("I062/245", _F7),
+    # I062/380: ADR ID MHG IAS TAS SAL FSS | TIS TID COM SAB ACS BVR GVR |
+    #           RAN TAR TAN GSP VUN MET EMC | POS GAL PUN MB IAR MAC BPS
+    11: ("I062/380", ("compound", [_F3, _F6, _F2, _F2, _F2, _F2, _F2,
+                                   ("extended", 1), ("repetitive", 15), _F2, _F2, _F7, _F2, _F2,
+                                   _F2, _F2, _F2, _F2, _F1, _F8, _F1,
+                                   _F6, _F2, _F1, ("repetitive", 8), _F2, _F2, _F2])),
+    12: ("I062/040", _F2),
+    13: ("I062/080", ("extended", 1)),
+    # I062/290: TRK PSR SSR MDS ADS ES VDL | UAT LOP MLT
+    14: ("I062/290", ("compound", [_F1, _F1, _F1, _F1, _F2, _F1, _F1, _F1, _F1, _F1])),
+    15: ("I062/200", _F1),
+    16: ("I062/295", ("compound", [_F1] * 31)),
+    17: ("I062/136", _F2),
+    18: ("I062/130", _F2),
+    19: ("I062/135", _F2),
+    20: ("I062/220", _F2),
+    # I062/390: TAG CSN IFI FCT TAC WTC DEP | DST RDS CFL CTL TOD AST STS | STD STA PEM PEC
+    21: ("I062/390", ("compound", [_F2, _F7, _F4, _F1, _F4, _F1, _F4,
+                                   _F4, _F3, _F2, _F2, ("repetitive", 4), _F6, _F1,
+                                   _F7, _F7, _F2, _F7])),
+    22: ("I062/270", ("extended", 1)),
+    23: ("I062/300", _F1),
+    # I062/110: SUM PMN POS GA EM1 TOS XP
+    24: ("I062/110", ("compound", [_F1, _F4, _F6, _F2, _F2, _F1, _F1])),
+    25: ("I062/120", _F2),
+    26: ("I062/510", ("extended", 3)),
+    # I062/500: APC COV APW AGA ABA ATV AA | ARC
+    27: ("I062/500", ("compound", [_F4, _F2, _F4, _F1, _F1, _F2, _F2, _F1])),
+    # I062/340: SID POS HEI MDC MDA TYP
+    28: ("I062/340", ("compound", [_F2, _F4, _F2, _F2, _F2, _F1])),
+    34: ("RE", ("explicit",)),
+    35: ("SP", ("explicit",)),
+}
