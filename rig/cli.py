@@ -29,7 +29,9 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of ``rig``; ``argv`` (the command line to parse) lets ``rig emulate`` add
+    the flags of the family it names."""
     parser = argparse.ArgumentParser(
         prog="rig",
         description="Hardware-in-the-loop sensor emulation rig for a joint radar fusion "
@@ -42,13 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more log output (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    words = [word for word in argv or [] if not word.startswith("-")]
     for name, module in COMMANDS.items():
-        importlib.import_module(f"rig.commands.{module}").add_parser(sub)
+        command = importlib.import_module(f"rig.commands.{module}")
+        if name == "emulate":
+            command.add_parser(sub, argv if words[:1] == [name] else None)
+        else:
+            command.add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],

@@ -10,19 +10,51 @@ definition, its host-side driver, its device-side emulator, and exposes a
 family's interface for each step (how to start and address its emulator, how to open its
 driver, where its clock sits, how to decode what a recording kept of its bytes).
 
+A family's own keys of a bench-config sensor entry are its :attr:`FirmwareInterface.options`
+model (the entry's ``family`` says which model checks the rest of the entry), and its own
+``rig emulate`` flags come from :meth:`FirmwareInterface.add_emulator_arguments`.
+
 A sensor handed to these methods (``sensor``) is the bench's handle: ``sensor.index`` (the
 plots' ``sensor_id``), ``sensor.id``, ``sensor.entry`` (its bench-config entry: ``transport``,
-``emulated``, ``baudrate``, ``sac``), ``sensor.sic`` and ``sensor.radar`` (the scenario's radar:
-``radar.site.alt_m``, ``radar.scan_period_s``).
+``emulated``, ``sac``, and ``options``, the family's own keys), ``sensor.sic`` and
+``sensor.radar`` (the scenario's radar: ``radar.site.alt_m``, ``radar.scan_period_s``).
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict
+
 from rig.errors import FirmwareInterfaceError, TransportError
+
+
+class FamilyOptions(BaseModel):
+    """A family's own keys of a bench-config sensor entry; a family with some subclasses it
+    (an unknown key is an error naming the family)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    """What ``rig emulate`` hands every family's emulator: the plots to send and when."""
+
+    source: object                      # rig.emulation plot source: take_until(t_s)
+    clock: object                       # rig.emulation.SensorClock: sensor_time(t_s)
+    port: str                           # --port: "pty", a device, URL or TCP port
+    rate: float                         # plots per second of a random source
+    duration_s: float | None            # None: until a signal
+    start_at_ns: int | None             # host monotonic ns of emulation time 0
+    frame_interval_s: float
+    faults: object                      # rig.emulation.faults.FaultSchedule
+    emit: Callable[[dict], None]        # prints one JSON event line
+    from_scenario: bool                 # plots of a scenario's radar (else random)
+    clock_given: bool                   # the clock was set (scenario, --start-at, offset/drift)
 
 ENTRY_POINT_GROUP = "rig.firmware_interfaces"
 
@@ -43,8 +75,16 @@ class FirmwareInterface:
     transport: str = ""                 # "serial", "udp", "visa", ...
     #: the family's sensor clock reads UTC time of day (plots are taken to the nearest day)
     time_of_day: bool = False
-    #: "module:function(args, source, clock, emit) -> exit code": ``rig emulate --family``
+    #: "module:function(settings: EmulatorSettings, options: argparse.Namespace) -> exit
+    #: code": ``rig emulate --family``; ``options`` holds the flags of
+    #: :meth:`add_emulator_arguments`
     emulator_runner: str = ""
+    #: the family's own keys of a bench-config sensor entry
+    options: type[FamilyOptions] = FamilyOptions
+
+    def add_emulator_arguments(self, group) -> None:
+        """Add the family's own ``rig emulate`` flags to ``group`` (an argparse argument
+        group: ``group.add_argument(...)``)."""
 
     # --- emulated sensors --------------------------------------------------------------
     def emulator_args(self, sensor, run_dir: Path, early_driver) -> list[str]:

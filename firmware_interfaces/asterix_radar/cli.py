@@ -6,6 +6,7 @@ import signal
 import sys
 
 from rig.errors import UsageError
+from rig.firmware import EmulatorSettings
 
 from . import protocol as P
 from .emulator import AsterixRadarEmulator
@@ -15,28 +16,30 @@ from .emulator import AsterixRadarEmulator
 RANGE_MAX_M = 150_000.0
 
 
-def run_emulator(args, source, clock, emit) -> int:
-    """Serve until the duration ends or a signal stops it; ``emit`` prints one JSON event."""
-    url = args.port if args.port != "pty" else f"udp://127.0.0.1:{P.DEFAULT_PORT}"
+def run_emulator(run: EmulatorSettings, options) -> int:
+    """Serve until the duration ends or a signal stops it; ``options``: the family's flags
+    (``sac``, ``sic``, ``site_alt``)."""
+    emit = run.emit
+    url = run.port if run.port != "pty" else f"udp://127.0.0.1:{P.DEFAULT_PORT}"
     if not url.startswith("udp://") or "@" in url:
         raise UsageError(f"--port {url}: the CAT048 emulator sends to udp://HOST:PORT")
-    if args.scenario is None:
-        source.range_max_m = RANGE_MAX_M
-    if args.scenario is None and args.start_at is None and not (args.clock_offset or args.clock_drift):
-        clock = None     # the radar's clock reads UTC time of day
-    emulator = AsterixRadarEmulator(source, url=url, sac=args.sac, sic=args.sic,
-                                    site_alt_m=args.site_alt, clock=clock,
-                                    frame_interval_s=args.frame_interval,
-                                    faults=args.fault_schedule, on_event=emit)
+    if not run.from_scenario:
+        run.source.range_max_m = RANGE_MAX_M
+    # unless told otherwise the radar's clock reads UTC time of day
+    clock = run.clock if run.clock_given else None
+    emulator = AsterixRadarEmulator(run.source, url=url, sac=options.sac, sic=options.sic,
+                                    site_alt_m=options.site_alt, clock=clock,
+                                    frame_interval_s=run.frame_interval_s,
+                                    faults=run.faults, on_event=emit)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: emulator.stop())
     host, port = emulator.source_address
     emit({"event": "ready", "device": url, "family": "asterix-cat048",
-          "source": f"udp://{host}:{port}", "sac": args.sac, "sic": args.sic, "rate": args.rate})
-    print(f"rig emulate: CAT048 radar SAC {args.sac} SIC {args.sic} sending to {url} at "
-          f"{args.rate:g} plots/s", file=sys.stderr, flush=True)
+          "source": f"udp://{host}:{port}", "sac": options.sac, "sic": options.sic, "rate": run.rate})
+    print(f"rig emulate: CAT048 radar SAC {options.sac} SIC {options.sic} sending to {url} at "
+          f"{run.rate:g} plots/s", file=sys.stderr, flush=True)
     try:
-        stats = emulator.serve(args.duration, start_ns=args.start_at)
+        stats = emulator.serve(run.duration_s, start_ns=run.start_at_ns)
     finally:
         emulator.close()
     emit({"event": "done", "datagrams_sent": stats.datagrams_sent, "plots_sent": stats.plots_sent,

@@ -19,6 +19,14 @@ class AsterixRadarFamily(FirmwareInterface):
     time_of_day = True                  # I048/140: UTC time of day
     emulator_runner = "firmware_interfaces.asterix_radar.cli:run_emulator"
 
+    def add_emulator_arguments(self, group) -> None:
+        group.add_argument("--sac", type=int, default=0,
+                           help="System Area Code (default 0)")
+        group.add_argument("--sic", type=int, default=1,
+                           help="System Identification Code (default 1)")
+        group.add_argument("--site-alt", type=float, default=0.0, metavar="M",
+                           help="radar altitude above mean sea level (default 0)")
+
     def open_early(self, sensor, tap):
         # the listening socket exists before the emulated radar starts sending to it
         url = "udp://@127.0.0.1:0" if sensor.entry.emulated else sensor.entry.transport

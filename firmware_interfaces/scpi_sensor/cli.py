@@ -6,6 +6,7 @@ import signal
 import sys
 
 from rig.errors import UsageError
+from rig.firmware import EmulatorSettings
 
 from . import protocol as P
 from .emulator import ScpiSensorEmulator
@@ -24,18 +25,20 @@ def _port(text: str) -> int:
     return port
 
 
-def run_emulator(args, source, clock, emit) -> int:
-    """Serve until the duration ends or a signal stops it; ``emit`` prints one JSON event."""
-    emulator = ScpiSensorEmulator(source, host=args.host, port=_port(args.port), clock=clock,
-                                  faults=args.fault_schedule, on_event=emit)
+def run_emulator(run: EmulatorSettings, options) -> int:
+    """Serve until the duration ends or a signal stops it; ``options``: the family's flags
+    (``host``)."""
+    emit = run.emit
+    emulator = ScpiSensorEmulator(run.source, host=options.host, port=_port(run.port),
+                                  clock=run.clock, faults=run.faults, on_event=emit)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: emulator.stop())
     emit({"event": "ready", "device": emulator.resource, "family": "scpi-sensor",
-          "host": emulator.host, "port": emulator.port, "rate": args.rate})
-    print(f"rig emulate: SCPI radar sensor at {emulator.resource} ({args.rate:g} plots/s "
+          "host": emulator.host, "port": emulator.port, "rate": run.rate})
+    print(f"rig emulate: SCPI radar sensor at {emulator.resource} ({run.rate:g} plots/s "
           f"once INITiated)", file=sys.stderr, flush=True)
     try:
-        stats = emulator.serve(args.duration, start_ns=args.start_at)
+        stats = emulator.serve(run.duration_s, start_ns=run.start_at_ns)
     finally:
         emulator.close()
     emit({"event": "done", "plots_acquired": stats.plots_acquired,

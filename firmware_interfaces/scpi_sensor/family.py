@@ -36,6 +36,10 @@ class ScpiSensorFamily(FirmwareInterface):
     transport = "visa"
     emulator_runner = "firmware_interfaces.scpi_sensor.cli:run_emulator"
 
+    def add_emulator_arguments(self, group) -> None:
+        group.add_argument("--host", default="127.0.0.1",
+                           help="address to listen on (default 127.0.0.1, loopback only)")
+
     def emulator_args(self, sensor, run_dir: Path, early_driver) -> list[str]:
         return ["--port", "0"]              # any free port on loopback
 

@@ -5,22 +5,26 @@ from __future__ import annotations
 import signal
 import sys
 
+from rig.firmware import EmulatorSettings
+
 from .emulator import SerialSensorEmulator
 
 
-def run_emulator(args, source, clock, emit) -> int:
-    """Serve until the duration ends or a signal stops it; ``emit`` prints one JSON event."""
+def run_emulator(run: EmulatorSettings, options) -> int:
+    """Serve until the duration ends or a signal stops it; ``options``: the family's flags
+    (``status_period``, ``autostart``, ``link``)."""
+    emit = run.emit
     emulator = SerialSensorEmulator(
-        source, port=args.port, clock=clock, frame_interval_s=args.frame_interval,
-        status_period_s=args.status_period, autostart=args.autostart,
-        faults=args.fault_schedule, link=args.link, on_event=emit)
+        run.source, port=run.port, clock=run.clock, frame_interval_s=run.frame_interval_s,
+        status_period_s=options.status_period, autostart=options.autostart,
+        faults=run.faults, link=options.link, on_event=emit)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: emulator.stop())
     emit({"event": "ready", "device": emulator.device_path, "family": "serial-sensor",
-          "rate": args.rate})
+          "rate": run.rate})
     print(f"rig emulate: serial sensor on {emulator.device_path}", file=sys.stderr, flush=True)
     try:
-        stats = emulator.serve(args.duration, start_ns=args.start_at)
+        stats = emulator.serve(run.duration_s, start_ns=run.start_at_ns)
     finally:
         emulator.close()
     emit({"event": "done", "frames_sent": stats.frames_sent, "plots_sent": stats.plots_sent,

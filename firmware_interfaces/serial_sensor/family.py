@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rig.firmware import FirmwareInterface
+from pydantic import Field
+
+from rig.firmware import FamilyOptions, FirmwareInterface
 
 from .driver import SerialSensorDriver
+
+
+class SerialSensorOptions(FamilyOptions):
+    """A serial sensor's own keys in a bench config."""
+
+    baudrate: int = Field(921600, gt=0, description="line speed")
 
 
 class SerialSensorFamily(FirmwareInterface):
@@ -14,6 +22,16 @@ class SerialSensorFamily(FirmwareInterface):
     description = "rig binary framed plot protocol over a serial line (pty, tty, any pyserial URL)"
     transport = "serial"
     emulator_runner = "firmware_interfaces.serial_sensor.cli:run_emulator"
+    options = SerialSensorOptions
+
+    def add_emulator_arguments(self, group) -> None:
+        group.add_argument("--status-period", type=float, default=1.0, metavar="S",
+                           help="period of unsolicited STATUS messages, 0 for none (default 1 s)")
+        group.add_argument("--autostart", action="store_true",
+                           help="stream at once instead of waiting for START")
+        group.add_argument("--link", default=None, metavar="PATH",
+                           help="keep PATH a symbolic link to the current pty and announce it "
+                                "as the device (a host can reopen it after a disconnect)")
 
     def emulator_args(self, sensor, run_dir: Path, early_driver) -> list[str]:
         # a stable name for the line, so the driver reopens it after a disconnect
@@ -21,7 +39,7 @@ class SerialSensorFamily(FirmwareInterface):
 
     def open_driver(self, sensor, target: str, tap):
         return self.opened(SerialSensorDriver(target, sensor_id=sensor.index,
-                                              baudrate=sensor.entry.baudrate), tap)
+                                              baudrate=sensor.entry.options.baudrate), tap)
 
     def clock_shift_s(self, sensor, driver, t0_ns: int) -> float:
         # PING: the sensor's clock minus the host's monotonic clock

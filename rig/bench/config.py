@@ -9,6 +9,7 @@ See ``bench_configs/`` for commented examples.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -17,12 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from rig.emulation.faults import FaultSpec
 from rig.errors import ConfigError
+from rig.firmware import FamilyOptions, get_interface
 from rig.firmware import available as available_families
 from rig.fusion.params import FusionParams
 from rig.harness.limits import Limit, parse_limits
 from rig.scenario import Scenario, ScenarioSpec, build_scenario, load_scenario_spec
 from rig.sensor_models.spec import RadarSpec, SiteSpec
-from rig.validation import load_yaml, validate
+from rig.validation import key_path, load_yaml, validate
 
 CONFIG_VERSION = 1
 EMULATED = "emulated"
@@ -42,8 +44,12 @@ class ScenarioRef(_Strict):
     biased: bool = Field(False, description="give every sensor random biases and clock errors")
 
 
-class SensorEntry(_Strict):
-    """One sensor of the station: a radar of the scenario, and how to reach it."""
+class SensorEntry(BaseModel):
+    """One sensor of the station: a radar of the scenario, and how to reach it. Keys beyond
+    these belong to the sensor's family (its ``options`` model: ``baudrate`` of a
+    serial-sensor, ...); :func:`check_family_options` checks them."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     id: str = Field(min_length=1)
     family: str = Field("serial-sensor", description="firmware interface family")
@@ -51,10 +57,10 @@ class SensorEntry(_Strict):
                            "udp://@HOST:PORT to listen on, or a VISA resource")
     required: bool = Field(True, description="if it cannot be opened: exit 3 (true) or run "
                            "without it (false)")
-    baudrate: int = Field(921600, gt=0, description="serial-sensor: line speed")
-    sac: int = Field(0, ge=0, le=255, description="asterix-cat048: System Area Code")
-    sic: int | None = Field(None, ge=0, le=255, description="asterix-cat048: System "
-                            "Identification Code (default: 1 + the sensor's index)")
+    sac: int = Field(0, ge=0, le=255, description="System Area Code: the sensor's address in "
+                     "ASTERIX (its CAT048 plots, I062/340 of the tracks it updates)")
+    sic: int | None = Field(None, ge=0, le=255, description="System Identification Code "
+                            "(default: 1 + the sensor's index)")
     stale_after_s: float | None = Field(None, gt=0, description="silent this long: stale "
                                         "(default 2.5 scan periods)")
 
@@ -74,6 +80,39 @@ class SensorEntry(_Strict):
     @property
     def emulated(self) -> bool:
         return self.transport == EMULATED
+
+    @cached_property
+    def options(self) -> FamilyOptions:
+        """The family's own keys of this entry, validated by the family's options model."""
+        return get_interface(self.family).options.model_validate(self.model_extra or {})
+
+
+def check_family_options(config: BenchConfig, *, file, prefix=()) -> None:
+    """Every sensor's own keys against its family's options model; the first problem is a
+    ConfigError naming the file, the key and what the family expects."""
+    for i, entry in enumerate(config.sensors):
+        model = get_interface(entry.family).options
+        extra = entry.model_extra or {}
+        unknown = sorted(set(extra) - set(model.model_fields))
+        if unknown:
+            keys = [*SensorEntry.model_fields, *model.model_fields]
+            raise ConfigError(f"unknown key for family {entry.family}", file=str(file),
+                              key=key_path((*prefix, "sensors", i, unknown[0])),
+                              expected="one of " + ", ".join(keys))
+        validate(model, extra, file=file, prefix=(*prefix, "sensors", i))
+
+
+def family_keys_only(raw_config: dict) -> dict:
+    """A config as a recording kept it, less the sensor keys its family does not take (older
+    recordings list every family's keys, e.g. ``baudrate``, for every sensor)."""
+    sensors = []
+    for entry in raw_config.get("sensors", []):
+        family = entry.get("family", SensorEntry.model_fields["family"].default)
+        if family in available_families():
+            known = {*SensorEntry.model_fields, *get_interface(family).options.model_fields}
+            entry = {key: value for key, value in entry.items() if key in known}
+        sensors.append(entry)
+    return {**raw_config, "sensors": sensors}
 
 
 class FeedEntry(_Strict):
@@ -221,6 +260,7 @@ def load_bench_config(path: str | Path, *, duration_s: float | None = None) -> L
     if duration_s is not None:
         raw["duration_s"] = duration_s
     config = validate(BenchConfig, raw, file=path)
+    check_family_options(config, file=path)
     source = config.scenario.source
     if not source.startswith("builtin"):
         source = str((path.parent / source).resolve()) if not Path(source).is_absolute() else source

@@ -29,7 +29,7 @@ from rig.records import PLOT_DTYPE, empty_plots
 from rig.scenario import ScenarioSpec, build_scenario
 from rig.validation import validate
 
-from .config import BenchConfig, LoadedConfig
+from .config import BenchConfig, LoadedConfig, family_keys_only
 from .loop import FusionStep, LoopResult, SampleBuffer, transport_latency_ms
 from .report import sensor_row, write_reports
 from .run import sensor_table
@@ -60,7 +60,8 @@ def load_recorded_config(meta: dict, path: Path) -> LoadedConfig:
         if key not in meta:
             raise ConfigError("not a recording of rig run (META lacks it)", file=str(path),
                               key=key)
-    config = validate(BenchConfig, meta["config"], file=path, prefix=("config",))
+    config = validate(BenchConfig, family_keys_only(meta["config"]), file=path,
+                      prefix=("config",))
     spec = validate(ScenarioSpec, meta["scenario"], file=path, prefix=("scenario",))
     scenario = build_scenario(spec)
     radars = [scenario.sensor(e.id) for e in config.sensors]

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from rig.firmware import available as available_families
 
+DEFAULT_FAMILY = "serial-sensor"
 
-def add_parser(sub) -> None:
+
+def add_parser(sub, argv: list[str] | None = None) -> None:
+    """``rig emulate``, with the flags of the family ``argv`` names (``--family``)."""
     p = sub.add_parser(
-        "emulate", help="serve an emulated serial sensor on a pty or serial port",
-        description="Serve an emulated rig serial sensor. With --port pty (the default) a new "
-                    "pseudo-terminal is made and its path printed; open it with any serial "
-                    "program or 'rig monitor PATH'. Streaming starts when the host sends START "
-                    "(or at once with --autostart). One JSON object per line goes to stdout: "
-                    "{\"event\": \"ready\", \"device\": PATH} first, a summary at the end.")
+        "emulate", help="serve an emulated sensor (serial on a pty by default)",
+        description="Serve an emulated sensor of a family (--family). The default, a rig serial "
+                    "sensor, with --port pty (the default) makes a new pseudo-terminal and "
+                    "prints its path; open it with any serial program or 'rig monitor PATH'; "
+                    "it streams when the host sends START. One JSON object per line goes to "
+                    "stdout: {\"event\": \"ready\", \"device\": PATH} first, a summary at "
+                    "the end. Each family has flags of its own: 'rig emulate --family NAME "
+                    "--help' lists them.")
     p.add_argument("--port", default="pty", metavar="PTY|URL",
                    help="'pty' for a new pseudo-terminal (default), or a serial port / "
                         "pyserial URL to serve on")
@@ -28,8 +34,6 @@ def add_parser(sub) -> None:
                    help="antenna rotation period (default 4 s)")
     p.add_argument("--frame-interval", type=float, default=0.002, metavar="S",
                    help="how often pending plots are framed and sent (default 0.002 s)")
-    p.add_argument("--status-period", type=float, default=1.0, metavar="S",
-                   help="period of unsolicited STATUS messages, 0 for none (default 1 s)")
     p.add_argument("--clock-offset", type=float, default=0.0, metavar="S",
                    help="sensor clock offset from true time (default 0)")
     p.add_argument("--clock-drift", type=float, default=0.0, metavar="PPM",
@@ -38,21 +42,12 @@ def add_parser(sub) -> None:
     p.add_argument("--stamp", choices=("detect", "transmit"), default="detect",
                    help="plot time: when detected (default), or when framed and written "
                         "(to measure the line's latency alone)")
-    p.add_argument("--autostart", action="store_true",
-                   help="stream at once instead of waiting for START")
-    p.add_argument("--family", choices=list(available_families()), default="serial-sensor",
+    p.add_argument("--family", choices=list(available_families()), default=DEFAULT_FAMILY,
                    help="sensor hardware family (default serial-sensor). asterix-cat048: "
                         "CAT048 over UDP, --port udp://HOST:PORT is where it sends (default "
                         "udp://127.0.0.1:8600). scpi-sensor: a SCPI instrument on a TCP port "
                         "(--port N, 0 picks a free one; default 5025), announced as a VISA "
                         "resource string")
-    p.add_argument("--sac", type=int, default=0, help="asterix-cat048: System Area Code (default 0)")
-    p.add_argument("--sic", type=int, default=1,
-                   help="asterix-cat048: System Identification Code (default 1)")
-    p.add_argument("--site-alt", type=float, default=0.0, metavar="M",
-                   help="asterix-cat048: radar altitude above mean sea level (default 0)")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="scpi-sensor: address to listen on (default 127.0.0.1, loopback only)")
     p.add_argument("--scenario", default=None, metavar="FILE|builtin",
                    help="stream what a radar of this scenario reports (a YAML scenario file, "
                         "or 'builtin' for the default two-partner scenario) instead of random "
@@ -72,10 +67,37 @@ def add_parser(sub) -> None:
                    help="faults to inject, a JSON list of {kind, at_s, duration_s, ...} in "
                         "emulation time (see rig.emulation.faults); '@FILE' reads the list "
                         "from FILE")
-    p.add_argument("--link", default=None, metavar="PATH",
-                   help="serial-sensor: keep PATH a symbolic link to the current pty and "
-                        "announce it as the device (a host can reopen it after a disconnect)")
     p.set_defaults(func=run)
+    family = _family_named(argv or [])
+    if family in available_families():
+        from rig.firmware import get_interface
+
+        group = _FamilyGroup(p.add_argument_group(f"{family} options"))
+        get_interface(family).add_emulator_arguments(group)
+        p.set_defaults(family_flags=group.dests)
+
+
+class _FamilyGroup:
+    """An argument group that remembers the destinations of the flags a family adds."""
+
+    def __init__(self, group):
+        self._group = group
+        self.dests: list[str] = []
+
+    def add_argument(self, *names, **kwargs):
+        action = self._group.add_argument(*names, **kwargs)
+        self.dests.append(action.dest)
+        return action
+
+
+def _family_named(argv: list[str]) -> str:
+    """The ``--family`` of an ``rig emulate`` command line (its default when not given)."""
+    for i, word in enumerate(argv):
+        if word == "--family" and i + 1 < len(argv):
+            return argv[i + 1]
+        if word.startswith("--family="):
+            return word.partition("=")[2]
+    return DEFAULT_FAMILY
 
 
 def _positive(name: str, value: float | None) -> None:
@@ -127,19 +149,30 @@ def run(args) -> int:
     import importlib
 
     from rig.errors import UsageError
-    from rig.firmware import get_interface
+    from rig.firmware import EmulatorSettings, get_interface
 
     _positive("rate", args.rate)
     _positive("duration", args.duration)
     _positive("scan-period", args.scan_period)
     _positive("frame-interval", args.frame_interval)
-    source, clock = plot_source(args)
-    args.fault_schedule = fault_schedule(args)
-    runner = get_interface(args.family).emulator_runner
-    if not runner:
+    family = get_interface(args.family)
+    if not family.emulator_runner:
         raise UsageError(f"family {args.family} has no emulator")
-    module, _, function = runner.partition(":")
-    return getattr(importlib.import_module(module), function)(args, source, clock, _emit)
+    source, clock = plot_source(args)
+    settings = EmulatorSettings(
+        source=source, clock=clock, port=args.port, rate=args.rate, duration_s=args.duration,
+        start_at_ns=args.start_at, frame_interval_s=args.frame_interval,
+        faults=fault_schedule(args), emit=_emit, from_scenario=args.scenario is not None,
+        clock_given=(args.scenario is not None or args.start_at is not None
+                     or bool(args.clock_offset or args.clock_drift)))
+    module, _, function = family.emulator_runner.partition(":")
+    return getattr(importlib.import_module(module), function)(settings, _family_options(args))
+
+
+def _family_options(args) -> argparse.Namespace:
+    """The values of the family's own flags."""
+    names = getattr(args, "family_flags", [])
+    return argparse.Namespace(**{name: getattr(args, name) for name in names})
 
 
 def _emit(event: dict) -> None:

@@ -68,17 +68,18 @@ class TextRadarDriver(TransportDriver):
         return {**self.decoder.counters(), **super().counters()}
 
 
-def run_emulator(args, source, clock, emit) -> int:
-    if not args.port.startswith("udp://"):
+def run_emulator(run, options) -> int:
+    source, clock, emit = run.source, run.clock, run.emit
+    if not run.port.startswith("udp://"):
         raise UsageError("--port: the text radar sends to udp://HOST:PORT")
-    transport = UdpTransport(args.port)
+    transport = UdpTransport(run.port)
     transport.open()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    emit({"event": "ready", "device": args.port, "family": "text-radar"})
-    start_ns = args.start_at or time.monotonic_ns()
-    end_ns = start_ns + round(args.duration * 1e9)
+    emit({"event": "ready", "device": run.port, "family": "text-radar"})
+    start_ns = run.start_at_ns or time.monotonic_ns()
+    end_ns = start_ns + round(run.duration_s * 1e9)
     pacer = Pacer(0.05, start_ns=start_ns)
     sent = 0
     while not stop.is_set() and time.monotonic_ns() < end_ns:
