@@ -14,7 +14,7 @@ site altitude.
 from __future__ import annotations
 
 from rig.errors import TransportError
-from rig.transport.udp import UdpTransport
+from rig.transport import Transport, make_transport
 
 from ..sensor_driver import TransportDriver
 from . import protocol as P
@@ -22,17 +22,19 @@ from .codec import Cat048Decoder
 
 
 class AsterixRadarDriver(TransportDriver):
-    """Receives CAT048 on ``url`` (``udp://@HOST:PORT``; port 0 picks a free one)."""
+    """Receives CAT048 on ``url`` (``udp://@HOST:PORT``, port 0 picks a free one; or a
+    :class:`rig.transport.Transport` that gives one datagram per read)."""
 
-    def __init__(self, url: str = f"udp://@127.0.0.1:{P.DEFAULT_PORT}", *, sensor_id: int = 0,
+    def __init__(self, url: str | Transport = f"udp://@127.0.0.1:{P.DEFAULT_PORT}", *, sensor_id: int = 0,
                  site_alt_m: float = 0.0, queue_batches: int = 4096,
                  reconnect_max_s: float = 5.0, decoder_factory=Cat048Decoder):
-        super().__init__(f"asterix-{url}", queue_batches=queue_batches,
+        transport = url if isinstance(url, Transport) else make_transport(url, kind="udp")
+        super().__init__(f"asterix-{transport.url}", queue_batches=queue_batches,
                          backoff_max_s=reconnect_max_s)
-        self.url = url
-        self.transport = UdpTransport(url)
-        if not self.transport.listen:
-            raise TransportError(f"{url}: the driver listens; give udp://@HOST:PORT")
+        self.url = transport.url
+        self.transport = transport
+        if not getattr(transport, "listen", True):
+            raise TransportError(f"{self.url}: the driver listens; give udp://@HOST:PORT")
         self.sensor_id = sensor_id
         self.decoder = decoder_factory(sensor_id=sensor_id, site_alt_m=site_alt_m)
         self.t_last_arrival_ns = 0

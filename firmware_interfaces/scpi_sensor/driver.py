@@ -3,9 +3,11 @@
 >>> with ScpiSensorDriver("TCPIP0::127.0.0.1::5025::SOCKET", sensor_id=2) as sensor:
 ...     plots = sensor.read_plots(timeout_s=1.0)   # numpy array of rig.records.PLOT_DTYPE
 
-The session is pyvisa's (the pyvisa-py backend ``@py`` by default, so no vendor VISA is needed;
-give ``backend=""`` for the system's VISA, or a pyvisa-sim YAML ``path@sim`` for the text-only
-parts). Any resource string works on a real bench (``TCPIP0::10.0.0.7::5025::SOCKET``,
+The session is a :class:`rig.transport.MessageTransport`: a VISA resource string gives a
+:class:`rig.transport.visa.VisaTransport` (the pyvisa-py backend ``@py`` by default, so no
+vendor VISA is needed; ``backend=""`` for the system's VISA, or a pyvisa-sim YAML ``path@sim``
+for the text-only parts), ``spy+RESOURCE`` logs its traffic, and a test may hand in any other.
+Any resource string works on a real bench (``TCPIP0::10.0.0.7::5025::SOCKET``,
 ``TCPIP0::host::inst0::INSTR``, ``USB0::...``, ``ASRL/dev/ttyUSB0::INSTR``).
 
 A background thread sends ``FETCh:PLOTs? <max>`` every ``poll_interval_s`` and reads the
@@ -24,11 +26,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import warnings
 
 import numpy as np
 
-from rig.errors import CodecError, PortNotFoundError, TransportError, TransportTimeoutError
+from rig.errors import CodecError, TransportError, TransportTimeoutError
+from rig.transport import MessageTransport, make_transport
 
 from ..sensor_driver import DriverState, SensorDriver
 from . import protocol as P
@@ -37,36 +39,30 @@ from .blocks import parse_header, plots_from_payload
 log = logging.getLogger(__name__)
 
 
-def _visa_errors():
-    """What a VISA session raises when the instrument or the line fails (pyvisa-py lets
-    socket errors such as a broken pipe through as OSError)."""
-    import pyvisa
-
-    return pyvisa.errors.VisaIOError, pyvisa.errors.InvalidSession, OSError
-
-
 class ScpiSensorDriver(SensorDriver):
-    """Driver for one SCPI radar sensor at VISA resource ``resource``."""
+    """Driver for one SCPI radar sensor at VISA resource ``resource`` (or on a
+    :class:`rig.transport.MessageTransport`)."""
 
     faults = (TransportError, CodecError)
 
-    def __init__(self, resource: str, *, backend: str = "@py", sensor_id: int = 0,
+    def __init__(self, resource: str | MessageTransport, *, backend: str = "@py",
+                 sensor_id: int = 0,
                  timeout_s: float = 2.0, poll_interval_s: float = 0.02,
                  error_poll_interval_s: float = 1.0, max_plots_per_fetch: int = 4096,
                  queue_batches: int = 4096, reopen_after_failures: int = 3,
                  backoff_max_s: float = 2.0):
-        super().__init__(f"scpi-{resource}", queue_batches=queue_batches,
+        self.transport = (resource if isinstance(resource, MessageTransport) else
+                          make_transport(resource, kind="visa", backend=backend,
+                                         timeout_s=timeout_s, termination=P.TERMINATION))
+        self.resource = self.transport.url
+        super().__init__(f"scpi-{self.resource}", queue_batches=queue_batches,
                          backoff_max_s=backoff_max_s, join_timeout_s=timeout_s + 5.0)
-        self.resource = resource
-        self.backend = backend
         self.sensor_id = sensor_id
         self.timeout_s = timeout_s
         self.poll_interval_s = poll_interval_s
         self.error_poll_interval_s = error_poll_interval_s
         self.max_plots_per_fetch = max_plots_per_fetch
         self.reopen_after_failures = reopen_after_failures
-        self._rm = None
-        self._inst = None
         self._lock = threading.Lock()
         self._want_running = False
         self._failures = 0                  # faults in a row on the live session
@@ -79,21 +75,8 @@ class ScpiSensorDriver(SensorDriver):
 
     # --- session -------------------------------------------------------------------------
     def connect(self) -> str:
-        """Open the VISA session and identify the instrument; returns ``*IDN?``."""
-        import pyvisa
-
-        with warnings.catch_warnings():   # pyvisa-py warns about optional discovery packages
-            warnings.simplefilter("ignore")
-            try:
-                if self._rm is None:
-                    self._rm = pyvisa.ResourceManager(self.backend)
-                self._inst = self._rm.open_resource(
-                    self.resource, read_termination=P.TERMINATION,
-                    write_termination=P.TERMINATION, timeout=round(self.timeout_s * 1000))
-            except _visa_errors() as e:
-                raise self._error("cannot open", e) from e
-            except (OSError, ValueError) as e:
-                raise PortNotFoundError(f"{self.resource}: cannot open: {e}") from e
+        """Open the session and identify the instrument; returns ``*IDN?``."""
+        self.transport.open()
         self.idn = self.query("*IDN?")
         self.state = DriverState.OPEN
         return self.idn
@@ -110,60 +93,29 @@ class ScpiSensorDriver(SensorDriver):
         return self
 
     def __enter__(self) -> "ScpiSensorDriver":
-        if self._inst is None:
+        if not self.transport.is_open:
             self.open()
         return self
 
     def _shutdown(self) -> None:
-        if self._inst is not None and self._want_running:
+        if self.transport.is_open and self._want_running:
             try:
                 self.write("ABOR")
             except TransportError:
                 pass
-        self._close_session()
-        if self._rm is not None:
-            try:
-                self._rm.close()
-            except Exception:  # pyvisa backends raise many kinds on close; nothing to do
-                pass
-            self._rm = None
-
-    def _close_session(self) -> None:
-        inst, self._inst = self._inst, None
-        if inst is not None:
-            try:
-                inst.close()
-            except Exception:  # as above
-                pass
+        self.transport.close()
+        release = getattr(self.transport, "release", None)
+        if release is not None:
+            release()
 
     # --- text commands -------------------------------------------------------------------
-    def _error(self, what: str, e: BaseException) -> TransportError:
-        import pyvisa
-
-        if isinstance(e, pyvisa.errors.VisaIOError) and e.error_code == pyvisa.constants.StatusCode.error_timeout:
-            return TransportTimeoutError(f"{self.resource}: {what}: timed out after {self.timeout_s} s")
-        return TransportError(f"{self.resource}: {what}: {e}")
-
-    def _require(self):
-        if self._inst is None:
-            raise TransportError(f"{self.resource}: session is not open")
-        return self._inst
-
     def write(self, command: str) -> None:
         with self._lock:
-            inst = self._require()
-            try:
-                inst.write(command)
-            except _visa_errors() as e:
-                raise self._error(f"write {command!r}", e) from e
+            self.transport.write_message(command)
 
     def query(self, command: str) -> str:
         with self._lock:
-            inst = self._require()
-            try:
-                return inst.query(command).strip()
-            except _visa_errors() as e:
-                raise self._error(f"query {command!r}", e) from e
+            return self.transport.query(command)
 
     def configure(self, *, rate_plots_per_s: float | None = None,
                   scan_period_s: float | None = None) -> None:
@@ -209,18 +161,15 @@ class ScpiSensorDriver(SensorDriver):
         """One ``FETCh:PLOTs?``: the plots the instrument had buffered (PLOT_DTYPE)."""
         n = max_plots or self.max_plots_per_fetch
         with self._lock:
-            inst = self._require()
-            try:
-                inst.write(f"FETC:PLOT? {n}")
-                head = bytes(inst.read_bytes(2))
-                n_digits, _ = parse_header(head + b"0" * 9)
-                digits = bytes(inst.read_bytes(n_digits))
-                _, length = parse_header(head + digits)
-                data = bytes(inst.read_bytes(length)) if length else b""
-                t_arrival_ns = time.monotonic_ns()
-                terminator = bytes(inst.read_bytes(1))
-            except _visa_errors() as e:
-                raise self._error("fetch", e) from e
+            link = self.transport
+            link.write_message(f"FETC:PLOT? {n}")
+            head = link.read_exact(2)
+            n_digits, _ = parse_header(head + b"0" * 9)
+            digits = link.read_exact(n_digits)
+            _, length = parse_header(head + digits)
+            data = link.read_exact(length)
+            t_arrival_ns = time.monotonic_ns()
+            terminator = link.read_exact(1)
         if terminator != b"\n":
             raise CodecError(f"{self.resource}: block of {length} octets is not followed by "
                              f"the terminator (its header lies about its length)")
@@ -247,10 +196,10 @@ class ScpiSensorDriver(SensorDriver):
         self.connect()
 
     def _disconnect(self) -> None:
-        self._close_session()
+        self.transport.close()
 
     def _is_connected(self) -> bool:
-        return self._inst is not None
+        return self.transport.is_open
 
     def _after_reconnect(self) -> None:
         self._failures = 0
@@ -276,27 +225,9 @@ class ScpiSensorDriver(SensorDriver):
                     ("bad_blocks" if isinstance(error, CodecError) else "io_errors")] += 1
         if self._failures >= self.reopen_after_failures:
             return True
-        self._drain_input()
-        return self._inst is None
-
-    def _drain_input(self) -> None:
-        """Throw away whatever the instrument still sends (the rest of a bad answer)."""
         with self._lock:
-            inst = self._inst
-            if inst is None:
-                return
-            old = inst.timeout
             try:
-                inst.timeout = 100
-                while True:
-                    inst.read_raw()
-            except _visa_errors():
-                pass
-            except Exception:  # a closed or broken session: reopen instead
-                self._inst = None
-            finally:
-                if self._inst is not None:
-                    try:
-                        inst.timeout = old
-                    except Exception:  # as above
-                        self._inst = None
+                self.transport.discard_input()
+            except TransportError:     # the session broke: reopen it
+                return True
+        return not self.transport.is_open

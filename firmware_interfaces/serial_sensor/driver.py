@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from rig.errors import RigError, TransportError, TransportTimeoutError
-from rig.transport import SerialTransport
+from rig.transport import Transport, make_transport
 
 from ..sensor_driver import TransportDriver
 from . import protocol as P
@@ -42,20 +42,24 @@ class TimeSync:
 class SerialSensorDriver(TransportDriver):
     """Driver for one sensor speaking the rig serial protocol on ``url``.
 
-    ``url`` is anything pyserial opens: ``/dev/ttyUSB0``, ``/dev/pts/5``, ``loop://``,
-    ``socket://127.0.0.1:7000``. ``sensor_id`` is stamped on every plot.
+    ``url`` is a :class:`rig.transport.Transport`, or the URL of one
+    (:func:`rig.transport.make_transport`): anything pyserial opens (``/dev/ttyUSB0``,
+    ``/dev/pts/5``, ``loop://``, ``socket://127.0.0.1:7000``), ``udp://``, ``spy+`` any of
+    them. ``sensor_id`` is stamped on every plot.
     """
 
-    def __init__(self, url: str, *, sensor_id: int = 0, baudrate: int = 921600,
+    def __init__(self, url: str | Transport, *, sensor_id: int = 0, baudrate: int = 921600,
                  queue_batches: int = 4096, reply_timeout_s: float = 1.0,
                  reconnect: bool = True, reconnect_max_s: float = 5.0,
                  decoder_factory: Callable[..., object] = SerialFrameDecoder):
-        super().__init__(f"serial-{url}", queue_batches=queue_batches, reconnect=reconnect,
-                         backoff_max_s=reconnect_max_s)
-        self.url = url
+        transport = (url if isinstance(url, Transport)
+                     else make_transport(url, kind="serial", baudrate=baudrate))
+        super().__init__(f"serial-{transport.url}", queue_batches=queue_batches,
+                         reconnect=reconnect, backoff_max_s=reconnect_max_s)
+        self.url = transport.url
         self.sensor_id = sensor_id
         self.reply_timeout_s = reply_timeout_s
-        self.transport = SerialTransport(url, baudrate=baudrate)
+        self.transport = transport
         self.decoder = decoder_factory(sensor_id=sensor_id)
         self._write_lock = threading.Lock()
         self._pending_lock = threading.Lock()

@@ -42,3 +42,25 @@ class Transport(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
+
+
+class MessageTransport(Transport):
+    """A transport that speaks in messages, as a VISA session does: text commands and their
+    answers (terminated lines), and exact reads of binary blocks. Failures raise
+    :class:`rig.errors.TransportError` subclasses (a timeout: ``TransportTimeoutError``)."""
+
+    @abstractmethod
+    def write_message(self, text: str) -> None:
+        """Send one command (the terminator is added)."""
+
+    @abstractmethod
+    def query(self, text: str) -> str:
+        """Send one command and return its answer, stripped."""
+
+    @abstractmethod
+    def read_exact(self, n: int) -> bytes:
+        """Exactly ``n`` octets of an answer (a binary block)."""
+
+    @abstractmethod
+    def discard_input(self) -> None:
+        """Throw away whatever the device still sends (the rest of a bad answer)."""
