@@ -4,11 +4,16 @@ import ast
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 import rig
 from rig.bench.config import load_bench_config
 from rig.bench.run import sensor_table
+from rig.fusion import SensorTable
+from rig.interchange import SENSOR_TRUTH_COLUMNS
+from rig.radar import NominalRadar
+from rig.sensor_models.spec import ERROR_FIELDS
 
 FUSION = Path(rig.__file__).parent / "fusion"
 #: packages that hold or make ground truth (radar errors, trajectories, emulated clocks)
@@ -26,11 +31,11 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_the_fusion_package_imports_nothing_that_holds_truth():
-    offenders = {f"{path.name}: {name}" for path in FUSION.glob("*.py")
+    offenders = {f"{path.name}: {name}" for path in FUSION.rglob("*.py")
                  for name in imported_modules(path)
                  if name.startswith(TRUTH_PACKAGES)}
     assert not offenders
-    assert len(list(FUSION.glob("*.py"))) >= 8        # the rule looked at the package
+    assert len(list(FUSION.rglob("*.py"))) >= 15       # the rule looked at the package
 
 
 def test_the_sensor_table_is_the_same_with_and_without_the_radars_errors(tmp_path):
@@ -50,3 +55,17 @@ def test_the_sensor_table_is_the_same_with_and_without_the_radars_errors(tmp_pat
     for name in ("M", "t", "sigma_range_m", "sigma_az_rad", "sigma_el_rad", "scan_period_s",
                  "pd", "range_max_m", "clutter_per_scan"):
         assert np.array_equal(getattr(ta, name), getattr(tb, name), equal_nan=True), name
+
+
+def test_the_fuser_takes_nominal_radars_only():
+    shipped = Path(rig.__file__).parent.parent / "bench_configs" / "emulated.yaml"
+    loaded = load_bench_config(shipped)
+    modelled = loaded.radars[0]
+    with pytest.raises(TypeError, match="NominalRadar"):
+        SensorTable.of_radars([modelled], loaded.scenario.origin)
+    nominal = modelled.nominal()
+    assert type(nominal) is NominalRadar
+    assert not set(ERROR_FIELDS) & set(type(nominal).model_fields)
+    assert nominal.model_dump() == modelled.model_dump(exclude=set(ERROR_FIELDS))
+    # the interchange folder's truth columns are the radar's errors that it writes
+    assert set(SENSOR_TRUTH_COLUMNS) <= set(ERROR_FIELDS)

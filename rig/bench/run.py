@@ -11,11 +11,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from rig.errors import TransportError
 from rig.fusion import FusionEngine, SensorTable
-from rig.geodesy import site_transform
 from rig.interchange import TracksCsvWriter
 
 from .config import LoadedConfig
@@ -47,22 +44,9 @@ def default_out_dir() -> Path:
 
 
 def sensor_table(loaded: LoadedConfig) -> SensorTable:
-    origin = loaded.scenario.origin
-    radars = loaded.radars
-    partners = tuple(dict.fromkeys(r.partner for r in radars))
-    transforms = [site_transform(r.site.geodetic(), origin) for r in radars]
-    return SensorTable(
-        names=tuple(r.id for r in radars), partner_names=partners,
-        partner=np.array([partners.index(r.partner) for r in radars], dtype=np.int64),
-        M=np.array([m for m, _ in transforms]), t=np.array([t for _, t in transforms]),
-        sigma_range_m=np.array([r.sigma_range_m for r in radars], float),
-        sigma_az_rad=np.array([r.sigma_az_rad for r in radars], float),
-        sigma_el_rad=np.array([r.sigma_el_rad for r in radars], float),
-        scan_period_s=np.array([r.scan_period_s for r in radars], float),
-        sigma_range_rate_mps=np.array([np.nan if r.sigma_range_rate_mps is None
-                                       else r.sigma_range_rate_mps for r in radars], float),
-        **{name: np.array([getattr(r, name) for r in radars], float)
-           for name in ("pd", "range_min_m", "range_max_m", "el_max_rad", "clutter_per_scan")})
+    """The fuser's table of the run's sensors: their nominal specs only."""
+    return SensorTable.of_radars([radar.nominal() for radar in loaded.radars],
+                                 loaded.scenario.origin)
 
 
 def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,

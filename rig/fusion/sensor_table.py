@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 from rig.errors import ConfigError
+from rig.geodesy import site_transform
+from rig.radar import NominalRadar
 from rig.records import MAX_PARTNERS
 
 
@@ -69,6 +71,31 @@ class SensorTable:
     def R_diag(self) -> np.ndarray:
         """(n, 3) measurement variances (range m², az rad², el rad²)."""
         return np.stack([self.sigma_range_m, self.sigma_az_rad, self.sigma_el_rad], 1) ** 2
+
+    @classmethod
+    def of_radars(cls, radars, origin) -> "SensorTable":
+        """From :class:`rig.radar.NominalRadar` specs (what a radar's operator says of it)
+        and the fusion origin (a :class:`rig.geodesy.Geodetic`). A modelled radar with its
+        ground-truth errors is refused: pass ``radar.nominal()``."""
+        for radar in radars:
+            if type(radar) is not NominalRadar:
+                raise TypeError(f"sensor {getattr(radar, 'id', radar)!r}: the fuser takes "
+                                f"NominalRadar, not {type(radar).__name__} (use .nominal())")
+        partners = tuple(dict.fromkeys(r.partner for r in radars))
+        transforms = [site_transform(r.site.geodetic(), origin) for r in radars]
+        return cls(
+            names=tuple(r.id for r in radars), partner_names=partners,
+            partner=np.array([partners.index(r.partner) for r in radars], dtype=np.int64),
+            M=np.array([m for m, _ in transforms]), t=np.array([t for _, t in transforms]),
+            sigma_range_m=np.array([r.sigma_range_m for r in radars], float),
+            sigma_az_rad=np.array([r.sigma_az_rad for r in radars], float),
+            sigma_el_rad=np.array([r.sigma_el_rad for r in radars], float),
+            scan_period_s=np.array([r.scan_period_s for r in radars], float),
+            sigma_range_rate_mps=np.array([np.nan if r.sigma_range_rate_mps is None
+                                           else r.sigma_range_rate_mps for r in radars], float),
+            **{name: np.array([getattr(r, name) for r in radars], float)
+               for name in ("pd", "range_min_m", "range_max_m", "el_max_rad",
+                            "clutter_per_scan")})
 
     @classmethod
     def from_frame(cls, sensors: pd.DataFrame, M: np.ndarray, t: np.ndarray) -> "SensorTable":
