@@ -68,6 +68,11 @@ class LiveView:
         self._limits = {(k, s): v for k, stats in (config.limits or {}).items()
                         for s, v in stats.items() if isinstance(v, (int, float))}
 
+    @classmethod
+    def of_bench(cls, bench, **options) -> "LiveView":
+        """The view of a :class:`rig.bench.run.Bench` (``options``: ``live``, ``console``)."""
+        return cls(bench.sensors, bench.engine, bench.cfg, **options)
+
     def start(self) -> None:
         """Start the view process (on a terminal): early, so that its start-up is over
         before the run's clock starts."""

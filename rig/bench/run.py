@@ -16,7 +16,6 @@ from rig.fusion import FusionEngine, SensorTable
 from rig.interchange import TracksCsvWriter
 
 from .config import LoadedConfig
-from .live import LiveView
 from .loop import LoopResult, LoopTiming, RealTimeLoop
 from .outputs import feeds_summary, open_feeds
 from .realtime import apply_realtime, is_fifo
@@ -49,13 +48,16 @@ def sensor_table(loaded: LoadedConfig) -> SensorTable:
                                  loaded.scenario.origin)
 
 
-def run_bench(loaded: LoadedConfig, out_dir: Path, *, live: bool | None = None,
-              realtime: bool = False, console=None, record: Path | None = None) -> RunOutcome:
+def run_bench(loaded: LoadedConfig, out_dir: Path, *, view=None, realtime: bool = False,
+              record: Path | None = None) -> RunOutcome:
+    """One bench run into ``out_dir``. ``view``: a callable that makes the run's view from
+    the :class:`Bench` (an object with ``start()``, ``update(loop)`` each tick, ``close()``;
+    :meth:`rig.bench.live.LiveView.of_bench`), or None for none."""
     out_dir.mkdir(parents=True, exist_ok=True)
     started_utc = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     bench = Bench(loaded, out_dir, record=record)
     with bench:
-        bench.open(live=live, console=console)
+        bench.open(view=view)
         result = bench.run(realtime=realtime)
     rows = [sensor_row(s.id, s.partner, s.family, s.entry.transport,
                        "failed" if s.error else ("stale" if s.stale else "ok"),
@@ -145,15 +147,16 @@ class Bench:
             self.emulator_summaries[s.id] = s.close()
 
     # --- opening -------------------------------------------------------------------------
-    def open(self, *, live: bool | None = None, console=None) -> None:
-        """Write the scenario, start the view, open the recording, the feeds and every
-        sensor (emulators first, all on the shared time ``t0_ns``)."""
+    def open(self, *, view=None) -> None:
+        """Write the scenario, start the view (``view(bench)`` makes it), open the recording,
+        the feeds and every sensor (emulators first, all on the shared time ``t0_ns``)."""
         cfg = self.cfg
         scenario_file = self.loaded.write_scenario(self.out_dir / "scenario.yaml")
         self.pictures = TracksCsvWriter(self.out_dir / "tracks.csv")
         self._stack.callback(self.pictures.close)
-        self.view = LiveView(self.sensors, self.engine, cfg, live=live, console=console)
-        self.view.start()                  # its start-up is over before the clock starts
+        if view is not None:
+            self.view = view(self)
+            self.view.start()              # its start-up is over before the clock starts
         lead_s = STARTUP_LEAD_S + STARTUP_LEAD_PER_EMULATOR_S * sum(
             e.emulated for e in cfg.sensors)
         self.t0_ns = time.monotonic_ns() + round(lead_s * 1e9)
@@ -215,7 +218,8 @@ class Bench:
         self.loop = RealTimeLoop(
             self.sensors, self.engine, self.feeds, self.pictures,
             LoopTiming.of(cfg, self.t0_ns, fifo=is_fifo()), updates=cfg.outputs.updates,
-            utc_tod_at_t0_s=self.utc_tod_at_t0, on_tick=self.view.update,
+            utc_tod_at_t0_s=self.utc_tod_at_t0,
+            on_tick=self.view.update if self.view is not None else None,
             expected_plots=expected, wakeup=self.wakeup, recorder=self.recorder)
         return self.loop.run()
 

@@ -35,7 +35,10 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from functools import partial
+
     from rig.bench.config import load_bench_config
+    from rig.bench.live import LiveView
     from rig.bench.run import default_out_dir, run_bench
     from rig.errors import UsageError
 
@@ -43,7 +46,8 @@ def run(args) -> int:
         raise UsageError(f"--duration must be positive, not {args.duration}")
     loaded = load_bench_config(args.config, duration_s=args.duration)
     out = args.out or default_out_dir()
-    outcome = run_bench(loaded, out, live=args.live, realtime=args.realtime, record=args.record)
+    outcome = run_bench(loaded, out, view=partial(LiveView.of_bench, live=args.live),
+                        realtime=args.realtime, record=args.record)
     _print_summary(outcome)
     return outcome.exit_code
 
