@@ -2,21 +2,12 @@
 """Assignment: clusters of contested candidate pairs and the optimal assignment in each
 (Kuhn-Munkres), global nearest neighbour.
 
-Its NumPy twin is :mod:`rig.fusion.reference.assign`, with the same arguments and the
-equations written out; the tests hold the two to each other."""
+Twin: :mod:`rig.fusion.reference.assign` (same arguments, the equations written out)."""
 
 import numpy as np
-cimport numpy as cnp
-from libc.math cimport (sqrt, sin, cos, atan2, exp, log, floor, fabs, isnan, isinf, isfinite,
-                        M_PI, INFINITY, NAN)
-from libc.string cimport memcpy, memmove, memset
 
 from fusion_maths cimport *
-from rig_records cimport plot_t, track_t, plot_offsets, track_offsets
 
-from rig.records import PLOT_DTYPE, TRACK_DTYPE, check_layout
-
-cnp.import_array()
 check_shared_layouts()
 
 __all__ = ("pair_clusters", "solve_cluster", "gnn")

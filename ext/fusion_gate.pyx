@@ -2,21 +2,12 @@
 """Gating: the IMM mixture moments of the tracks and the candidate (plot, track) pairs
 with their costs.
 
-Its NumPy twin is :mod:`rig.fusion.reference.gate`, with the same arguments and the
-equations written out; the tests hold the two to each other."""
+Twin: :mod:`rig.fusion.reference.gate` (same arguments, the equations written out)."""
 
 import numpy as np
-cimport numpy as cnp
-from libc.math cimport (sqrt, sin, cos, atan2, exp, log, floor, fabs, isnan, isinf, isfinite,
-                        M_PI, INFINITY, NAN)
-from libc.string cimport memcpy, memmove, memset
 
 from fusion_maths cimport *
-from rig_records cimport plot_t, track_t, plot_offsets, track_offsets
 
-from rig.records import PLOT_DTYPE, TRACK_DTYPE, check_layout
-
-cnp.import_array()
 check_shared_layouts()
 
 __all__ = ("moments", "gate")

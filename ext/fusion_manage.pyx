@@ -2,25 +2,21 @@
 """Track management: initiation, the picture handed out, deletion, merging of close
 tracks, row compaction.
 
-Its NumPy twin is :mod:`rig.fusion.reference.manage`, with the same arguments and the
-equations written out; the tests hold the two to each other."""
+Twin: :mod:`rig.fusion.reference.manage` (same arguments, the equations written out)."""
 
 import numpy as np
-cimport numpy as cnp
-from libc.math cimport (sqrt, sin, cos, atan2, exp, log, floor, fabs, isnan, isinf, isfinite,
-                        M_PI, INFINITY, NAN)
-from libc.string cimport memcpy, memmove, memset
 
 from fusion_maths cimport *
-from rig_records cimport plot_t, track_t, plot_offsets, track_offsets
+from rig_records cimport track_t, track_offsets
 
-from rig.records import PLOT_DTYPE, TRACK_DTYPE, check_layout
+from rig.records import TRACK_DTYPE, check_layout
 
 cnp.import_array()
 check_shared_layouts()
 check_layout("track_t", sizeof(track_t), track_offsets(), TRACK_DTYPE)
 
-__all__ = ("first_plots", "initiate", "fill_tracks", "updated_rows", "stale", "close_pairs", "close_tracks", "compact_rows")
+__all__ = ("first_plots", "initiate", "fill_tracks", "updated_rows", "stale", "close_pairs",
+           "close_tracks", "compact_rows")
 
 
 def first_plots(const long long[::1] idx, const double[:, ::1] p, const double[::1] t,

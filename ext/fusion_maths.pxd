@@ -3,10 +3,12 @@
 # Each function here is the C form of an equation in rig/fusion/models.py or of a helper of the
 # twins in rig/fusion/reference/ (named beside it); every step module compiles its own inline
 # copy. model_t mirrors rig.fusion.models.MODEL_FIELDS and the status values rig.records'
-# TRACK_STATUS_*: check_shared_layouts() compares them when a step module is imported.
+# TRACK_STATUS_*: check_shared_layouts() compares them when a step module is imported. A step
+# module's `from fusion_maths cimport *` also brings the C maths and memory functions below.
 cimport numpy as cnp
-from libc.math cimport (sqrt, sin, cos, atan2, exp, log, floor, fabs, isnan, M_PI)
-from libc.string cimport memset
+from libc.math cimport (sqrt, sin, cos, atan2, exp, log, floor, fabs, isnan, isinf, isfinite,
+                        M_PI, INFINITY, NAN)
+from libc.string cimport memcpy, memmove, memset
 
 cdef enum:
     K = 4          # IMM models

@@ -2,19 +2,14 @@
 """Plots into a fusion window: screening, the next window's end, registration of
 its plots to the common frame.
 
-Its NumPy twin is :mod:`rig.fusion.reference.prepare`, with the same arguments and the
-equations written out; the tests hold the two to each other."""
+Twin: :mod:`rig.fusion.reference.prepare` (same arguments, the equations written out)."""
 
 import numpy as np
-cimport numpy as cnp
-from libc.math cimport (sqrt, sin, cos, atan2, exp, log, floor, fabs, isnan, isinf, isfinite,
-                        M_PI, INFINITY, NAN)
-from libc.string cimport memcpy, memmove, memset
 
 from fusion_maths cimport *
-from rig_records cimport plot_t, track_t, plot_offsets, track_offsets
+from rig_records cimport plot_t, plot_offsets
 
-from rig.records import PLOT_DTYPE, TRACK_DTYPE, check_layout
+from rig.records import PLOT_DTYPE, check_layout
 
 cnp.import_array()
 check_shared_layouts()
