@@ -12,24 +12,29 @@ walks every record against the full UAP so that items rig does not use are skipp
 defined lengths, and writes plots straight into a PLOT_DTYPE array without the GIL. Nothing it
 is given can make it read outside the datagram: a truncated block, a LEN longer or shorter than
 the data, an FSPEC that never ends, an unknown category or a record that overruns its block is
-counted and skipped, and the rest of the datagram is decoded where it can be.
+counted and skipped, and the rest of the datagram is decoded where it can be (the block walk
+``asx_next_record`` of ``rig_asterix.h``, shared with the CAT062 decoder).
 """
 
 import numpy as np
 cimport numpy as cnp
-from libc.math cimport NAN, isnan, isfinite, floor, fmod, sqrt, sin, asin, M_PI
+from libc.math cimport NAN, isnan, isfinite, fmod, sqrt, sin, asin, M_PI
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport malloc, calloc, free
+from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memset
 
-from rig_asterix cimport (asx_field, asx_ld16, asx_ld24, asx_packer, asx_pack,
-                          asx_pack_finish, asx_st16, asx_st24, asx_tod_line,
-                          asx_tod_unwrap, asx_walk_record, asx_write_fspec)
-from rig_records cimport plot_t
+from rig_asterix cimport (asx_datagrams, asx_field, asx_ld16, asx_ld24, asx_next_record,
+                          asx_pack, asx_pack_finish, asx_packer, asx_packer_free,
+                          asx_packer_init, asx_primary_length, asx_st16, asx_st24,
+                          asx_tod_line, asx_tod_units, asx_tod_unwrap, asx_walk_start,
+                          asx_walker, asx_write_fspec)
+from rig_asterix cimport asx_round_half_up as round_half_up
+from rig_records cimport plot_offsets, plot_t
+from rig_records_asterix cimport cat048_items_offsets, cat048_items_t
 
 from rig.errors import EncodeError
 from rig import records as _records
-from rig.records import PLOT_DTYPE
+from rig.records import PLOT_DTYPE, check_layout
 from rig.records_asterix import CAT048_ITEMS_DTYPE
 
 cnp.import_array()
@@ -68,7 +73,6 @@ cdef double TOD_S = 1.0 / 128.0                # I048/140, 1/128 s
 cdef double HEIGHT_M = 25.0 * 0.3048           # I048/110, 25 ft
 cdef double FL_UNIT = 0.25                     # I048/090, 1/4 FL
 cdef double GSP_MPS = 1852.0 / 16384.0         # I048/200 ground speed, 2^-14 NM/s
-cdef double DAY_S = 86400.0
 cdef double TWO_PI = 2.0 * M_PI
 
 #: Mean earth radius (IUGG) of the spherical-earth height model, m (see geometry.py).
@@ -79,66 +83,15 @@ EDITION = "1.31"
 MAX_RECORD_BYTES = MAX_RECORD
 EARTH_RADIUS = EARTH_RADIUS_M
 
-# IA-5 six-bit alphabet of I048/240: 1..26 = A..Z, 32 = space, 48..57 = 0..9
-cdef char SIXBIT[64]
-for _i in range(64):
-    SIXBIT[_i] = 63                               # "?": a code the alphabet leaves undefined
-for _i in range(26):
-    SIXBIT[1 + _i] = 65 + _i
-for _i in range(10):
-    SIXBIT[48 + _i] = 48 + _i
-SIXBIT[32] = 32
+# IA-5 six-bit alphabet of I048/240: 1..26 = A..Z, 32 = space, 48..57 = 0..9; "?" for a code
+# the alphabet leaves undefined
+cdef const char *SIXBIT = b"?ABCDEFGHIJKLMNOPQRSTUVWXYZ????? ???????????????0123456789??????"
 
 
-ctypedef struct items_t:
-    double height_m
-    double ground_speed_mps
-    double heading_rad
-    double flight_level
-    uint32_t aircraft_address
-    uint32_t present
-    uint16_t mode3a
-    uint8_t sac
-    uint8_t sic
-    uint8_t typ
-    uint8_t mode3a_flags
-    uint8_t fl_flags
-    char callsign[8]
-
-
-# --- layout checks: the C structs must mirror the numpy dtypes ------------------------------
-cdef plot_t _pp
-cdef items_t _ip
-
-_plot_layout = {
-    "t_sensor": <char *>&_pp.t_sensor - <char *>&_pp,
-    "t_arrival_ns": <char *>&_pp.t_arrival_ns - <char *>&_pp,
-    "range_m": <char *>&_pp.range_m - <char *>&_pp, "az_rad": <char *>&_pp.az_rad - <char *>&_pp,
-    "el_rad": <char *>&_pp.el_rad - <char *>&_pp,
-    "range_rate_mps": <char *>&_pp.range_rate_mps - <char *>&_pp,
-    "amplitude_db": <char *>&_pp.amplitude_db - <char *>&_pp,
-    "sensor_id": <char *>&_pp.sensor_id - <char *>&_pp, "flags": <char *>&_pp.flags - <char *>&_pp,
-    "seq": <char *>&_pp.seq - <char *>&_pp,
-}
-_items_layout = {
-    "height_m": <char *>&_ip.height_m - <char *>&_ip,
-    "ground_speed_mps": <char *>&_ip.ground_speed_mps - <char *>&_ip,
-    "heading_rad": <char *>&_ip.heading_rad - <char *>&_ip,
-    "flight_level": <char *>&_ip.flight_level - <char *>&_ip,
-    "aircraft_address": <char *>&_ip.aircraft_address - <char *>&_ip,
-    "present": <char *>&_ip.present - <char *>&_ip, "mode3a": <char *>&_ip.mode3a - <char *>&_ip,
-    "sac": <char *>&_ip.sac - <char *>&_ip, "sic": <char *>&_ip.sic - <char *>&_ip,
-    "typ": <char *>&_ip.typ - <char *>&_ip,
-    "mode3a_flags": <char *>&_ip.mode3a_flags - <char *>&_ip,
-    "fl_flags": <char *>&_ip.fl_flags - <char *>&_ip,
-    "callsign": <char *>&_ip.callsign[0] - <char *>&_ip,
-}
-if sizeof(plot_t) != PLOT_DTYPE.itemsize or any(
-        PLOT_DTYPE.fields[k][1] != v for k, v in _plot_layout.items()):
-    raise ImportError("ext/rig_records.pxd plot_t does not match rig.records.PLOT_DTYPE")
-if sizeof(items_t) != CAT048_ITEMS_DTYPE.itemsize or any(
-        CAT048_ITEMS_DTYPE.fields[k][1] != v for k, v in _items_layout.items()):
-    raise ImportError("asterix048 items_t does not match rig.records_asterix.CAT048_ITEMS_DTYPE")
+# --- the C structs must lay out as the numpy dtypes; flag bits as in rig.records -------------
+check_layout("plot_t", sizeof(plot_t), plot_offsets(), PLOT_DTYPE)
+check_layout("cat048_items_t", sizeof(cat048_items_t), cat048_items_offsets(),
+             CAT048_ITEMS_DTYPE)
 if (_records.PLOT_FLAG_CLUTTER_MAP, _records.PLOT_FLAG_SIMULATED) != (FLAG_CLUTTER_MAP,
                                                                       FLAG_SIMULATED):
     raise ImportError("asterix048 plot flag bits differ from rig.records")
@@ -163,18 +116,15 @@ cdef inline double elevation_from_height(double r, double h, double site_alt) no
     return asin(s)
 
 
-cdef inline double round_half_up(double x) noexcept nogil:
-    return floor(x + 0.5)
-
-
 # --- encoder -------------------------------------------------------------------------------
-cdef int _encode_record(uint8_t *out, const plot_t *plot, const items_t *items, uint8_t sac,
-                        uint8_t sic, double site_alt_m, Py_ssize_t *length) noexcept nogil:
+cdef int _encode_record(uint8_t *out, const plot_t *plot, const cat048_items_t *items,
+                        uint8_t sac, uint8_t sic, double site_alt_m,
+                        Py_ssize_t *length) noexcept nogil:
     """Write one record into out (MAX_RECORD octets); return 0 or the number of a bad field."""
     cdef uint8_t body[MAX_RECORD]
     cdef Py_ssize_t n = 0
     cdef uint64_t frns = 0
-    cdef double x, tod, az, h, rr
+    cdef double x, az, h, rr
     cdef int32_t v
     cdef uint32_t present = items.present if items != NULL else 0
     cdef int k, octets, i, c
@@ -188,13 +138,7 @@ cdef int _encode_record(uint8_t *out, const plot_t *plot, const items_t *items, 
     # FRN 2: I048/140 time of day
     if not isfinite(plot.t_sensor):
         return 4
-    tod = fmod(plot.t_sensor, DAY_S)
-    if tod < 0:
-        tod += DAY_S
-    x = round_half_up(tod / TOD_S)
-    if x >= DAY_S / TOD_S:
-        x -= DAY_S / TOD_S
-    asx_st24(body + n, <uint32_t>x)
+    asx_st24(body + n, asx_tod_units(plot.t_sensor))
     n += 3
     frns |= 1 << 1
     # FRN 3: I048/020 target report descriptor
@@ -322,14 +266,6 @@ cdef inline void _put_bits6(uint8_t *p, int index, int value) noexcept nogil:
             p[(bit + k) // 8] |= 0x80 >> ((bit + k) % 8)
 
 
-cdef inline Py_ssize_t _primary_length(const uint8_t *q) noexcept nogil:
-    """Octets of a compound item's primary subfield (the record walk has bounded it)."""
-    cdef Py_ssize_t k = 1
-    while q[k - 1] & 1:
-        k += 1
-    return k
-
-
 cdef inline int _get_bits6(const uint8_t *p, int index) noexcept nogil:
     cdef int bit = index * 6
     cdef int k, value = 0
@@ -374,27 +310,17 @@ def encode(cnp.ndarray plots, *, int sac, int sic, double site_alt_m=0.0, items=
     cdef Py_ssize_t n = plots.shape[0]
     plots = np.ascontiguousarray(plots)
     cdef const plot_t *src = <const plot_t *>cnp.PyArray_DATA(plots)
-    cdef const items_t *isrc = NULL
+    cdef const cat048_items_t *isrc = NULL
     if items is not None:
         if items.dtype != CAT048_ITEMS_DTYPE or items.shape[0] != n:
             raise TypeError("items must be a CAT048_ITEMS_DTYPE array with one row per plot")
         items = np.ascontiguousarray(items)
-        isrc = <const items_t *>cnp.PyArray_DATA(items)
-    cdef Py_ssize_t cap = n * (MAX_RECORD + BLOCK_HEADER) + BLOCK_HEADER
-    cdef uint8_t *buf = <uint8_t *>malloc(cap)
-    cdef Py_ssize_t *ends = <Py_ssize_t *>malloc((n + 1) * sizeof(Py_ssize_t))
-    if buf == NULL or ends == NULL:
-        free(buf)
-        free(ends)
-        raise MemoryError()
+        isrc = <const cat048_items_t *>cnp.PyArray_DATA(items)
     cdef asx_packer pk
-    pk.buf = buf
-    pk.ends = ends
-    pk.max_datagram = max_datagram_bytes
-    pk.max_records_per_block = max_records_per_block
-    pk.category = CATEGORY
-    pk.cur = pk.dgram_start = pk.in_block = pk.n_dgram = 0
-    pk.block_start = -1
+    if asx_packer_init(&pk, n, MAX_RECORD, CATEGORY, max_datagram_bytes,
+                       max_records_per_block) < 0:
+        asx_packer_free(&pk)
+        raise MemoryError()
     cdef Py_ssize_t i, rl
     cdef int bad = 0
     cdef Py_ssize_t bad_at = -1
@@ -416,15 +342,9 @@ def encode(cnp.ndarray plots, *, int sac, int sic, double site_alt_m=0.0, items=
             holder = items if bad >= 6 else plots
             raise EncodeError(f"plot {bad_at}: {field} = {holder[bad_at][field]!r} is outside "
                               f"what CAT048 carries ({limits})")
-        out = []
-        start = 0
-        for i in range(pk.n_dgram):
-            out.append((<char *>buf)[start:ends[i]])
-            start = ends[i]
-        return out
+        return asx_datagrams(&pk)
     finally:
-        free(buf)
-        free(ends)
+        asx_packer_free(&pk)
 
 
 # --- decoder -------------------------------------------------------------------------------
@@ -519,7 +439,9 @@ cdef class Cat048Decoder:
         out = np.empty(cap, dtype=PLOT_DTYPE)
         items = np.empty(cap if want_items else 0, dtype=CAT048_ITEMS_DTYPE)
         cdef plot_t *dst = <plot_t *>cnp.PyArray_DATA(out)
-        cdef items_t *idst = <items_t *>cnp.PyArray_DATA(items) if want_items else NULL
+        cdef cat048_items_t *idst = NULL
+        if want_items:
+            idst = <cat048_items_t *>cnp.PyArray_DATA(items)
         cdef Py_ssize_t n_out
         with nogil:
             n_out = self._decode(&src[0], n, dst, idst, t_arrival_ns)
@@ -527,54 +449,36 @@ cdef class Cat048Decoder:
             return out[:n_out], items[:n_out]
         return out[:n_out], None
 
-    cdef Py_ssize_t _decode(self, const uint8_t *p, Py_ssize_t n, plot_t *dst, items_t *idst,
-                            int64_t t_arrival_ns) noexcept nogil:
-        cdef Py_ssize_t pos = 0, ln, end, rec, rl, n_out = 0
+    cdef Py_ssize_t _decode(self, const uint8_t *p, Py_ssize_t n, plot_t *dst,
+                            cat048_items_t *idst, int64_t t_arrival_ns) noexcept nogil:
+        cdef Py_ssize_t n_out = 0
         cdef Py_ssize_t item_at[N_FRN]
+        cdef asx_walker w
+        cdef const uint8_t *rec
+        asx_walk_start(&w, p, n, CATEGORY, cat048_uap, N_FRN)
+        rec = asx_next_record(&w, item_at)
+        while rec != NULL:
+            if self._plot(rec, item_at, &dst[n_out], &idst[n_out] if idst != NULL else NULL,
+                          t_arrival_ns):
+                n_out += 1
+            else:
+                self.records_incomplete += 1
+            rec = asx_next_record(&w, item_at)
         self.datagrams += 1
         self.bytes_fed += n
-        while pos < n:
-            if n - pos < BLOCK_HEADER:
-                self.blocks_truncated += 1
-                self.bytes_skipped += n - pos
-                break
-            ln = asx_ld16(p + pos + 1)
-            if ln < BLOCK_HEADER:
-                self.blocks_bad_length += 1
-                self.bytes_skipped += n - pos
-                break
-            if ln > n - pos:
-                self.blocks_truncated += 1
-                self.bytes_skipped += n - pos
-                break
-            end = pos + ln
-            if p[pos] != CATEGORY:
-                self.blocks_other_category += 1
-                self.bytes_skipped += ln
-                pos = end
-                continue
-            self.blocks_ok += 1
-            rec = pos + BLOCK_HEADER
-            while rec < end:
-                rl = asx_walk_record(cat048_uap, N_FRN, p + rec, p + end, item_at)
-                if rl < 0:
-                    self.records_bad += 1
-                    self.bytes_skipped += end - rec
-                    break
-                self.records_ok += 1
-                if self._plot(p + rec, item_at, &dst[n_out],
-                              &idst[n_out] if idst != NULL else NULL, t_arrival_ns):
-                    n_out += 1
-                else:
-                    self.records_incomplete += 1
-                rec += rl
-            pos = end
+        self.blocks_ok += w.blocks_ok
+        self.records_ok += w.records_ok
+        self.records_bad += w.records_bad
+        self.blocks_other_category += w.blocks_other_category
+        self.blocks_bad_length += w.blocks_bad_length
+        self.blocks_truncated += w.blocks_truncated
+        self.bytes_skipped += w.bytes_skipped
         self.plots_ok += n_out
         self.seq += 1
         return n_out
 
-    cdef bint _plot(self, const uint8_t *r, const Py_ssize_t *at, plot_t *out, items_t *it,
-                    int64_t t_arrival_ns) noexcept nogil:
+    cdef bint _plot(self, const uint8_t *r, const Py_ssize_t *at, plot_t *out,
+                    cat048_items_t *it, int64_t t_arrival_ns) noexcept nogil:
         if at[0] < 0 or at[1] < 0 or at[3] < 0:        # I048/010, /140, /040 are mandatory
             return False
         cdef const uint8_t *q
@@ -613,7 +517,7 @@ cdef class Cat048Decoder:
         out.el_rad = elevation_from_height(out.range_m, h, site_alt) if not isnan(h) else NAN
         if at[19] >= 0 and r[at[19]] & 0x80:            # I048/120 CAL subfield
             q = r + at[19]
-            prim = _primary_length(q)
+            prim = asx_primary_length(q)
             v = asx_ld16(q + prim)
             if not (v & 0x8000):                        # D = 0: valid
                 v &= 0x3FF
@@ -622,7 +526,7 @@ cdef class Cat048Decoder:
                 out.range_rate_mps = v
         if at[6] >= 0 and r[at[6]] & 0x08:              # I048/130 PAM subfield
             q = r + at[6]
-            prim = _primary_length(q)
+            prim = asx_primary_length(q)
             k = prim
             for i in range(4):                          # SRL SRR SAM PRL come before PAM
                 if q[0] & (0x80 >> i):
@@ -630,7 +534,7 @@ cdef class Cat048Decoder:
             out.amplitude_db = <int8_t>q[k]
         if it == NULL:
             return True
-        memset(it, 0, sizeof(items_t))
+        memset(it, 0, sizeof(cat048_items_t))
         it.sac = sac
         it.sic = sic
         it.height_m = h

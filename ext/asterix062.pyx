@@ -10,24 +10,29 @@ The encoder takes ``rig.records.TRACK_DTYPE`` rows plus what only the publisher 
 WGS-84 position, the local rate of climb and the time of day, see ``rig/publish/cat062.py``).
 The decoder walks every record against the full UAP (items rig does not use are skipped by
 their defined lengths) and writes TRACK_DTYPE rows and CAT062_INFO_DTYPE rows without the GIL;
-bad input is counted and skipped exactly as in the CAT048 decoder.
+bad input is counted and skipped by the block walk it shares with the CAT048 decoder
+(``asx_next_record`` in ``rig_asterix.h``). ``rig/publish/cat062_reference.py`` is its
+pure-Python twin, held to it byte for byte by the tests.
 """
 
 import numpy as np
 cimport numpy as cnp
-from libc.math cimport NAN, isnan, isfinite, floor, fmod
+from libc.math cimport NAN, isnan, isfinite
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 
-from rig_asterix cimport (asx_field, asx_ld16, asx_ld24, asx_ld24s, asx_ld32, asx_packer,
-                          asx_pack, asx_pack_finish, asx_st16, asx_st24, asx_st32,
-                          asx_tod_line, asx_tod_unwrap, asx_walk_record, asx_write_fspec)
-from rig_records cimport track_t
+from rig_asterix cimport (asx_datagrams, asx_field, asx_ld16, asx_ld24, asx_ld24s, asx_ld32,
+                          asx_next_record, asx_pack, asx_pack_finish, asx_packer,
+                          asx_packer_free, asx_packer_init, asx_primary_length, asx_st16,
+                          asx_st24, asx_st32, asx_tod_line, asx_tod_units, asx_tod_unwrap,
+                          asx_walk_start, asx_walker, asx_write_fspec)
+from rig_asterix cimport asx_round_half_up as round_half_up
+from rig_records cimport track_offsets, track_t
+from rig_records_asterix cimport cat062_info_offsets, cat062_info_t
 
 from rig import records as _records
 from rig.errors import EncodeError
-from rig.records import MAX_PARTNERS, TRACK_DTYPE
+from rig.records import MAX_PARTNERS, TRACK_DTYPE, check_layout
 from rig.records_asterix import CAT062_INFO_DTYPE
 
 cnp.import_array()
@@ -74,7 +79,6 @@ cdef double ROCD_MPS = 6.25 * 0.3048 / 60.0      # I062/220, 6.25 ft/min
 cdef double FL_UNIT = 0.25                       # I062/136, 1/4 FL
 cdef double AGE290_S = 0.25                      # I062/290, 1/4 s
 cdef double SP_AGE_S = 1.0 / 128.0               # SP partner ages, 1/128 s
-cdef double DAY_S = 86400.0
 
 CATEGORY_NUMBER = CATEGORY
 EDITION = "1.19"
@@ -82,63 +86,16 @@ MAX_RECORD_BYTES = MAX_RECORD
 SP_FORMAT_VERSION = SP_VERSION
 
 
-ctypedef struct info_t:
-    double lat_deg
-    double lon_deg
-    double alt_m
-    double rocd_mps
-    double psr_age_s
-    double flight_level
-    uint32_t present
-    uint32_t status_bits
-    uint8_t sac
-    uint8_t sic
-    uint8_t service_id
-    uint8_t last_sac
-    uint8_t last_sic
-
-
-# --- layout checks ---------------------------------------------------------------------------
-cdef track_t _tp
-cdef info_t _fp
-
-_track_layout = {
-    "track_id": <char *>&_tp.track_id - <char *>&_tp, "status": <char *>&_tp.status - <char *>&_tp,
-    "n_updates": <char *>&_tp.n_updates - <char *>&_tp,
-    "partners": <char *>&_tp.partners - <char *>&_tp, "t": <char *>&_tp.t - <char *>&_tp,
-    "east": <char *>&_tp.east - <char *>&_tp, "north": <char *>&_tp.north - <char *>&_tp,
-    "up": <char *>&_tp.up - <char *>&_tp, "v_east": <char *>&_tp.v_east - <char *>&_tp,
-    "v_north": <char *>&_tp.v_north - <char *>&_tp, "v_up": <char *>&_tp.v_up - <char *>&_tp,
-    "covariance": <char *>&_tp.covariance[0] - <char *>&_tp,
-    "partner_t_last": <char *>&_tp.partner_t_last[0] - <char *>&_tp,
-}
-_info_layout = {
-    "lat_deg": <char *>&_fp.lat_deg - <char *>&_fp, "lon_deg": <char *>&_fp.lon_deg - <char *>&_fp,
-    "alt_m": <char *>&_fp.alt_m - <char *>&_fp, "rocd_mps": <char *>&_fp.rocd_mps - <char *>&_fp,
-    "psr_age_s": <char *>&_fp.psr_age_s - <char *>&_fp,
-    "flight_level": <char *>&_fp.flight_level - <char *>&_fp,
-    "present": <char *>&_fp.present - <char *>&_fp,
-    "status_bits": <char *>&_fp.status_bits - <char *>&_fp,
-    "sac": <char *>&_fp.sac - <char *>&_fp, "sic": <char *>&_fp.sic - <char *>&_fp,
-    "service_id": <char *>&_fp.service_id - <char *>&_fp,
-    "last_sac": <char *>&_fp.last_sac - <char *>&_fp, "last_sic": <char *>&_fp.last_sic - <char *>&_fp,
-}
-if sizeof(track_t) != TRACK_DTYPE.itemsize or any(
-        TRACK_DTYPE.fields[k][1] != v for k, v in _track_layout.items()):
-    raise ImportError("ext/rig_records.pxd track_t does not match rig.records.TRACK_DTYPE")
-if sizeof(info_t) != CAT062_INFO_DTYPE.itemsize or any(
-        CAT062_INFO_DTYPE.fields[k][1] != v for k, v in _info_layout.items()):
-    raise ImportError("asterix062 info_t does not match rig.records_asterix.CAT062_INFO_DTYPE")
+# --- the C structs must lay out as the numpy dtypes; constants as in rig.records -------------
+check_layout("track_t", sizeof(track_t), track_offsets(), TRACK_DTYPE)
+check_layout("cat062_info_t", sizeof(cat062_info_t), cat062_info_offsets(),
+             CAT062_INFO_DTYPE)
 if MAX_PARTNERS != N_PARTNERS or (
         _records.TRACK_STATUS_TENTATIVE, _records.TRACK_STATUS_CONFIRMED,
         _records.TRACK_STATUS_COASTING, _records.TRACK_STATUS_DELETED) != (0, 1, 2, 3):
     raise ImportError("asterix062 track status values or MAX_PARTNERS differ from rig.records")
 if CAT062_N_FRN != N_FRN:
     raise ImportError("asterix062_uap.h does not define 35 FRNs")
-
-
-cdef inline double round_half_up(double x) noexcept nogil:
-    return floor(x + 0.5)
 
 
 cdef inline bint fits(double x, double lo, double hi) noexcept nogil:
@@ -173,13 +130,7 @@ cdef int _encode_record(uint8_t *out, const track_t *tr, double lat, double lon,
     frns |= 1 << 2
     if not isfinite(tod):                               # FRN 4: I062/070
         return 1
-    tod = fmod(tod, DAY_S)
-    if tod < 0:
-        tod += DAY_S
-    x = round_half_up(tod / TOD_S)
-    if x >= DAY_S / TOD_S:
-        x -= DAY_S / TOD_S
-    asx_st24(body + n, <uint32_t>x)
+    asx_st24(body + n, asx_tod_units(tod))
     n += 3
     frns |= 1 << 3
     x = round_half_up(lat / LATLON_DEG)                 # FRN 5: I062/105
@@ -347,21 +298,11 @@ def encode(cnp.ndarray tracks, lat_deg, lon_deg, alt_m, rocd_mps, t_tod_s, *, in
                              f"0..{N_PARTNERS - 1} with an 8-bit SAC and SIC")
         ctx.sources[partner] = (psac << 8) | psic
     cdef const track_t *src = <const track_t *>cnp.PyArray_DATA(tracks)
-    cdef Py_ssize_t cap = n * (MAX_RECORD + BLOCK_HEADER) + BLOCK_HEADER
-    cdef uint8_t *buf = <uint8_t *>malloc(cap)
-    cdef Py_ssize_t *ends = <Py_ssize_t *>malloc((n + 1) * sizeof(Py_ssize_t))
-    if buf == NULL or ends == NULL:
-        free(buf)
-        free(ends)
-        raise MemoryError()
     cdef asx_packer pk
-    pk.buf = buf
-    pk.ends = ends
-    pk.max_datagram = max_datagram_bytes
-    pk.max_records_per_block = max_records_per_block
-    pk.category = CATEGORY
-    pk.cur = pk.dgram_start = pk.in_block = pk.n_dgram = 0
-    pk.block_start = -1
+    if asx_packer_init(&pk, n, MAX_RECORD, CATEGORY, max_datagram_bytes,
+                       max_records_per_block) < 0:
+        asx_packer_free(&pk)
+        raise MemoryError()
     cdef Py_ssize_t k, rl, bad_at = -1
     cdef int bad = 0
     cdef uint8_t rec[MAX_RECORD]
@@ -382,15 +323,9 @@ def encode(cnp.ndarray tracks, lat_deg, lon_deg, alt_m, rocd_mps, t_tod_s, *, in
             value = columns[column][bad_at] if column is not None else tracks[bad_at][field]
             raise EncodeError(f"track {bad_at}: {field} = {value!r} is outside what CAT062 "
                               f"carries ({limits})", index=bad_at)
-        out = []
-        start = 0
-        for k in range(pk.n_dgram):
-            out.append((<char *>buf)[start:ends[k]])
-            start = ends[k]
-        return out
+        return asx_datagrams(&pk)
     finally:
-        free(buf)
-        free(ends)
+        asx_packer_free(&pk)
 
 
 # --- decoder ---------------------------------------------------------------------------------
@@ -446,58 +381,40 @@ cdef class Cat062Decoder:
         tracks = np.empty(cap, dtype=TRACK_DTYPE)
         info = np.empty(cap, dtype=CAT062_INFO_DTYPE)
         cdef track_t *dst = <track_t *>cnp.PyArray_DATA(tracks)
-        cdef info_t *idst = <info_t *>cnp.PyArray_DATA(info)
+        cdef cat062_info_t *idst = <cat062_info_t *>cnp.PyArray_DATA(info)
         cdef Py_ssize_t n_out
         with nogil:
             n_out = self._decode(&src[0], n, dst, idst)
         return tracks[:n_out], info[:n_out]
 
     cdef Py_ssize_t _decode(self, const uint8_t *p, Py_ssize_t n, track_t *dst,
-                            info_t *idst) noexcept nogil:
-        cdef Py_ssize_t pos = 0, ln, end, rec, rl, n_out = 0
+                            cat062_info_t *idst) noexcept nogil:
+        cdef Py_ssize_t n_out = 0
         cdef Py_ssize_t item_at[N_FRN]
+        cdef asx_walker w
+        cdef const uint8_t *rec
+        asx_walk_start(&w, p, n, CATEGORY, cat062_uap, N_FRN)
+        rec = asx_next_record(&w, item_at)
+        while rec != NULL:
+            if self._track(rec, item_at, &dst[n_out], &idst[n_out]):
+                n_out += 1
+            else:
+                self.records_incomplete += 1
+            rec = asx_next_record(&w, item_at)
         self.datagrams += 1
         self.bytes_fed += n
-        while pos < n:
-            if n - pos < BLOCK_HEADER:
-                self.blocks_truncated += 1
-                self.bytes_skipped += n - pos
-                break
-            ln = asx_ld16(p + pos + 1)
-            if ln < BLOCK_HEADER:
-                self.blocks_bad_length += 1
-                self.bytes_skipped += n - pos
-                break
-            if ln > n - pos:
-                self.blocks_truncated += 1
-                self.bytes_skipped += n - pos
-                break
-            end = pos + ln
-            if p[pos] != CATEGORY:
-                self.blocks_other_category += 1
-                self.bytes_skipped += ln
-                pos = end
-                continue
-            self.blocks_ok += 1
-            rec = pos + BLOCK_HEADER
-            while rec < end:
-                rl = asx_walk_record(cat062_uap, N_FRN, p + rec, p + end, item_at)
-                if rl < 0:
-                    self.records_bad += 1
-                    self.bytes_skipped += end - rec
-                    break
-                self.records_ok += 1
-                if self._track(p + rec, item_at, &dst[n_out], &idst[n_out]):
-                    n_out += 1
-                else:
-                    self.records_incomplete += 1
-                rec += rl
-            pos = end
+        self.blocks_ok += w.blocks_ok
+        self.records_ok += w.records_ok
+        self.records_bad += w.records_bad
+        self.blocks_other_category += w.blocks_other_category
+        self.blocks_bad_length += w.blocks_bad_length
+        self.blocks_truncated += w.blocks_truncated
+        self.bytes_skipped += w.bytes_skipped
         self.tracks_ok += n_out
         return n_out
 
     cdef bint _track(self, const uint8_t *r, const Py_ssize_t *at, track_t *tr,
-                     info_t *it) noexcept nogil:
+                     cat062_info_t *it) noexcept nogil:
         if at[0] < 0 or at[3] < 0 or at[11] < 0:       # I062/010, /070, /040 are mandatory
             return False
         cdef const uint8_t *q
@@ -506,7 +423,7 @@ cdef class Cat062Decoder:
         cdef uint32_t bits, mask
         cdef Py_ssize_t sp_len
         cdef uint16_t age
-        memset(it, 0, sizeof(info_t))
+        memset(it, 0, sizeof(cat062_info_t))
         tr.track_id = asx_ld16(r + at[11])
         tr.n_updates = 0
         tr.partners = 0
@@ -557,9 +474,7 @@ cdef class Cat062Decoder:
                 tr.status = STATUS_TENTATIVE
         if at[13] >= 0 and r[at[13]] & 0x40:            # I062/290 PSR age
             q = r + at[13]
-            k = 1
-            while q[k - 1] & 1:
-                k += 1
+            k = asx_primary_length(q)
             if q[0] & 0x80:                             # TRK age comes first
                 k += 1
             it.psr_age_s = q[k] * AGE290_S
@@ -575,9 +490,7 @@ cdef class Cat062Decoder:
             it.present |= ITEM_220
         if at[27] >= 0 and r[at[27]] & 0x80:            # I062/340 SID
             q = r + at[27]
-            k = 1
-            while q[k - 1] & 1:
-                k += 1
+            k = asx_primary_length(q)
             it.last_sac = q[k]
             it.last_sic = q[k + 1]
             it.present |= ITEM_340

@@ -21,8 +21,10 @@
 #ifndef RIG_ASTERIX_H
 #define RIG_ASTERIX_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 enum { ASX_NONE = 0, ASX_FIXED, ASX_EXTENDED, ASX_REPETITIVE, ASX_EXPLICIT, ASX_COMPOUND };
 
@@ -69,6 +71,16 @@ static inline ptrdiff_t asx_extended_length(const uint8_t *p, const uint8_t *end
         if (!(q[-1] & 1))
             return q - p;
     }
+}
+
+/* Octets of the FX-extended primary subfield of a compound item at p that a record walk has
+ * already bounded (so no end check). */
+static inline ptrdiff_t asx_primary_length(const uint8_t *p)
+{
+    ptrdiff_t k = 1;
+    while (p[k - 1] & 1)
+        k++;
+    return k;
 }
 
 /*
@@ -171,6 +183,98 @@ static ptrdiff_t asx_walk_record(const asx_field *uap, int n_frn, const uint8_t 
     return q - p;
 }
 
+/*
+ * Walks the data blocks of one datagram, record by record, and counts what it meets: a block
+ * of another category is skipped by its LEN; a header cut short, a LEN below 3 or one past the
+ * datagram ends the datagram (the rest counted as skipped); a record that cannot be walked
+ * loses the rest of its block. The counts are of this datagram only; a decoder adds them to its
+ * own counters.
+ *
+ *     asx_walk_start(&w, p, n, CATEGORY, uap, N_FRN);
+ *     while ((rec = asx_next_record(&w, item_at)) != NULL)
+ *         ... item_at[k]: offset from rec of FRN k+1's item, -1 when absent ...
+ */
+typedef struct {
+    const uint8_t *p;                   /* the datagram */
+    ptrdiff_t n;                        /* its length */
+    ptrdiff_t pos;                      /* the next block */
+    ptrdiff_t rec;                      /* the next record of the current block */
+    ptrdiff_t end;                      /* the end of the current block */
+    uint8_t category;
+    const asx_field *uap;
+    int n_frn;
+    unsigned long long blocks_ok;
+    unsigned long long records_ok;
+    unsigned long long records_bad;
+    unsigned long long blocks_other_category;
+    unsigned long long blocks_bad_length;
+    unsigned long long blocks_truncated;
+    unsigned long long bytes_skipped;
+} asx_walker;
+
+static inline void asx_walk_start(asx_walker *w, const uint8_t *p, ptrdiff_t n, uint8_t category,
+                                  const asx_field *uap, int n_frn)
+{
+    w->p = p;
+    w->n = n;
+    w->pos = w->rec = w->end = 0;
+    w->category = category;
+    w->uap = uap;
+    w->n_frn = n_frn;
+    w->blocks_ok = w->records_ok = w->records_bad = w->blocks_other_category = 0;
+    w->blocks_bad_length = w->blocks_truncated = w->bytes_skipped = 0;
+}
+
+/* The next record of the walker's category (fills item_at as asx_walk_record), or NULL when
+ * the datagram holds no more. */
+static inline const uint8_t *asx_next_record(asx_walker *w, ptrdiff_t *item_at)
+{
+    for (;;) {
+        if (w->rec < w->end) {
+            ptrdiff_t rl = asx_walk_record(w->uap, w->n_frn, w->p + w->rec, w->p + w->end,
+                                           item_at);
+            if (rl >= 0) {
+                const uint8_t *r = w->p + w->rec;
+                w->records_ok++;
+                w->rec += rl;
+                return r;
+            }
+            w->records_bad++;
+            w->bytes_skipped += w->end - w->rec;
+            w->rec = w->end;
+        }
+        ptrdiff_t left = w->n - w->pos;
+        if (left <= 0)
+            return NULL;
+        if (left < 3) {
+            w->blocks_truncated++;
+            w->bytes_skipped += left;
+            w->pos = w->n;
+            return NULL;
+        }
+        ptrdiff_t ln = asx_ld16(w->p + w->pos + 1);
+        if (ln < 3 || ln > left) {
+            if (ln < 3)
+                w->blocks_bad_length++;
+            else
+                w->blocks_truncated++;
+            w->bytes_skipped += left;
+            w->pos = w->n;
+            return NULL;
+        }
+        if (w->p[w->pos] != w->category) {
+            w->blocks_other_category++;
+            w->bytes_skipped += ln;
+            w->pos += ln;
+            continue;
+        }
+        w->blocks_ok++;
+        w->rec = w->pos + 3;
+        w->end = w->pos + ln;
+        w->pos = w->end;
+    }
+}
+
 /* Write the FSPEC of the FRNs set in `frns` (bit k = FRN k+1): as many octets as the highest
  * FRN present needs, FX set on all but the last. Returns the number of octets. */
 static inline int asx_write_fspec(uint8_t *out, uint64_t frns, int n_frn)
@@ -212,6 +316,23 @@ static inline double asx_tod_unwrap(asx_tod_line *u, double tod)
     return u->day_s + tod;
 }
 
+/* floor(x + 0.5): how the encoders round a value to its wire units. */
+static inline double asx_round_half_up(double x) { return floor(x + 0.5); }
+
+/* A finite time (s) as the u24 time of day of I048/140 and I062/070: 1/128 s since midnight,
+ * rounded half up, wrapping at 24 h. */
+static inline uint32_t asx_tod_units(double t)
+{
+    const double day = 86400.0, unit = 1.0 / 128.0;
+    double tod = fmod(t, day);
+    if (tod < 0)
+        tod += day;
+    double x = asx_round_half_up(tod / unit);
+    if (x >= day / unit)
+        x -= day / unit;
+    return (uint32_t)x;
+}
+
 /* Packs records into datagrams of data blocks of one category: a new block when the current
  * one holds max_records_per_block records (0: no limit) or would pass 65535 octets, a new
  * datagram when the record would not fit in max_datagram octets. `buf` must hold every record
@@ -228,6 +349,30 @@ typedef struct {
     ptrdiff_t in_block;
     ptrdiff_t n_dgram;
 } asx_packer;
+
+/* A packer for n records of at most max_record octets: allocates buf and ends. Returns -1 when
+ * out of memory; asx_packer_free is due either way. */
+static inline int asx_packer_init(asx_packer *pk, ptrdiff_t n, ptrdiff_t max_record,
+                                  uint8_t category, ptrdiff_t max_datagram,
+                                  ptrdiff_t max_records_per_block)
+{
+    pk->buf = (uint8_t *)malloc(n * (max_record + 3) + 3);
+    pk->ends = (ptrdiff_t *)malloc((n + 1) * sizeof(ptrdiff_t));
+    pk->max_datagram = max_datagram;
+    pk->max_records_per_block = max_records_per_block;
+    pk->category = category;
+    pk->cur = pk->dgram_start = pk->in_block = pk->n_dgram = 0;
+    pk->block_start = -1;
+    return pk->buf != NULL && pk->ends != NULL ? 0 : -1;
+}
+
+static inline void asx_packer_free(asx_packer *pk)
+{
+    free(pk->buf);
+    free(pk->ends);
+    pk->buf = NULL;
+    pk->ends = NULL;
+}
 
 static inline void asx_close_block(asx_packer *pk)
 {

@@ -25,11 +25,25 @@ cdef extern from "rig_asterix.h" nogil:
     void asx_st24(uint8_t *p, uint32_t v)
     void asx_st32(uint8_t *p, uint32_t v)
     Py_ssize_t asx_extended_length(const uint8_t *p, const uint8_t *end, int group)
+    Py_ssize_t asx_primary_length(const uint8_t *p)
     int asx_read_fspec(const uint8_t *p, const uint8_t *end, int max_octets, uint64_t *bits)
     Py_ssize_t asx_item_length(const asx_field *f, const uint8_t *p, const uint8_t *end)
     Py_ssize_t asx_walk_record(const asx_field *uap, int n_frn, const uint8_t *p,
                                const uint8_t *end, Py_ssize_t *item_at)
     int asx_write_fspec(uint8_t *out, uint64_t frns, int n_frn)
+
+    ctypedef struct asx_walker:
+        unsigned long long blocks_ok
+        unsigned long long records_ok
+        unsigned long long records_bad
+        unsigned long long blocks_other_category
+        unsigned long long blocks_bad_length
+        unsigned long long blocks_truncated
+        unsigned long long bytes_skipped
+
+    void asx_walk_start(asx_walker *w, const uint8_t *p, Py_ssize_t n, uint8_t category,
+                        const asx_field *uap, int n_frn)
+    const uint8_t *asx_next_record(asx_walker *w, Py_ssize_t *item_at)
 
     ctypedef struct asx_tod_line:
         double day_s
@@ -37,6 +51,8 @@ cdef extern from "rig_asterix.h" nogil:
         int have
 
     double asx_tod_unwrap(asx_tod_line *u, double tod)
+    double asx_round_half_up(double x)
+    uint32_t asx_tod_units(double t)
 
     ctypedef struct asx_packer:
         uint8_t *buf
@@ -50,5 +66,18 @@ cdef extern from "rig_asterix.h" nogil:
         Py_ssize_t in_block
         Py_ssize_t n_dgram
 
+    int asx_packer_init(asx_packer *pk, Py_ssize_t n, Py_ssize_t max_record, uint8_t category,
+                        Py_ssize_t max_datagram, Py_ssize_t max_records_per_block)
+    void asx_packer_free(asx_packer *pk)
     void asx_pack(asx_packer *pk, const uint8_t *rec, Py_ssize_t rl)
     void asx_pack_finish(asx_packer *pk)
+
+
+cdef inline list asx_datagrams(const asx_packer *pk):
+    """The datagrams a packer has finished, as a list of bytes."""
+    cdef list out = []
+    cdef Py_ssize_t k, start = 0
+    for k in range(pk.n_dgram):
+        out.append((<char *>pk.buf)[start:pk.ends[k]])
+        start = pk.ends[k]
+    return out

@@ -15,10 +15,10 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memchr, memcpy, memmove
 
 from rig_crc cimport rig_crc_init, rig_crc32, rig_crc16_ccitt
-from rig_records cimport plot_t
+from rig_records cimport plot_offsets, plot_t
 
 from rig.errors import BufferFullError, EncodeError
-from rig.records import PLOT_DTYPE
+from rig.records import PLOT_DTYPE, check_layout
 
 cnp.import_array()
 rig_crc_init()
@@ -51,23 +51,7 @@ cdef double TWO_PI = 2.0 * M_PI
 cdef double BAM = TWO_PI / 4294967296.0        # rad per unit of a 32-bit angle
 
 # --- the layout check: rig_records.pxd must mirror rig.records.PLOT_DTYPE -------------------
-cdef plot_t _probe
-
-
-cdef Py_ssize_t _off(void *field):
-    return <char *>field - <char *>&_probe
-
-
-_layout = {
-    "t_sensor": _off(&_probe.t_sensor), "t_arrival_ns": _off(&_probe.t_arrival_ns),
-    "range_m": _off(&_probe.range_m), "az_rad": _off(&_probe.az_rad),
-    "el_rad": _off(&_probe.el_rad), "range_rate_mps": _off(&_probe.range_rate_mps),
-    "amplitude_db": _off(&_probe.amplitude_db), "sensor_id": _off(&_probe.sensor_id),
-    "flags": _off(&_probe.flags), "seq": _off(&_probe.seq),
-}
-if sizeof(plot_t) != PLOT_DTYPE.itemsize or any(
-        PLOT_DTYPE.fields[name][1] != offset for name, offset in _layout.items()):
-    raise ImportError("ext/rig_records.pxd plot_t does not match rig.records.PLOT_DTYPE")
+check_layout("plot_t", sizeof(plot_t), plot_offsets(), PLOT_DTYPE)
 
 
 # --- little-endian loads and stores ------------------------------------------------------

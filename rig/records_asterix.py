@@ -4,8 +4,8 @@ The CAT048 decoder can hand out, beside each plot, what else its target report c
 (:data:`CAT048_ITEMS_DTYPE`, row ``i`` belongs to plot ``i``); the encoder takes the same
 array to send those items. The CAT062 decoder gives, beside each track, the wire-level facts
 (:data:`CAT062_INFO_DTYPE`). ``present`` holds one ``ITEM_*`` bit per item the record carried.
-The C structs in ``ext/asterix048.pyx`` and ``ext/asterix062.pyx`` mirror these dtypes; the
-codecs check the layouts when they are imported.
+The C structs in ``ext/rig_records_asterix.pxd`` mirror these dtypes; the codecs check the
+layouts when they are imported.
 """
 
 from __future__ import annotations
