@@ -23,7 +23,7 @@ cdef Py_ssize_t find_root(Py_ssize_t[::1] parent, Py_ssize_t a) noexcept nogil:
 def pair_clusters(const long long[::1] pi, const long long[::1] ti, Py_ssize_t n_plots,
                   Py_ssize_t n_tracks):
     """Connected components of the candidate pairs, labelled in order of first appearance
-    (rig.fusion.reference.assign.pair_clusters), by union-find."""
+    (twin pair_clusters), by union-find."""
     cdef Py_ssize_t m = pi.shape[0], p, a, b, n_labels = 0
     parent_a = np.arange(n_plots + n_tracks, dtype=np.intp)
     seen_a = np.full(n_plots + n_tracks, -1, np.int64)
@@ -101,7 +101,7 @@ cdef void hungarian(const double *a, Py_ssize_t n, Py_ssize_t m, double *u, doub
 
 
 def solve_cluster(const long long[::1] pi, const long long[::1] ti, const double[::1] cost):
-    """Optimal assignment in one cluster of candidate pairs (rig.fusion.reference.assign.solve_cluster, which
+    """Optimal assignment in one cluster of candidate pairs (twin solve_cluster, which
     uses scipy's linear_sum_assignment; here the Kuhn-Munkres method in C): positions of the
     chosen pairs in the cluster's list."""
     rows_a, r_inv_a = np.unique(pi, return_inverse=True)
@@ -139,7 +139,7 @@ def solve_cluster(const long long[::1] pi, const long long[::1] ti, const double
 
 def gnn(const long long[::1] pair_plot, const long long[::1] pair_track,
         const double[::1] cost):
-    """Global nearest neighbour on candidate pairs (rig.fusion.reference.assign.gnn). A cluster of one pair
+    """Global nearest neighbour on candidate pairs (twin gnn). A cluster of one pair
     is kept; a cluster with one plot or one track (a star) keeps its cheapest pair (what the
     dense solve gives, ties to the first); any other goes to solve_cluster."""
     cdef Py_ssize_t m = pair_plot.shape[0], p, q, c, n_plots = 0, n_tracks = 0, best

@@ -16,7 +16,7 @@ __all__ = ("moments", "gate")
 def moments(const double[:, :, ::1] x, const double[:, :, :, ::1] P, const double[:, ::1] mu,
             Py_ssize_t n):
     """Mixture position and velocity and position and velocity sigmas of the first ``n``
-    tracks (rig.fusion.reference.gate.moments)."""
+    tracks (twin moments)."""
     pos_a = np.empty((n, 3))
     vel_a = np.empty((n, 3))
     sp_a = np.empty(n)
@@ -53,7 +53,7 @@ def gate(const double[:, :, ::1] x, const double[:, :, :, ::1] P, const double[:
          const double[:, :, ::1] M, const double[:, ::1] t_site, const double[::1] model,
          const double[::1] gate_d2, double model_gate_weight):
     """Candidate (plot, track) pairs ``(plot, track, d², cost)``; ``gate_d2`` for 3- and
-    4-vector plots (rig.fusion.reference.gate.gate)."""
+    4-vector plots (twin gate)."""
     cdef Py_ssize_t n = z.shape[0], m = rows.shape[0]
     cdef Py_ssize_t cap = 64 + 4 * n
     cdef Py_ssize_t count = 0

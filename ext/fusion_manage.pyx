@@ -23,7 +23,7 @@ def first_plots(const long long[::1] idx, const double[:, ::1] p, const double[:
                 const long long[::1] s, const double[::1] radius,
                 const double[::1] scan_period_s, double speed_max_mps):
     """Of the plots ``idx`` in time order: 1 for those with no earlier plot of another scan
-    within reach (rig.fusion.reference.manage.first_plots)."""
+    within reach (twin first_plots)."""
     cdef Py_ssize_t n = idx.shape[0], a, b
     out_a = np.ones(n, np.uint8)
     cdef unsigned char[::1] out = out_a
@@ -52,7 +52,7 @@ def initiate(st, Py_ssize_t row0, const double[:, ::1] z, const double[::1] t_pl
              const double[:, :, ::1] M, const long long[::1] partner,
              const double[:, ::1] bias, const double[::1] mu_initial, long long first_id,
              double v_sigma_mps, double v_up_sigma_mps, double v_up_ballistic_sigma_mps):
-    """Tentative tracks in store rows from ``row0`` (rig.fusion.reference.manage.initiate)."""
+    """Tentative tracks in store rows from ``row0`` (twin initiate)."""
     cdef double[:, :, ::1] x = st.x
     cdef double[:, :, :, ::1] P = st.P
     cdef double[:, ::1] mu = st.mu
@@ -137,7 +137,7 @@ def initiate(st, Py_ssize_t row0, const double[:, ::1] z, const double[::1] t_pl
 def fill_tracks(cnp.ndarray out, st, const long long[::1] rows, double t,
                 const double[::1] model, double coasting_after_s):
     """``out`` (TRACK_DTYPE): the tracks of store ``rows`` predicted to ``t``
-    (rig.fusion.reference.manage.fill_tracks)."""
+    (twin fill_tracks)."""
     if out.dtype != TRACK_DTYPE or not out.flags.c_contiguous or out.shape[0] != rows.shape[0]:
         raise TypeError("out must be a contiguous TRACK_DTYPE array, one per row")
     cdef const double[:, :, ::1] x = st.x
@@ -181,7 +181,7 @@ def fill_tracks(cnp.ndarray out, st, const long long[::1] rows, double t,
 
 
 def updated_rows(st, const long long[::1] rows):
-    """Rows of confirmed tracks updated since the last call (rig.fusion.reference.manage.updated_rows)."""
+    """Rows of confirmed tracks updated since the last call (twin updated_rows)."""
     cdef const cnp.uint32_t[::1] n_updates = st.n_updates
     cdef const cnp.uint16_t[::1] status = st.status
     cdef cnp.uint32_t[::1] n_seen = st.n_seen
@@ -205,7 +205,7 @@ def stale(st, const long long[::1] rows, double t_s, const double[::1] scan_peri
           const double[:, ::1] coverage, const double[::1] latest_s,
           double log_miss_tentative, double log_miss_confirmed, double earth_centre_m,
           double lowest_m):
-    """Per row: 1 if the track is due for deletion at ``t_s`` (rig.fusion.reference.manage.stale)."""
+    """Per row: 1 if the track is due for deletion at ``t_s`` (twin stale)."""
     cdef const double[:, :, ::1] x = st.x
     cdef const double[:, :, :, ::1] P = st.P
     cdef const double[:, ::1] mu = st.mu
@@ -296,27 +296,36 @@ cdef int mahalanobis6(const double *A, const double *b, double *d2) noexcept nog
     return 0
 
 
-def close_pairs(const double[:, ::1] xc, const double[:, :, ::1] Pc, double radius_m,
-                double d2_max):
-    """Pairs of states close in position and in Mahalanobis distance (rig.fusion.reference.manage.close_pairs)."""
-    cdef Py_ssize_t m = xc.shape[0], a, b, count = 0, cap = 16 + m
+cdef inline bint close_pair(const double *xa, const double *xb, const double *Pa,
+                           const double *Pb, double radius_m, double d2_max,
+                           double *d2) noexcept nogil:
+    """Two states within ``radius_m`` in position and ``d² < d2_max`` apart in Mahalanobis
+    distance (of the sum of their covariances); ``d2`` receives the distance."""
     cdef double dx[6]
     cdef double S[36]
-    cdef double d2
     cdef int c
+    for c in range(6):
+        dx[c] = xa[c] - xb[c]
+    if dx[0] * dx[0] + dx[1] * dx[1] + dx[2] * dx[2] > radius_m * radius_m:
+        return False
+    for c in range(36):
+        S[c] = Pa[c] + Pb[c]
+    if mahalanobis6(S, dx, d2) != 0:
+        return False
+    return d2[0] < d2_max
+
+
+def close_pairs(const double[:, ::1] xc, const double[:, :, ::1] Pc, double radius_m,
+                double d2_max):
+    """Pairs of states close in position and in Mahalanobis distance (twin close_pairs)."""
+    cdef Py_ssize_t m = xc.shape[0], a, b
+    cdef double d2
     out_a, out_b, out_d2 = [], [], []
     with nogil:
         for a in range(m):
             for b in range(a + 1, m):
-                for c in range(6):
-                    dx[c] = xc[a, c] - xc[b, c]
-                if dx[0] * dx[0] + dx[1] * dx[1] + dx[2] * dx[2] > radius_m * radius_m:
-                    continue
-                for c in range(36):
-                    S[c] = Pc[a, c // 6, c % 6] + Pc[b, c // 6, c % 6]
-                if mahalanobis6(S, dx, &d2) != 0:
-                    continue
-                if d2 < d2_max:
+                if close_pair(&xc[a, 0], &xc[b, 0], &Pc[a, 0, 0], &Pc[b, 0, 0], radius_m,
+                              d2_max, &d2):
                     with gil:
                         out_a.append(a)
                         out_b.append(b)
@@ -327,7 +336,7 @@ def close_pairs(const double[:, ::1] xc, const double[:, :, ::1] Pc, double radi
 def close_tracks(st, const long long[::1] rows, double t, const double[::1] model,
                  double radius_m, double d2_max):
     """``close_pairs`` of the tracks of store ``rows`` predicted to ``t``
-    (rig.fusion.reference.manage.close_tracks). Only tracks that can be within ``radius_m`` of another are
+    (twin close_tracks). Only tracks that can be within ``radius_m`` of another are
     predicted: the IMM mixture's predicted position lies within
     ``dt²/2 (ω max_j |v_j| + g)`` of the straight-line prediction of its mean (turns bend a
     path by at most ``|v| ω dt²/2``, gravity moves it ``g dt²/2``), so pairs farther apart
@@ -350,8 +359,6 @@ def close_tracks(st, const long long[::1] rows, double t, const double[::1] mode
     cdef long long k
     cdef int j, e
     cdef double dt, vmax, vn, mag, lim, d2, dd
-    cdef double dx[6]
-    cdef double S[36]
     cdef double xp[K * NX]
     cdef double Pp[K * 36]
     cdef double cbar[K]
@@ -390,15 +397,8 @@ def close_tracks(st, const long long[::1] rows, double t, const double[::1] mode
                                     as_model(model), xp, Pp, cbar)
                         combine(xp, Pp, cbar, &xs[c, 0], &Ps[c, 0, 0])
                         done[c] = 1
-                for c in range(6):                 # close_pairs on the predictions
-                    dx[c] = xs[a, c] - xs[b, c]
-                if dx[0] * dx[0] + dx[1] * dx[1] + dx[2] * dx[2] > radius_m * radius_m:
-                    continue
-                for c in range(36):
-                    S[c] = Ps[a, c // 6, c % 6] + Ps[b, c // 6, c % 6]
-                if mahalanobis6(S, dx, &d2) != 0:
-                    continue
-                if d2 < d2_max:
+                if close_pair(&xs[a, 0], &xs[b, 0], &Ps[a, 0, 0], &Ps[b, 0, 0], radius_m,
+                              d2_max, &d2):       # close_pairs on the predictions
                     with gil:
                         out_a.append(a)
                         out_b.append(b)
@@ -407,7 +407,7 @@ def close_tracks(st, const long long[::1] rows, double t, const double[::1] mode
 
 
 def compact_rows(list arrays, list nan_fill, const long long[::1] keep, Py_ssize_t n_old):
-    """Kept rows moved to the front, freed rows reset (rig.fusion.reference.manage.compact_rows); row by row
+    """Kept rows moved to the front, freed rows reset (twin compact_rows); row by row
     with memmove, only the rows that move."""
     cdef Py_ssize_t m = keep.shape[0], i, j, row_bytes, n_items
     cdef char *base

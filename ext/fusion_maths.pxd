@@ -316,7 +316,7 @@ cdef inline double sum_log_diag(const double *L, int n) noexcept nogil:
 
 
 cdef inline int dims(const double *z) noexcept nogil:
-    """4 with a range rate, 3 without (rig.fusion.reference.maths.dims)."""
+    """4 with a range rate, 3 without (twin dims)."""
     return 3 if isnan(z[3]) else 4
 
 
@@ -371,7 +371,7 @@ cdef inline int innovation(const double *xc, const double *Pc, const double *z, 
 
 cdef inline int ekf_update(double *x, double *P, const double *z, const double *Rd, double varc,
                     const double *M, const double *ts, double *ll) noexcept nogil:
-    """EKF update in square-root form (rig.fusion.reference.maths.ekf_update)."""
+    """EKF update in square-root form (twin ekf_update)."""
     cdef double zdot[MZ]
     cdef double nu[MZ]
     cdef double H[MZ * 6]

@@ -20,7 +20,7 @@ __all__ = ("screen", "next_window", "prepare")
 
 def screen(cnp.ndarray plots, const double[:] clock, double oldest_s, double newest_s):
     """Per plot a reason code (0: use it) and the latest registered time of the plots kept
-    (rig.fusion.reference.prepare.screen)."""
+    (twin screen)."""
     if plots.dtype != PLOT_DTYPE:
         raise TypeError(f"plots must have dtype rig.records.PLOT_DTYPE, not {plots.dtype}")
     plots = np.ascontiguousarray(plots)
@@ -55,7 +55,7 @@ def screen(cnp.ndarray plots, const double[:] clock, double oldest_s, double new
 def next_window(cnp.ndarray pending, const double[:] clock, double window_s,
                 double horizon_s):
     """The next window of the time-sorted pending plots: ``(end, cut, inside, n_inside)``
-    (rig.fusion.reference.prepare.next_window). Reads only the plots up to the window's end."""
+    (twin next_window). Reads only the plots up to the window's end."""
     if pending.dtype != PLOT_DTYPE:
         raise TypeError(f"pending must have dtype rig.records.PLOT_DTYPE, not {pending.dtype}")
     pending = np.ascontiguousarray(pending)
@@ -95,7 +95,7 @@ def next_window(cnp.ndarray pending, const double[:] clock, double window_s,
 def prepare(cnp.ndarray plots, const double[:, ::1] bias, const double[:, ::1] bias_var,
             const double[:, ::1] sensor_R_diag, const double[:, :, ::1] M,
             const double[:, ::1] t_site, double coarse_gate_m):
-    """Registered plots of a PLOT_DTYPE array; ``sensor_R_diag (S,4)`` (rig.fusion.reference.prepare.prepare)."""
+    """Registered plots of a PLOT_DTYPE array; ``sensor_R_diag (S,4)`` (twin prepare)."""
     if plots.dtype != PLOT_DTYPE:
         raise TypeError(f"plots must have dtype rig.records.PLOT_DTYPE, not {plots.dtype}")
     plots = np.ascontiguousarray(plots)

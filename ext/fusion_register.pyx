@@ -35,7 +35,7 @@ def registration_pairs(st, const long long[::1] pair_plot, const long long[::1] 
                        const long long[::1] sensor, const double[:, ::1] bias,
                        long long min_updates, double max_dt_s, tuple out, Py_ssize_t start):
     """Plot pairs for registration before the window's updates, into rows ``start …`` of
-    ``out`` (rig.fusion.reference.register.registration_pairs)."""
+    ``out`` (twin registration_pairs)."""
     cdef const double[:, :, ::1] x = st.x
     cdef const double[:, :, :, ::1] P = st.P
     cdef const double[:, ::1] mu = st.mu
@@ -111,7 +111,7 @@ def registration_terms(const long long[::1] s, const long long[::1] r,
                        const double[:, ::1] t_site, const double[:, ::1] R_diag,
                        double accel_mps2, double gate_d2):
     """Information ``(Y, η, ok)`` from plot pairs for the registration
-    (rig.fusion.reference.register.registration_terms). Each pair's H has eight non-zero columns (its two
+    (twin registration_terms). Each pair's H has eight non-zero columns (its two
     sensors' four values), so the work per pair is on 3x8 blocks."""
     cdef Py_ssize_t m = s.shape[0], S = b.shape[0], p
     Y_a = np.zeros((4 * S, 4 * S))
@@ -222,7 +222,7 @@ def registration_terms(const long long[::1] s, const long long[::1] r,
 
 def registration_step(const double[:, ::1] P, const double[:, ::1] Y, const double[::1] eta,
                       const double[:, ::1] b, const double[:, ::1] gauge):
-    """The registration's update from its information (rig.fusion.reference.register.registration_step):
+    """The registration's update from its information (twin registration_step):
     ``A = I + P Y`` solved by Gaussian elimination with partial pivoting."""
     cdef Py_ssize_t n = P.shape[0], i, j, c, piv
     if Y.shape[0] != n or Y.shape[1] != n or eta.shape[0] != n or b.shape[0] * b.shape[1] != n \

@@ -19,7 +19,7 @@ def update(double[:, :, ::1] x, double[:, :, :, ::1] P, double[:, ::1] mu,
            const double[:, ::1] z, const double[::1] t_plot, const long long[::1] sensor,
            const double[:, ::1] R_diag, const double[::1] var_clock,
            const double[:, :, ::1] M, const double[:, ::1] t_site, const double[::1] model):
-    """IMM-EKF update of each track with its plot, in place (rig.fusion.reference.update.update)."""
+    """IMM-EKF update of each track with its plot, in place (twin update)."""
     cdef Py_ssize_t n = pair_plot.shape[0], p
     nu_a = np.zeros((n, 4))
     S_a = np.zeros((n, 4, 4))
@@ -91,7 +91,7 @@ def update(double[:, :, ::1] x, double[:, :, :, ::1] P, double[:, ::1] mu,
 def predict(const double[:, :, ::1] x, const double[:, :, :, ::1] P, const double[:, ::1] mu,
             const double[::1] t_trk, const long long[::1] rows, double t,
             const double[::1] model):
-    """Combined IMM prediction of tracks ``rows`` to time ``t`` (rig.fusion.reference.update.predict)."""
+    """Combined IMM prediction of tracks ``rows`` to time ``t`` (twin predict)."""
     cdef Py_ssize_t m = rows.shape[0], a
     xs_a = np.zeros((m, 6))
     Ps_a = np.zeros((m, 6, 6))
@@ -116,7 +116,7 @@ def record_updates(st, const long long[::1] pair_plot, const long long[::1] pair
                    const long long[::1] sensor, const long long[::1] partner,
                    const double[:, ::1] bias, const double[:, ::1] log_gain,
                    long long confirm_updates, double confirm_score, double confirm_span_s):
-    """Bookkeeping after ``update`` (rig.fusion.reference.update.record_updates)."""
+    """Bookkeeping after ``update`` (twin record_updates)."""
     cdef cnp.uint32_t[::1] n_updates = st.n_updates
     cdef double[::1] score = st.score
     cdef const double[::1] t_first = st.t_first

@@ -3,9 +3,10 @@
 Candidate pairs come from the gate (each with cost −2 log likelihood). The bipartite graph of
 candidates splits into connected clusters (union-find); a cluster of one plot and one track
 is assigned directly, a cluster of one plot or one track takes its cheapest pair, every other
-cluster is solved by ``scipy.optimize.linear_sum_assignment`` on its
-dense cost matrix (pairs outside the gate cost ``NO_PAIR`` of :mod:`rig.fusion.reference.assign` and are never kept). This is the
-same assignment as one 2-D assignment over the whole batch, at a fraction of its cost.
+cluster is solved by ``scipy.optimize.linear_sum_assignment`` on its dense cost matrix (pairs
+outside the gate cost ``NO_PAIR`` of :mod:`rig.fusion.reference.assign` and are never kept).
+This is the same assignment as one 2-D assignment over the whole batch, at a fraction of its
+cost.
 """
 
 from __future__ import annotations

@@ -1,21 +1,21 @@
 """The fusion engine's kernels, one module per step: compiled, or their NumPy twins.
 
-=========  ==========================  ===============================  ============================
-step       compiled (``ext/``)         twin                             kernels
-=========  ==========================  ===============================  ============================
-prepare    ``fusion_prepare.pyx``      :mod:`.reference.prepare`        screen, next_window, prepare
-gate       ``fusion_gate.pyx``         :mod:`.reference.gate`           moments, gate
-update     ``fusion_update.pyx``       :mod:`.reference.update`         update, predict,
-                                                                        record_updates
-assign     ``fusion_assign.pyx``       :mod:`.reference.assign`         pair_clusters,
-                                                                        solve_cluster, gnn
-register   ``fusion_register.pyx``     :mod:`.reference.register`       registration_pairs, _terms,
-                                                                        _step
-manage     ``fusion_manage.pyx``       :mod:`.reference.manage`         first_plots, initiate,
-                                                                        fill_tracks, updated_rows,
-                                                                        stale, close_pairs,
-                                                                        close_tracks, compact_rows
-=========  ==========================  ===============================  ============================
+=========  =======================  ============================  ============================
+step       compiled (``ext/``)      twin                          kernels
+=========  =======================  ============================  ============================
+prepare    ``fusion_prepare.pyx``   :mod:`.reference.prepare`     screen, next_window, prepare
+gate       ``fusion_gate.pyx``      :mod:`.reference.gate`        moments, gate
+update     ``fusion_update.pyx``    :mod:`.reference.update`      update, predict,
+                                                                  record_updates
+assign     ``fusion_assign.pyx``    :mod:`.reference.assign`      pair_clusters,
+                                                                  solve_cluster, gnn
+register   ``fusion_register.pyx``  :mod:`.reference.register`    registration_pairs, _terms,
+                                                                  _step
+manage     ``fusion_manage.pyx``    :mod:`.reference.manage`      first_plots, initiate,
+                                                                  fill_tracks, updated_rows,
+                                                                  stale, close_pairs,
+                                                                  close_tracks, compact_rows
+=========  =======================  ============================  ============================
 
 The compiled steps share their inline maths through ``ext/fusion_maths.pxd`` (the twins through
 :mod:`.reference.maths`). :func:`default` gives the compiled kernels, or the twins under

@@ -76,4 +76,6 @@ class SpyMessageTransport(SpyTransport, MessageTransport):
 
 def spy_on(inner: Transport) -> Transport:
     """``inner``, its traffic logged."""
-    return SpyMessageTransport(inner) if isinstance(inner, MessageTransport) else SpyTransport(inner)
+    if isinstance(inner, MessageTransport):
+        return SpyMessageTransport(inner)
+    return SpyTransport(inner)
