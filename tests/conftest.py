@@ -19,8 +19,9 @@ CODECS = {
 
 def pytest_report_header(config):
     if pure_python():
-        return "rig codecs: the pure-Python twins (RIG_PUREPYTHON=1)"
-    return "rig codecs: compiled (rig._ext); RIG_PUREPYTHON=1 runs on the pure-Python twins"
+        return "rig codecs and fusion kernels: the pure-Python twins (RIG_PUREPYTHON=1)"
+    return ("rig codecs and fusion kernels: compiled (rig._ext); RIG_PUREPYTHON=1 runs on "
+            "the pure-Python twins")
 
 
 def pytest_addoption(parser):

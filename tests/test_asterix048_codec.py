@@ -21,6 +21,9 @@ from rig.twins import is_twin, pure_python
 
 from .asterix_helpers import assert_same_rows, random_items, random_plots, uap_datagrams
 
+#: CI runs this file again on the pure-Python twins (RIG_PUREPYTHON=1)
+pytestmark = pytest.mark.twins
+
 CODECS = {
     "compiled": types.SimpleNamespace(encode=compiled_048.encode,
                                       Decoder=compiled_048.Cat048Decoder),

@@ -12,6 +12,9 @@ from rig.firmware import get_interface
 from rig.transport import UdpTransport, open_transport
 from rig.transport.udp import parse_udp_url
 
+#: CI runs this file again on the pure-Python twins (RIG_PUREPYTHON=1)
+pytestmark = pytest.mark.twins
+
 RATE = 20_000
 DURATION_S = 2.0
 

@@ -28,6 +28,9 @@ from .asterix_helpers import (
     assert_same_rows, outcome, random_tracks, uap_datagrams,
 )
 
+#: CI runs this file again on the pure-Python twins (RIG_PUREPYTHON=1)
+pytestmark = pytest.mark.twins
+
 ORIGIN = Origin(48.7, 2.2, 80.0)
 CODECS = {"compiled": compiled_062, "reference": cat062_reference}
 

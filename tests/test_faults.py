@@ -12,6 +12,9 @@ from firmware_interfaces.serial_sensor.codec import SerialFrameDecoder, encode_f
 from rig.emulation import SensorClock
 from rig.emulation.faults import FaultSchedule, FaultSpec
 
+#: CI runs this file again on the pure-Python twins (RIG_PUREPYTHON=1)
+pytestmark = pytest.mark.twins
+
 FAULTS = Path(__file__).parent / "data" / "bench" / "faults.yaml"
 
 

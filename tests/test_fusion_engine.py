@@ -209,6 +209,7 @@ def test_identical_input_gives_identical_output():
         assert same_records(x, y)
 
 
+@pytest.mark.twins
 def test_provenance_partners_and_last_update_times():
     scn = Scenario(far_apart_radars(), default_targets(6), 120.0, seed=2).simulate()
     engine, out = run_engine(scn)
@@ -223,6 +224,7 @@ def test_provenance_partners_and_last_update_times():
     assert np.all(np.nanmax(last, axis=1) > 110.0)
 
 
+@pytest.mark.twins
 def test_bad_plots_are_counted_and_fusion_goes_on():
     scn = Scenario(far_apart_radars(), default_targets(3), 60.0, seed=2).simulate()
     bad = empty_plots(5)
@@ -245,6 +247,7 @@ def test_bad_plots_are_counted_and_fusion_goes_on():
         engine.process(np.zeros(2, [("t", "f8")]))
 
 
+@pytest.mark.twins
 def test_late_plots_out_of_sequence_are_counted_not_used():
     scn = Scenario(far_apart_radars(), default_targets(2), 40.0, seed=2).simulate()
     engine = FusionEngine(ORIGIN, scn.sensor_table(), FusionParams(hold_back_s=0.5))
@@ -324,6 +327,7 @@ def test_management_period_bounds_deletion_delay_in_real_time():
     assert len(engine.tracks(80.0)) == 2
 
 
+@pytest.mark.twins
 def test_pictures_drop_the_tracks_of_sensors_gone_silent():
     """When every sensor falls silent, the loop's pictures still move fusion time on: the
     tracks coast, then are deleted (3 revisits and the management period), never
@@ -344,6 +348,7 @@ def test_pictures_drop_the_tracks_of_sensors_gone_silent():
         assert np.all(np.abs(picture["up"]) < 30_000)
 
 
+@pytest.mark.twins
 def test_tracks_updated_are_those_whose_update_count_changed():
     scn = Scenario(far_apart_radars(clutter_per_scan=2), default_targets(4), 60.0,
                    seed=8).simulate()
@@ -380,3 +385,16 @@ def test_reference_kernels_give_the_same_tracks():
         np.testing.assert_array_equal(x["status"], y["status"])
         np.testing.assert_allclose(x["east"], y["east"], rtol=0, atol=1e-6)
         np.testing.assert_allclose(x["covariance"], y["covariance"], rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.twins
+def test_the_switch_picks_the_kernels_an_engine_runs_on():
+    from rig import twins
+    from rig.fusion import kernels
+
+    expected = "reference" if twins.pure_python() else "compiled"
+    scn = Scenario(far_apart_radars(), default_targets(1), 5.0, seed=1).simulate()
+    engine, _ = run_engine(scn)
+    assert kernels.default().name == engine.kernels_name == expected
+    assert all(module.__name__.startswith("rig.fusion.reference." if expected == "reference"
+                                          else "rig._ext.fusion_") for module in engine.k.modules)

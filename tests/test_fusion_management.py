@@ -2,6 +2,7 @@
 confirmation by score, one track per new target."""
 
 import numpy as np
+import pytest
 
 from rig.fusion import FusionEngine, FusionParams
 from rig.records import TRACK_STATUS_CONFIRMED
@@ -24,6 +25,7 @@ def last_plot_of(scn, target=0):
     return float(scn.plots["t_sensor"][scn.truth_id == target].max())
 
 
+@pytest.mark.twins
 def test_a_vanished_target_is_dropped_within_a_few_looks_of_the_radars():
     # scan periods 2, 3, 2.5 and 4 s; the clutter tells the engine the radars still scan
     radars = far_apart_radars(pd=0.9, clutter_per_scan=3)
@@ -37,6 +39,7 @@ def test_a_vanished_target_is_dropped_within_a_few_looks_of_the_radars():
     assert times.max() <= 60.0 + 5.0, times.max()
 
 
+@pytest.mark.twins
 def test_a_radar_that_falls_silent_deletes_nothing_by_its_looks():
     # one radar alone sees the target; from t = 60 s the radar sends nothing at all (a cut
     # line), or goes on scanning while the target vanishes: only the second is evidence
@@ -72,6 +75,7 @@ def test_clutter_alone_confirms_no_track_and_a_target_confirms_at_once():
         assert false == 0 and missed == 0, k + 1.0
 
 
+@pytest.mark.twins
 def test_a_new_target_seen_by_several_radars_in_one_window_starts_one_track():
     # four radars whose scans fall within one window of 1 s: without rounds of initiation
     # each of their plots would start its own track
@@ -86,6 +90,7 @@ def test_a_new_target_seen_by_several_radars_in_one_window_starts_one_track():
     assert len(ids) == 1
 
 
+@pytest.mark.twins
 def test_real_time_windows_keep_the_same_rules():
     # 10 ms windows and no hold-back (the live bench): the same target, the same story
     radars = far_apart_radars(pd=0.9, clutter_per_scan=5)

@@ -21,6 +21,9 @@ from rig.twins import is_twin, pure_python
 from .conftest import CODECS
 from .serial_helpers import decode_all, frames_of, random_plots
 
+#: CI runs this file again on the pure-Python twins (RIG_PUREPYTHON=1)
+pytestmark = pytest.mark.twins
+
 T_FRAME_NS = 5_000_000_000_000  # a sensor clock 5000 s after its epoch
 HALF_BAM = np.pi / 2**32 + 1e-15
 

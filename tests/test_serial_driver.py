@@ -13,6 +13,9 @@ from rig.errors import PortBusyError, PortNotFoundError, TransportError
 
 from .serial_helpers import random_plots
 
+#: CI runs this file again on the pure-Python twins (RIG_PUREPYTHON=1)
+pytestmark = pytest.mark.twins
+
 
 def read_until(driver, n, timeout_s=10.0):
     got = []
