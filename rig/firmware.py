@@ -56,6 +56,7 @@ class EmulatorSettings:
     from_scenario: bool                 # plots of a scenario's radar (else random)
     clock_given: bool                   # the clock was set (scenario, --start-at, offset/drift)
 
+
 ENTRY_POINT_GROUP = "rig.firmware_interfaces"
 
 #: name -> "module:attribute" of the family's FirmwareInterface

@@ -275,7 +275,7 @@ def test_damaged_real_datagrams_agree_between_codecs(cut, flip, bit, cat_byte):
     np.testing.assert_allclose(pc["range_m"], pr["range_m"])
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(datagrams=st.lists(uap_datagrams(48, P.UAP, {1, 2, 4}), min_size=1, max_size=3))
 def test_decoders_agree_on_every_item_of_the_uap(datagrams):
     """Records of any items of the UAP with any content: the same plots, items and counters

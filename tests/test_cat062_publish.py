@@ -215,7 +215,7 @@ def sp_items(draw):
     return bytes([1 + len(body)]) + body
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(datagrams=st.lists(uap_datagrams(62, F.UAP, {1, 4, 12}, {35: sp_items()}), min_size=1,
                           max_size=3),
        day_start_s=st.sampled_from([0.0, 86400.0 * 3]))
@@ -255,7 +255,7 @@ wire_rows = _track_rows(lambda lo, hi: st.floats(lo, hi))       # all CAT062 car
 wild_rows = st.tuples(_track_rows(_beyond), st.integers(0, 2**17))   # and partners beyond 16
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(wire_rows, max_size=12), wild=st.one_of(st.none(), wild_rows),
        at=st.integers(0, 11), sac=st.integers(0, 255), sic=st.integers(0, 255),
        service_id=st.integers(0, 255),
