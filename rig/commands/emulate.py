@@ -11,7 +11,8 @@ DEFAULT_FAMILY = "serial-sensor"
 
 
 def add_parser(sub, argv: list[str] | None = None) -> None:
-    """``rig emulate``, with the flags of the family ``argv`` names (``--family``)."""
+    """``rig emulate``; with ``argv`` (an ``rig emulate`` command line), also the flags of
+    the family it names (``--family``, the default family without it)."""
     p = sub.add_parser(
         "emulate", help="serve an emulated sensor (serial on a pty by default)",
         description="Serve an emulated sensor of a family (--family). The default, a rig serial "
@@ -68,7 +69,7 @@ def add_parser(sub, argv: list[str] | None = None) -> None:
                         "emulation time (see rig.emulation.faults); '@FILE' reads the list "
                         "from FILE")
     p.set_defaults(func=run)
-    family = _family_named(argv or [])
+    family = _family_named(argv) if argv is not None else None
     if family in available_families():
         from rig.firmware import get_interface
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def add_parser(sub) -> None:
-    from rig.scoring import DEFAULT_CUTOFF_M, DEFAULT_DT_S, DEFAULT_ORDER
+    from rig.scoring.defaults import DEFAULT_CUTOFF_M, DEFAULT_DT_S, DEFAULT_ORDER
 
     p = sub.add_parser(
         "score", help="score tracks.csv against truth.csv",

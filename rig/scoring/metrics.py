@@ -44,12 +44,10 @@ import pandas as pd
 from rig.errors import ConfigError, UsageError
 
 from .assignment import optimal_pairs
+from .defaults import DEFAULT_CUTOFF_M, DEFAULT_DT_S, DEFAULT_ORDER
 from .identity import Identity, judge_identity
 from .sampling import POSITION, VELOCITY, sample, typical_interval_s
 
-DEFAULT_CUTOFF_M = 1000.0
-DEFAULT_ORDER = 2.0
-DEFAULT_DT_S = 1.0
 #: Default oldest usable state, in typical reporting intervals of the data.
 MAX_AGE_INTERVALS = 1.5
 
