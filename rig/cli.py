@@ -1,7 +1,8 @@
 """The ``rig`` command line: one entry point, one module per subcommand in rig/commands/.
 
-Exit codes (DESIGN.md): 0 all limits held, 1 a limit failed, 2 bad configuration or usage,
-3 hardware or transport failure.
+Exit codes: 0 every limit passed, 1 a limit failed, 2 bad configuration or usage, 3 hardware or
+transport failure, 4 an internal error (a bug: one line here, the traceback in a log file),
+5 inconclusive (a limit the samples could not decide, or one with no data: CI may rerun).
 """
 
 from __future__ import annotations
@@ -10,9 +11,14 @@ import argparse
 import importlib
 import logging
 import sys
+import tempfile
+import traceback
+from pathlib import Path
 
 from rig import __version__
 from rig.errors import RigError
+
+EXIT_INTERNAL_ERROR = 4
 
 #: Subcommands in the order ``rig --help`` lists them; each is rig.commands.<module>.
 COMMANDS = {
@@ -37,8 +43,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         description="Hardware-in-the-loop sensor emulation rig for a joint radar fusion "
                     "centre: emulate or connect radar sensors, fuse their plots in real "
                     "time, publish the picture, and check timing and accuracy against limits.",
-        epilog="Exit codes: 0 all limits held, 1 a limit failed, 2 bad configuration or "
-               "usage, 3 hardware or transport failure. 'rig COMMAND --help' for details.",
+        epilog="Exit codes: 0 every limit passed, 1 a limit failed, 2 bad configuration or "
+               "usage, 3 hardware or transport failure, 4 internal error (traceback in a log "
+               "file), 5 inconclusive (too few samples or no data: CI may rerun). "
+               "'rig COMMAND --help' for details.",
     )
     parser.add_argument("--version", action="version", version=f"rig {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0,
@@ -70,6 +78,31 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"rig {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug: one line on the terminal, the whole story in a file
+        log = internal_error_log(args, e)
+        print(f"rig {args.command}: internal error: {type(e).__name__}: {e} "
+              f"(traceback in {log})", file=sys.stderr)
+        return EXIT_INTERNAL_ERROR
+
+
+def internal_error_log(args, error: BaseException) -> Path:
+    """Write the traceback of ``error`` into the command's output folder (``--out`` when it
+    is a folder that exists or can be made), else a temporary file; returns the path."""
+    text = "".join(traceback.format_exception(error))
+    out = getattr(args, "out", None)
+    folder = None if out is None else (Path(out).parent if Path(out).suffix else Path(out))
+    try:
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / "rig-error.log"
+            path.write_text(text)
+            return path
+    except OSError:
+        pass
+    with tempfile.NamedTemporaryFile("w", prefix="rig-error-", suffix=".log",
+                                     delete=False) as f:
+        f.write(text)
+    return Path(f.name)
 
 
 if __name__ == "__main__":

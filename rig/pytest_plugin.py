@@ -99,8 +99,8 @@ class LimitItem(pytest.Item):
         run = self.config._rig_session.get()
         row = run.limit(self.limit_name)
         self.user_properties.append(("measured", row["value"]))
-        if row["outcome"] == "not measurable":
-            pytest.skip(f"{self.limit_name}: {row['reason']}")
+        if row["outcome"] in ("skipped", "inconclusive"):
+            pytest.skip(f"{self.limit_name}: {row['outcome']}: {row['reason']}")
         if row["outcome"] != "pass":
             raise LimitFailed(f"{self.limit_name} {row['unit']}: {row['reason']} "
                               f"(report: {run.out_dir / 'report.html'})")

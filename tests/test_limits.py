@@ -7,7 +7,9 @@ import pytest
 
 from rig.errors import ConfigError
 from rig.harness.junit import junit_xml
-from rig.harness.limits import FAIL, NOT_MEASURABLE, PASS, check_limits, parse_limits
+from rig.harness.limits import (FAIL, INCONCLUSIVE, NO_DATA, PASS, SKIPPED, Limit,
+                                check_limits, judge_percentile, parse_limits, samples_for_pass,
+                                verdict)
 from rig.harness.measurements import summarize
 
 
@@ -31,8 +33,8 @@ def test_parse_and_check():
     assert results["processing_latency_ms.max <= 20"].outcome == FAIL
     assert results["dropped_plots.max <= 0"].outcome == PASS
     assert results["tracks_published.min >= 3"].outcome == FAIL
-    assert results["ospa_m.mean <= 150"].outcome == NOT_MEASURABLE
-    assert "needs truth" in results["ospa_m.mean <= 150"].reason
+    assert results["ospa_m.mean <= 150"].outcome == SKIPPED
+    assert "needs the truth" in results["ospa_m.mean <= 150"].reason
 
 
 @pytest.mark.parametrize("raw,key", [
@@ -51,11 +53,68 @@ def test_bad_limits_name_file_and_key(raw, key):
 def test_junit_has_one_case_per_limit():
     limits = parse_limits({"dropped_plots": {"max": 0}, "deadline_misses": {"max": 0},
                            "ospa_m": {"mean": 100}})
-    results = check_limits(limits, {"dropped_plots": 3, "deadline_misses": 0}, has_truth=False)
+    results = check_limits(limits, {"dropped_plots": 3, "deadline_misses": 0}, has_truth=True)
     root = ET.fromstring(junit_xml(results, suite="emulated", duration_s=1.5))
     cases = root.findall("./testsuite/testcase")
     assert len(cases) == 3
-    assert root.get("failures") == "1" and root.get("skipped") == "1"
+    assert root.get("failures") == "1" and root.get("skipped") == "0"
+    assert root.get("errors") == "1"                   # ospa_m: no data, not a pass
+    suite = root.find("./testsuite")
+    assert suite.get("hostname") and suite.get("timestamp")
     failed = [c for c in cases if c.find("failure") is not None]
     assert failed[0].get("name") == "dropped_plots.max <= 0"
     assert "3" in failed[0].find("failure").get("message")
+
+
+def jitter(n_ok: int, n_late: int) -> np.ndarray:
+    return np.r_[np.full(n_ok, 0.3), np.full(n_late, 5.0)]
+
+
+def test_a_percentile_of_few_samples_is_inconclusive_not_their_maximum():
+    lim = Limit("tick_jitter_ms", "p99", "<=", 2.0)
+    few = judge_percentile(lim, jitter(45, 0), 0.3)
+    assert few.outcome == INCONCLUSIVE and few.samples == 45
+    assert few.samples_needed == 299                  # 0.99 ** 299 < 0.05 <= 0.99 ** 298
+    assert "a pass needs at least 299" in few.reason
+    assert judge_percentile(lim, jitter(44, 1), 5.0).outcome == INCONCLUSIVE   # not a fail
+    assert judge_percentile(lim, jitter(299, 0), 0.3).outcome == PASS
+    assert judge_percentile(lim, jitter(298, 0), 0.3).outcome == INCONCLUSIVE
+
+
+def test_percentile_verdicts_follow_the_binomial_bounds():
+    lim = Limit("processing_latency_ms", "p99", "<=", 2.0)
+    assert judge_percentile(lim, jitter(599, 1), 0.3).outcome == PASS
+    assert judge_percentile(lim, jitter(598, 2), 0.3).outcome == INCONCLUSIVE
+    assert judge_percentile(lim, jitter(970, 30), 0.3).outcome == FAIL          # 3 % late
+    assert judge_percentile(lim, jitter(995, 5), 0.3).outcome == INCONCLUSIVE   # 0.5 % late
+    # a lower bound on a percentile counts the samples below it
+    floor = Limit("tracks_published", "p50", ">=", 1.0)
+    assert judge_percentile(floor, np.r_[np.zeros(10), np.ones(90)], 1.0).outcome == PASS
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 5])
+def test_samples_for_pass_is_the_least_that_passes(k):
+    lim = Limit("tick_jitter_ms", "p99", "<=", 2.0)
+    n = samples_for_pass(k, 0.01)
+    assert judge_percentile(lim, jitter(n - k, k), 0.3).outcome == PASS
+    assert judge_percentile(lim, jitter(n - 1 - k, k), 0.3).outcome == INCONCLUSIVE
+
+
+def test_no_samples_is_no_data_and_never_a_pass():
+    limits = parse_limits({"ospa_m": {"mean": 600}, "tick_jitter_ms": {"p99": 2},
+                           "dropped_plots": {"max": 0}})
+    measured = {"tick_jitter_ms": summarize([]), "dropped_plots": 0}
+    results = check_limits(limits, measured, has_truth=True,
+                           samples={"tick_jitter_ms": np.array([])})
+    outcomes = {r.limit.measurement: r.outcome for r in results}
+    assert outcomes == {"ospa_m": NO_DATA, "tick_jitter_ms": NO_DATA, "dropped_plots": PASS}
+    assert verdict(results) == (INCONCLUSIVE, 5)
+    assert verdict([r for r in results if r.outcome == PASS]) == (PASS, 0)
+
+
+def test_a_failure_outranks_an_inconclusive_limit():
+    lim = Limit("tick_jitter_ms", "p99", "<=", 2.0)
+    results = [judge_percentile(lim, jitter(45, 0), 0.3),
+               check_limits(parse_limits({"dropped_plots": {"max": 0}}), {"dropped_plots": 4},
+                            has_truth=False)[0]]
+    assert verdict(results) == (FAIL, 1)

@@ -58,6 +58,10 @@ def accuracy(result: LoopResult, truth, joint_tracks, *, engine_factory, partner
     if len(truth) == 0 or not len(result.tick_times_s):
         return {"summary": {"not_measurable": "no truth or no picture in the run"},
                 "joint": None, "curves": {}}
+    if end_s <= warmup_s:
+        return {"summary": {"not_measurable": f"the run ended at {end_s:.1f} s, before the "
+                            f"accuracy warm-up of {warmup_s:g} s was over: nothing scored"},
+                "joint": None, "curves": {}}
     tables = {"joint": joint_tracks}
     for p, name in enumerate(partner_names):
         tables[f"partner {name} alone"] = pictures_table(partner_alone_pictures(

@@ -3,34 +3,24 @@ report.html, and the figures in them."""
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from rig import __version__
+from rig import __version__, strict_json
 from rig.fusion import FusionEngine
 from rig.harness.environment import describe_environment
 from rig.harness.html_report import write_html
 from rig.harness.junit import write_junit
-from rig.harness.limits import FAIL, check_limits
+from rig.harness.limits import check_limits, verdict
 from rig.harness.measurements import summarize
 from rig.interchange import write_csv
 
 from .accuracy import accuracy
 from .faults_report import fault_rows, losses_outside_faults
 from .sensor_handles import decoder_errors
-
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(type(o).__name__)
-
 
 def sensor_row(sensor_id, partner, family, transport, state, plots, counters, elapsed_s, *,
                stale_events=0, error=None) -> dict:
@@ -135,7 +125,12 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
         accuracy_json = {"not_measurable": f"mode {cfg.mode}: the truth of real targets is "
                          "unknown; track counts, consistency and registration are reported"}
     accuracy_json["engine"] = engine.counters.as_dict()
-    limits = [r.to_json() for r in check_limits(loaded.limits, measured,
+    samples = {k: getattr(result, k) for k in (
+        "processing_latency_ms", "transport_latency_ms", "tick_lateness_ms", "tick_jitter_ms",
+        "cycle_time_ms", "queue_depth")}
+    if loaded.has_truth and joint is not None:
+        samples.update({"ospa_m": joint.ospa_m, "gospa_m": joint.gospa_m})
+    limits = [r.to_json() for r in check_limits(loaded.limits, measured, samples=samples,
                                                 has_truth=loaded.has_truth)]
     env = describe_environment()
     env["realtime"] = extra.pop("realtime", None)
@@ -150,14 +145,15 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
              for name in registration.dtype.names} for r in registration],
         "limits": limits,
     }
-    code = 1 if any(r["outcome"] == FAIL for r in limits) else 0
-    report["outcome"] = "pass" if code == 0 else "fail"
-    report["exit_code"] = code
+    report["outcome"], report["exit_code"] = verdict(limits)
+    started = report.get("started_utc")
     write_junit(out_dir / "junit.xml", [_as_result(r) for r in limits],
                 suite=cfg.name, duration_s=result.elapsed_s,
+                started=dt.datetime.fromisoformat(started) if started else None,
                 properties={"config": loaded.path, "mode": cfg.mode})
     write_html(out_dir / "report.html", report, series)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=1, default=_json_default) + "\n")
+    report = strict_json.plain(report)
+    (out_dir / "report.json").write_text(strict_json.dumps(report, indent=1) + "\n")
     return report
 
 
@@ -165,4 +161,5 @@ def _as_result(row: dict):
     from rig.harness.limits import Limit, LimitResult
 
     return LimitResult(Limit(row["measurement"], row["statistic"], row["op"], row["bound"]),
-                       row["outcome"], row["value"], row["reason"])
+                       row["outcome"], row["value"], row["reason"], row.get("samples"),
+                       row.get("samples_needed"))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
+
+from rig import strict_json
 
 
 def add_parser(sub) -> None:
@@ -37,7 +38,7 @@ def run(args) -> int:
                    plots_not_selected=result.plots_not_selected,
                    time_s=round(result.elapsed_s, 4), out=str(args.out))
     if args.json:
-        print(json.dumps(summary))
+        print(strict_json.dumps(summary))
         return 0
     print(f"rig fuse: {summary['tracks']} tracks written to {args.out}")
     print(f"  plots: {c.plots_in} in, {c.plots_used} used, {c.plots_rejected} rejected"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from rig import strict_json
 
 
 def add_parser(sub) -> None:
@@ -21,7 +21,7 @@ def run(args) -> int:
 
     s = recording_summary(args.recording)
     if args.json:
-        print(json.dumps(s))
+        print(strict_json.dumps(s))
         return 0
     run_ = s["run"]
     print(f"{args.recording}: {'clean' if s['clean'] else 'NOT CLEAN'}")

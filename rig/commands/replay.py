@@ -24,11 +24,11 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from rig.bench.replay import replay
+    from rig.commands.run import limit_lines
 
     report = replay(args.recording, args.out, pace=args.pace)
     print(f"rig replay: {report['outcome'].upper()}: {report['counts']['plots_received']} plots, "
           f"{report['counts']['ticks']} pictures; reports in {args.out}/", file=sys.stderr)
-    for lim in report["limits"]:
-        value = "-" if lim["value"] is None else f"{lim['value']:.4g}"
-        print(f"  [{lim['outcome']}] {lim['name']} {lim['unit']}: {value}", file=sys.stderr)
+    for line in limit_lines(report["limits"]):
+        print(line, file=sys.stderr)
     return report["exit_code"]

@@ -52,16 +52,26 @@ def run(args) -> int:
     return outcome.exit_code
 
 
+def limit_lines(limits: list[dict]) -> list[str]:
+    """One line per limit: outcome, name, value, and why when it did not pass."""
+    lines = []
+    for lim in limits:
+        value = "-" if lim["value"] is None else f"{lim['value']:.4g}"
+        why = f" ({lim['reason']})" if lim["outcome"] != "pass" and lim["reason"] else ""
+        lines.append(f"  [{lim['outcome']}] {lim['name']} {lim['unit']}: {value}{why}")
+    return lines
+
+
 def _print_summary(outcome) -> None:
     r = outcome.report
     t = r["timing"]
     lines = [f"rig run: {r['outcome'].upper()} ({r['name']}, {r['duration_s']:.1f} s, "
              f"stopped by {r['stopped_by']})"]
-    pl = t["processing_latency_ms"]
+    pl, tj = t["processing_latency_ms"], t["tick_jitter_ms"]
     if pl["count"]:
+        jitter = f"{tj['p99']:.3f} ({tj['count']} ticks)" if tj["count"] else "-"
         lines.append(f"  processing latency ms p50 {pl['p50']:.3f} p99 {pl['p99']:.3f} max "
-                     f"{pl['max']:.3f}; tick jitter ms p99 "
-                     f"{(t['tick_jitter_ms']['p99'] or 0):.3f}; deadline misses "
+                     f"{pl['max']:.3f}; tick jitter ms p99 {jitter}; deadline misses "
                      f"{t['deadline_misses']}")
     c = r["counts"]
     lines.append(f"  plots {c['plots_received']}, dropped {c['dropped_plots']}, decoder errors "
@@ -69,8 +79,8 @@ def _print_summary(outcome) -> None:
     for label, s in (r["accuracy"].get("pictures") or {}).items():
         lines.append(f"  {label}: OSPA mean {s['ospa_mean_m']:.1f} m, false tracks "
                      f"{s['false_tracks']}, missed {s['missed_targets']}")
-    for lim in r["limits"]:
-        value = "-" if lim["value"] is None else f"{lim['value']:.4g}"
-        lines.append(f"  [{lim['outcome']}] {lim['name']} {lim['unit']}: {value}")
+    if "not_measurable" in r["accuracy"]:
+        lines.append(f"  accuracy: {r['accuracy']['not_measurable']}")
+    lines += limit_lines(r["limits"])
     lines.append(f"  reports in {outcome.out_dir}/")
     print("\n".join(lines), file=sys.stderr)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from rig import strict_json
 
 
 def add_parser(sub) -> None:
@@ -59,7 +60,7 @@ def run(args) -> int:
         out = result.to_json(series=args.series)
         if args.explain:
             out.update(result.explain())
-        print(json.dumps(out), flush=True)
+        print(strict_json.dumps(out), flush=True)
     else:
         print_score(result)
         if args.explain:

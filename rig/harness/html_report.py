@@ -56,7 +56,7 @@ def _limits_table(limits: list[dict]) -> str:
         return '<p class="muted">no limits configured</p>'
     rows = []
     for r in limits:
-        cls = {"pass": "pass", "fail": "fail"}.get(r["outcome"], "skip")
+        cls = {"pass": "pass", "fail": "fail", "no data": "fail"}.get(r["outcome"], "skip")
         value = "–" if r["value"] is None else f"{r['value']:.4g} {r['unit']}"
         rows.append(f"<tr><td>{html.escape(r['name'])} {html.escape(r['unit'])}</td>"
                     f"<td>{value}</td><td class='{cls}'>{html.escape(r['outcome'])}</td>"
@@ -163,7 +163,8 @@ def write_html(path: str | Path, report: dict, series: dict | None = None) -> No
     (latency samples, tracks and truth DataFrames, OSPA curves) for the figures."""
     series = series or {}
     outcome = report.get("outcome", "?")
-    timing_rows = [{"measurement": k, **{s: v.get(s) for s in ("count", "p50", "p99", "max", "mean")}}
+    timing_rows = [{"measurement": k,
+                    **{s: v.get(s) for s in ("count", "min", "p50", "p99", "max", "mean")}}
                    for k, v in (report.get("timing") or {}).items() if isinstance(v, dict)]
     counts = {k: v for k, v in (report.get("timing") or {}).items() if not isinstance(v, dict)}
     counts.update(report.get("counts") or {})
@@ -171,7 +172,7 @@ def write_html(path: str | Path, report: dict, series: dict | None = None) -> No
     acc_rows = [{"picture": name, **{k: v for k, v in sc.items() if not isinstance(v, (list, dict))}}
                 for name, sc in (accuracy.get("pictures") or {}).items()]
     parts = [
-        f"<h1>rig run: <span class='{'pass' if outcome == 'pass' else 'fail'}'>"
+        f"<h1>rig run: <span class='{ {'pass': 'pass', 'fail': 'fail'}.get(outcome, 'skip')}'>"
         f"{html.escape(outcome)}</span></h1>",
         f"<p class='muted'>{html.escape(str(report.get('config_file', '')))} · mode "
         f"{html.escape(str(report.get('mode', '')))} · {report.get('duration_s', 0):.1f} s · "

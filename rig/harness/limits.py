@@ -10,6 +10,15 @@ In a bench config::
 
 A bare number is an upper bound on that statistic; ``{">=": x}`` or ``{"<=": x}`` states
 the direction. For one-number measurements (counts) every statistic is the number itself.
+
+Outcomes: ``pass`` and ``fail``; ``inconclusive`` when the samples cannot decide a percentile
+limit; ``no data`` when nothing was measured (never a pass); ``skipped`` when the limit does
+not apply to the run (accuracy against truth in a bench with real targets). A percentile limit
+``pP <= B`` is judged from its samples as a binomial question on the fraction of samples above
+``B``: it passes when, at the stated confidence (95 % by default), that fraction is at most
+``1 − P/100`` (the exact Clopper–Pearson bound; the same as an order-statistic bound on the
+percentile), fails when it is surely more, and is inconclusive otherwise, saying how many
+samples a pass would need. So the p99 of 45 samples is no longer their maximum.
 """
 
 from __future__ import annotations
@@ -17,11 +26,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+from scipy.stats import beta
+
 from rig.errors import ConfigError
 
-from .measurements import MEASUREMENTS, STATISTICS, statistic
+from .measurements import MEASUREMENTS, PERCENTILES, STATISTICS, statistic
 
-PASS, FAIL, NOT_MEASURABLE = "pass", "fail", "not measurable"
+PASS, FAIL, INCONCLUSIVE, NO_DATA, SKIPPED = "pass", "fail", "inconclusive", "no data", "skipped"
+OUTCOMES = (PASS, FAIL, INCONCLUSIVE, NO_DATA, SKIPPED)
+#: confidence of the verdict on a percentile limit
+DEFAULT_CONFIDENCE = 0.95
 
 
 @dataclass(frozen=True)
@@ -43,15 +58,18 @@ class Limit:
 @dataclass(frozen=True)
 class LimitResult:
     limit: Limit
-    outcome: str             # PASS, FAIL or NOT_MEASURABLE
+    outcome: str             # one of OUTCOMES
     value: float | None
     reason: str = ""
+    samples: int | None = None         # how many samples judged it (series only)
+    samples_needed: int | None = None  # for a pass, when inconclusive
 
     def to_json(self) -> dict:
         lim = self.limit
         return {"name": lim.name, "measurement": lim.measurement, "statistic": lim.statistic,
                 "op": lim.op, "bound": lim.bound, "unit": lim.unit, "outcome": self.outcome,
-                "value": self.value, "reason": self.reason}
+                "value": self.value, "reason": self.reason, "samples": self.samples,
+                "samples_needed": self.samples_needed}
 
 
 def parse_limits(raw, *, file: str | None = None) -> list[Limit]:
@@ -88,23 +106,93 @@ def parse_limits(raw, *, file: str | None = None) -> list[Limit]:
     return limits
 
 
-def check_limits(limits: list[Limit], measured: dict, *, has_truth: bool) -> list[LimitResult]:
-    """Check each limit against ``measured`` (name -> summary dict or number)."""
+def check_limits(limits: list[Limit], measured: dict, *, has_truth: bool,
+                 samples: dict | None = None,
+                 confidence: float = DEFAULT_CONFIDENCE) -> list[LimitResult]:
+    """Check each limit against ``measured`` (name -> summary dict or number); a percentile
+    limit of a measurement whose raw ``samples`` are given is judged by
+    :func:`judge_percentile`."""
+    samples = samples or {}
     results = []
     for lim in limits:
         spec = MEASUREMENTS[lim.measurement]
         if spec.needs_truth and not has_truth:
-            results.append(LimitResult(lim, NOT_MEASURABLE, None, "needs truth (bench mode)"))
+            results.append(LimitResult(lim, SKIPPED, None, "needs the truth, which a run with "
+                                       "real targets does not have"))
             continue
         if lim.measurement not in measured:
-            results.append(LimitResult(lim, NOT_MEASURABLE, None, "not measured in this run"))
+            results.append(LimitResult(lim, NO_DATA, None, "not measured in this run"))
             continue
         value = statistic(measured[lim.measurement], lim.statistic)
-        if value is None:
-            results.append(LimitResult(lim, NOT_MEASURABLE, None, "no samples"))
+        count = measured[lim.measurement].get("count") if isinstance(
+            measured[lim.measurement], dict) else None
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            results.append(LimitResult(lim, NO_DATA, None, "no samples", samples=count))
+            continue
+        if lim.statistic in PERCENTILES and lim.measurement in samples:
+            results.append(judge_percentile(lim, samples[lim.measurement], float(value),
+                                            confidence))
             continue
         ok = value <= lim.bound if lim.op == "<=" else value >= lim.bound
         results.append(LimitResult(lim, PASS if ok else FAIL, float(value),
                                    "" if ok else f"{value:g} {lim.unit} is not {lim.op} "
-                                                 f"{lim.bound:g} {lim.unit}"))
+                                                 f"{lim.bound:g} {lim.unit}", samples=count))
     return results
+
+
+def judge_percentile(lim: Limit, series, value: float,
+                     confidence: float = DEFAULT_CONFIDENCE) -> LimitResult:
+    """Pass, fail or inconclusive for a percentile limit from its samples (module docstring):
+    ``k`` of ``n`` samples on the wrong side of the bound, against the share ``q`` the
+    percentile allows there."""
+    x = np.asarray(series, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if not n:
+        return LimitResult(lim, NO_DATA, None, "no samples", samples=0)
+    share = PERCENTILES[lim.statistic] / 100.0
+    if lim.op == "<=":
+        k, q = int(np.count_nonzero(x > lim.bound)), 1.0 - share
+    else:
+        k, q = int(np.count_nonzero(x < lim.bound)), share
+    alpha = 1.0 - confidence
+    upper = 1.0 if k >= n else float(beta.ppf(confidence, k + 1, n - k))
+    lower = 0.0 if k == 0 else float(beta.ppf(alpha, k, n - k + 1))
+    side = "above" if lim.op == "<=" else "below"
+    seen = (f"{k} of {n} samples {side} {lim.bound:g} {lim.unit} "
+            f"(the {lim.statistic} allows {q:.3g} of them; {confidence:.0%} confidence)")
+    if upper <= q:
+        return LimitResult(lim, PASS, value, seen, samples=n)
+    if lower > q:
+        return LimitResult(lim, FAIL, value, seen, samples=n)
+    needed = samples_for_pass(k, q, confidence)
+    return LimitResult(lim, INCONCLUSIVE, value,
+                       f"{seen}: too few samples to decide; a pass needs at least {needed} "
+                       f"with no more than {k} {side}", samples=n, samples_needed=needed)
+
+
+def samples_for_pass(k: int, q: float, confidence: float = DEFAULT_CONFIDENCE) -> int:
+    """The fewest samples in which ``k`` on the wrong side still pass a limit allowing the
+    share ``q`` there."""
+    def passes(n: int) -> bool:
+        return float(beta.ppf(confidence, k + 1, n - k)) <= q
+
+    low = max(k, math.ceil(math.log(1.0 - confidence) / math.log(1.0 - q)) - 1)
+    high = low + 1
+    while not passes(high):                    # the bound falls as n grows
+        low, high = high, 2 * high
+    while high - low > 1:                      # passes(high), not passes(low)
+        middle = (low + high) // 2
+        low, high = (low, middle) if passes(middle) else (middle, high)
+    return high
+
+
+def verdict(results: list[LimitResult] | list[dict]) -> tuple[str, int]:
+    """The run's outcome and exit code from its limits: ``fail`` (1) if any failed, else
+    ``inconclusive`` (5) if any was inconclusive or had no data, else ``pass`` (0)."""
+    outcomes = {r.outcome if isinstance(r, LimitResult) else r["outcome"] for r in results}
+    if FAIL in outcomes:
+        return FAIL, 1
+    if outcomes & {INCONCLUSIVE, NO_DATA}:
+        return INCONCLUSIVE, 5
+    return PASS, 0

@@ -14,7 +14,7 @@ import numpy as np
 
 #: Statistics a limit may name. ``p99_9`` is the 99.9th percentile.
 STATISTICS = ("mean", "min", "max", "p50", "p90", "p95", "p99", "p99_9", "count", "value")
-_PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p99_9": 99.9}
+PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p99_9": 99.9}
 
 
 @dataclass(frozen=True)
@@ -88,11 +88,11 @@ def summarize(samples) -> dict[str, float | int | None]:
     x = np.asarray(samples, dtype=float)
     x = x[np.isfinite(x)]
     if not len(x):
-        return {"count": 0, **{k: None for k in ("mean", "min", "max", *_PERCENTILES)}}
+        return {"count": 0, **{k: None for k in ("mean", "min", "max", *PERCENTILES)}}
     out: dict[str, float | int | None] = {"count": int(len(x)), "mean": float(x.mean()),
                                           "min": float(x.min()), "max": float(x.max())}
-    values = np.percentile(x, list(_PERCENTILES.values()))
-    out.update({k: float(v) for k, v in zip(_PERCENTILES, values)})
+    values = np.percentile(x, list(PERCENTILES.values()))
+    out.update({k: float(v) for k, v in zip(PERCENTILES, values)})
     return out
 
 

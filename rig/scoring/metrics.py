@@ -35,12 +35,12 @@ and **tracks per target** (tracks over targets).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from rig import strict_json
 from rig.errors import ConfigError, UsageError
 
 from .assignment import optimal_pairs
@@ -180,7 +180,7 @@ class ScoreResult:
             "breaks": [dict(zip(("t", "target_id", "track_id"), e)) for e in ident.breaks]}
 
     def dumps(self, **kw) -> str:
-        return json.dumps(self.to_json(**kw))
+        return strict_json.dumps(self.to_json(**kw))
 
 
 def _plain(x):
