@@ -87,6 +87,7 @@ class LoopResult:
     ticks: int
     cycles: int
     pictures: "TracksCsvWriter | None" = None    # the published pictures (tracks.csv)
+    processing_times_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # publication
     tick_times_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # run time of each
     snapshots: list = field(default_factory=list)   # (run time, per-sensor counts) per tick
     memory: list = field(default_factory=list)      # (run time, rig MB, [emulator MB]) per tick
@@ -199,6 +200,7 @@ class RealTimeLoop:
         self._stop_reason: str | None = None
         n = expected_plots
         self.processing = SampleBuffer(n)
+        self.processing_at = SampleBuffer(n)      # run time (s) of each latency's publication
         self.transport = SampleBuffer(n)
         self.lateness = SampleBuffer(4096)
         self.jitter = SampleBuffer(4096)
@@ -335,6 +337,7 @@ class RealTimeLoop:
         if updated is not None:
             done = self.feeds.publish(updated, tod_of(self.utc_tod_at_t0_s, updated))
             self.processing.extend((done - plots["t_arrival_ns"]) * 1e-6)
+            self.processing_at.extend(np.full(len(plots), self.run_time_s(done)))
         else:
             self._pending_latency.append(plots["t_arrival_ns"].copy())
         if self.recorder is not None:
@@ -353,6 +356,7 @@ class RealTimeLoop:
         if self._pending_latency:
             arrivals = np.concatenate(self._pending_latency)
             self.processing.extend((done - arrivals) * 1e-6)
+            self.processing_at.extend(np.full(len(arrivals), self.run_time_s(done)))
             self._pending_latency.clear()
         return done
 
@@ -360,6 +364,7 @@ class RealTimeLoop:
         plots = self._plots.values()
         return LoopResult(
             processing_latency_ms=self.processing.values(),
+            processing_times_s=self.processing_at.values(),
             transport_latency_ms=self.transport.values(),
             tick_lateness_ms=self.lateness.values(), tick_jitter_ms=self.jitter.values(),
             cycle_time_ms=self.cycle.values(), queue_depth=self.depth.values(),

@@ -130,11 +130,14 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
         "cycle_time_ms", "queue_depth")}
     if loaded.has_truth and joint is not None:
         samples.update({"ospa_m": joint.ospa_m, "gospa_m": joint.gospa_m})
-    limits = [r.to_json() for r in check_limits(loaded.limits, measured, samples=samples,
-                                                has_truth=loaded.has_truth)]
+    platform = extra.pop("platform", None)
+    limits = [r.to_json() for r in check_limits(
+        loaded.limits, measured, samples=samples, has_truth=loaded.has_truth,
+        platform=platform_lateness(platform, result, cfg.outputs.period_s))]
     env = describe_environment()
     env["realtime"] = extra.pop("realtime", None)
     env["fusion_kernels"] = engine.kernels_name
+    env["platform"] = platform.summary() if platform is not None else None
     report = {
         "rig_version": __version__, "config_file": str(loaded.path), "name": cfg.name,
         "mode": cfg.mode, "duration_s": result.elapsed_s, "stopped_by": result.stopped_by,
@@ -157,9 +160,31 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     return report
 
 
+def platform_lateness(platform, result, period_s: float) -> dict:
+    """Per timing measurement with sample times: how late the platform itself woke up around
+    each sample (ms), from the probe's record (empty without one). A tick's lateness looks
+    back over its own lateness, a jitter over its own plus one ms, a processing latency over
+    the time from the plot's arrival to its publication."""
+    if platform is None:
+        return {}
+    out = {}
+    ticks = np.asarray(result.tick_times_s, float)
+    lateness = np.asarray(result.tick_lateness_ms, float)
+    if len(ticks) and len(ticks) == len(lateness):
+        out["tick_lateness_ms"] = platform.late_around(ticks, lateness * 1e-3 + 1e-3)
+        jitter = np.asarray(result.tick_jitter_ms, float)
+        if len(jitter) == len(ticks) - 1:
+            out["tick_jitter_ms"] = platform.late_around(ticks[1:], jitter * 1e-3 + 1e-3)
+    at = np.asarray(result.processing_times_s, float)
+    latency = np.asarray(result.processing_latency_ms, float)
+    if len(at) and len(at) == len(latency):
+        out["processing_latency_ms"] = platform.late_around(at, latency * 1e-3)
+    return out
+
+
 def _as_result(row: dict):
     from rig.harness.limits import Limit, LimitResult
 
     return LimitResult(Limit(row["measurement"], row["statistic"], row["op"], row["bound"]),
                        row["outcome"], row["value"], row["reason"], row.get("samples"),
-                       row.get("samples_needed"))
+                       row.get("samples_needed"), row.get("attributed_to"))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rig.errors import TransportError
+from rig.harness.platform import PlatformProbe, PlatformSamples
 from rig.fusion import FusionEngine, SensorTable
 from rig.interchange import TracksCsvWriter
 
@@ -68,7 +69,8 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, view=None, realtime: bool 
     extra = {"started_utc": started_utc, "realtime": bench.realtime_done or None,
              "sensor_failures": bench.failures, "emulators": bench.emulator_summaries,
              "feeds": feeds, "recording": bench.recording_summary,
-             "fault_events": {s.id: fault_events(s) for s in bench.sensors}}
+             "fault_events": {s.id: fault_events(s) for s in bench.sensors},
+             "platform": bench.platform}
     report = write_reports(loaded, rows, bench.engine, result, out_dir, t0_ns=bench.t0_ns,
                            extra=extra)
     return RunOutcome(report["exit_code"], out_dir, report)
@@ -102,6 +104,8 @@ class Bench:
         self.recorder = None
         self.view = None
         self.loop: RealTimeLoop | None = None
+        self.probe = PlatformProbe(out_dir)
+        self.platform: PlatformSamples | None = None
         self.pictures: TracksCsvWriter | None = None
         self.recording_summary = None
         self.realtime_done: dict = {}
@@ -140,6 +144,10 @@ class Bench:
                 self.recorder.event(time.monotonic_ns(), {**e, "sensor": s.id})
         self.recording_summary = self.recorder.close()
 
+    def _stop_probe(self) -> None:
+        if self.platform is None:
+            self.platform = self.probe.stop()
+
     def _close_sensors(self) -> None:
         for s in self.sensors:
             s.close_driver()
@@ -161,6 +169,8 @@ class Bench:
             e.emulated for e in cfg.sensors)
         self.t0_ns = time.monotonic_ns() + round(lead_s * 1e9)
         self.utc_tod_at_t0 = (time.time() + lead_s) % 86400.0
+        self.probe.start(self.t0_ns, self.t0_ns + round((cfg.duration_s + 5.0) * 1e9))
+        self._stack.callback(self._stop_probe)
         if self.record_path is not None:
             self.recorder = self._open_recorder()
             self._stack.callback(self._close_recorder)
@@ -221,7 +231,9 @@ class Bench:
             utc_tod_at_t0_s=self.utc_tod_at_t0,
             on_tick=self.view.update if self.view is not None else None,
             expected_plots=expected, wakeup=self.wakeup, recorder=self.recorder)
-        return self.loop.run()
+        result = self.loop.run()
+        self._stop_probe()
+        return result
 
 
 def _sensor_failed(s: SensorHandle, e: Exception, failures: list) -> None:

@@ -63,13 +63,14 @@ class LimitResult:
     reason: str = ""
     samples: int | None = None         # how many samples judged it (series only)
     samples_needed: int | None = None  # for a pass, when inconclusive
+    attributed_to: str | None = None   # "rig" (a failure) or "platform" (the machine was late)
 
     def to_json(self) -> dict:
         lim = self.limit
         return {"name": lim.name, "measurement": lim.measurement, "statistic": lim.statistic,
                 "op": lim.op, "bound": lim.bound, "unit": lim.unit, "outcome": self.outcome,
                 "value": self.value, "reason": self.reason, "samples": self.samples,
-                "samples_needed": self.samples_needed}
+                "samples_needed": self.samples_needed, "attributed_to": self.attributed_to}
 
 
 def parse_limits(raw, *, file: str | None = None) -> list[Limit]:
@@ -107,12 +108,14 @@ def parse_limits(raw, *, file: str | None = None) -> list[Limit]:
 
 
 def check_limits(limits: list[Limit], measured: dict, *, has_truth: bool,
-                 samples: dict | None = None,
+                 samples: dict | None = None, platform: dict | None = None,
                  confidence: float = DEFAULT_CONFIDENCE) -> list[LimitResult]:
     """Check each limit against ``measured`` (name -> summary dict or number); a percentile
     limit of a measurement whose raw ``samples`` are given is judged by
-    :func:`judge_percentile`."""
+    :func:`judge_percentile`, with ``platform[name]`` (how late the machine itself was at
+    each sample, ms) where the platform probe measured it."""
     samples = samples or {}
+    platform = platform or {}
     results = []
     for lim in limits:
         spec = MEASUREMENTS[lim.measurement]
@@ -131,7 +134,7 @@ def check_limits(limits: list[Limit], measured: dict, *, has_truth: bool,
             continue
         if lim.statistic in PERCENTILES and lim.measurement in samples:
             results.append(judge_percentile(lim, samples[lim.measurement], float(value),
-                                            confidence))
+                                            confidence, platform.get(lim.measurement)))
             continue
         ok = value <= lim.bound if lim.op == "<=" else value >= lim.bound
         results.append(LimitResult(lim, PASS if ok else FAIL, float(value),
@@ -141,34 +144,57 @@ def check_limits(limits: list[Limit], measured: dict, *, has_truth: bool,
 
 
 def judge_percentile(lim: Limit, series, value: float,
-                     confidence: float = DEFAULT_CONFIDENCE) -> LimitResult:
+                     confidence: float = DEFAULT_CONFIDENCE,
+                     platform_late_ms=None) -> LimitResult:
     """Pass, fail or inconclusive for a percentile limit from its samples (module docstring):
     ``k`` of ``n`` samples on the wrong side of the bound, against the share ``q`` the
-    percentile allows there."""
+    percentile allows there. With ``platform_late_ms`` (per sample, how late the machine
+    itself woke up around it), a limit that does not pass only because of samples taken
+    while the platform was at least half the bound late is ``inconclusive`` attributed to
+    the platform; a failure without them is the rig's."""
     x = np.asarray(series, dtype=float)
-    x = x[np.isfinite(x)]
+    keep = np.isfinite(x)
+    x = x[keep]
     n = len(x)
     if not n:
         return LimitResult(lim, NO_DATA, None, "no samples", samples=0)
     share = PERCENTILES[lim.statistic] / 100.0
-    if lim.op == "<=":
-        k, q = int(np.count_nonzero(x > lim.bound)), 1.0 - share
-    else:
-        k, q = int(np.count_nonzero(x < lim.bound)), share
-    alpha = 1.0 - confidence
-    upper = 1.0 if k >= n else float(beta.ppf(confidence, k + 1, n - k))
-    lower = 0.0 if k == 0 else float(beta.ppf(alpha, k, n - k + 1))
+    wrong = x > lim.bound if lim.op == "<=" else x < lim.bound
+    q = 1.0 - share if lim.op == "<=" else share
+    k = int(np.count_nonzero(wrong))
     side = "above" if lim.op == "<=" else "below"
     seen = (f"{k} of {n} samples {side} {lim.bound:g} {lim.unit} "
             f"(the {lim.statistic} allows {q:.3g} of them; {confidence:.0%} confidence)")
-    if upper <= q:
+    outcome = _binomial_outcome(k, n, q, confidence)
+    if outcome == PASS:
         return LimitResult(lim, PASS, value, seen, samples=n)
-    if lower > q:
-        return LimitResult(lim, FAIL, value, seen, samples=n)
+    if platform_late_ms is not None:
+        late = np.asarray(platform_late_ms, float)[keep]
+        explained = int(np.count_nonzero(wrong & (late >= 0.5 * abs(lim.bound))))
+        if explained:
+            own = _binomial_outcome(k - explained, n, q, confidence)
+            seen += (f"; {explained} of them came while the machine itself woke up at least "
+                     f"{0.5 * abs(lim.bound):g} {lim.unit} late")
+            if own != FAIL:
+                return LimitResult(lim, INCONCLUSIVE, value,
+                                   f"platform: {seen}; without them the rig "
+                                   f"{'passes' if own == PASS else 'is undecided'}",
+                                   samples=n, attributed_to="platform")
+    if outcome == FAIL:
+        return LimitResult(lim, FAIL, value, seen, samples=n, attributed_to="rig")
     needed = samples_for_pass(k, q, confidence)
     return LimitResult(lim, INCONCLUSIVE, value,
                        f"{seen}: too few samples to decide; a pass needs at least {needed} "
                        f"with no more than {k} {side}", samples=n, samples_needed=needed)
+
+
+def _binomial_outcome(k: int, n: int, q: float, confidence: float) -> str:
+    """PASS when the share of wrong samples is surely at most ``q``, FAIL when surely more."""
+    upper = 1.0 if k >= n else float(beta.ppf(confidence, k + 1, n - k))
+    if upper <= q:
+        return PASS
+    lower = 0.0 if k == 0 else float(beta.ppf(1.0 - confidence, k, n - k + 1))
+    return FAIL if lower > q else INCONCLUSIVE
 
 
 def samples_for_pass(k: int, q: float, confidence: float = DEFAULT_CONFIDENCE) -> int:

@@ -1,0 +1,58 @@
+"""The platform probe beside the rig, and the verdicts it lets the rig attribute."""
+
+import time
+
+import numpy as np
+
+from rig.harness.limits import FAIL, INCONCLUSIVE, PASS, Limit, judge_percentile
+from rig.harness.platform import PlatformProbe, PlatformSamples
+
+
+def test_the_probe_records_every_wake_up_of_a_real_run(tmp_path):
+    probe = PlatformProbe(tmp_path)
+    t0 = time.monotonic_ns() + 200_000_000
+    probe.start(t0, t0 + 600_000_000)
+    time.sleep(1.2)
+    samples = probe.stop()
+    assert samples is not None and not probe.path.exists()
+    assert 400 <= len(samples.late_ms) <= 601                    # one a millisecond
+    assert np.all(samples.late_ms >= 0) and np.all(np.diff(samples.target_ns) > 0)
+    summary = samples.summary()
+    assert summary["wakeup_lateness_ms"]["count"] == len(samples.late_ms)
+    assert summary["steal_cpu_s_per_s"] is not None and summary["procs_running"]["max"] >= 1
+
+
+def synthetic(late_at_s: dict[float, float], t0_ns: int = 0) -> PlatformSamples:
+    """A probe record of 2 s, on time except the wake-ups given (run time s -> late ms)."""
+    target = t0_ns + np.arange(0, 2_000_000_000, 1_000_000, dtype=np.int64)
+    late = np.zeros(len(target))
+    for t_s, ms in late_at_s.items():
+        late[int(t_s * 1000)] = ms
+    return PlatformSamples(target, late, np.zeros(0, np.int64), np.zeros(0, np.int64),
+                           np.zeros(0, np.int64), t0_ns)
+
+
+def test_late_around_looks_back_over_each_sample():
+    p = synthetic({0.5: 8.0, 1.5: 1.0})
+    got = p.late_around(np.array([0.505, 0.52, 1.5, 1.9]), np.array([0.010, 0.010, 0.0, 0.5]))
+    assert list(got) == [8.0, 0.0, 1.0, 1.0]
+
+
+def test_a_limit_missed_while_the_machine_was_late_is_the_platform_s():
+    lim = Limit("tick_jitter_ms", "p95", "<=", 2.0)
+    x = np.r_[np.full(405, 0.3), np.full(45, 6.0)]               # 10 % late: fails p95
+    assert judge_percentile(lim, x, 6.0).outcome == FAIL
+    platform_late = np.r_[np.zeros(405), np.full(45, 5.0)]       # the machine slept 5 ms late
+    verdict = judge_percentile(lim, x, 6.0, platform_late_ms=platform_late)
+    assert verdict.outcome == INCONCLUSIVE and verdict.attributed_to == "platform"
+    assert verdict.reason.startswith("platform:")
+    assert "without them the rig passes" in verdict.reason
+    # the same misses with the machine on time are the rig's
+    rig_late = judge_percentile(lim, x, 6.0, platform_late_ms=np.zeros(450))
+    assert rig_late.outcome == FAIL and rig_late.attributed_to == "rig"
+    # a machine late only a little (under half the bound) explains nothing
+    slight = judge_percentile(lim, x, 6.0, platform_late_ms=np.full(450, 0.9))
+    assert slight.outcome == FAIL
+    # and a healthy run passes whatever the machine did
+    assert judge_percentile(lim, np.full(450, 0.3), 0.3,
+                            platform_late_ms=np.full(450, 9.0)).outcome == PASS
