@@ -92,3 +92,26 @@ def test_sample_buffers_keep_structured_records_across_growth(rng):
     assert kept.dtype == expected.dtype and len(kept) == len(expected) > 16
     for name in expected.dtype.names:
         assert kept[name].tobytes() == expected[name].tobytes(), name
+
+
+def test_limits_at_risk_are_every_limit_of_the_config():
+    from types import SimpleNamespace
+
+    from rig.bench.live import LiveView
+
+    config = SimpleNamespace(name="x", duration_s=10, limits={
+        "tick_jitter_ms": {"p95": 2}, "processing_latency_ms": {"p99": 5},
+        "decoder_errors": {"max": 0}, "tracks_published": {"min": {">=": 3}},
+        "ospa_m": {"mean": 600}})
+    view = LiveView([], None, config, live=False, console=Console(file=io.StringIO()))
+    loop = SimpleNamespace(processing=SampleBuffer(), transport=SampleBuffer(),
+                           lateness=SampleBuffer(), jitter=SampleBuffer(),
+                           cycle=SampleBuffer(), depth=SampleBuffer(), deadline_misses=0,
+                           pictures=SimpleNamespace(last=[1, 2, 3, 4]))
+    loop.jitter.extend(np.r_[np.full(90, 0.2), np.full(10, 3.0)])   # p95 3 ms: at risk
+    loop.processing.extend(np.full(100, 1.0))                        # far from 5 ms
+    rows = [["A1", "A", "serial-sensor", "streaming", 100, 10, 2, 0, 0]]   # 2 decoder errors
+    risky = view._at_risk(loop, rows)
+    assert risky == ["tick_jitter_ms p95 3 (limit <= 2)", "decoder_errors max 2 (limit <= 0)"]
+    loop.pictures.last = [1]
+    assert "tracks_published min 1 (limit >= 3)" in view._at_risk(loop, rows)

@@ -22,6 +22,8 @@ import numpy as np
 from rich.console import Console
 
 from rig.emulation.process import die_with_parent
+from rig.harness.limits import parse_limits
+from rig.harness.measurements import PERCENTILES
 from rig.launch import module_command
 
 from .live_render import log_line
@@ -45,6 +47,18 @@ def recent_percentiles(buffer, qs) -> list[float | None]:
     return [float(recent[max(0, math.ceil(q / 100 * recent.size) - 1)]) for q in qs]
 
 
+def recent_statistic(buffer, statistic: str) -> float | None:
+    """One statistic (a limit's: p99, max, mean, ...) of the latest samples of a buffer."""
+    if statistic in PERCENTILES:
+        return recent_percentiles(buffer, (PERCENTILES[statistic],))[0]
+    n = buffer.n
+    if not n:
+        return None
+    recent = buffer._data[max(0, n - RECENT_SAMPLES):n]
+    value = {"max": recent.max, "min": recent.min, "mean": recent.mean}.get(statistic)
+    return float(value()) if value else float(n) if statistic == "count" else None
+
+
 def _view_process_setup() -> None:
     """In the view process before exec: yield the CPU to the run (the view is only for
     people), and end with the run."""
@@ -65,8 +79,7 @@ class LiveView:
         self._view: subprocess.Popen | None = None
         self._pending = b""
         self._last = 0.0
-        self._limits = {(k, s): v for k, stats in (config.limits or {}).items()
-                        for s, v in stats.items() if isinstance(v, (int, float))}
+        self._limits = parse_limits(config.limits)
 
     @classmethod
     def of_bench(cls, bench, **options) -> "LiveView":
@@ -147,19 +160,34 @@ class LiveView:
             "transport_ms": recent_percentiles(loop.transport, (50, 99)),
             "lateness_p99_ms": recent_percentiles(loop.lateness, (99,))[0],
             "deadline_misses": loop.deadline_misses,
-            "at_risk": self._at_risk(loop, processing[1], sum(r[8] for r in rows)),
+            "at_risk": self._at_risk(loop, rows),
             "sensors": rows,
         }
 
-    def _at_risk(self, loop, processing_p99: float | None, drops: int) -> list[str]:
+    def _at_risk(self, loop, rows: list) -> list[str]:
+        """Every limit of the config whose measurement, so far, is beyond 80 % of its bound
+        (or, for a count, beyond the bound; for a lower bound, still below it)."""
+        series = {"processing_latency_ms": loop.processing, "transport_latency_ms": loop.transport,
+                  "tick_lateness_ms": loop.lateness, "tick_jitter_ms": loop.jitter,
+                  "cycle_time_ms": loop.cycle, "queue_depth": loop.depth}
+        counts = {"deadline_misses": loop.deadline_misses,
+                  "plots_received": sum(r[4] for r in rows),
+                  "decoder_errors": sum(r[6] for r in rows),
+                  "sequence_gaps": sum(r[7] for r in rows),
+                  "dropped_plots": sum(r[8] for r in rows),
+                  "tracks_published": len(loop.pictures.last)}
         risky = []
-        bound = self._limits.get(("processing_latency_ms", "p99"))
-        if bound is not None and processing_p99 is not None and processing_p99 > 0.8 * bound:
-            risky.append(f"processing_latency_ms p99 {processing_p99:.2f} (limit {bound:g})")
-        bound = self._limits.get(("deadline_misses", "max"))
-        if bound is not None and loop.deadline_misses > bound:
-            risky.append(f"deadline_misses {loop.deadline_misses} (limit {bound:g})")
-        bound = self._limits.get(("dropped_plots", "max"))
-        if bound is not None and drops > bound:
-            risky.append(f"dropped_plots {drops} (limit {bound:g})")
+        for lim in self._limits:
+            if lim.measurement in series:
+                value = recent_statistic(series[lim.measurement], lim.statistic)
+                margin = 0.8
+            elif lim.measurement in counts:
+                value, margin = counts[lim.measurement], 1.0
+            else:
+                continue                    # known only at the end (accuracy, soak)
+            if value is None:
+                continue
+            if value > margin * lim.bound if lim.op == "<=" else value < lim.bound:
+                risky.append(f"{lim.measurement} {lim.statistic} {value:.3g} "
+                             f"(limit {lim.op} {lim.bound:g})")
         return risky

@@ -137,7 +137,7 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     env = describe_environment()
     env["realtime"] = extra.pop("realtime", None)
     env["fusion_kernels"] = engine.kernels_name
-    env["platform"] = platform.summary() if platform is not None else None
+    env["platform_probe"] = platform.summary() if platform is not None else None
     report = {
         "rig_version": __version__, "config_file": str(loaded.path), "name": cfg.name,
         "mode": cfg.mode, "duration_s": result.elapsed_s, "stopped_by": result.stopped_by,
