@@ -77,7 +77,7 @@ class _Session:
                 cmd += ["--duration", str(duration)]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             report_path = out / "report.json"
-            if proc.returncode not in (0, 1) or not report_path.is_file():
+            if proc.returncode not in (0, 1, 5) or not report_path.is_file():
                 self._error = (f"rig run {self.path} exited with {proc.returncode}:\n"
                                + proc.stderr[-4000:])
             else:

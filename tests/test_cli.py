@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 
@@ -57,3 +58,27 @@ def test_monitor_streams_an_emulated_sensor():
     received = int(summary.split()[1])
     assert 5000 <= received <= 2 * 5000 * 1.1
     assert "sequence gaps 0" in summary and "CRC errors 0" in summary
+
+
+def test_an_internal_error_exits_4_with_the_traceback_in_the_output_folder(tmp_path,
+                                                                           monkeypatch, capsys):
+    from rig import cli
+    from rig.commands import fuse
+
+    def broken(args):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(fuse, "run", broken)
+    code = cli.main(["fuse", str(tmp_path), "--out", str(tmp_path / "out" / "tracks.csv")])
+    err = capsys.readouterr().err
+    assert code == 4
+    assert err.count("\n") == 1 and "internal error: ZeroDivisionError: a bug" in err
+    log = tmp_path / "out" / "rig-error.log"
+    assert str(log) in err and "Traceback" in log.read_text() and "broken" in log.read_text()
+
+
+def test_json_outputs_are_strict(tmp_path):
+    from rig.strict_json import dumps
+
+    text = dumps({"a": float("nan"), "b": [float("inf"), 1.5], "c": np.float32(2.0)})
+    assert json.loads(text) == {"a": None, "b": [None, 1.5], "c": 2.0}

@@ -20,22 +20,34 @@ def test_the_probe_records_every_wake_up_of_a_real_run(tmp_path):
     summary = samples.summary()
     assert summary["wakeup_lateness_ms"]["count"] == len(samples.late_ms)
     assert summary["steal_cpu_s_per_s"] is not None and summary["procs_running"]["max"] >= 1
+    assert np.all(np.diff(samples.wait_ms) >= 0)                # the test's thread watched
 
 
-def synthetic(late_at_s: dict[float, float], t0_ns: int = 0) -> PlatformSamples:
-    """A probe record of 2 s, on time except the wake-ups given (run time s -> late ms)."""
+def synthetic(late_at_s: dict[float, float], waited_at_s: dict[float, float] | None = None,
+              t0_ns: int = 0) -> PlatformSamples:
+    """A probe record of 2 s, on time except the wake-ups given (run time s -> late ms) and
+    the loop's waits for a CPU (run time s -> ms waited just before)."""
     target = t0_ns + np.arange(0, 2_000_000_000, 1_000_000, dtype=np.int64)
     late = np.zeros(len(target))
     for t_s, ms in late_at_s.items():
         late[int(t_s * 1000)] = ms
-    return PlatformSamples(target, late, np.zeros(0, np.int64), np.zeros(0, np.int64),
-                           np.zeros(0, np.int64), t0_ns)
+    waited = np.zeros(len(target))
+    for t_s, ms in (waited_at_s or {}).items():
+        waited[int(t_s * 1000)] = ms
+    return PlatformSamples(target, late, np.cumsum(waited), np.zeros(0, np.int64),
+                           np.zeros(0, np.int64), np.zeros(0, np.int64), t0_ns)
 
 
 def test_late_around_looks_back_over_each_sample():
     p = synthetic({0.5: 8.0, 1.5: 1.0})
     got = p.late_around(np.array([0.505, 0.52, 1.5, 1.9]), np.array([0.010, 0.010, 0.0, 0.5]))
     assert list(got) == [8.0, 0.0, 1.0, 1.0]
+
+
+def test_the_loop_waiting_for_a_cpu_is_the_platform_being_late():
+    p = synthetic({}, waited_at_s={0.700: 2.0, 0.702: 3.0})
+    got = p.late_around(np.array([0.703, 0.703, 0.9]), np.array([0.005, 0.0015, 0.1]))
+    assert list(got) == [5.0, 3.0, 0.0]
 
 
 def test_a_limit_missed_while_the_machine_was_late_is_the_platform_s():
@@ -50,9 +62,13 @@ def test_a_limit_missed_while_the_machine_was_late_is_the_platform_s():
     # the same misses with the machine on time are the rig's
     rig_late = judge_percentile(lim, x, 6.0, platform_late_ms=np.zeros(450))
     assert rig_late.outcome == FAIL and rig_late.attributed_to == "rig"
-    # a machine late only a little (under half the bound) explains nothing
-    slight = judge_percentile(lim, x, 6.0, platform_late_ms=np.full(450, 0.9))
+    # a machine late by less than the samples' excess explains nothing
+    slight = judge_percentile(lim, x, 6.0, platform_late_ms=np.full(450, 3.9))
     assert slight.outcome == FAIL
+    # nor does any machine explain a limit no sample could meet
+    impossible = Limit("processing_latency_ms", "p50", "<=", 1e-6)
+    assert judge_percentile(impossible, np.full(100, 1.3), 1.3,
+                            platform_late_ms=np.full(100, 0.3)).outcome == FAIL
     # and a healthy run passes whatever the machine did
     assert judge_percentile(lim, np.full(450, 0.3), 0.3,
                             platform_late_ms=np.full(450, 9.0)).outcome == PASS

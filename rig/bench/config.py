@@ -173,6 +173,9 @@ class RealtimeEntry(_Strict):
     tick_guard_s: float = Field(0.003, ge=0, le=0.1, description="start no fusion cycle "
                                 "this close to an output tick: plots arriving then wait for "
                                 "the tick, which starts on time")
+    stall_s: float = Field(0.0, ge=0, le=0.1, description="an injected fault of the rig "
+                           "itself: every fusion cycle busy-waits this long (to see the "
+                           "timing verdicts point at rig; benchmarks/bench_verdicts.py)")
 
 
 class BenchConfig(_Strict):

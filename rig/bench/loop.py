@@ -157,6 +157,7 @@ class LoopTiming:
     guard_ns: int                # no fusion cycle starts this close to a tick
     switch_interval_s: float     # the interpreter's switch interval during the run
     gc_freeze: bool = True       # gc.freeze() after start-up, no collection in the loop
+    stall_ns: int = 0            # injected fault: every fusion cycle busy-waits this long
 
     @classmethod
     def of(cls, cfg, t0_ns: int, *, fifo: bool = False) -> "LoopTiming":
@@ -167,7 +168,8 @@ class LoopTiming:
                    deadline_ns=round(cfg.outputs.deadline_s * 1e9), spin_ns=spin_ns,
                    guard_ns=max(spin_ns, round(cfg.realtime.tick_guard_s * 1e9)),
                    switch_interval_s=cfg.realtime.switch_interval_s,
-                   gc_freeze=cfg.realtime.gc_freeze)
+                   gc_freeze=cfg.realtime.gc_freeze,
+                   stall_ns=round(cfg.realtime.stall_s * 1e9))
 
 
 class RealTimeLoop:
@@ -311,6 +313,10 @@ class RealTimeLoop:
     def _cycle(self) -> None:
         t_start = time.perf_counter_ns()
         now = time.monotonic_ns()
+        if self.timing.stall_ns:                 # the injected fault: a slow cycle
+            while time.monotonic_ns() < now + self.timing.stall_ns:
+                pass
+            now = time.monotonic_ns()
         batches = []
         counts = []
         depth = 0

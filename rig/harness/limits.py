@@ -149,9 +149,10 @@ def judge_percentile(lim: Limit, series, value: float,
     """Pass, fail or inconclusive for a percentile limit from its samples (module docstring):
     ``k`` of ``n`` samples on the wrong side of the bound, against the share ``q`` the
     percentile allows there. With ``platform_late_ms`` (per sample, how late the machine
-    itself woke up around it), a limit that does not pass only because of samples taken
-    while the platform was at least half the bound late is ``inconclusive`` attributed to
-    the platform; a failure without them is the rig's."""
+    itself was around it), a sample on the wrong side that would have been on the right one
+    without the platform's delay is the platform's; a limit that does not pass only because
+    of such samples is ``inconclusive`` attributed to the platform, a failure without them
+    is the rig's."""
     x = np.asarray(series, dtype=float)
     keep = np.isfinite(x)
     x = x[keep]
@@ -170,11 +171,13 @@ def judge_percentile(lim: Limit, series, value: float,
         return LimitResult(lim, PASS, value, seen, samples=n)
     if platform_late_ms is not None:
         late = np.asarray(platform_late_ms, float)[keep]
-        explained = int(np.count_nonzero(wrong & (late >= 0.5 * abs(lim.bound))))
+        within = x - late <= lim.bound if lim.op == "<=" else x + late >= lim.bound
+        explained = int(np.count_nonzero(wrong & within))
         if explained:
             own = _binomial_outcome(k - explained, n, q, confidence)
-            seen += (f"; {explained} of them came while the machine itself woke up at least "
-                     f"{0.5 * abs(lim.bound):g} {lim.unit} late")
+            seen += (f"; {explained} of them would have been within the bound but for the "
+                     f"machine itself being late then (waking a sleeper, or giving the loop "
+                     f"a CPU)")
             if own != FAIL:
                 return LimitResult(lim, INCONCLUSIVE, value,
                                    f"platform: {seen}; without them the rig "
