@@ -86,6 +86,20 @@ def test_run_writes_every_report(short_run):
     assert not emulators_of(out), "an emulator outlived the run"
 
 
+def test_the_report_follows_its_schema_and_is_strict_json(short_run):
+    import jsonschema
+
+    from rig.bench.report import report_schema
+
+    text = (short_run["out"] / "report.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    report = json.loads(text)
+    jsonschema.validate(report, report_schema())
+    assert report["schema_version"] == 1
+    with pytest.raises(jsonschema.ValidationError):     # the schema does check
+        jsonschema.validate({**report, "exit_code": 3}, report_schema())
+
+
 def test_report_figures_are_present_and_sane(short_run):
     r = json.loads((short_run["out"] / "report.json").read_text())
     assert r["mode"] == "emulated" and r["stopped_by"] == "duration"

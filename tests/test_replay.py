@@ -5,8 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
+from rig.bench.report import report_schema
 from rig.record import Kind, read_recording
 
 SHORT = Path(__file__).parent / "data" / "bench" / "short.yaml"
@@ -45,6 +47,7 @@ def test_replay_is_bit_identical_to_the_live_run(recorded, tmp_path, run):
     assert (out / "tracks.csv").read_bytes() == (recorded / "tracks.csv").read_bytes()
     live = json.loads((recorded / "report.json").read_text())
     again = json.loads((out / "report.json").read_text())
+    jsonschema.validate(again, report_schema())
     for key in ("processing_latency_ms", "transport_latency_ms", "tick_lateness_ms",
                 "tick_jitter_ms"):
         assert again["timing"][key] == live["timing"][key], key

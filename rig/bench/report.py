@@ -4,6 +4,8 @@ report.html, and the figures in them."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,10 @@ from rig.interchange import write_csv
 from .accuracy import accuracy
 from .faults_report import fault_rows, losses_outside_faults
 from .sensor_handles import decoder_errors
+
+#: the version of report.json's layout (rig/schemas/report.schema.json)
+REPORT_SCHEMA_VERSION = 1
+
 
 def sensor_row(sensor_id, partner, family, transport, state, plots, counters, elapsed_s, *,
                stale_events=0, error=None) -> dict:
@@ -139,7 +145,7 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     env["fusion_kernels"] = engine.kernels_name
     env["platform_probe"] = platform.summary() if platform is not None else None
     report = {
-        "rig_version": __version__, "config_file": str(loaded.path), "name": cfg.name,
+        "schema_version": REPORT_SCHEMA_VERSION, "rig_version": __version__, "config_file": str(loaded.path), "name": cfg.name,
         "mode": cfg.mode, "duration_s": result.elapsed_s, "stopped_by": result.stopped_by,
         **extra, "config": cfg.model_dump(mode="json"), "environment": env,
         "sensors": sensor_rows, "timing": timing, "counts": counts,
@@ -158,6 +164,11 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     report = strict_json.plain(report)
     (out_dir / "report.json").write_text(strict_json.dumps(report, indent=1) + "\n")
     return report
+
+
+def report_schema() -> dict:
+    """The JSON Schema of report.json (``rig/schemas/report.schema.json``)."""
+    return json.loads(resources.files("rig.schemas").joinpath("report.schema.json").read_text())
 
 
 def platform_lateness(platform, result, period_s: float) -> dict:

@@ -1,0 +1,1 @@
+"""JSON Schemas of what rig writes (report.json)."""
