@@ -96,6 +96,7 @@ def test_the_report_follows_its_schema_and_is_strict_json(short_run):
     report = json.loads(text)
     jsonschema.validate(report, report_schema())
     assert report["schema_version"] == 1
+    assert report["counts"]["feed_send_errors"] == sum(f["send_errors"] for f in report["feeds"])
     with pytest.raises(jsonschema.ValidationError):     # the schema does check
         jsonschema.validate({**report, "exit_code": 3}, report_schema())
 

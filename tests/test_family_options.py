@@ -57,3 +57,27 @@ def test_emulate_lists_and_takes_only_the_named_family_s_flags(capsys):
         main(["emulate", "--family=scpi-sensor", "--sac", "3"])
     assert e.value.code == 2
     assert "unrecognized arguments: --sac 3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("transport,message", [
+    ("nonsense", "neither udp://HOST:PORT"),
+    ("udp://@127.0.0.1:8610", "a feed sends"),
+    ("udp://127.0.0.1", "expected udp://HOST:PORT"),
+    ("carrier://x", "unknown scheme carrier://"),
+])
+def test_a_feed_transport_is_checked(tmp_path, transport, message):
+    path = tmp_path / "bench.yaml"
+    path.write_text(yaml.safe_dump({"duration_s": 5, "sensors": [{"id": "A1"}], "outputs": {
+        "feeds": [{"partner": "A", "transport": transport}]}}))
+    with pytest.raises(ConfigError, match=r"outputs\.feeds\[0\]\.transport") as e:
+        load_bench_config(path)
+    assert message in str(e.value)
+
+
+def test_good_feed_transports_pass(tmp_path):
+    path = tmp_path / "bench.yaml"
+    feeds = [{"partner": "A", "transport": t} for t in
+             ("udp://127.0.0.1:8610", "/dev/ttyUSB0", "socket://10.0.0.5:4001", "loop://")]
+    path.write_text(yaml.safe_dump({"duration_s": 5, "sensors": [{"id": "A1"}],
+                                    "outputs": {"feeds": feeds}}))
+    assert len(load_bench_config(path).config.outputs.feeds) == 4

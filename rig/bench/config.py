@@ -28,6 +28,8 @@ from rig.validation import key_path, load_yaml, validate
 
 CONFIG_VERSION = 1
 EMULATED = "emulated"
+#: URL schemes pyserial opens (serial_for_url), for serial feeds
+PYSERIAL_SCHEMES = frozenset({"alt", "cp2110", "hwgrep", "loop", "rfc2217", "socket", "spy"})
 
 
 class _Strict(BaseModel):
@@ -122,6 +124,28 @@ class FeedEntry(_Strict):
     format: Literal["cat062"] = "cat062"
     transport: str = Field(description="udp://HOST:PORT, or a serial port / pyserial URL "
                            "(HDLC-framed CAT062)")
+
+    @field_validator("transport")
+    @classmethod
+    def _transport(cls, value: str) -> str:
+        scheme = value.partition("://")[0] if "://" in value else None
+        if scheme == "udp":
+            from rig.errors import UsageError
+            from rig.transport.udp import parse_udp_url
+
+            try:
+                listen, _, _ = parse_udp_url(value)
+            except UsageError as e:
+                raise ValueError(str(e)) from None
+            if listen:
+                raise ValueError(f"{value}: a feed sends; give udp://HOST:PORT, not @")
+        elif scheme is None and not value.startswith("/"):
+            raise ValueError(f"{value!r} is neither udp://HOST:PORT, a pyserial URL nor a "
+                             f"serial device path (/dev/...)")
+        elif scheme is not None and scheme not in PYSERIAL_SCHEMES:
+            raise ValueError(f"{value}: unknown scheme {scheme}://; expected udp:// or one "
+                             f"of pyserial's ({', '.join(sorted(PYSERIAL_SCHEMES))})")
+        return value
 
 
 class OutputsEntry(_Strict):

@@ -92,6 +92,8 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
         "ticks": result.ticks, "cycles": result.cycles,
     }
     counts.update(soak_figures(result))
+    if extra.get("feeds") is not None:
+        counts["feed_send_errors"] = int(sum(f["send_errors"] for f in extra["feeds"]))
     if result.memory:
         extra["memory_mb"] = [[round(t, 3), m, e] for t, m, e in result.memory]
     events = extra.pop("fault_events", {})

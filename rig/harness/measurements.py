@@ -56,6 +56,9 @@ MEASUREMENTS: dict[str, MeasurementSpec] = {
         series=False),
     "tracks_published": MeasurementSpec("count", "confirmed tracks at the last output tick",
                                         series=False),
+    "feed_send_errors": MeasurementSpec(
+        "count", "CAT062 datagrams or frames a partner feed could not send, summed over feeds",
+        series=False),
     # soak
     "rss_growth_mb": MeasurementSpec(
         "MB", "resident memory of the rig process at the end minus after the first quarter",
