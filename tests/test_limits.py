@@ -118,3 +118,21 @@ def test_a_failure_outranks_an_inconclusive_limit():
                check_limits(parse_limits({"dropped_plots": {"max": 0}}), {"dropped_plots": 4},
                             has_truth=False)[0]]
     assert verdict(results) == (FAIL, 1)
+
+
+def test_rig_check_warns_of_limits_a_run_cannot_decide():
+    from types import SimpleNamespace
+
+    from rig.commands.check import inconclusive_by_design
+
+    cfg = SimpleNamespace(duration_s=45, outputs=SimpleNamespace(period_s=1.0),
+                          accuracy=SimpleNamespace(warmup_s=20))
+    limits = parse_limits({"tick_jitter_ms": {"p99": 2, "p90": 2}, "ospa_m": {"p95": 600},
+                           "processing_latency_ms": {"p99": 5}})
+    warned = inconclusive_by_design(cfg, limits)
+    assert len(warned) == 2                  # p90 of 44 intervals can pass, as can latencies
+    assert warned[0].startswith("tick_jitter_ms.p99 <= 2 cannot pass: the run gives about 44")
+    assert "ospa_m.p95 <= 600" in warned[1] and "about 25 samples" in warned[1]
+    cfg.outputs.period_s = 0.1
+    cfg.duration_s = 60
+    assert inconclusive_by_design(cfg, limits[:2]) == []

@@ -28,4 +28,37 @@ def run(args) -> int:
     for feed in cfg.outputs.feeds:
         print(f"  feed to partner {feed.partner}: {feed.format} via {feed.transport}")
     print(f"  {len(loaded.limits)} limits: " + ", ".join(f"{l.name} {l.unit}" for l in loaded.limits))
+    for warning in inconclusive_by_design(cfg, loaded.limits):
+        print(f"  warning: {warning}")
     return 0
+
+
+def expected_samples(cfg) -> dict[str, int]:
+    """How many samples a run of ``cfg`` gives the measurements counted by its clock alone:
+    one per picture (lateness), one per interval between pictures (jitter), one per grid
+    time of the accuracy scoring after the warm-up (OSPA, GOSPA)."""
+    ticks = int(cfg.duration_s / cfg.outputs.period_s)
+    scored = max(0, int(cfg.duration_s - cfg.accuracy.warmup_s))
+    return {"tick_lateness_ms": ticks, "tick_jitter_ms": max(0, ticks - 1),
+            "ospa_m": scored, "gospa_m": scored}
+
+
+def inconclusive_by_design(cfg, limits) -> list[str]:
+    """The percentile limits that the run's duration and rates cannot decide even when every
+    sample is within them (judged at 95 % confidence)."""
+    from rig.harness.limits import samples_for_pass
+    from rig.harness.measurements import PERCENTILES
+
+    counts = expected_samples(cfg)
+    warnings = []
+    for lim in limits:
+        if lim.statistic not in PERCENTILES or lim.measurement not in counts:
+            continue
+        share = PERCENTILES[lim.statistic] / 100.0
+        needed = samples_for_pass(0, 1.0 - share if lim.op == "<=" else share)
+        if counts[lim.measurement] < needed:
+            warnings.append(f"{lim.name} cannot pass: the run gives about "
+                            f"{counts[lim.measurement]} samples, a pass needs at least "
+                            f"{needed} (a longer run, more pictures a second "
+                            f"(outputs.period_s), or a lower percentile)")
+    return warnings
