@@ -98,7 +98,7 @@ def test_the_report_follows_its_schema_and_is_strict_json(short_run):
     assert report["schema_version"] == 1
     assert report["counts"]["feed_send_errors"] == sum(f["send_errors"] for f in report["feeds"])
     with pytest.raises(jsonschema.ValidationError):     # the schema does check
-        jsonschema.validate({**report, "exit_code": 3}, report_schema())
+        jsonschema.validate({**report, "exit_code": 7}, report_schema())
 
 
 def test_report_figures_are_present_and_sane(short_run):
@@ -194,6 +194,20 @@ def test_required_sensor_that_cannot_be_opened_exits_3(tmp_path):
     out = rig("run", str(path), "--out", str(tmp_path / "o"))
     assert out.returncode == 3
     assert "A1" in out.stderr and "/dev/ttyNOSUCHPORT" in out.stderr
+    # the verdict is written all the same: the run did not start, and why
+    import jsonschema
+
+    from rig.bench.report import report_schema
+
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    jsonschema.validate(report, report_schema())
+    assert report["outcome"] == "error" and report["exit_code"] == 3
+    assert report["sensors"][0]["state"] == "failed" and "NOSUCHPORT" in report["error"]
+    assert all(lim["outcome"] == "no data" for lim in report["limits"])
+    suite = ET.parse(tmp_path / "o" / "junit.xml").getroot().find("testsuite")
+    sensor_case = suite.find("testcase[@name='sensor A1']")
+    assert sensor_case.find("error") is not None
+    assert int(suite.get("errors")) == 1 + len(report["limits"])
 
 
 def test_check_describes_a_valid_config():
@@ -280,6 +294,10 @@ def test_optional_sensor_that_cannot_be_opened_is_reported_and_the_run_goes_on(t
     assert report["sensor_failures"][0]["sensor"] == "B1"
     rows = {s["id"]: s for s in report["sensors"]}
     assert rows["B1"]["state"] == "failed" and rows["A1"]["plots"] > 0
+    suite = ET.parse(tmp_path / "o" / "junit.xml").getroot().find("testsuite")
+    skipped = suite.find("testcase[@name='sensor B1']/skipped")
+    assert skipped is not None and "optional sensor B1" in skipped.get("message")
+    assert suite.find("testcase[@name='sensor A1']/*") is None      # present: passed
     assert report["accuracy"]["not_measurable"].startswith("mode mixed")
 
 

@@ -69,6 +69,8 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     report with its ``outcome`` and ``exit_code`` (1 when a limit failed)."""
     cfg = loaded.config
     registration = engine.registration()
+    for row, entry in zip(sensor_rows, cfg.sensors):
+        row["required"] = entry.required
     for row, reg in zip(sensor_rows, registration):
         row["registration"] = {name: float(reg[name]) for name in registration.dtype.names
                                if registration.dtype[name].kind == "f"}
@@ -161,9 +163,38 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     write_junit(out_dir / "junit.xml", [_as_result(r) for r in limits],
                 suite=cfg.name, duration_s=result.elapsed_s,
                 started=dt.datetime.fromisoformat(started) if started else None,
+                sensors=sensor_rows,
                 properties={"config": loaded.path, "mode": cfg.mode})
     write_html(out_dir / "report.html", report, series)
     report = strict_json.plain(report)
+    (out_dir / "report.json").write_text(strict_json.dumps(report, indent=1) + "\n")
+    return report
+
+
+def write_aborted_reports(loaded, sensors, out_dir: Path, *, error: str, exit_code: int,
+                          started_utc: str) -> dict:
+    """report.json and junit.xml of a run that could not start (a required sensor missing):
+    the sensors as far as they got, every limit ``no data``, the error; returns the report."""
+    from rig.harness.limits import LimitResult, NO_DATA
+
+    cfg = loaded.config
+    rows = [{"id": s.id, "partner": s.partner, "family": s.family,
+             "transport": s.entry.transport, "state": "failed" if s.error else "not started",
+             "plots": 0, "error": s.error, "required": s.entry.required} for s in sensors]
+    results = [LimitResult(lim, NO_DATA, None, f"the run did not start: {error}")
+               for lim in loaded.limits]
+    report = strict_json.plain({
+        "schema_version": REPORT_SCHEMA_VERSION, "rig_version": __version__,
+        "config_file": str(loaded.path), "name": cfg.name, "mode": cfg.mode,
+        "duration_s": 0.0, "stopped_by": "error", "started_utc": started_utc, "error": error,
+        "config": cfg.model_dump(mode="json"), "environment": describe_environment(),
+        "sensors": rows, "timing": {}, "counts": {},
+        "accuracy": {"not_measurable": "the run did not start"},
+        "limits": [r.to_json() for r in results], "outcome": "error", "exit_code": exit_code})
+    write_junit(out_dir / "junit.xml", results, suite=cfg.name,
+                started=dt.datetime.fromisoformat(started_utc),
+                properties={"config": loaded.path, "mode": cfg.mode, "error": error},
+                sensors=rows)
     (out_dir / "report.json").write_text(strict_json.dumps(report, indent=1) + "\n")
     return report
 

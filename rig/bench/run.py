@@ -21,7 +21,7 @@ from .loop import LoopResult, LoopTiming, RealTimeLoop
 from .outputs import feeds_summary, open_feeds
 from .realtime import apply_realtime, is_fifo
 from .recording import RunRecorder
-from .report import sensor_row, write_reports
+from .report import sensor_row, write_aborted_reports, write_reports
 from .sensor_handles import SensorHandle
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,14 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, view=None, realtime: bool 
     out_dir.mkdir(parents=True, exist_ok=True)
     started_utc = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     bench = Bench(loaded, out_dir, record=record)
-    with bench:
-        bench.open(view=view)
-        result = bench.run(realtime=realtime)
+    try:
+        with bench:
+            bench.open(view=view)
+            result = bench.run(realtime=realtime)
+    except TransportError as e:        # a required sensor missing: the verdict says so too
+        write_aborted_reports(loaded, bench.sensors, out_dir, error=str(e),
+                              exit_code=e.exit_code, started_utc=started_utc)
+        raise
     rows = [sensor_row(s.id, s.partner, s.family, s.entry.transport,
                        "failed" if s.error else ("stale" if s.stale else "ok"),
                        s.plots_received, s.counters(), result.elapsed_s,

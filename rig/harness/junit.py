@@ -1,7 +1,9 @@
 """JUnit XML: one test case per limit, so CI systems show each limit as a test.
 
 A failed limit is a ``failure``; a limit with no data an ``error`` (nothing was measured, so
-nothing passed); an inconclusive or skipped one is ``skipped`` with its reason.
+nothing passed); an inconclusive or skipped one is ``skipped`` with its reason. Each sensor
+is a case too: present, ``skipped`` when an optional one could not be opened, an ``error``
+when a required one could not.
 """
 
 from __future__ import annotations
@@ -17,13 +19,19 @@ from .limits import FAIL, INCONCLUSIVE, NO_DATA, SKIPPED, LimitResult
 
 
 def junit_xml(results: list[LimitResult], *, suite: str, duration_s: float = 0.0,
-              properties: dict | None = None, started: dt.datetime | None = None) -> str:
-    """The XML of one suite; ``started``: when the run began (UTC), its timestamp."""
+              properties: dict | None = None, started: dt.datetime | None = None,
+              sensors: list[dict] | None = None) -> str:
+    """The XML of one suite; ``started``: when the run began (UTC), its timestamp;
+    ``sensors``: report.json's sensor rows (``id``, ``state``, ``error``, ``required``)."""
+    sensors = sensors or []
+    failed_sensors = [s for s in sensors if s.get("state") == "failed"]
     failures = sum(r.outcome == FAIL for r in results)
-    errors = sum(r.outcome == NO_DATA for r in results)
-    skipped = sum(r.outcome in (INCONCLUSIVE, SKIPPED) for r in results)
-    counts = dict(tests=str(len(results)), failures=str(failures), errors=str(errors),
-                  skipped=str(skipped), time=f"{duration_s:.3f}")
+    errors = sum(r.outcome == NO_DATA for r in results) + sum(
+        s.get("required", True) for s in failed_sensors)
+    skipped = sum(r.outcome in (INCONCLUSIVE, SKIPPED) for r in results) + sum(
+        not s.get("required", True) for s in failed_sensors)
+    counts = dict(tests=str(len(results) + len(sensors)), failures=str(failures),
+                  errors=str(errors), skipped=str(skipped), time=f"{duration_s:.3f}")
     root = ET.Element("testsuites", name="rig", **counts)
     started = started or dt.datetime.now(dt.timezone.utc)
     ts = ET.SubElement(root, "testsuite", name=suite, **counts,
@@ -32,6 +40,15 @@ def junit_xml(results: list[LimitResult], *, suite: str, duration_s: float = 0.0
     props = ET.SubElement(ts, "properties")
     for key, value in {"rig_version": __version__, **(properties or {})}.items():
         ET.SubElement(props, "property", name=str(key), value=str(value))
+    for s in sensors:
+        case = ET.SubElement(ts, "testcase", classname=f"rig.sensors.{suite}",
+                             name=f"sensor {s['id']}", time="0")
+        if s.get("state") == "failed":
+            why = f"sensor {s['id']} could not be opened: {s.get('error')}"
+            if s.get("required", True):
+                ET.SubElement(case, "error", message=why, type="SensorMissing")
+            else:
+                ET.SubElement(case, "skipped", message=f"optional {why}")
     for r in results:
         case = ET.SubElement(ts, "testcase", classname=f"rig.limits.{suite}", name=r.limit.name,
                              time="0")
