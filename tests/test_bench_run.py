@@ -145,7 +145,10 @@ def test_failing_limit_gives_exit_1_and_a_failing_junit_case(short_run):
     assert short_run["code"] == 1, short_run["stderr"]
     root = ET.parse(short_run["out"] / "junit.xml").getroot()
     cases = root.findall("./testsuite/testcase")
-    assert len(cases) == len(short_run["config"]["limits"])
+    limit_cases = [c for c in cases if c.get("classname").startswith("rig.limits.")]
+    sensor_cases = [c for c in cases if c.get("classname").startswith("rig.sensors.")]
+    assert len(limit_cases) == len(short_run["config"]["limits"])
+    assert len(sensor_cases) == len(short_run["config"]["sensors"])
     failed = {c.get("name") for c in cases if c.find("failure") is not None}
     assert failed == {"processing_latency_ms.p50 <= 1e-06"}
     assert root.get("failures") == "1"
