@@ -16,7 +16,7 @@ from rig.fusion import FusionEngine
 from rig.harness.environment import describe_environment
 from rig.harness.html_report import write_html
 from rig.harness.junit import write_junit
-from rig.harness.limits import check_limits, verdict
+from rig.harness.limits import NO_DATA, LimitResult, check_limits, verdict
 from rig.harness.measurements import summarize
 from rig.interchange import write_csv
 
@@ -141,61 +141,65 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     if loaded.has_truth and joint is not None:
         samples.update({"ospa_m": joint.ospa_m, "gospa_m": joint.gospa_m})
     platform = extra.pop("platform", None)
-    limits = [r.to_json() for r in check_limits(
-        loaded.limits, measured, samples=samples, has_truth=loaded.has_truth,
-        platform=platform_lateness(platform, result, cfg.outputs.period_s))]
+    results = check_limits(loaded.limits, measured, samples=samples,
+                           has_truth=loaded.has_truth,
+                           platform=platform_lateness(platform, result))
     env = describe_environment()
     env["realtime"] = extra.pop("realtime", None)
     env["fusion_kernels"] = engine.kernels_name
     env["platform_probe"] = platform.summary() if platform is not None else None
     report = {
-        "schema_version": REPORT_SCHEMA_VERSION, "rig_version": __version__, "config_file": str(loaded.path), "name": cfg.name,
-        "mode": cfg.mode, "duration_s": result.elapsed_s, "stopped_by": result.stopped_by,
-        **extra, "config": cfg.model_dump(mode="json"), "environment": env,
+        **report_head(loaded), "duration_s": result.elapsed_s,
+        "stopped_by": result.stopped_by, **extra, "environment": env,
         "sensors": sensor_rows, "timing": timing, "counts": counts,
         "accuracy": accuracy_json, "registration": [
             {name: (r[name].item() if hasattr(r[name], "item") else r[name])
              for name in registration.dtype.names} for r in registration],
-        "limits": limits,
+        "limits": [r.to_json() for r in results],
     }
-    report["outcome"], report["exit_code"] = verdict(limits)
-    started = report.get("started_utc")
-    write_junit(out_dir / "junit.xml", [_as_result(r) for r in limits],
-                suite=cfg.name, duration_s=result.elapsed_s,
-                started=dt.datetime.fromisoformat(started) if started else None,
-                sensors=sensor_rows,
-                properties={"config": loaded.path, "mode": cfg.mode})
+    report["outcome"], report["exit_code"] = verdict(results)
     write_html(out_dir / "report.html", report, series)
-    report = strict_json.plain(report)
-    (out_dir / "report.json").write_text(strict_json.dumps(report, indent=1) + "\n")
-    return report
+    return write_verdict(out_dir, loaded, report, results)
 
 
 def write_aborted_reports(loaded, sensors, out_dir: Path, *, error: str, exit_code: int,
                           started_utc: str) -> dict:
     """report.json and junit.xml of a run that could not start (a required sensor missing):
     the sensors as far as they got, every limit ``no data``, the error; returns the report."""
-    from rig.harness.limits import LimitResult, NO_DATA
-
-    cfg = loaded.config
     rows = [{"id": s.id, "partner": s.partner, "family": s.family,
              "transport": s.entry.transport, "state": "failed" if s.error else "not started",
              "plots": 0, "error": s.error, "required": s.entry.required} for s in sensors]
     results = [LimitResult(lim, NO_DATA, None, f"the run did not start: {error}")
                for lim in loaded.limits]
-    report = strict_json.plain({
-        "schema_version": REPORT_SCHEMA_VERSION, "rig_version": __version__,
-        "config_file": str(loaded.path), "name": cfg.name, "mode": cfg.mode,
-        "duration_s": 0.0, "stopped_by": "error", "started_utc": started_utc, "error": error,
-        "config": cfg.model_dump(mode="json"), "environment": describe_environment(),
+    report = {
+        **report_head(loaded), "duration_s": 0.0, "stopped_by": "error",
+        "started_utc": started_utc, "error": error, "environment": describe_environment(),
         "sensors": rows, "timing": {}, "counts": {},
         "accuracy": {"not_measurable": "the run did not start"},
-        "limits": [r.to_json() for r in results], "outcome": "error", "exit_code": exit_code})
-    write_junit(out_dir / "junit.xml", results, suite=cfg.name,
-                started=dt.datetime.fromisoformat(started_utc),
-                properties={"config": loaded.path, "mode": cfg.mode, "error": error},
-                sensors=rows)
-    (out_dir / "report.json").write_text(strict_json.dumps(report, indent=1) + "\n")
+        "limits": [r.to_json() for r in results], "outcome": "error", "exit_code": exit_code}
+    return write_verdict(out_dir, loaded, report, results, properties={"error": error})
+
+
+def report_head(loaded) -> dict:
+    """What every report.json begins with: its layout version, rig's, and the config."""
+    cfg = loaded.config
+    return {"schema_version": REPORT_SCHEMA_VERSION, "rig_version": __version__,
+            "config_file": str(loaded.path), "name": cfg.name, "mode": cfg.mode,
+            "config": cfg.model_dump(mode="json")}
+
+
+def write_verdict(out_dir: Path, loaded, report: dict, results, *,
+                  properties: dict | None = None) -> dict:
+    """junit.xml (one case per sensor and per limit ``results``) and report.json (strict
+    JSON) of ``report``; returns the report as written."""
+    cfg = loaded.config
+    started = report.get("started_utc")
+    write_junit(out_dir / "junit.xml", results, suite=cfg.name, duration_s=report["duration_s"],
+                started=dt.datetime.fromisoformat(started) if started else None,
+                sensors=report["sensors"],
+                properties={"config": loaded.path, "mode": cfg.mode, **(properties or {})})
+    report = strict_json.plain(report)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=1, allow_nan=False) + "\n")
     return report
 
 
@@ -204,7 +208,7 @@ def report_schema() -> dict:
     return json.loads(resources.files("rig.schemas").joinpath("report.schema.json").read_text())
 
 
-def platform_lateness(platform, result, period_s: float) -> dict:
+def platform_lateness(platform, result) -> dict:
     """Per timing measurement with sample times: how late the platform itself woke up around
     each sample (ms), from the probe's record (empty without one). A tick's lateness looks
     back over its own lateness, a jitter over its own plus one ms, a processing latency over
@@ -224,11 +228,3 @@ def platform_lateness(platform, result, period_s: float) -> dict:
     if len(at) and len(at) == len(latency):
         out["processing_latency_ms"] = platform.late_around(at, latency * 1e-3)
     return out
-
-
-def _as_result(row: dict):
-    from rig.harness.limits import Limit, LimitResult
-
-    return LimitResult(Limit(row["measurement"], row["statistic"], row["op"], row["bound"]),
-                       row["outcome"], row["value"], row["reason"], row.get("samples"),
-                       row.get("samples_needed"), row.get("attributed_to"))

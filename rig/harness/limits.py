@@ -216,10 +216,10 @@ def samples_for_pass(k: int, q: float, confidence: float = DEFAULT_CONFIDENCE) -
     return high
 
 
-def verdict(results: list[LimitResult] | list[dict]) -> tuple[str, int]:
+def verdict(results: list[LimitResult]) -> tuple[str, int]:
     """The run's outcome and exit code from its limits: ``fail`` (1) if any failed, else
     ``inconclusive`` (5) if any was inconclusive or had no data, else ``pass`` (0)."""
-    outcomes = {r.outcome if isinstance(r, LimitResult) else r["outcome"] for r in results}
+    outcomes = {r.outcome for r in results}
     if FAIL in outcomes:
         return FAIL, 1
     if outcomes & {INCONCLUSIVE, NO_DATA}:

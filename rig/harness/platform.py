@@ -125,11 +125,15 @@ class PlatformSamples:
         t = (self.target_ns - self.t0_ns) * 1e-9
         lo = np.searchsorted(t, times_s - np.broadcast_to(before_s, times_s.shape), "left")
         hi = np.searchsorted(t, times_s + after_s, "right")
+        seen = hi > lo
+        lo, hi = lo[seen], hi[seen]
+        # the latest wake-up in each window [lo, hi): maximum.reduceat over the pairs (lo, hi)
+        # (the reductions between one window's end and the next one's start are dropped)
+        late = np.append(self.late_ms, 0.0)
+        latest = np.maximum.reduceat(late, np.ravel(np.column_stack((lo, hi))))[::2]
+        waited = self.wait_ms[hi - 1] - self.wait_ms[np.maximum(lo - 1, 0)]
         out = np.zeros(len(times_s))
-        for i, (a, b) in enumerate(zip(lo, hi)):
-            if b > a:
-                waited = self.wait_ms[b - 1] - self.wait_ms[max(a - 1, 0)]
-                out[i] = max(float(self.late_ms[a:b].max()), float(waited))
+        out[seen] = np.maximum(latest, waited)
         return out
 
     def summary(self) -> dict:
