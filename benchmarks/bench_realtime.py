@@ -122,8 +122,8 @@ def main(argv=None) -> int:
                                                          every_window)))
     result = {name: {key: type(rs[0][key])(np.median([r[key] for r in rs])) for key in rs[0]}
               for name, rs in runs.items()}
-    result["reference"] = figures(timed_replay(
-        recording, work / "reference", functools.partial(FusionEngine, kernels=kernels.reference())))
+    reference_engine = functools.partial(FusionEngine, kernels=kernels.reference())
+    result["reference"] = figures(timed_replay(recording, work / "reference", reference_engine))
     live_tracks = recording.parent / "tracks.csv"
     identical = (live_tracks.read_bytes() == (work / "rig0" / "tracks.csv").read_bytes()
                  if live_tracks.is_file() else None)
