@@ -126,6 +126,29 @@ def test_report_figures_are_present_and_sane(short_run):
     assert r["config"]["name"] == "short-emulated"
 
 
+def test_transport_latency_agrees_with_each_emulated_sensor_s_true_latency(short_run):
+    """The scenario the run emulated says how late each radar reports (latency_s plus up to
+    latency_jitter_s, and no clock error here); what rig measured lies in that band plus the
+    line, per sensor, and the report's own truth check agrees."""
+    r = json.loads((short_run["out"] / "report.json").read_text())
+    scenario = yaml.safe_load((short_run["out"] / "scenario.yaml").read_text())
+    truth = {s["id"]: s for s in scenario["sensors"]}
+    for row in r["sensors"]:
+        spec = truth[row["id"]]
+        assert spec.get("clock_offset_s", 0.0) == 0.0
+        lat = row["transport_latency_ms"]
+        assert lat["count"] == row["plots"]
+        assert lat["min"] >= spec["latency_s"] * 1e3 - 4.0, row["id"]
+        assert lat["max"] <= (spec["latency_s"] + spec["latency_jitter_s"]) * 1e3 + 50, row["id"]
+    check = r["truth_check"]
+    assert [x["sensor"] for x in check["transport_latency"]] == [s["id"] for s in r["sensors"]]
+    assert sum(x["below"] + x["above"] for x in check["transport_latency"]) == 0
+    for row in check["registration"]:
+        for q in ("range_bias", "az_bias", "el_bias", "clock_offset"):
+            assert row[q]["error"] == pytest.approx(row[q]["estimate"] - row[q]["truth"])
+    assert "Against the emulation" in (short_run["out"] / "report.html").read_text()
+
+
 def test_report_explains_the_joint_pictures_bad_tracks(short_run):
     r = json.loads((short_run["out"] / "report.json").read_text())
     explained = r["accuracy"]["joint_explained"]

@@ -14,8 +14,8 @@ Timing, measured by the loop itself (``time.monotonic_ns``):
 
 - processing latency, per plot: the host time its update was sent (or, without updates, the
   next picture) minus its arrival stamp;
-- transport latency, per plot: arrival minus its sensor time mapped onto the host clock with
-  the run's time line and the engine's clock-offset estimate for the sensor;
+- transport latency, per plot: arrival minus its sensor time on the run's time line (the
+  sensor clock as placed at the start; registration's relative clock estimate plays no part);
 - tick lateness (start minus schedule), tick jitter (interval minus period, absolute),
   deadline misses (pictures sent later than ``deadline_s`` after their schedule);
 - cycle time, and queue depth (batches waiting in the drivers) per cycle.
@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rig.harness.measurements import transport_latency_ms
 from rig.interchange import TracksCsvWriter
 from rig.records import PLOT_DTYPE, empty_plots
 
@@ -119,14 +120,6 @@ class FusionStep:
         sensors coast, then go, instead of being extrapolated forever)."""
         self.engine.process(self._no_plots, until_s=t_s)
         return self.engine.tracks(t_s)
-
-
-def transport_latency_ms(engine, plots: np.ndarray, t0_ns: int) -> np.ndarray:
-    """Arrival minus sensor time mapped onto the host clock: the run's time line and the
-    engine's current clock-offset estimate of each plot's sensor."""
-    clock = engine.clock_offsets_s()[plots["sensor_id"]]
-    sent_ns = t0_ns + (plots["t_sensor"] - clock) * 1e9
-    return (plots["t_arrival_ns"] - sent_ns) * 1e-6
 
 
 def rss_mb(pid: int | str = "self") -> float | None:
@@ -338,7 +331,7 @@ class RealTimeLoop:
         until_s = self.run_time_s(time.monotonic_ns())
         t_update_s = self.run_time_s(time.monotonic_ns()) if self.updates else None
         updated = self.fusion.cycle(plots, until_s, t_update_s)
-        self.transport.extend(transport_latency_ms(self.engine, plots, self.t0_ns))
+        self.transport.extend(transport_latency_ms(plots, self.t0_ns))
         done = None
         if updated is not None:
             done = self.feeds.publish(updated, tod_of(self.utc_tod_at_t0_s, updated))

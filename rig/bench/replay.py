@@ -22,6 +22,7 @@ from rig.errors import ConfigError
 from rig.fusion import FusionEngine
 from rig.firmware import get_interface
 from rig.harness.limits import parse_limits
+from rig.harness.measurements import transport_latency_ms
 from rig.interchange import TracksCsvWriter
 from rig.record import Kind, RecordingReport
 from rig.record import iter_recording
@@ -30,7 +31,7 @@ from rig.scenario import ScenarioSpec, build_scenario
 from rig.validation import validate
 
 from .config import BenchConfig, LoadedConfig, family_keys_only
-from .loop import FusionStep, LoopResult, SampleBuffer, transport_latency_ms
+from .loop import FusionStep, LoopResult, SampleBuffer
 from .report import sensor_row, write_reports
 from .run import sensor_table
 from .sensor_handles import SensorHandle, to_run_time
@@ -150,7 +151,7 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
             cycles += 1
             fused.append(plots)
             fusion.cycle(plots, marker["until"], marker["t_update"])
-            transport.extend(transport_latency_ms(engine, plots, t0_ns))
+            transport.extend(transport_latency_ms(plots, t0_ns))
             if marker["done"] is not None:
                 processing.extend((marker["done"] - plots["t_arrival_ns"]) * 1e-6)
     pictures.close()

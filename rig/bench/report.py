@@ -17,7 +17,10 @@ from rig.harness.environment import describe_environment
 from rig.harness.html_report import write_html
 from rig.harness.junit import write_junit
 from rig.harness.limits import NO_DATA, LimitResult, check_limits, verdict
-from rig.harness.measurements import summarize
+from rig.harness.measurements import summarize, transport_latency_ms
+from rig.harness.truth_check import (LATENCY_ABOVE_MS, LATENCY_BELOW_MS, latency_truth,
+                                     latency_truth_violations, registration_errors,
+                                     registration_truth)
 from rig.interchange import write_csv
 
 from .accuracy import accuracy
@@ -71,9 +74,11 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     registration = engine.registration()
     for row, entry in zip(sensor_rows, cfg.sensors):
         row["required"] = entry.required
-    for row, reg in zip(sensor_rows, registration):
+    latency = transport_latency_ms(result.plots, t0_ns)
+    for index, (row, reg) in enumerate(zip(sensor_rows, registration)):
         row["registration"] = {name: float(reg[name]) for name in registration.dtype.names
                                if registration.dtype[name].kind == "f"}
+        row["transport_latency_ms"] = summarize(latency[result.plots["sensor_id"] == index])
     tracks = pd.read_csv(result.pictures.path)
     timing = {
         "processing_latency_ms": summarize(result.processing_latency_ms),
@@ -131,7 +136,12 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
                 "track_breaks": s["track_breaks"], "identity_switches": s["identity_switches"]})
         series["truth"] = truth[truth["t"] <= result.elapsed_s]
         series["ospa_over_time"] = acc["curves"]
+        truth_json = truth_checks(loaded, engine, registration, result.plots, t0_ns)
+        measured["latency_truth_violations"] = latency_truth_violations(
+            truth_json["transport_latency"])
+        measured.update(registration_errors(truth_json["registration"]))
     else:
+        truth_json = None
         accuracy_json = {"not_measurable": f"mode {cfg.mode}: the truth of real targets is "
                          "unknown; track counts, consistency and registration are reported"}
     accuracy_json["engine"] = engine.counters.as_dict()
@@ -141,9 +151,9 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     if loaded.has_truth and joint is not None:
         samples.update({"ospa_m": joint.ospa_m, "gospa_m": joint.gospa_m})
     platform = extra.pop("platform", None)
+    platform_at = platform_lateness(platform, result)
     results = check_limits(loaded.limits, measured, samples=samples,
-                           has_truth=loaded.has_truth,
-                           platform=platform_lateness(platform, result))
+                           has_truth=loaded.has_truth, platform=platform_at)
     env = describe_environment()
     env["realtime"] = extra.pop("realtime", None)
     env["fusion_kernels"] = engine.kernels_name
@@ -151,8 +161,10 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     report = {
         **report_head(loaded), "duration_s": result.elapsed_s,
         "stopped_by": result.stopped_by, **extra, "environment": env,
-        "sensors": sensor_rows, "timing": timing, "counts": counts,
-        "accuracy": accuracy_json, "registration": [
+        "sensors": sensor_rows, "timing": timing,
+        "timing_platform": {name: summarize(late) for name, late in platform_at.items()},
+        "counts": counts,
+        "accuracy": accuracy_json, "truth_check": truth_json, "registration": [
             {name: (r[name].item() if hasattr(r[name], "item") else r[name])
              for name in registration.dtype.names} for r in registration],
         "limits": [r.to_json() for r in results],
@@ -160,6 +172,15 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     report["outcome"], report["exit_code"] = verdict(results)
     write_html(out_dir / "report.html", report, series)
     return write_verdict(out_dir, loaded, report, results)
+
+
+def truth_checks(loaded, engine, registration, plots: np.ndarray, t0_ns: int) -> dict:
+    """report.json's ``truth_check``: rig's transport latency and registration against the
+    emulated sensors' true latency, biases and clock errors (rig.harness.truth_check)."""
+    radars = [loaded.scenario.sensor(name) for name in engine.sensors.names]
+    return {"latency_band_ms": {"below": LATENCY_BELOW_MS, "above": LATENCY_ABOVE_MS},
+            "transport_latency": latency_truth(plots, t0_ns, radars, loaded.config.faults),
+            "registration": registration_truth(registration, radars)}
 
 
 def write_aborted_reports(loaded, sensors, out_dir: Path, *, error: str, exit_code: int,

@@ -73,12 +73,26 @@ def _print_summary(outcome) -> None:
         lines.append(f"  processing latency ms p50 {pl['p50']:.3f} p99 {pl['p99']:.3f} max "
                      f"{pl['max']:.3f}; tick jitter ms p99 {jitter}; deadline misses "
                      f"{t['deadline_misses']}")
+    platform = (r.get("timing_platform") or {}).get("processing_latency_ms")
+    if platform and platform["count"]:
+        lines.append(f"  the machine at the same moments: woke up late by ms p50 "
+                     f"{platform['p50']:.3f} p99 {platform['p99']:.3f} max {platform['max']:.3f}")
     c = r["counts"]
     lines.append(f"  plots {c['plots_received']}, dropped {c['dropped_plots']}, decoder errors "
                  f"{c['decoder_errors']}, tracks published {c['tracks_published']}")
     for label, s in (r["accuracy"].get("pictures") or {}).items():
         lines.append(f"  {label}: OSPA mean {s['ospa_mean_m']:.1f} m, false tracks "
                      f"{s['false_tracks']}, missed {s['missed_targets']}")
+    truth = r.get("truth_check")
+    if truth:
+        outside = sum(x["below"] + x["above"] for x in truth["transport_latency"]
+                      if x["below"] is not None)
+        worst = {q: max(abs(x[q]["error"]) for x in truth["registration"])
+                 for q in ("range_bias", "az_bias", "el_bias", "clock_offset")}
+        lines.append(f"  against truth: {outside} plots outside their sensor's true latency; "
+                     f"registration error up to {worst['range_bias']:.1f} m, "
+                     f"{worst['az_bias']:.2f}/{worst['el_bias']:.2f} mrad az/el, "
+                     f"{worst['clock_offset']:.0f} ms clock")
     if "not_measurable" in r["accuracy"]:
         lines.append(f"  accuracy: {r['accuracy']['not_measurable']}")
     lines += limit_lines(r["limits"])

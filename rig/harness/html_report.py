@@ -154,6 +154,28 @@ def _explained(explained: dict) -> str:
             + "<h3>Track breaks</h3>" + _table(breaks))
 
 
+def _truth_check(truth: dict | None) -> str:
+    """rig's transport latency and registration against the emulated sensors' truth."""
+    if not truth:
+        return ""
+    band = truth["latency_band_ms"]
+    latency = [{"sensor": r["sensor"], "true latency ms": f"{r['true_min_ms']:.0f}–"
+                f"{r['true_max_ms']:.0f}", "measured min": r["latency_ms"]["min"],
+                "p50": r["latency_ms"]["p50"], "max": r["latency_ms"]["max"],
+                "outside": r.get("not_checked") or r["below"] + r["above"]}
+               for r in truth["transport_latency"]]
+    registration = [{"sensor": r["sensor"], "pairs": r["n_pairs"],
+                     **{f"{q} error {r[q]['unit']}": f"{r[q]['error']:+.3g}"
+                        + (f" ({r[q]['z']:+.1f}σ)" if r[q]["z"] is not None else "")
+                        for q in ("range_bias", "az_bias", "el_bias", "clock_offset")}}
+                    for r in truth["registration"]]
+    return ("<h2>Against the emulation's truth</h2>"
+            f"<p class='muted'>transport latency, corrected by each sensor's true clock error, "
+            f"must lie within its true latency −{band['below']:g} / +{band['above']:g} ms; "
+            "registration error = estimate − truth (elevation and clock relative to the "
+            "sensors' average)</p>" + _table(latency) + _table(registration))
+
+
 def _ids(values) -> str:
     return ", ".join(str(v) for v in values) or "-"
 
@@ -163,8 +185,11 @@ def write_html(path: str | Path, report: dict, series: dict | None = None) -> No
     (latency samples, tracks and truth DataFrames, OSPA curves) for the figures."""
     series = series or {}
     outcome = report.get("outcome", "?")
+    platform = report.get("timing_platform") or {}
     timing_rows = [{"measurement": k,
-                    **{s: v.get(s) for s in ("count", "min", "p50", "p99", "max", "mean")}}
+                    **{s: v.get(s) for s in ("count", "min", "p50", "p99", "max", "mean")},
+                    **({"platform p50": platform[k]["p50"], "platform p99": platform[k]["p99"],
+                        "platform max": platform[k]["max"]} if k in platform else {})}
                    for k, v in (report.get("timing") or {}).items() if isinstance(v, dict)]
     counts = {k: v for k, v in (report.get("timing") or {}).items() if not isinstance(v, dict)}
     counts.update(report.get("counts") or {})
@@ -183,7 +208,11 @@ def write_html(path: str | Path, report: dict, series: dict | None = None) -> No
         f"<p class='muted'>{html.escape(str(accuracy.get('not_measurable', 'not measured')))}</p>",
         _explained(accuracy.get("joint_explained") or {}),
         _error_figure(series), _tracks_figure(series),
-        "<h2>Timing</h2>", _table(timing_rows), _table([counts]) if counts else "",
+        _truth_check(report.get("truth_check")),
+        "<h2>Timing</h2>",
+        "<p class='muted'>platform: how late the machine itself woke up at the same moments "
+        "(the platform probe), ms</p>" if platform else "",
+        _table(timing_rows), _table([counts]) if counts else "",
         _latency_figure(series),
         "<h2>Sensors</h2>",
         _table([{k: v for k, v in s.items() if not isinstance(v, dict)}

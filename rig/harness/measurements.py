@@ -33,7 +33,7 @@ MEASUREMENTS: dict[str, MeasurementSpec] = {
     "processing_latency_ms": MeasurementSpec(
         "ms", "per plot: publication of the picture holding it minus its arrival"),
     "transport_latency_ms": MeasurementSpec(
-        "ms", "per plot: arrival minus sensor time mapped to the host clock"),
+        "ms", "per plot: arrival minus its sensor time on the run's time line"),
     "tick_lateness_ms": MeasurementSpec("ms", "per output tick: start minus its schedule"),
     "tick_jitter_ms": MeasurementSpec(
         "ms", "per output tick: |interval between ticks minus the configured period|"),
@@ -83,7 +83,30 @@ MEASUREMENTS: dict[str, MeasurementSpec] = {
                                     series=False, needs_truth=True),
     "identity_switches": MeasurementSpec("count", "times a target changed track",
                                          series=False, needs_truth=True),
+    # rig's own figures against the emulation's truth (rig.harness.truth_check)
+    "latency_truth_violations": MeasurementSpec(
+        "count", "plots whose transport latency lies outside their sensor's true latency band",
+        series=False, needs_truth=True),
+    "registration_range_error_m": MeasurementSpec(
+        "m", "largest |estimated minus true range bias| over sensors", series=False,
+        needs_truth=True),
+    "registration_az_error_mrad": MeasurementSpec(
+        "mrad", "largest |estimated minus true azimuth bias| over sensors", series=False,
+        needs_truth=True),
+    "registration_el_error_mrad": MeasurementSpec(
+        "mrad", "largest |estimated minus true elevation bias| over sensors (both relative "
+        "to the sensors' average)", series=False, needs_truth=True),
+    "registration_clock_error_ms": MeasurementSpec(
+        "ms", "largest |estimated minus true clock offset| over sensors (both relative to "
+        "the sensors' average)", series=False, needs_truth=True),
 }
+
+
+def transport_latency_ms(plots: np.ndarray, t0_ns: int) -> np.ndarray:
+    """Per plot: arrival minus its sensor time on the run's time line (the sensor's clock as
+    the host placed it at the start: PING, SYSTem:CLOCk? or UTC; emulated sensors share the
+    run's clock, plus their scenario's clock error), ms."""
+    return (plots["t_arrival_ns"] - t0_ns) * 1e-6 - plots["t_sensor"] * 1e3
 
 
 def summarize(samples) -> dict[str, float | int | None]:
