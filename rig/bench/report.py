@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from rig.fusion import FusionEngine
 from rig.harness.environment import describe_environment
 from rig.harness.html_report import write_html
 from rig.harness.junit import write_junit
-from rig.harness.limits import NO_DATA, LimitResult, check_limits, verdict
+from rig.harness.limits import NO_DATA, check_limits, verdict
 from rig.harness.measurements import summarize, transport_latency_ms
 from rig.harness.truth_check import (LATENCY_ABOVE_MS, LATENCY_BELOW_MS, latency_truth,
                                      latency_truth_violations, registration_errors,
@@ -186,12 +187,13 @@ def truth_checks(loaded, engine, registration, plots: np.ndarray, t0_ns: int) ->
 def write_aborted_reports(loaded, sensors, out_dir: Path, *, error: str, exit_code: int,
                           started_utc: str) -> dict:
     """report.json and junit.xml of a run that could not start (a required sensor missing):
-    the sensors as far as they got, every limit ``no data``, the error; returns the report."""
+    the sensors as far as they got, every limit ``no data`` (or ``skipped`` where it needs a
+    truth the run cannot have), the error; returns the report."""
     rows = [{"id": s.id, "partner": s.partner, "family": s.family,
              "transport": s.entry.transport, "state": "failed" if s.error else "not started",
              "plots": 0, "error": s.error, "required": s.entry.required} for s in sensors]
-    results = [LimitResult(lim, NO_DATA, None, f"the run did not start: {error}")
-               for lim in loaded.limits]
+    results = [replace(r, reason=f"the run did not start: {error}") if r.outcome == NO_DATA
+               else r for r in check_limits(loaded.limits, {}, has_truth=loaded.has_truth)]
     report = {
         **report_head(loaded), "duration_s": 0.0, "stopped_by": "error",
         "started_utc": started_utc, "error": error, "environment": describe_environment(),
