@@ -56,13 +56,15 @@ def test_junit_has_one_case_per_limit():
     results = check_limits(limits, {"dropped_plots": 3, "deadline_misses": 0}, has_truth=True)
     root = ET.fromstring(junit_xml(results, suite="emulated", duration_s=1.5))
     cases = root.findall("./testsuite/testcase")
-    assert len(cases) == 3
+    assert [c.get("name") for c in cases] == ["run", "dropped_plots.max",
+                                              "deadline_misses.max", "ospa_m.mean"]
+    assert cases[0].get("time") == "1.500"              # the run carries its duration
     assert root.get("failures") == "1" and root.get("skipped") == "0"
     assert root.get("errors") == "1"                   # ospa_m: no data, not a pass
     suite = root.find("./testsuite")
     assert suite.get("hostname") and suite.get("timestamp")
     failed = [c for c in cases if c.find("failure") is not None]
-    assert failed[0].get("name") == "dropped_plots.max <= 0"
+    assert failed[0].get("name") == "dropped_plots.max"
     assert "3" in failed[0].find("failure").get("message")
 
 
@@ -136,3 +138,7 @@ def test_rig_check_warns_of_limits_a_run_cannot_decide():
     cfg.outputs.period_s = 0.1
     cfg.duration_s = 60
     assert inconclusive_by_design(cfg, limits[:2]) == []
+    # per-plot latencies are judged when the plot count is known (emulated runs)
+    assert inconclusive_by_design(cfg, limits[3:], plots=600) == []
+    warned = inconclusive_by_design(cfg, limits[3:], plots=250)
+    assert len(warned) == 1 and "processing_latency_ms.p99 <= 5" in warned[0]

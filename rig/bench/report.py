@@ -200,7 +200,7 @@ def write_aborted_reports(loaded, sensors, out_dir: Path, *, error: str, exit_co
         "sensors": rows, "timing": {}, "counts": {},
         "accuracy": {"not_measurable": "the run did not start"},
         "limits": [r.to_json() for r in results], "outcome": "error", "exit_code": exit_code}
-    return write_verdict(out_dir, loaded, report, results, properties={"error": error})
+    return write_verdict(out_dir, loaded, report, results)
 
 
 def report_head(loaded) -> dict:
@@ -211,16 +211,15 @@ def report_head(loaded) -> dict:
             "config": cfg.model_dump(mode="json")}
 
 
-def write_verdict(out_dir: Path, loaded, report: dict, results, *,
-                  properties: dict | None = None) -> dict:
+def write_verdict(out_dir: Path, loaded, report: dict, results) -> dict:
     """junit.xml (one case per sensor and per limit ``results``) and report.json (strict
     JSON) of ``report``; returns the report as written."""
     cfg = loaded.config
     started = report.get("started_utc")
     write_junit(out_dir / "junit.xml", results, suite=cfg.name, duration_s=report["duration_s"],
                 started=dt.datetime.fromisoformat(started) if started else None,
-                sensors=report["sensors"],
-                properties={"config": loaded.path, "mode": cfg.mode, **(properties or {})})
+                sensors=report["sensors"], error=report.get("error"),
+                properties={"config": loaded.path, "mode": cfg.mode})
     report = strict_json.plain(report)
     (out_dir / "report.json").write_text(json.dumps(report, indent=1, allow_nan=False) + "\n")
     return report

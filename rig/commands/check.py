@@ -27,29 +27,52 @@ def run(args) -> int:
               f"{entry.transport}{'' if entry.required else ' (not required)'}")
     for feed in cfg.outputs.feeds:
         print(f"  feed to partner {feed.partner}: {feed.format} via {feed.transport}")
+    plots = expected_plots(loaded)
+    if plots is not None:
+        print(f"  about {plots} plots over the run ({plots / cfg.duration_s:.1f}/s), "
+              f"{int(cfg.duration_s / cfg.outputs.period_s)} pictures")
     print(f"  {len(loaded.limits)} limits: " + ", ".join(f"{l.name} {l.unit}" for l in loaded.limits))
-    for warning in inconclusive_by_design(cfg, loaded.limits):
+    for warning in inconclusive_by_design(cfg, loaded.limits, plots):
         print(f"  warning: {warning}")
     return 0
 
 
-def expected_samples(cfg) -> dict[str, int]:
-    """How many samples a run of ``cfg`` gives the measurements counted by its clock alone:
-    one per picture (lateness), one per interval between pictures (jitter), one per grid
-    time of the accuracy scoring after the warm-up (OSPA, GOSPA)."""
+def expected_samples(cfg, plots: int | None = None) -> dict[str, int]:
+    """How many samples a run of ``cfg`` gives: one per picture (lateness), one per interval
+    between pictures (jitter), one per grid time of the accuracy scoring after the warm-up
+    (OSPA, GOSPA) and, when ``plots`` is known, one per plot (processing and transport
+    latency)."""
     ticks = int(cfg.duration_s / cfg.outputs.period_s)
     scored = max(0, int(cfg.duration_s - cfg.accuracy.warmup_s))
-    return {"tick_lateness_ms": ticks, "tick_jitter_ms": max(0, ticks - 1),
-            "ospa_m": scored, "gospa_m": scored}
+    counts = {"tick_lateness_ms": ticks, "tick_jitter_ms": max(0, ticks - 1),
+              "ospa_m": scored, "gospa_m": scored}
+    if plots is not None:
+        counts.update(processing_latency_ms=plots, transport_latency_ms=plots)
+    return counts
 
 
-def inconclusive_by_design(cfg, limits) -> list[str]:
+def expected_plots(loaded) -> int | None:
+    """About how many plots an emulated run of ``loaded`` fuses: its radars' models drawn
+    over the scenario for the run's duration, as the emulators draw them (None when a sensor
+    is real: its rate is not known beforehand)."""
+    if not loaded.has_truth:
+        return None
+    from rig.sensor_models.radar import RadarModel
+    from rig.sensor_models.simulate import sensor_rng
+
+    sc = loaded.scenario
+    return sum(len(RadarModel(radar, sc.origin).plots(
+        sc.trajectories, 0.0, loaded.config.duration_s, sensor_rng(sc.seed, radar.id)))
+        for radar in loaded.radars)
+
+
+def inconclusive_by_design(cfg, limits, plots: int | None = None) -> list[str]:
     """The percentile limits that the run's duration and rates cannot decide even when every
     sample is within them (judged at 95 % confidence)."""
     from rig.harness.limits import samples_for_pass
     from rig.harness.measurements import PERCENTILES
 
-    counts = expected_samples(cfg)
+    counts = expected_samples(cfg, plots)
     warnings = []
     for lim in limits:
         if lim.statistic not in PERCENTILES or lim.measurement not in counts:
