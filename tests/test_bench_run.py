@@ -243,6 +243,16 @@ def test_required_sensor_that_cannot_be_opened_exits_3(tmp_path):
     assert int(suite.get("errors")) == 2 + len(outcomes)
 
 
+def test_a_recording_that_cannot_be_written_is_a_usage_error_and_nothing_is_left(tmp_path):
+    path = write_config(tmp_path, duration_s=3)
+    out = rig("run", str(path), "--out", str(tmp_path / "o"), "--no-live",
+              "--record", "/dev/full")
+    assert out.returncode == 2, out.stderr
+    assert "cannot record to /dev/full: No space left on device" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert not emulators_of(tmp_path / "o")
+
+
 def test_check_estimates_the_plots_a_run_fuses(short_run):
     """rig check draws the radars' models over the scenario; the run's emulators draw their
     own (in other chunks, so other numbers): about as many plots."""

@@ -142,3 +142,19 @@ def test_rig_check_warns_of_limits_a_run_cannot_decide():
     assert inconclusive_by_design(cfg, limits[3:], plots=600) == []
     warned = inconclusive_by_design(cfg, limits[3:], plots=250)
     assert len(warned) == 1 and "processing_latency_ms.p99 <= 5" in warned[0]
+
+
+def test_a_recording_run_is_judged_on_its_recording():
+    from types import SimpleNamespace
+
+    from rig.bench.report import RECORDING_LIMIT, run_limits
+
+    loaded = SimpleNamespace(limits=parse_limits({"dropped_plots": {"max": 0}}))
+    assert run_limits(loaded, None) == loaded.limits               # no recording, no limit
+    limits = run_limits(loaded, {"dropped_records": 3})
+    assert limits[-1] == RECORDING_LIMIT
+    results = check_limits(limits, {"dropped_plots": 0, "recording_lost_records": 3},
+                           has_truth=False)
+    assert [r.outcome for r in results] == [PASS, FAIL]
+    own = SimpleNamespace(limits=parse_limits({"recording_lost_records": {"max": 10}}))
+    assert run_limits(own, {"dropped_records": 3}) == own.limits    # the config's own wins

@@ -17,7 +17,7 @@ from rig.fusion import FusionEngine
 from rig.harness.environment import describe_environment
 from rig.harness.html_report import write_html
 from rig.harness.junit import write_junit
-from rig.harness.limits import NO_DATA, check_limits, verdict
+from rig.harness.limits import NO_DATA, Limit, check_limits, verdict
 from rig.harness.measurements import summarize, transport_latency_ms
 from rig.harness.truth_check import (LATENCY_ABOVE_MS, LATENCY_BELOW_MS, latency_truth,
                                      latency_truth_violations, registration_errors,
@@ -102,6 +102,8 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     counts.update(soak_figures(result))
     if extra.get("feeds") is not None:
         counts["feed_send_errors"] = int(sum(f["send_errors"] for f in extra["feeds"]))
+    if extra.get("recording") is not None:
+        counts["recording_lost_records"] = int(extra["recording"]["dropped_records"])
     if result.memory:
         extra["memory_mb"] = [[round(t, 3), m, e] for t, m, e in result.memory]
     events = extra.pop("fault_events", {})
@@ -153,7 +155,7 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
         samples.update({"ospa_m": joint.ospa_m, "gospa_m": joint.gospa_m})
     platform = extra.pop("platform", None)
     platform_at = platform_lateness(platform, result)
-    results = check_limits(loaded.limits, measured, samples=samples,
+    results = check_limits(run_limits(loaded, extra.get("recording")), measured, samples=samples,
                            has_truth=loaded.has_truth, platform=platform_at)
     env = describe_environment()
     env["realtime"] = extra.pop("realtime", None)
@@ -173,6 +175,19 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     report["outcome"], report["exit_code"] = verdict(results)
     write_html(out_dir / "report.html", report, series)
     return write_verdict(out_dir, loaded, report, results)
+
+
+#: a run asked to record must keep every record: a limit of its own unless the config sets one
+RECORDING_LIMIT = Limit("recording_lost_records", "max", "<=", 0.0)
+
+
+def run_limits(loaded, recording: dict | None) -> list[Limit]:
+    """The config's limits, and the recording's integrity when the run records."""
+    limits = list(loaded.limits)
+    if recording is not None and all(lim.measurement != RECORDING_LIMIT.measurement
+                                     for lim in limits):
+        limits.append(RECORDING_LIMIT)
+    return limits
 
 
 def truth_checks(loaded, engine, registration, plots: np.ndarray, t0_ns: int) -> dict:

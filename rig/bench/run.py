@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from rig.errors import TransportError
+from rig.errors import TransportError, UsageError
 from rig.harness.platform import PlatformProbe, PlatformSamples
 from rig.fusion import FusionEngine, SensorTable
 from rig.interchange import TracksCsvWriter
@@ -211,13 +211,18 @@ class Bench:
         if not path.is_absolute():
             path = self.out_dir / path
         rc = cfg.record
-        return RunRecorder(
-            path, {"config": cfg.model_dump(mode="json"), "config_file": str(self.loaded.path),
-                   "scenario": self.loaded.resolved_scenario_spec().model_dump(mode="json"),
-                   "t0_ns": self.t0_ns, "utc_tod_at_t0_s": self.utc_tod_at_t0},
-            flush_interval_s=rc.flush_interval_s if rc else 0.5,
-            max_file_bytes=rc.max_file_bytes if rc else None,
-            max_file_s=rc.max_file_s if rc else None, keep_files=rc.keep_files if rc else None)
+        try:
+            return RunRecorder(
+                path, {"config": cfg.model_dump(mode="json"),
+                       "config_file": str(self.loaded.path),
+                       "scenario": self.loaded.resolved_scenario_spec().model_dump(mode="json"),
+                       "t0_ns": self.t0_ns, "utc_tod_at_t0_s": self.utc_tod_at_t0},
+                flush_interval_s=rc.flush_interval_s if rc else 0.5,
+                max_file_bytes=rc.max_file_bytes if rc else None,
+                max_file_s=rc.max_file_s if rc else None,
+                keep_files=rc.keep_files if rc else None)
+        except OSError as e:
+            raise UsageError(f"cannot record to {path}: {e.strerror or e}") from None
 
     # --- running -------------------------------------------------------------------------
     def run(self, *, realtime: bool = False) -> LoopResult:

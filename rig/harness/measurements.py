@@ -59,6 +59,9 @@ MEASUREMENTS: dict[str, MeasurementSpec] = {
     "feed_send_errors": MeasurementSpec(
         "count", "CAT062 datagrams or frames a partner feed could not send, summed over feeds",
         series=False),
+    "recording_lost_records": MeasurementSpec(
+        "count", "records the recording could not keep (its queue full, or a write error); "
+        "a limit of every recording run, max 0, unless the config sets its own", series=False),
     # soak
     "rss_growth_mb": MeasurementSpec(
         "MB", "resident memory of the rig process at the end minus after the first quarter",
