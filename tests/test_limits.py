@@ -150,11 +150,11 @@ def test_a_recording_run_is_judged_on_its_recording():
     from rig.bench.report import RECORDING_LIMIT, run_limits
 
     loaded = SimpleNamespace(limits=parse_limits({"dropped_plots": {"max": 0}}))
-    assert run_limits(loaded, None) == loaded.limits               # no recording, no limit
-    limits = run_limits(loaded, {"dropped_records": 3})
+    assert run_limits(loaded, False) == loaded.limits              # no recording, no limit
+    limits = run_limits(loaded, True)
     assert limits[-1] == RECORDING_LIMIT
     results = check_limits(limits, {"dropped_plots": 0, "recording_lost_records": 3},
                            has_truth=False)
     assert [r.outcome for r in results] == [PASS, FAIL]
     own = SimpleNamespace(limits=parse_limits({"recording_lost_records": {"max": 10}}))
-    assert run_limits(own, {"dropped_records": 3}) == own.limits    # the config's own wins
+    assert run_limits(own, True) == own.limits                     # the config's own wins

@@ -102,8 +102,9 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     counts.update(soak_figures(result))
     if extra.get("feeds") is not None:
         counts["feed_send_errors"] = int(sum(f["send_errors"] for f in extra["feeds"]))
-    if extra.get("recording") is not None:
-        counts["recording_lost_records"] = int(extra["recording"]["dropped_records"])
+    written = extra.get("recording") or {}       # a run's own (a replay's is what it read)
+    if "dropped_records" in written:
+        counts["recording_lost_records"] = int(written["dropped_records"])
     if result.memory:
         extra["memory_mb"] = [[round(t, 3), m, e] for t, m, e in result.memory]
     events = extra.pop("fault_events", {})
@@ -155,7 +156,8 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
         samples.update({"ospa_m": joint.ospa_m, "gospa_m": joint.gospa_m})
     platform = extra.pop("platform", None)
     platform_at = platform_lateness(platform, result)
-    results = check_limits(run_limits(loaded, extra.get("recording")), measured, samples=samples,
+    results = check_limits(run_limits(loaded, "recording_lost_records" in counts), measured,
+                           samples=samples,
                            has_truth=loaded.has_truth, platform=platform_at)
     env = describe_environment()
     env["realtime"] = extra.pop("realtime", None)
@@ -181,11 +183,10 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
 RECORDING_LIMIT = Limit("recording_lost_records", "max", "<=", 0.0)
 
 
-def run_limits(loaded, recording: dict | None) -> list[Limit]:
-    """The config's limits, and the recording's integrity when the run records."""
+def run_limits(loaded, recorded: bool) -> list[Limit]:
+    """The config's limits, and the recording's integrity when the run recorded."""
     limits = list(loaded.limits)
-    if recording is not None and all(lim.measurement != RECORDING_LIMIT.measurement
-                                     for lim in limits):
+    if recorded and all(lim.measurement != RECORDING_LIMIT.measurement for lim in limits):
         limits.append(RECORDING_LIMIT)
     return limits
 
