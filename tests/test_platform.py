@@ -72,3 +72,25 @@ def test_a_limit_missed_while_the_machine_was_late_is_the_platform_s():
     # and a healthy run passes whatever the machine did
     assert judge_percentile(lim, np.full(450, 0.3), 0.3,
                             platform_late_ms=np.full(450, 9.0)).outcome == PASS
+
+
+def test_each_timing_sample_is_matched_with_the_platform_while_it_was_made():
+    from types import SimpleNamespace
+
+    from rig.bench.report import platform_lateness
+
+    # the machine slept 6 ms late at 0.503 s, and the loop waited 4 ms for a CPU at 1.205 s
+    p = synthetic({0.503: 6.0}, waited_at_s={1.205: 4.0})
+    result = SimpleNamespace(
+        tick_times_s=np.array([0.4, 0.5, 0.6, 0.7]),           # schedules, 100 ms apart
+        tick_lateness_ms=np.array([0.0, 7.0, 0.0, 0.0]),       # the 0.5 s tick started late
+        tick_jitter_ms=np.array([7.0, 7.0, 0.0]),              # so two intervals are off
+        processing_times_s=np.array([1.207, 1.200, 1.230]),    # publications
+        processing_latency_ms=np.array([5.0, 2.0, 4.0]))       # arrival to publication
+    late = platform_lateness(p, result)
+    # a tick: from before its schedule until after it started (0.499 to 0.508 s)
+    assert list(late["tick_lateness_ms"]) == [0.0, 6.0, 0.0, 0.0]
+    # an interval between two ticks: the later of the two ticks' delays, both intervals
+    assert list(late["tick_jitter_ms"]) == [6.0, 6.0, 0.0]
+    # a plot: from its arrival to just after its publication; a wait 5 ms after it is not its
+    assert list(late["processing_latency_ms"]) == [4.0, 0.0, 0.0]

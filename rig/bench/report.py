@@ -156,9 +156,13 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
         samples.update({"ospa_m": joint.ospa_m, "gospa_m": joint.gospa_m})
     platform = extra.pop("platform", None)
     platform_at = platform_lateness(platform, result)
-    results = check_limits(run_limits(loaded, "recording_lost_records" in counts), measured,
-                           samples=samples,
-                           has_truth=loaded.has_truth, platform=platform_at)
+    np.savez_compressed(out_dir / "timing-samples.npz", **samples,
+                        processing_times_s=result.processing_times_s,
+                        tick_times_s=result.tick_times_s,
+                        **{f"platform_{name}": late for name, late in platform_at.items()})
+    limits = run_limits(loaded, recorded="recording_lost_records" in counts)
+    results = check_limits(limits, measured, samples=samples, has_truth=loaded.has_truth,
+                           platform=platform_at)
     env = describe_environment()
     env["realtime"] = extra.pop("realtime", None)
     env["fusion_kernels"] = engine.kernels_name
@@ -247,22 +251,23 @@ def report_schema() -> dict:
 
 
 def platform_lateness(platform, result) -> dict:
-    """Per timing measurement with sample times: how late the platform itself woke up around
-    each sample (ms), from the probe's record (empty without one). A tick's lateness looks
-    back over its own lateness, a jitter over its own plus one ms, a processing latency over
-    the time from the plot's arrival to its publication."""
+    """Per timing measurement with sample times: how late the platform itself was while each
+    sample was being made (ms), from the probe's record (empty without one). A tick: from a
+    millisecond before its schedule to a millisecond after it started; a jitter sample (the
+    interval between two ticks): the later of its two ticks'; a processing latency: from the
+    plot's arrival to a millisecond after its publication."""
     if platform is None:
         return {}
     out = {}
     ticks = np.asarray(result.tick_times_s, float)
-    lateness = np.asarray(result.tick_lateness_ms, float)
-    if len(ticks) and len(ticks) == len(lateness):
-        out["tick_lateness_ms"] = platform.late_around(ticks, lateness * 1e-3 + 1e-3)
-        jitter = np.asarray(result.tick_jitter_ms, float)
-        if len(jitter) == len(ticks) - 1:
-            out["tick_jitter_ms"] = platform.late_around(ticks[1:], jitter * 1e-3 + 1e-3)
+    lateness_s = np.asarray(result.tick_lateness_ms, float) * 1e-3
+    if len(ticks) and len(ticks) == len(lateness_s):
+        per_tick = platform.late_around(ticks + lateness_s, lateness_s + 1e-3, after_s=1e-3)
+        out["tick_lateness_ms"] = per_tick
+        if len(result.tick_jitter_ms) == len(ticks) - 1:
+            out["tick_jitter_ms"] = np.maximum(per_tick[:-1], per_tick[1:])
     at = np.asarray(result.processing_times_s, float)
     latency = np.asarray(result.processing_latency_ms, float)
     if len(at) and len(at) == len(latency):
-        out["processing_latency_ms"] = platform.late_around(at, latency * 1e-3)
+        out["processing_latency_ms"] = platform.late_around(at, latency * 1e-3, after_s=1e-3)
     return out

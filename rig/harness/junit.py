@@ -69,7 +69,8 @@ def junit_xml(results: list[LimitResult], *, suite: str, duration_s: float = 0.0
             ET.SubElement(case, "error", message=f"no data: {r.reason}", type="NoData")
         elif r.outcome in (INCONCLUSIVE, SKIPPED):
             ET.SubElement(case, "skipped", message=f"{r.outcome}: {r.reason}")
-        ET.SubElement(case, "system-out").text = f"{r.limit.name} {r.limit.unit}: measured {value}"
+        ET.SubElement(case, "system-out").text = (
+            f"{r.limit.name} {r.limit.unit}: measured {value}")
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

@@ -82,21 +82,19 @@ def registration_truth(registration: np.ndarray, radars) -> list[dict]:
     """Per sensor: estimate, truth and error (estimate minus truth) of each bias and the clock
     offset in m / mrad / ms, with the error over the estimate's sigma (``z``: beyond about 3
     the estimate is overconfident)."""
-    rows = []
+    rows = [{"sensor": radar.id, "n_pairs": int(n)}
+            for radar, n in zip(radars, registration["n_pairs"])]
     for quantity, (field, scale, unit, gauged) in REGISTRATION_TRUTH.items():
         truth = np.array([getattr(r, field) for r in radars], float)
         if gauged:
             truth = truth - truth.mean()
-        for i, radar in enumerate(radars):
-            if len(rows) <= i:
-                rows.append({"sensor": radar.id, "n_pairs": int(registration["n_pairs"][i])})
-            estimate = float(registration[field][i])
-            sigma = float(registration[_sigma_name(field)][i])
-            error = estimate - truth[i]
-            rows[i][quantity] = {"unit": unit, "estimate": estimate * scale,
-                                 "truth": float(truth[i]) * scale, "error": error * scale,
-                                 "sigma": sigma * scale,
-                                 "z": error / sigma if sigma > 0 else None}
+        errors = registration[field] - truth
+        for row, estimate, true, error, sigma in zip(
+                rows, registration[field], truth, errors, registration[_sigma_name(field)]):
+            row[quantity] = {"unit": unit, "estimate": float(estimate) * scale,
+                             "truth": float(true) * scale, "error": float(error) * scale,
+                             "sigma": float(sigma) * scale,
+                             "z": float(error / sigma) if sigma > 0 else None}
     return rows
 
 
