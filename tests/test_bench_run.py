@@ -82,8 +82,13 @@ def short_run(tmp_path_factory):
 def test_run_writes_every_report(short_run):
     out = short_run["out"]
     for name in ("tracks.csv", "report.json", "junit.xml", "report.html", "truth.csv",
-                 "scenario.yaml"):
+                 "scenario.yaml", "timing-samples.npz"):
         assert (out / name).is_file(), name
+    with np.load(out / "timing-samples.npz") as samples:
+        report = json.loads((out / "report.json").read_text())
+        for name in ("processing_latency_ms", "tick_lateness_ms", "tick_jitter_ms"):
+            assert len(samples[name]) == report["timing"][name]["count"]
+            assert len(samples[f"platform_{name}"]) == len(samples[name])
     assert not emulators_of(out), "an emulator outlived the run"
 
 
