@@ -85,14 +85,15 @@ def _print_summary(outcome) -> None:
                      f"{s['false_tracks']}, missed {s['missed_targets']}")
     truth = r.get("truth_check")
     if truth:
-        outside = sum(x["below"] + x["above"] for x in truth["transport_latency"]
-                      if x["below"] is not None)
-        worst = {q: max(abs(x[q]["error"]) for x in truth["registration"])
-                 for q in ("range_bias", "az_bias", "el_bias", "clock_offset")}
-        lines.append(f"  against truth: {outside} plots outside their sensor's true latency; "
-                     f"registration error up to {worst['range_bias']:.1f} m, "
-                     f"{worst['az_bias']:.2f}/{worst['el_bias']:.2f} mrad az/el, "
-                     f"{worst['clock_offset']:.0f} ms clock")
+        from rig.harness.truth_check import latency_truth_violations, registration_errors
+
+        worst = registration_errors(truth["registration"])
+        lines.append(f"  against truth: {latency_truth_violations(truth['transport_latency'])} "
+                     f"plots outside their sensor's true latency; registration error up to "
+                     f"{worst['registration_range_error_m']:.1f} m, "
+                     f"{worst['registration_az_error_mrad']:.2f}/"
+                     f"{worst['registration_el_error_mrad']:.2f} mrad az/el, "
+                     f"{worst['registration_clock_error_ms']:.0f} ms clock")
     if "not_measurable" in r["accuracy"]:
         lines.append(f"  accuracy: {r['accuracy']['not_measurable']}")
     lines += limit_lines(r["limits"])
