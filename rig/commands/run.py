@@ -74,9 +74,14 @@ def _print_summary(outcome) -> None:
                      f"{pl['max']:.3f}; tick jitter ms p99 {jitter}; deadline misses "
                      f"{t['deadline_misses']}")
     platform = (r.get("timing_platform") or {}).get("processing_latency_ms")
+    probe = (r.get("environment") or {}).get("platform_probe") or {}
     if platform and platform["count"]:
-        lines.append(f"  the machine at the same moments: woke up late by ms p50 "
-                     f"{platform['p50']:.3f} p99 {platform['p99']:.3f} max {platform['max']:.3f}")
+        cpu = (f" (CPU s/s: rig {probe['rig_cpu_s_per_s']:.2f}, others "
+               f"{probe['others_cpu_s_per_s']:.2f}, stolen {probe['steal_cpu_s_per_s']:.2f})"
+               if probe.get("rig_cpu_s_per_s") is not None else "")
+        lines.append(f"  the machine at the same moments, late on others' account: ms p50 "
+                     f"{platform['p50']:.3f} p99 {platform['p99']:.3f} max "
+                     f"{platform['max']:.3f}{cpu}")
     c = r["counts"]
     lines.append(f"  plots {c['plots_received']}, dropped {c['dropped_plots']}, decoder errors "
                  f"{c['decoder_errors']}, tracks published {c['tracks_published']}")

@@ -210,8 +210,9 @@ def write_html(path: str | Path, report: dict, series: dict | None = None) -> No
         _error_figure(series), _tracks_figure(series),
         _truth_check(report.get("truth_check")),
         "<h2>Timing</h2>",
-        "<p class='muted'>platform: how late the machine itself woke up at the same moments "
-        "(the platform probe), ms</p>" if platform else "",
+        "<p class='muted'>platform: how late the machine itself was at the same moments (the "
+        "platform probe's late wake-ups and the loop's waits for a CPU, in the share of CPU "
+        "time others than the rig used then), ms</p>" if platform else "",
         _table(timing_rows), _table([counts]) if counts else "",
         _latency_figure(series),
         "<h2>Sensors</h2>",

@@ -177,7 +177,7 @@ def judge_percentile(lim: Limit, series, value: float,
             own = _binomial_outcome(k - explained, n, q, confidence)
             seen += (f"; {explained} of them would have been within the bound but for the "
                      f"machine itself being late then (waking a sleeper, or giving the loop "
-                     f"a CPU)")
+                     f"a CPU, while others than the rig kept it busy)")
             if own != FAIL:
                 return LimitResult(lim, INCONCLUSIVE, value,
                                    f"platform: {seen}; without them the rig "
