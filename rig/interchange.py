@@ -24,6 +24,7 @@ import pandas as pd
 
 from rig.errors import ConfigError
 from rig.geodesy import Geodetic, site_transform
+from rig.outfiles import output_folder
 from rig.records import TRACK_DTYPE
 
 FRAMES = ("wgs84", "flat")
@@ -149,10 +150,15 @@ def read_sensors(folder: str | Path, frame: str, *, with_truth: bool = False) ->
     if df["sensor_id"].isna().any() or df["sensor_id"].duplicated().any():
         raise ConfigError("sensor ids must be present and unique", file=str(path),
                           key="sensor_id", expected="one row per sensor")
+    if not len(df):
+        raise ConfigError("no sensors", file=str(path), expected="a row per sensor")
     if frame == "wgs84":
         _check_range(df, "lat_deg", -90, 90, path)
         _check_range(df, "lon_deg", -180, 360, path)
         _check_range(df, "alt_m", -1e4, 1e5, path)
+    else:                                          # metres from the scenario's origin
+        for column in SITE_COLUMNS["flat"]:
+            _check_range(df, column, -1e7, 1e7, path)
     for column in ("scan_period_s", "range_max_m"):
         _check_range(df, column, 0, np.inf, path, lo_open=True)
     for column in ("sigma_range_m", "sigma_az_rad", "sigma_el_rad", "clutter_per_scan",
@@ -244,8 +250,7 @@ def write_csv(path: str | Path, df: pd.DataFrame) -> None:
 def write_interchange(folder: str | Path, scenario: ScenarioInfo, sensors: pd.DataFrame,
                       truth: pd.DataFrame, plots: pd.DataFrame) -> Path:
     """Write a whole folder (created if needed); columns in the order DESIGN.md gives."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = output_folder(Path(folder))
     write_scenario(folder, scenario)
     sensor_cols = (["sensor_id", "partner", *SITE_COLUMNS[scenario.frame]]
                    + [c for c in SENSOR_COLUMNS[2:]] + list(SENSOR_OPTIONAL)

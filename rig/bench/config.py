@@ -42,7 +42,7 @@ class ScenarioRef(_Strict):
     source: str = Field("builtin", description="'builtin', 'builtin:NAME' or a YAML file "
                         "(relative to the bench config)")
     seed: int | None = Field(None, ge=0)
-    targets: int | None = Field(None, ge=0, description="number of random targets")
+    targets: int | None = Field(None, ge=0, le=100_000, description="number of random targets")
     biased: bool = Field(False, description="give every sensor random biases and clock errors")
 
 

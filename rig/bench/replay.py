@@ -24,6 +24,7 @@ from rig.firmware import get_interface
 from rig.harness.limits import parse_limits
 from rig.harness.measurements import transport_latency_ms
 from rig.interchange import TracksCsvWriter
+from rig.outfiles import output_folder
 from rig.record import Kind, RecordingReport
 from rig.record import iter_recording
 from rig.records import PLOT_DTYPE, empty_plots
@@ -80,7 +81,7 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
     meta = rec_report.meta
     loaded = load_recorded_config(meta, path)
     cfg = loaded.config
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = output_folder(out_dir)
     engine = FusionEngine(loaded.scenario.origin, sensor_table(loaded), cfg.fusion)
     fusion = FusionStep(engine, updates=cfg.outputs.updates)
     t0_ns = int(meta["t0_ns"])
