@@ -17,6 +17,8 @@ from pydantic import BaseModel, ValidationError
 from rig.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
+#: the largest config or scenario file read (the built-in ones are a few kB)
+MAX_YAML_BYTES = 1 << 20
 
 
 def key_path(loc) -> str:
@@ -119,6 +121,11 @@ def load_yaml(path: str | Path):
     """The parsed content of a YAML file; a missing or malformed file is a ConfigError."""
     path = Path(path)
     try:
+        if path.is_file() and path.stat().st_size > MAX_YAML_BYTES:
+            raise ConfigError(f"is {path.stat().st_size:,} bytes", file=str(path),
+                              expected=f"a config of at most {MAX_YAML_BYTES:,} bytes")
+        if path.exists() and not path.is_file():
+            raise ConfigError("not a regular file", file=str(path), expected="a YAML file")
         text = path.read_text()
     except FileNotFoundError:
         raise ConfigError("file not found", file=str(path), expected="a YAML file") from None

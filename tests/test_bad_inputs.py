@@ -307,3 +307,30 @@ def test_allow_from_must_name_addresses(tmp_path):
     config["sensors"][1]["allow_from"] = ["127.0.0.1", "::1"]
     path.write_text(yaml.safe_dump(config))
     assert rig("check", path).returncode == 0
+
+
+@pytest.mark.parametrize("sensor_id", ["../A1", "A/1", ".hidden", "x" * 40, ""])
+def test_sensor_ids_that_would_name_paths_are_refused(tmp_path, sensor_id):
+    config = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    config["sensors"][0]["id"] = sensor_id
+    path = tmp_path / "ids.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert_clean_failure(rig("check", path), 2, "sensors[0].id")
+
+
+def test_a_huge_config_is_refused_unread(tmp_path):
+    path = tmp_path / "huge.yaml"
+    with open(path, "w") as f:
+        f.write(DEFAULT_CONFIG.read_text())
+        f.write("# padding\n" * 300_000)
+    assert_clean_failure(rig("check", path, timeout=20), 2, "huge.yaml", "bytes")
+
+
+@pytest.mark.parametrize("text", [
+    "version: 1\nname: [unclosed\n", "{{{{", "- a\n- b\n", "", "version: !!python/name:os.system\n",
+    "a: &x 1\nb: *y\n", "\t- tab", "name: x\nname: y\n" * 2, "\x00\x01\x02",
+])
+def test_broken_yaml_of_every_kind_is_a_config_error(tmp_path, text):
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    assert_clean_failure(rig("check", path), 2, "broken.yaml")
