@@ -76,11 +76,20 @@ def _need_file(path: Path) -> Path:
     return path
 
 
-def _read_csv(path: Path, dtype: dict | None = None) -> pd.DataFrame:
+def _read_csv(path: Path, dtype: dict | None = None, *,
+              skip_bad_rows: bool = False) -> pd.DataFrame:
+    """A CSV file; with ``skip_bad_rows`` a row with more fields than the header is left out
+    and counted in ``attrs["malformed_rows"]`` instead of refusing the file."""
     try:
-        return pd.read_csv(_need_file(path), dtype=dtype, skipinitialspace=True)
+        df = pd.read_csv(_need_file(path), dtype=dtype, skipinitialspace=True,
+                         on_bad_lines="skip" if skip_bad_rows else "error")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
         raise ConfigError(f"cannot read CSV: {e}", file=str(path)) from e
+    if skip_bad_rows:
+        with open(path, "rb") as f:
+            rows = sum(1 for line in f if line.strip()) - 1
+        df.attrs["malformed_rows"] = max(rows - len(df), 0)
+    return df
 
 
 def _require_columns(df: pd.DataFrame, columns, path: Path) -> None:
@@ -172,7 +181,8 @@ def read_plots(folder: str | Path, *, with_truth: bool = False) -> pd.DataFrame:
     """``plots.csv``; ``range_rate_mps`` is NaN where absent; ``truth_id`` only
     ``with_truth``. Values are not checked here (the fuser screens every plot)."""
     path = Path(folder) / "plots.csv"
-    df = _read_csv(path, dtype={"sensor_id": str})
+    df = _read_csv(path, dtype={"sensor_id": str}, skip_bad_rows=True)
+    malformed = df.attrs["malformed_rows"]
     _require_columns(df, PLOT_COLUMNS, path)
     keep = list(PLOT_COLUMNS) + ["range_rate_mps"]
     if "range_rate_mps" not in df.columns:
@@ -185,6 +195,7 @@ def read_plots(folder: str | Path, *, with_truth: bool = False) -> pd.DataFrame:
     for column in keep:
         if column != "sensor_id":
             df[column] = pd.to_numeric(df[column], errors="coerce")
+    df.attrs["malformed_rows"] = malformed
     return df
 
 

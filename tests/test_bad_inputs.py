@@ -334,3 +334,17 @@ def test_broken_yaml_of_every_kind_is_a_config_error(tmp_path, text):
     path = tmp_path / "broken.yaml"
     path.write_text(text)
     assert_clean_failure(rig("check", path), 2, "broken.yaml")
+
+
+def test_a_plots_row_with_extra_fields_is_rejected_alone(tmp_path):
+    import json
+    import shutil
+
+    folder = tmp_path / "folder"
+    shutil.copytree(FOLDER, folder)
+    with open(folder / "plots.csv", "a") as f:
+        f.write("1.0,3,57279.361,4.065671088,0.660267676,-1,extra,fields\n")
+    done = rig("fuse", folder, "--out", tmp_path / "tracks.csv", "--json", timeout=120)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["rejected"]["malformed row"] == 1 and summary["plots_in"] == 692

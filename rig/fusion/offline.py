@@ -21,6 +21,8 @@ UNKNOWN_SENSOR = np.iinfo(np.uint16).max
 MAX_PICTURES = 1_000_000
 #: why a plot later than the scenario's end by more than ``max_time_jump_s`` is not fused
 AFTER_THE_END = "after the scenario's end"
+#: why a row of plots.csv with more fields than its header is not fused
+MALFORMED_ROW = "malformed row"
 
 
 def plots_from_frame(plots: pd.DataFrame, sensor_ids) -> np.ndarray:
@@ -73,6 +75,10 @@ def fuse(ic: Interchange, *, partners: list[str] | None = None, dt_s: float = 1.
         not_selected = int((~keep).sum())
         plots = plots[keep]
     engine = engine_for(ic, params)
+    malformed = int(ic.plots.attrs.get("malformed_rows", 0))
+    if malformed:                      # rows with more fields than the header: not plots
+        engine.counters.rejected[MALFORMED_ROW] = malformed
+        engine.counters.plots_in += malformed
     finite = np.isfinite(plots["t_sensor"])
     bad, plots = plots[~finite], plots[finite]
     plots = plots[np.argsort(plots["t_sensor"], kind="stable")]
