@@ -34,6 +34,9 @@ def run(args) -> int:
           f"reports in {args.out}/", file=sys.stderr)
     for problem in recording.get("problems", []):
         print(f"  recording: {problem}", file=sys.stderr)
+    if recording.get("plots_lost_to_damage"):
+        print(f"  recording: {recording['plots_lost_to_damage']} plots the run fused were in "
+              f"damaged chunks", file=sys.stderr)
     for line in limit_lines(report["limits"]):
         print(line, file=sys.stderr)
     return report["exit_code"]
