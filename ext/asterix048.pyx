@@ -351,18 +351,21 @@ def encode(cnp.ndarray plots, *, int sac, int sic, double site_alt_m=0.0, items=
 COUNTER_NAMES = (
     "datagrams", "blocks_ok", "records_ok", "plots_ok", "records_incomplete", "records_bad",
     "blocks_other_category", "blocks_bad_length", "blocks_truncated", "bytes_skipped",
-    "bytes_fed",
+    "bytes_fed", "records_foreign",
 )
 
 cdef enum:
     MAX_SOURCES = 255
+    FOREIGN_KEPT = 8          # SAC/SICs of foreign records remembered
 
 
 cdef class Cat048Decoder:
     """Decodes CAT048 datagrams into PLOT_DTYPE arrays, one datagram per :meth:`feed`.
 
     ``sensor_id`` and ``site_alt_m`` apply to every radar unless :meth:`set_source` names its
-    SAC/SIC. Each plot's ``seq`` is the number of the datagram that carried it (counted by this
+    SAC/SIC; after :meth:`only_named_sources`, records of any other SAC/SIC are foreign:
+    counted (``records_foreign``, the first few SAC/SICs in :meth:`foreign_sources`) and
+    dropped. Each plot's ``seq`` is the number of the datagram that carried it (counted by this
     decoder from 0); ``t_sensor`` is the I048/140 time of day on a continuous time line that
     starts at ``day_start_s`` and steps a day forward when the time of day wraps at midnight.
     Plots lack an elevation (NaN) when the record has no I048/110, a range rate when it has no
@@ -373,6 +376,9 @@ cdef class Cat048Decoder:
     cdef uint16_t src_sensor[256]
     cdef double src_alt[256]
     cdef int n_sources
+    cdef bint named_only
+    cdef uint16_t foreign_seen[FOREIGN_KEPT]
+    cdef int n_foreign_seen
     cdef asx_tod_line tod_line
     cdef uint32_t seq
     cdef public unsigned long long datagrams
@@ -386,6 +392,7 @@ cdef class Cat048Decoder:
     cdef public unsigned long long blocks_truncated
     cdef public unsigned long long bytes_skipped
     cdef public unsigned long long bytes_fed
+    cdef public unsigned long long records_foreign
 
     def __cinit__(self, int sensor_id=0, double site_alt_m=0.0, double day_start_s=0.0):
         if not 0 <= sensor_id <= 0xFFFF:
@@ -415,6 +422,14 @@ cdef class Cat048Decoder:
             self.source_index[key] = <uint8_t>row
         self.src_sensor[row] = <uint16_t>sensor_id
         self.src_alt[row] = site_alt_m
+
+    def only_named_sources(self):
+        """From now on, believe only the SAC/SICs :meth:`set_source` named."""
+        self.named_only = True
+
+    def foreign_sources(self):
+        """The first few distinct (SAC, SIC) of foreign records, in the order seen."""
+        return [(k >> 8, k & 0xFF) for k in self.foreign_seen[:self.n_foreign_seen]]
 
     def counters(self):
         """All counters as a dict (a snapshot)."""
@@ -452,16 +467,18 @@ cdef class Cat048Decoder:
     cdef Py_ssize_t _decode(self, const uint8_t *p, Py_ssize_t n, plot_t *dst,
                             cat048_items_t *idst, int64_t t_arrival_ns) noexcept nogil:
         cdef Py_ssize_t n_out = 0
+        cdef int got
         cdef Py_ssize_t item_at[N_FRN]
         cdef asx_walker w
         cdef const uint8_t *rec
         asx_walk_start(&w, p, n, CATEGORY, cat048_uap, N_FRN)
         rec = asx_next_record(&w, item_at)
         while rec != NULL:
-            if self._plot(rec, item_at, &dst[n_out], &idst[n_out] if idst != NULL else NULL,
-                          t_arrival_ns):
+            got = self._plot(rec, item_at, &dst[n_out],
+                             &idst[n_out] if idst != NULL else NULL, t_arrival_ns)
+            if got > 0:
                 n_out += 1
-            else:
+            elif got == 0:
                 self.records_incomplete += 1
             rec = asx_next_record(&w, item_at)
         self.datagrams += 1
@@ -477,13 +494,17 @@ cdef class Cat048Decoder:
         self.seq += 1
         return n_out
 
-    cdef bint _plot(self, const uint8_t *r, const Py_ssize_t *at, plot_t *out,
-                    cat048_items_t *it, int64_t t_arrival_ns) noexcept nogil:
+    cdef int _plot(self, const uint8_t *r, const Py_ssize_t *at, plot_t *out,
+                   cat048_items_t *it, int64_t t_arrival_ns) noexcept nogil:
+        """1: a plot in ``out``; 0: a record without the mandatory items; -1: foreign."""
         if at[0] < 0 or at[1] < 0 or at[3] < 0:        # I048/010, /140, /040 are mandatory
-            return False
+            return 0
         cdef const uint8_t *q
         cdef uint8_t sac = r[at[0]], sic = r[at[0] + 1]
         cdef int row = self.source_index[(sac << 8) | sic]
+        if row == 0 and self.named_only:
+            self._foreign((sac << 8) | sic)
+            return -1
         cdef double site_alt = self.src_alt[row]
         cdef double h = NAN
         cdef int32_t v
@@ -533,7 +554,7 @@ cdef class Cat048Decoder:
                     k += 1
             out.amplitude_db = <int8_t>q[k]
         if it == NULL:
-            return True
+            return 1
         memset(it, 0, sizeof(cat048_items_t))
         it.sac = sac
         it.sic = sic
@@ -575,7 +596,17 @@ cdef class Cat048Decoder:
             it.ground_speed_mps = asx_ld16(r + at[12]) * GSP_MPS
             it.heading_rad = asx_ld16(r + at[12] + 2) * THETA_RAD
             it.present |= ITEM_200
-        return True
+        return 1
+
+    cdef void _foreign(self, int key) noexcept nogil:
+        cdef int i
+        self.records_foreign += 1
+        for i in range(self.n_foreign_seen):
+            if self.foreign_seen[i] == key:
+                return
+        if self.n_foreign_seen < FOREIGN_KEPT:
+            self.foreign_seen[self.n_foreign_seen] = <uint16_t>key
+            self.n_foreign_seen += 1
 
 
 def height_m(double range_m, double el_rad, double site_alt_m):

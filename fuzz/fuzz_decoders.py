@@ -146,9 +146,18 @@ def target_bench_config(data: bytes) -> None:
     path = Path(TARGET_STATE.setdefault("dir", tempfile.mkdtemp())) / "bench.yaml"
     path.write_bytes(data)
     try:
-        load_bench_config(path)
+        loaded = load_bench_config(path)
     except ConfigError:
-        pass
+        return
+    # what loads is finite and bounded: nothing that makes a run without end
+    config = loaded.config
+    assert 0 < config.duration_s <= 7 * 86400
+    assert 0 < config.fusion.window_s <= 60 and 0 <= config.fusion.hold_back_s <= 600
+    assert 0 < config.outputs.period_s <= 60
+
+
+EXTREMES = (b".inf", b"-.inf", b".nan", b"1e308", b"-1e308", b"9223372036854775808", b"0",
+            b"-1", b"1e-300")
 
 
 def seeds_cat048() -> list[bytes]:
@@ -187,8 +196,13 @@ def seeds_scpi_block() -> list[bytes]:
 
 
 def seeds_bench_config() -> list[bytes]:
-    return [(Path(__file__).resolve().parent.parent / "tests" / "data" / "bench" /
-             "short.yaml").read_bytes()]
+    """The short config, and the same with each of its numbers set to each extreme."""
+    import re
+
+    short = (Path(__file__).resolve().parent.parent / "tests" / "data" / "bench" /
+             "short.yaml").read_bytes()
+    numbers = [m.span(1) for m in re.finditer(rb"[:\[,] *(-?[0-9][0-9.e-]*)\b", short)]
+    return [short] + [short[:a] + x + short[b:] for a, b in numbers for x in EXTREMES]
 
 
 TARGETS = {"serial": (target_serial, seeds_serial),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 import tempfile
 import traceback
@@ -19,6 +20,14 @@ from rig import __version__
 from rig.errors import RigError
 
 EXIT_INTERNAL_ERROR = 4
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the command is, as Ctrl-C raises KeyboardInterrupt."""
+
+
+def _raise_terminated(_signum, _frame) -> None:
+    raise Terminated()
 
 #: Subcommands in the order ``rig --help`` lists them; each is rig.commands.<module>.
 COMMANDS = {
@@ -70,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # a command that does not handle SIGTERM itself (rig run does) stops as on Ctrl-C
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return int(args.func(args) or 0)
     except RigError as e:
@@ -78,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"rig {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"rig {args.command}: terminated (SIGTERM)", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except Exception as e:  # a bug: one line on the terminal, the whole story in a file
         log = internal_error_log(args, e)
         print(f"rig {args.command}: internal error: {type(e).__name__}: {e} "

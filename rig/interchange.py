@@ -24,6 +24,7 @@ import pandas as pd
 
 from rig.errors import ConfigError
 from rig.geodesy import Geodetic, site_transform
+from rig.outfiles import output_folder
 from rig.records import TRACK_DTYPE
 
 FRAMES = ("wgs84", "flat")
@@ -75,11 +76,20 @@ def _need_file(path: Path) -> Path:
     return path
 
 
-def _read_csv(path: Path, dtype: dict | None = None) -> pd.DataFrame:
+def _read_csv(path: Path, dtype: dict | None = None, *,
+              skip_bad_rows: bool = False) -> pd.DataFrame:
+    """A CSV file; with ``skip_bad_rows`` a row with more fields than the header is left out
+    and counted in ``attrs["malformed_rows"]`` instead of refusing the file."""
     try:
-        return pd.read_csv(_need_file(path), dtype=dtype, skipinitialspace=True)
+        df = pd.read_csv(_need_file(path), dtype=dtype, skipinitialspace=True,
+                         on_bad_lines="skip" if skip_bad_rows else "error")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
         raise ConfigError(f"cannot read CSV: {e}", file=str(path)) from e
+    if skip_bad_rows:
+        with open(path, "rb") as f:
+            rows = sum(1 for line in f if line.strip()) - 1
+        df.attrs["malformed_rows"] = max(rows - len(df), 0)
+    return df
 
 
 def _require_columns(df: pd.DataFrame, columns, path: Path) -> None:
@@ -149,10 +159,15 @@ def read_sensors(folder: str | Path, frame: str, *, with_truth: bool = False) ->
     if df["sensor_id"].isna().any() or df["sensor_id"].duplicated().any():
         raise ConfigError("sensor ids must be present and unique", file=str(path),
                           key="sensor_id", expected="one row per sensor")
+    if not len(df):
+        raise ConfigError("no sensors", file=str(path), expected="a row per sensor")
     if frame == "wgs84":
         _check_range(df, "lat_deg", -90, 90, path)
         _check_range(df, "lon_deg", -180, 360, path)
         _check_range(df, "alt_m", -1e4, 1e5, path)
+    else:                                          # metres from the scenario's origin
+        for column in SITE_COLUMNS["flat"]:
+            _check_range(df, column, -1e7, 1e7, path)
     for column in ("scan_period_s", "range_max_m"):
         _check_range(df, column, 0, np.inf, path, lo_open=True)
     for column in ("sigma_range_m", "sigma_az_rad", "sigma_el_rad", "clutter_per_scan",
@@ -166,7 +181,8 @@ def read_plots(folder: str | Path, *, with_truth: bool = False) -> pd.DataFrame:
     """``plots.csv``; ``range_rate_mps`` is NaN where absent; ``truth_id`` only
     ``with_truth``. Values are not checked here (the fuser screens every plot)."""
     path = Path(folder) / "plots.csv"
-    df = _read_csv(path, dtype={"sensor_id": str})
+    df = _read_csv(path, dtype={"sensor_id": str}, skip_bad_rows=True)
+    malformed = df.attrs["malformed_rows"]
     _require_columns(df, PLOT_COLUMNS, path)
     keep = list(PLOT_COLUMNS) + ["range_rate_mps"]
     if "range_rate_mps" not in df.columns:
@@ -179,6 +195,7 @@ def read_plots(folder: str | Path, *, with_truth: bool = False) -> pd.DataFrame:
     for column in keep:
         if column != "sensor_id":
             df[column] = pd.to_numeric(df[column], errors="coerce")
+    df.attrs["malformed_rows"] = malformed
     return df
 
 
@@ -244,8 +261,7 @@ def write_csv(path: str | Path, df: pd.DataFrame) -> None:
 def write_interchange(folder: str | Path, scenario: ScenarioInfo, sensors: pd.DataFrame,
                       truth: pd.DataFrame, plots: pd.DataFrame) -> Path:
     """Write a whole folder (created if needed); columns in the order DESIGN.md gives."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = output_folder(Path(folder))
     write_scenario(folder, scenario)
     sensor_cols = (["sensor_id", "partner", *SITE_COLUMNS[scenario.frame]]
                    + [c for c in SENSOR_COLUMNS[2:]] + list(SENSOR_OPTIONAL)

@@ -7,6 +7,7 @@ the file, the key as a dotted path (``sensors[2].site.lat_deg``) and what was ex
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,6 +17,8 @@ from pydantic import BaseModel, ValidationError
 from rig.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
+#: the largest config or scenario file read (the built-in ones are a few kB)
+MAX_YAML_BYTES = 1 << 20
 
 
 def key_path(loc) -> str:
@@ -76,8 +79,31 @@ def _expectation(model: type[BaseModel], error: dict) -> tuple[str, str | None]:
     return f"is {shown}", expected
 
 
+def non_finite_number(data) -> tuple[tuple, float] | None:
+    """(where, value) of the first NaN or infinity anywhere in parsed YAML ``data``; a
+    mapping or list that YAML aliases several times is looked at once."""
+    seen = set()
+    todo = [((), data)]
+    while todo:
+        loc, value = todo.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return loc, value
+        if isinstance(value, (dict, list)) and id(value) not in seen:
+            seen.add(id(value))
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            todo.extend(reversed([((*loc, k), v) for k, v in items]))
+    return None
+
+
 def validate(model: type[M], data, *, file: str | Path | None = None, prefix=()) -> M:
-    """``model.model_validate(data)``, its first error raised as ConfigError."""
+    """``model.model_validate(data)``, its first error raised as ConfigError. No number in a
+    config may be NaN or infinite (``.inf`` would make a window, a period or a count without
+    end)."""
+    found = non_finite_number(data)
+    if found is not None:
+        loc, value = found
+        raise ConfigError(f"is {value}", file=str(file) if file else None,
+                          key=key_path((*prefix, *loc)) or None, expected="a finite number")
     try:
         return model.model_validate(data)
     except ValidationError as e:
@@ -95,6 +121,11 @@ def load_yaml(path: str | Path):
     """The parsed content of a YAML file; a missing or malformed file is a ConfigError."""
     path = Path(path)
     try:
+        if path.is_file() and path.stat().st_size > MAX_YAML_BYTES:
+            raise ConfigError(f"is {path.stat().st_size:,} bytes", file=str(path),
+                              expected=f"a config of at most {MAX_YAML_BYTES:,} bytes")
+        if path.exists() and not path.is_file():
+            raise ConfigError("not a regular file", file=str(path), expected="a YAML file")
         text = path.read_text()
     except FileNotFoundError:
         raise ConfigError("file not found", file=str(path), expected="a YAML file") from None

@@ -175,6 +175,44 @@ def test_sources_map_sac_sic_to_sensor_and_site(codec, rng):
     assert_plots_match(decoded[20:], b, site_alt_m=900.0)
 
 
+def test_only_named_sources_are_believed(codec, rng):
+    genuine = random_plots(rng, 10)
+    forged = random_plots(rng, 500)
+    datagrams = (codec.encode(forged[:250], sac=99, sic=99, site_alt_m=10.0)
+                 + codec.encode(genuine, sac=0, sic=2, site_alt_m=10.0)
+                 + codec.encode(forged[250:], sac=7, sic=3, site_alt_m=10.0))
+    decoder = codec.Decoder(sensor_id=1, site_alt_m=10.0)
+    decoder.set_source(0, 2, 1, 10.0)
+    decoder.only_named_sources()
+    decoded, _ = decode_all(decoder, datagrams)
+    assert_plots_match(decoded, genuine, site_alt_m=10.0)
+    c = decoder.counters()
+    assert c["records_foreign"] == 500 and c["plots_ok"] == 10 and c["records_incomplete"] == 0
+    assert decoder.foreign_sources() == [(99, 99), (7, 3)]
+
+
+def test_foreign_sources_keep_the_first_eight(codec, rng):
+    decoder = codec.Decoder(sensor_id=1)
+    decoder.set_source(0, 2, 1, 0.0)
+    decoder.only_named_sources()
+    for sic in range(20):
+        decode_all(decoder, codec.encode(random_plots(rng, 1), sac=5, sic=sic))
+    assert decoder.foreign_sources() == [(5, sic) for sic in range(8)]
+    assert decoder.counters()["records_foreign"] == 20
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=600))
+def test_garbage_never_becomes_a_named_sources_plot_unless_it_carries_its_address(data):
+    for impl in CODECS.values():
+        decoder = impl.Decoder(sensor_id=3)
+        decoder.set_source(0, 2, 3, 0.0)
+        decoder.only_named_sources()
+        plots, items = decoder.feed_items(data)
+        assert np.all(items["sac"] == 0) and np.all(items["sic"] == 2)
+        assert np.all(plots["sensor_id"] == 3)
+
+
 # --- bad input ---------------------------------------------------------------------------
 def block(records: bytes, cat: int = 48, length: int | None = None) -> bytes:
     return bytes([cat]) + (len(records) + 3 if length is None else length).to_bytes(2, "big") + records

@@ -72,3 +72,61 @@ def test_emulate_rejects_a_listening_url():
 
     assert main(["emulate", "--family", "asterix-cat048", "--port", "udp://@127.0.0.1:0",
                  "--duration", "0.1"]) == 2
+
+
+def test_plots_forged_under_another_sac_sic_are_counted_never_read():
+    """A sender on the radar's port with well-formed plots under SAC/SIC 99/99, and one with
+    random garbage, beside the genuine radar (SAC/SIC 0/2): only the radar's plots come out."""
+    import socket
+
+    from firmware_interfaces.asterix_radar.codec import encode
+    from tests.asterix_helpers import random_plots
+
+    rng = np.random.default_rng(4)
+    genuine, forged = random_plots(rng, 40), random_plots(rng, 500)
+    with AsterixRadarDriver("udp://@127.0.0.1:0", sensor_id=1, site_alt_m=10.0) as radar:
+        radar.set_source(0, 2, 1, 10.0)
+        radar.only_named_sources()
+        address = ("127.0.0.1", radar.local_address[1])
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            datagrams = (encode(forged, sac=99, sic=99, site_alt_m=10.0)
+                         + [rng.bytes(int(n)) for n in rng.integers(1, 400, 200)]
+                         + encode(genuine, sac=0, sic=2, site_alt_m=10.0))
+            for d in datagrams:
+                sender.sendto(d, address)
+                time.sleep(0.0002)
+        batches, deadline = [], time.monotonic() + 10
+        while time.monotonic() < deadline and radar.counters()["datagrams"] < len(datagrams):
+            batches.append(radar.read_plots(timeout_s=0.1))
+        batches.append(radar.read_plots(timeout_s=0.1))
+        counters = radar.counters()
+        foreign = radar.foreign_sources()
+    plots = np.concatenate(batches)
+    assert counters["datagrams"] == len(datagrams)
+    assert len(plots) == len(genuine) and np.all(plots["sensor_id"] == 1)
+    assert counters["records_foreign"] >= 500 and foreign[0] == (99, 99)
+
+
+def test_allow_from_refuses_other_senders_and_counts_them():
+    import socket
+
+    from firmware_interfaces.asterix_radar.codec import encode
+    from tests.asterix_helpers import random_plots
+
+    plots = random_plots(np.random.default_rng(5), 30)
+    with AsterixRadarDriver("udp://@127.0.0.1:0", sensor_id=1, allow_from=["127.0.0.2"]) as radar:
+        radar.set_source(0, 2, 1, 0.0)
+        address = ("127.0.0.1", radar.local_address[1])
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger, \
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as allowed:
+            allowed.bind(("127.0.0.2", 0))
+            for d in encode(plots, sac=0, sic=2):
+                stranger.sendto(d, address)             # the right SAC/SIC, the wrong host
+            for d in encode(plots, sac=0, sic=2):
+                allowed.sendto(d, address)
+        got, deadline = [], time.monotonic() + 10
+        while sum(map(len, got)) < len(plots) and time.monotonic() < deadline:
+            got.append(radar.read_plots(timeout_s=0.1))
+        counters = radar.counters()
+    assert sum(map(len, got)) == len(plots)
+    assert counters["datagrams_refused"] == len(encode(plots, sac=0, sic=2))

@@ -53,3 +53,41 @@ def test_yaml_that_would_run_code_is_refused(tmp_path):
     text = f"!!python/object/apply:os.system ['touch {marker}']\n"
     assert load(tmp_path, text) is None
     assert not marker.exists()
+
+
+def numeric_leaves(node, path=()):
+    """Dotted paths of every number in a parsed config."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from numeric_leaves(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from numeric_leaves(v, (*path, i))
+    elif isinstance(node, (int, float)) and not isinstance(node, bool):
+        yield path
+
+
+NUMERIC = sorted(numeric_leaves(BASE), key=str)
+EXTREMES = [float("inf"), float("-inf"), float("nan"), 1e308, -1e308, 2**63, -1, 0, 1e-300]
+
+
+def all_finite(node) -> bool:
+    if isinstance(node, dict):
+        return all(all_finite(v) for v in node.values())
+    if isinstance(node, (list, tuple)):
+        return all(all_finite(v) for v in node)
+    return not isinstance(node, float) or (node == node and abs(node) != float("inf"))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(where=st.sampled_from(NUMERIC), value=st.sampled_from(EXTREMES))
+def test_numeric_extremes_anywhere_give_a_finite_config_or_a_config_error(tmp_path, where, value):
+    config = yaml.safe_load(SHORT)
+    node = config
+    for part in where[:-1]:
+        node = node[part]
+    node[where[-1]] = value
+    loaded = load(tmp_path, yaml.safe_dump(config))
+    if loaded is not None:
+        assert all_finite(loaded.config.model_dump())
+        assert loaded.config.duration_s <= 7 * 86400

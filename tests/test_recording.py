@@ -30,8 +30,9 @@ def test_round_trip_keeps_every_record_in_order(tmp_path):
     assert [r.t_ns for r in raw] == list(range(1000, 1500))
     assert all(r.data == bytes([i % 256]) * (i % 50 + 1) for i, r in enumerate(raw))
     assert [r for r in records if r.kind == Kind.EVENT][0].json() == {"event": "end"}
-    assert report.clean and report.chunks_ok > 3
+    assert report.clean and report.chunks_ok > 3 and report.ended
     assert report.meta["config"] == {"name": "t"}
+    assert records[-1].kind == Kind.END and records[-1].json()["dropped_records"] == 0
 
 
 def test_rotation_by_size_keeps_a_readable_set(tmp_path):
@@ -121,6 +122,9 @@ def test_kill_9_loses_at_most_the_unflushed_tail(tmp_path):
     assert [r.t_ns for r in raw] == list(range(len(raw)))
     assert all(r.data == r.t_ns.to_bytes(8, "little") * 8 for r in raw)
     assert not report.damaged
+    # but the run never closed it: not clean, and it says why
+    assert not report.ended and not report.clean
+    assert any("cut short" in p for p in report.problems())
 
 
 def test_records_reach_the_disk_within_the_flush_interval(tmp_path):
@@ -139,3 +143,63 @@ def test_records_reach_the_disk_within_the_flush_interval(tmp_path):
             time.sleep(0.2)            # idle: the writer thread waits for the next record
     finally:
         w.close()
+
+
+def chunk_spans(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of every chunk of an intact recording file."""
+    from rig.record.format import CHUNK_HEADER
+
+    spans, pos = [], FILE_HEADER.size
+    while pos < len(data):
+        payload_len = CHUNK_HEADER.unpack_from(data, pos)[5]
+        spans.append((pos, pos + CHUNK_HEADER_SIZE + payload_len))
+        pos = spans[-1][1]
+    return spans
+
+
+def test_a_recording_without_its_end_record_is_cut_short(tmp_path):
+    write_some(tmp_path / "rec", chunk_bytes=2048)
+    data = (tmp_path / "rec").read_bytes()
+    last_start, _ = chunk_spans(data)[-1]
+    (tmp_path / "rec").write_bytes(data[:last_start])       # the END chunk never written
+    records, report = read_recording(tmp_path / "rec")
+    assert sum(r.kind == Kind.RAW for r in records) == 500   # all that was written is there
+    assert not report.clean and not report.ended and not report.torn_tail
+    assert report.to_json()["problems"] == [
+        "no end-of-run record: the run was cut short (or the recording's last chunks are "
+        "lost)"]
+
+
+def test_a_damaged_meta_chunk_is_read_through_the_end_record_s_copy(tmp_path):
+    write_some(tmp_path / "rec", chunk_bytes=2048)
+    data = bytearray((tmp_path / "rec").read_bytes())
+    meta_start, meta_end = chunk_spans(bytes(data))[0]
+    data[meta_end - 3] ^= 0x01                                 # one bit of the META chunk
+    (tmp_path / "rec").write_bytes(bytes(data))
+    records, report = read_recording(tmp_path / "rec")
+    assert report.meta_from_end and report.meta["config"] == {"name": "t"}
+    assert records[0].kind == Kind.META and records[0].json()["config"] == {"name": "t"}
+    assert sum(r.kind == Kind.RAW for r in records) == 500
+    assert len(report.damaged) == 1 and not report.clean
+
+
+@pytest.mark.parametrize("flips", [1, 10, 100])
+def test_every_chunk_no_flipped_byte_touched_is_recovered(tmp_path, flips):
+    import numpy as np
+
+    write_some(tmp_path / "rec", n=2000, chunk_bytes=1024)
+    data = bytearray((tmp_path / "rec").read_bytes())
+    spans = chunk_spans(bytes(data))
+    rng = np.random.default_rng(flips)
+    offsets = rng.choice(np.arange(FILE_HEADER.size, len(data)), flips, replace=False)
+    for at in offsets:
+        data[at] ^= int(rng.integers(1, 256))
+    (tmp_path / "rec").write_bytes(bytes(data))
+    hit = {i for i, (a, b) in enumerate(spans) if any(a <= o < b for o in offsets)}
+    if 0 in hit and len(spans) - 1 in hit:                      # both copies of META lost
+        with pytest.raises(ConfigError, match="META"):
+            read_recording(tmp_path / "rec")
+        return
+    _, report = read_recording(tmp_path / "rec")
+    assert report.chunks_ok == len(spans) - len(hit)            # every undamaged chunk
+    assert not report.clean and (report.damaged or report.torn_tail)

@@ -92,3 +92,23 @@ def test_not_a_recording_is_refused(tmp_path):
     bogus.write_bytes(b"#!/bin/sh\nrm -rf /\n")
     result = rig("replay", str(bogus), "--out", str(tmp_path / "o"))
     assert result.returncode == 2 and "not a rig recording" in result.stderr
+
+
+def test_a_recording_with_damaged_chunks_replays_the_rest_and_says_partial(recorded, tmp_path):
+    data = bytearray((recorded / "run.rigrec").read_bytes())
+    starts, at = [], data.find(b"RCK1")
+    while at >= 0:
+        starts.append(at)
+        at = data.find(b"RCK1", at + 1)
+    assert len(starts) > 15
+    for start in starts[3:14]:                                 # 11 chunks, one byte each
+        data[start + 50] ^= 0x5A
+    damaged = tmp_path / "damaged.rigrec"
+    damaged.write_bytes(bytes(data))
+    info = rig("record-info", str(damaged), "--json")
+    assert info.returncode == 1 and len(json.loads(info.stdout)["damaged"]) >= 11
+    result = rig("replay", str(damaged), "--out", str(tmp_path / "o"))
+    assert result.returncode in (0, 1), result.stderr
+    assert "partial recording" in result.stderr and "damaged chunk" in result.stderr
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["counts"]["ticks"] > 0 and not report["recording"]["clean"]

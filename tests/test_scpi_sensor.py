@@ -117,6 +117,21 @@ def test_driver_text_commands_against_pyvisa_sim():
         driver.close()
 
 
+def test_an_instrument_that_is_not_the_configured_one_is_refused():
+    driver = ScpiSensorDriver(SIM_RESOURCE, backend=f"{SIM_DEVICE_YAML}@sim",
+                              expect_idn="KEYSIGHT,N9020B")
+    with pytest.raises(TransportError, match="another instrument"):
+        driver.connect()
+    assert not driver.transport.is_open
+    driver.close()
+    same = ScpiSensorDriver(SIM_RESOURCE, backend=f"{SIM_DEVICE_YAML}@sim",
+                            expect_idn="RIG,SCPI-RADAR-EMU")
+    try:
+        assert same.connect().startswith("RIG,SCPI-RADAR-EMU")
+    finally:
+        same.close()
+
+
 def test_missing_resource_is_reported_with_its_name():
     driver = ScpiSensorDriver("TCPIP0::127.0.0.1::1::SOCKET", timeout_s=0.5)
     with pytest.raises(TransportError, match="TCPIP0::127.0.0.1::1::SOCKET"):

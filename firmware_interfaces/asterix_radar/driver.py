@@ -8,13 +8,15 @@ read and feeds the compiled decoder (which runs without the GIL). Decoded plots 
 bounded queue; when the consumer falls behind the oldest batches are dropped and counted. If
 the socket fails, the thread reports it and reopens with exponential backoff.
 Several radars may share one port: :meth:`set_source` maps each SAC/SIC to its sensor id and
-site altitude.
+site altitude; after :meth:`only_named_sources` a record of any other SAC/SIC is counted
+(``records_foreign``) and never becomes a plot.
 """
 
 from __future__ import annotations
 
 from rig.errors import TransportError
 from rig.transport import Transport, make_transport
+from rig.transport.udp import host_address
 
 from ..sensor_driver import TransportDriver
 from . import protocol as P
@@ -27,8 +29,11 @@ class AsterixRadarDriver(TransportDriver):
 
     def __init__(self, url: str | Transport = f"udp://@127.0.0.1:{P.DEFAULT_PORT}", *, sensor_id: int = 0,
                  site_alt_m: float = 0.0, queue_batches: int = 4096,
-                 reconnect_max_s: float = 5.0, decoder_factory=Cat048Decoder):
+                 reconnect_max_s: float = 5.0, decoder_factory=Cat048Decoder,
+                 allow_from: list[str] | None = None):
         transport = url if isinstance(url, Transport) else make_transport(url, kind="udp")
+        if allow_from is not None:
+            transport.allow_from = frozenset(map(host_address, allow_from))
         super().__init__(f"asterix-{transport.url}", queue_batches=queue_batches,
                          backoff_max_s=reconnect_max_s)
         self.url = transport.url
@@ -42,6 +47,14 @@ class AsterixRadarDriver(TransportDriver):
     def set_source(self, sac: int, sic: int, sensor_id: int, site_alt_m: float) -> None:
         self.decoder.set_source(sac, sic, sensor_id, site_alt_m)
 
+    def only_named_sources(self) -> None:
+        """Believe only the SAC/SICs :meth:`set_source` named."""
+        self.decoder.only_named_sources()
+
+    def foreign_sources(self) -> list[tuple[int, int]]:
+        """The first few (SAC, SIC) of the records refused as foreign."""
+        return self.decoder.foreign_sources()
+
     @property
     def local_address(self) -> tuple[str, int]:
         return self.transport.local_address
@@ -49,6 +62,7 @@ class AsterixRadarDriver(TransportDriver):
     def counters(self) -> dict[str, int]:
         c = self.decoder.counters()
         c.update(super().counters())
+        c["datagrams_refused"] = getattr(self.transport, "datagrams_refused", 0)
         return c
 
     def _read_once(self) -> None:

@@ -5,11 +5,21 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from rig.firmware import FirmwareInterface
+from pydantic import Field, IPvAnyAddress
+
+from rig.firmware import FamilyOptions, FirmwareInterface
 
 from .driver import AsterixRadarDriver
 
 DAY_S = 86400.0
+
+
+class AsterixRadarOptions(FamilyOptions):
+    """An ASTERIX radar's own keys in a bench config."""
+
+    allow_from: list[IPvAnyAddress] | None = Field(
+        None, description="believe datagrams only from these sender addresses (others are "
+        "refused and counted with foreign_records)")
 
 
 class AsterixRadarFamily(FirmwareInterface):
@@ -18,6 +28,7 @@ class AsterixRadarFamily(FirmwareInterface):
     transport = "udp"
     time_of_day = True                  # I048/140: UTC time of day
     emulator_runner = "firmware_interfaces.asterix_radar.cli:run_emulator"
+    options = AsterixRadarOptions
 
     def add_emulator_arguments(self, group) -> None:
         group.add_argument("--sac", type=int, default=0,
@@ -30,9 +41,12 @@ class AsterixRadarFamily(FirmwareInterface):
     def open_early(self, sensor, tap):
         # the listening socket exists before the emulated radar starts sending to it
         url = "udp://@127.0.0.1:0" if sensor.entry.emulated else sensor.entry.transport
+        allow = sensor.entry.options.allow_from
         driver = AsterixRadarDriver(url, sensor_id=sensor.index,
-                                    site_alt_m=sensor.radar.site.alt_m)
+                                    site_alt_m=sensor.radar.site.alt_m,
+                                    allow_from=None if allow is None else [str(a) for a in allow])
         driver.set_source(sensor.entry.sac, sensor.sic, sensor.index, sensor.radar.site.alt_m)
+        driver.only_named_sources()         # plots under another SAC/SIC are not this radar's
         return self.opened(driver, tap)
 
     def emulator_args(self, sensor, run_dir: Path, early_driver) -> list[str]:
@@ -49,4 +63,5 @@ class AsterixRadarFamily(FirmwareInterface):
 
         decoder = Cat048Decoder(sensor_id=info["index"], site_alt_m=info["site_alt_m"])
         decoder.set_source(info["sac"], info["sic"], info["index"], info["site_alt_m"])
+        decoder.only_named_sources()
         return decoder

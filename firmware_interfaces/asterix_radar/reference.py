@@ -32,8 +32,10 @@ from .protocol import (
 COUNTER_NAMES = (
     "datagrams", "blocks_ok", "records_ok", "plots_ok", "records_incomplete", "records_bad",
     "blocks_other_category", "blocks_bad_length", "blocks_truncated", "bytes_skipped",
-    "bytes_fed",
+    "bytes_fed", "records_foreign",
 )
+FOREIGN_KEPT = 8             # SAC/SICs of foreign records remembered
+FOREIGN = object()           # _plot's answer for a record of a SAC/SIC not believed
 CATEGORY_NUMBER = CATEGORY
 MAX_RECORD_BYTES = MAX_RECORD = 64
 EARTH_RADIUS = EARTH_RADIUS_M
@@ -183,6 +185,8 @@ class Cat048Decoder:
             raise ValueError("sensor_id must fit in 16 bits")
         self.default = (sensor_id, site_alt_m)
         self.sources: dict[tuple[int, int], tuple[int, float]] = {}
+        self.named_only = False
+        self.foreign_seen: list[tuple[int, int]] = []
         self.tod_line = asx.TimeOfDayLine(day_start_s)
         self.seq = 0
         for name in COUNTER_NAMES:
@@ -192,6 +196,12 @@ class Cat048Decoder:
         if not (0 <= sac <= 255 and 0 <= sic <= 255 and 0 <= sensor_id <= 0xFFFF):
             raise ValueError("sac and sic must fit in 8 bits and sensor_id in 16")
         self.sources[(sac, sic)] = (sensor_id, site_alt_m)
+
+    def only_named_sources(self) -> None:
+        self.named_only = True
+
+    def foreign_sources(self) -> list[tuple[int, int]]:
+        return list(self.foreign_seen)
 
     def counters(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in COUNTER_NAMES}
@@ -212,7 +222,7 @@ class Cat048Decoder:
             row = self._plot(data, at, t_arrival_ns)
             if row is None:
                 self.records_incomplete += 1
-            else:
+            elif row is not FOREIGN:
                 plots.append(row[0])
                 items.append(row[1])
         self.plots_ok += len(plots)
@@ -223,6 +233,11 @@ class Cat048Decoder:
         if not {1, 2, 4} <= at.keys():
             return None
         sac, sic = data[at[1]], data[at[1] + 1]
+        if self.named_only and (sac, sic) not in self.sources:
+            self.records_foreign += 1
+            if (sac, sic) not in self.foreign_seen and len(self.foreign_seen) < FOREIGN_KEPT:
+                self.foreign_seen.append((sac, sic))
+            return FOREIGN
         sensor_id, site_alt = self.sources.get((sac, sic), self.default)
         t = self.tod_line.unwrap(int.from_bytes(data[at[2]:at[2] + 3], "big") * TOD_SCALE_S)
         rho, theta = struct.unpack_from(">HH", data, at[4])

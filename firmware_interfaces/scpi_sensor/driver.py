@@ -50,7 +50,7 @@ class ScpiSensorDriver(SensorDriver):
                  timeout_s: float = 2.0, poll_interval_s: float = 0.02,
                  error_poll_interval_s: float = 1.0, max_plots_per_fetch: int = 4096,
                  queue_batches: int = 4096, reopen_after_failures: int = 3,
-                 backoff_max_s: float = 2.0):
+                 backoff_max_s: float = 2.0, expect_idn: str | None = None):
         self.transport = (resource if isinstance(resource, MessageTransport) else
                           make_transport(resource, kind="visa", backend=backend,
                                          timeout_s=timeout_s, termination=P.TERMINATION))
@@ -68,6 +68,7 @@ class ScpiSensorDriver(SensorDriver):
         self._failures = 0                  # faults in a row on the live session
         self._next_error_poll = 0.0
         self.idn: str | None = None
+        self.expect_idn = expect_idn
         self.instrument_errors: list[tuple[int, str]] = []
         self.counts = dict(fetches=0, plots_ok=0, bad_blocks=0, timeouts=0, io_errors=0,
                            instrument_errors=0, seq_gaps=0)
@@ -75,9 +76,15 @@ class ScpiSensorDriver(SensorDriver):
 
     # --- session -------------------------------------------------------------------------
     def connect(self) -> str:
-        """Open the session and identify the instrument; returns ``*IDN?``."""
+        """Open the session and identify the instrument; returns ``*IDN?``. An instrument
+        whose answer does not start with ``expect_idn`` (when given) is not the sensor: a
+        TransportError, and nothing is read from it."""
         self.transport.open()
         self.idn = self.query("*IDN?")
+        if self.expect_idn is not None and not self.idn.startswith(self.expect_idn):
+            self.transport.close()
+            raise TransportError(f"{self.resource}: *IDN? answered {self.idn!r}, not the "
+                                 f"configured {self.expect_idn!r}: another instrument")
         self.state = DriverState.OPEN
         return self.idn
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rig.firmware import FirmwareInterface
+from pydantic import Field
+
+from rig.firmware import FamilyOptions, FirmwareInterface
 
 from .blocks import parse_block, plots_from_payload
 from .driver import ScpiSensorDriver
@@ -30,11 +32,20 @@ class ScpiBlockDecoder:
         return {}
 
 
+class ScpiSensorOptions(FamilyOptions):
+    """A SCPI sensor's own keys in a bench config."""
+
+    idn: str | None = Field(None, min_length=1, description="the instrument's *IDN? answer "
+                            "must start with this (e.g. 'RIG,SCPI-RADAR-EMU'): another "
+                            "instrument at the address is refused")
+
+
 class ScpiSensorFamily(FirmwareInterface):
     name = "scpi-sensor"
     description = "SCPI radar sensor over VISA (raw TCP socket, IEEE 488.2 binary plot blocks)"
     transport = "visa"
     emulator_runner = "firmware_interfaces.scpi_sensor.cli:run_emulator"
+    options = ScpiSensorOptions
 
     def add_emulator_arguments(self, group) -> None:
         group.add_argument("--host", default="127.0.0.1",
@@ -44,7 +55,8 @@ class ScpiSensorFamily(FirmwareInterface):
         return ["--port", "0"]              # any free port on loopback
 
     def open_driver(self, sensor, target: str, tap):
-        return self.opened(ScpiSensorDriver(target, sensor_id=sensor.index), tap)
+        return self.opened(ScpiSensorDriver(target, sensor_id=sensor.index,
+                                            expect_idn=sensor.entry.options.idn), tap)
 
     def clock_shift_s(self, sensor, driver, t0_ns: int) -> float:
         t_before = time.monotonic_ns()

@@ -42,7 +42,7 @@ class ScenarioRef(_Strict):
     source: str = Field("builtin", description="'builtin', 'builtin:NAME' or a YAML file "
                         "(relative to the bench config)")
     seed: int | None = Field(None, ge=0)
-    targets: int | None = Field(None, ge=0, description="number of random targets")
+    targets: int | None = Field(None, ge=0, le=100_000, description="number of random targets")
     biased: bool = Field(False, description="give every sensor random biases and clock errors")
 
 
@@ -53,7 +53,9 @@ class SensorEntry(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                    description="the radar's id in the scenario (names files: letters, "
+                    "digits, '_', '.', '-')")
     family: str = Field("serial-sensor", description="firmware interface family")
     transport: str = Field(EMULATED, description="'emulated', or a serial port / pyserial URL, "
                            "udp://@HOST:PORT to listen on, or a VISA resource")

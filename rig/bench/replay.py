@@ -24,6 +24,7 @@ from rig.firmware import get_interface
 from rig.harness.limits import parse_limits
 from rig.harness.measurements import transport_latency_ms
 from rig.interchange import TracksCsvWriter
+from rig.outfiles import output_folder
 from rig.record import Kind, RecordingReport
 from rig.record import iter_recording
 from rig.records import PLOT_DTYPE, empty_plots
@@ -80,7 +81,7 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
     meta = rec_report.meta
     loaded = load_recorded_config(meta, path)
     cfg = loaded.config
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = output_folder(out_dir)
     engine = FusionEngine(loaded.scenario.origin, sensor_table(loaded), cfg.fusion)
     fusion = FusionStep(engine, updates=cfg.outputs.updates)
     t0_ns = int(meta["t0_ns"])
@@ -98,6 +99,7 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
     deadline_ns = round(cfg.outputs.deadline_s * 1e9)
     t_wall0, t_rec0 = time.monotonic_ns(), None
     last_tick_sched = None
+    lost_to_damage = 0
     fault_events: dict[str, list[dict]] = {}
     for rec in records:
         if pace == "recorded":
@@ -142,11 +144,18 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
             batches = []
             for k, count in enumerate(marker["n"]):
                 if count:
-                    plots = _take(pending[k], count, path)
+                    # after a damaged chunk a cycle may name plots whose bytes were lost
+                    plots, missing = _take(pending[k], count, path,
+                                           lenient=bool(rec_report.damaged))
+                    lost_to_damage += missing
+                    if not len(plots):
+                        continue
                     info = timeline[k]
                     plots["t_sensor"] = to_run_time(plots["t_sensor"], info["shift_s"], info["tod"])
-                    decoders[k].plots += count
+                    decoders[k].plots += len(plots)
                     batches.append(plots)
+            if not batches:
+                continue
             plots = np.concatenate(batches) if len(batches) > 1 else batches[0]
             cycles += 1
             fused.append(plots)
@@ -170,16 +179,22 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
     if rec_report.damaged or rec_report.torn_tail:
         log.warning("%s: %d damaged chunk(s), torn tail %s: replayed every complete chunk",
                     path, len(rec_report.damaged), bool(rec_report.torn_tail))
+    recording = rec_report.to_json()
+    recording["plots_lost_to_damage"] = lost_to_damage
     return write_reports(loaded, rows, engine, result, out_dir, t0_ns=t0_ns, extra={
-        "replay_of": str(path), "recording": rec_report.to_json(), "pace": pace,
+        "replay_of": str(path), "recording": recording, "pace": pace,
         "fault_events": fault_events})
 
 
-def _take(queue: deque, count: int, path: Path) -> np.ndarray:
-    """The next ``count`` decoded plots of one sensor, across decoded batches."""
+def _take(queue: deque, count: int, path: Path, *,
+          lenient: bool = False) -> tuple[np.ndarray, int]:
+    """The next ``count`` decoded plots of one sensor, across decoded batches, and how many
+    were missing (``lenient``: a recording with damaged chunks; else an error)."""
     out, need = [], count
     while need:
         if not queue:
+            if lenient:
+                break
             raise ConfigError(f"the recording's cycles take more plots than its raw data "
                               f"decodes to ({need} missing)", file=str(path))
         head = queue[0]
@@ -190,7 +205,9 @@ def _take(queue: deque, count: int, path: Path) -> np.ndarray:
             out.append(head[:need].copy())
             queue[0] = head[need:]
             need = 0
-    return np.concatenate(out) if len(out) > 1 else out[0].copy()
+    if not out:
+        return empty_plots(0), need
+    return (np.concatenate(out) if len(out) > 1 else out[0].copy()), need
 
 
 def recording_summary(path: str | Path) -> dict:

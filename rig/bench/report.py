@@ -4,6 +4,7 @@ report.html, and the figures in them."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from dataclasses import replace
 from importlib import resources
@@ -23,6 +24,7 @@ from rig.harness.truth_check import (LATENCY_ABOVE_MS, LATENCY_BELOW_MS, latency
                                      latency_truth_violations, registration_errors,
                                      registration_truth)
 from rig.interchange import write_csv
+from rig.outfiles import write_atomic
 
 from .accuracy import accuracy
 from .faults_report import fault_rows, losses_outside_faults
@@ -33,14 +35,17 @@ REPORT_SCHEMA_VERSION = 1
 
 
 def sensor_row(sensor_id, partner, family, transport, state, plots, counters, elapsed_s, *,
-               stale_events=0, error=None) -> dict:
-    """One sensor's line of the report."""
+               stale_events=0, error=None, foreign_sources=()) -> dict:
+    """One sensor's line of the report; ``foreign_sources``: the first few addresses (e.g.
+    ASTERIX SAC/SIC) of records it refused because the config does not name them."""
     return {"id": sensor_id, "partner": partner, "family": family, "transport": transport,
             "state": state, "plots": plots, "rate_per_s": plots / max(elapsed_s, 1e-9),
             "stale_events": stale_events, "decoder_errors": decoder_errors(counters),
             "sequence_gaps": int(counters.get("seq_gaps", 0)),
-            "dropped_plots": int(counters.get("plots_dropped", 0)), "error": error,
-            "counters": counters}
+            "dropped_plots": int(counters.get("plots_dropped", 0)),
+            "foreign_records": int(counters.get("records_foreign", 0)
+                                   + counters.get("datagrams_refused", 0)),
+            "foreign_sources": list(foreign_sources), "error": error, "counters": counters}
 
 
 def soak_figures(result) -> dict:
@@ -95,6 +100,7 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
         "dropped_plots": int(sum(r["dropped_plots"] for r in sensor_rows)),
         "decoder_errors": int(sum(r["decoder_errors"] for r in sensor_rows)),
         "sequence_gaps": int(sum(r["sequence_gaps"] for r in sensor_rows)),
+        "foreign_records": int(sum(r.get("foreign_records", 0) for r in sensor_rows)),
         "stale_sensors": int(sum(r["state"] == "stale" for r in sensor_rows)),
         "tracks_published": int(len(result.pictures.last)),
         "ticks": result.ticks, "cycles": result.cycles,
@@ -156,10 +162,11 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
         samples.update({"ospa_m": joint.ospa_m, "gospa_m": joint.gospa_m})
     platform = extra.pop("platform", None)
     platform_at = platform_lateness(platform, result)
-    np.savez_compressed(out_dir / "timing-samples.npz", **samples,
-                        processing_times_s=result.processing_times_s,
+    kept = io.BytesIO()
+    np.savez_compressed(kept, **samples, processing_times_s=result.processing_times_s,
                         tick_times_s=result.tick_times_s,
                         **{f"platform_{name}": late for name, late in platform_at.items()})
+    write_atomic(out_dir / "timing-samples.npz", kept.getvalue())
     limits = run_limits(loaded, recorded="recording_lost_records" in counts)
     results = check_limits(limits, measured, samples=samples, has_truth=loaded.has_truth,
                            platform=platform_at)
@@ -241,7 +248,7 @@ def write_verdict(out_dir: Path, loaded, report: dict, results) -> dict:
                 sensors=report["sensors"], error=report.get("error"),
                 properties={"config": loaded.path, "mode": cfg.mode})
     report = strict_json.plain(report)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=1, allow_nan=False) + "\n")
+    write_atomic(out_dir / "report.json", json.dumps(report, indent=1, allow_nan=False) + "\n")
     return report
 
 

@@ -15,6 +15,7 @@ from rig.errors import TransportError, UsageError
 from rig.harness.platform import PlatformProbe, PlatformSamples
 from rig.fusion import FusionEngine, SensorTable
 from rig.interchange import TracksCsvWriter
+from rig.outfiles import output_folder, recording_path
 
 from .config import LoadedConfig
 from .loop import LoopResult, LoopTiming, RealTimeLoop
@@ -50,11 +51,19 @@ def sensor_table(loaded: LoadedConfig) -> SensorTable:
 
 
 def run_bench(loaded: LoadedConfig, out_dir: Path, *, view=None, realtime: bool = False,
-              record: Path | None = None) -> RunOutcome:
+              record: Path | None = None, force: bool = False) -> RunOutcome:
     """One bench run into ``out_dir``. ``view``: a callable that makes the run's view from
     the :class:`Bench` (an object with ``start()``, ``update(loop)`` each tick, ``close()``;
-    :meth:`rig.bench.live.LiveView.of_bench`), or None for none."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    :meth:`rig.bench.live.LiveView.of_bench`), or None for none. ``record`` (or the
+    config's ``record.path``) is checked before anything runs (:func:`recording_path`;
+    ``force`` overwrites an existing recording)."""
+    out_dir = output_folder(out_dir)
+    cfg = loaded.config
+    if record is not None:
+        record = recording_path(out_dir, record, force=force)
+    elif cfg.record is not None:
+        record = recording_path(out_dir, Path(cfg.record.path), force=force,
+                                option=f"{loaded.path}: record.path")
     started_utc = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     bench = Bench(loaded, out_dir, record=record)
     try:
@@ -68,7 +77,8 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, view=None, realtime: bool 
     rows = [sensor_row(s.id, s.partner, s.family, s.entry.transport,
                        "failed" if s.error else ("stale" if s.stale else "ok"),
                        s.plots_received, s.counters(), result.elapsed_s,
-                       stale_events=s.stale_events, error=s.error) for s in bench.sensors]
+                       stale_events=s.stale_events, error=s.error,
+                       foreign_sources=s.foreign_sources()) for s in bench.sensors]
     feeds = (feeds_summary(loaded.config.outputs, bench.feeds) if bench.feeds is not None
              else [])
     extra = {"started_utc": started_utc, "realtime": bench.realtime_done or None,

@@ -142,6 +142,11 @@ class SensorHandle:
     def counters(self) -> dict:
         return self.driver.counters() if self.driver is not None else {}
 
+    def foreign_sources(self) -> list[str]:
+        """The first few addresses of records the driver refused as not this sensor's."""
+        found = getattr(self.driver, "foreign_sources", None)
+        return [f"{sac}/{sic}" for sac, sic in found()] if found is not None else []
+
     def snapshot(self) -> tuple:
         """(plots, decoder errors, sequence gaps, disconnects, reconnects, stale) now."""
         c = self.counters()

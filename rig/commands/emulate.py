@@ -101,11 +101,11 @@ def _family_named(argv: list[str]) -> str:
     return DEFAULT_FAMILY
 
 
-def _positive(name: str, value: float | None) -> None:
+def _positive(name: str, value: float | None, most: float) -> None:
     from rig.errors import UsageError
 
-    if value is not None and not value > 0:
-        raise UsageError(f"--{name} must be positive, not {value}")
+    if value is not None and not 0 < value <= most:
+        raise UsageError(f"--{name} must be positive and at most {most:g}, not {value}")
 
 
 def plot_source(args):
@@ -152,10 +152,10 @@ def run(args) -> int:
     from rig.errors import UsageError
     from rig.firmware import EmulatorSettings, get_interface
 
-    _positive("rate", args.rate)
-    _positive("duration", args.duration)
-    _positive("scan-period", args.scan_period)
-    _positive("frame-interval", args.frame_interval)
+    _positive("rate", args.rate, 1e7)                      # plots a second
+    _positive("duration", args.duration, 1e7)              # seconds: about 115 days
+    _positive("scan-period", args.scan_period, 3600)
+    _positive("frame-interval", args.frame_interval, 60)
     family = get_interface(args.family)
     if not family.emulator_runner:
         raise UsageError(f"family {args.family} has no emulator")

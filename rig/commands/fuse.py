@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from rig import strict_json
 
@@ -28,6 +29,10 @@ def run(args) -> int:
     from rig.fusion.offline import fuse
     from rig.interchange import read_interchange, write_tracks
 
+    from rig.errors import UsageError
+
+    if Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out}: is a folder; give the tracks file to write")
     ic = read_interchange(args.folder)
     partners = [s.strip() for s in args.partners.split(",") if s.strip()] if args.partners \
         else None

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from rig import strict_json
 
+#: the exit code for a recording that is not clean (damaged, torn, or cut short)
+EXIT_NOT_CLEAN = 1
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("record-info", help="summarise and validate a recording",
                        description="Read a recording (and its rotations), check every chunk's "
                                    "CRCs, and print what it holds: run, sensors, records by "
                                    "kind, bytes per sensor stream, duration, and any torn "
-                                   "tail or damaged chunk with its offset.")
+                                   "tail or damaged chunk with its offset. Exit codes: 0 "
+                                   "clean, 1 not clean (damaged chunks, a torn tail, or no "
+                                   "end-of-run record: the run was cut short), 2 not a "
+                                   "recording.")
     p.add_argument("recording")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -20,9 +26,10 @@ def run(args) -> int:
     from rig.bench.replay import recording_summary
 
     s = recording_summary(args.recording)
+    code = 0 if s["clean"] else EXIT_NOT_CLEAN
     if args.json:
         print(strict_json.dumps(s))
-        return 0
+        return code
     run_ = s["run"]
     print(f"{args.recording}: {'clean' if s['clean'] else 'NOT CLEAN'}")
     print(f"  run {run_['name']!r} ({run_['mode']}), rig {run_['rig_version']}, sensors "
@@ -33,10 +40,8 @@ def run(args) -> int:
     print("  raw bytes per sensor stream: " + ", ".join(
         f"{k}: {v}" for k, v in sorted(s["bytes_by_stream"].items(), key=lambda kv: int(kv[0]))))
     print(f"  plots recorded {s['plots_recorded']}, outputs recorded {s['outputs_recorded']}")
-    for t in s["torn_tail"]:
-        print(f"  torn tail in {t['file']} at offset {t['offset']}: {t['bytes']} bytes ignored")
-    for d in s["damaged"]:
-        print(f"  damaged chunk in {d['file']} at offset {d['offset']}: {d['why']}")
-    if s["chunk_gaps"]:
-        print(f"  {s['chunk_gaps']} gap(s) in the chunk sequence")
-    return 0
+    if s["meta_from_end"]:
+        print("  the first META record is damaged: read with the copy of the end-of-run record")
+    for problem in s["problems"]:
+        print(f"  {problem}")
+    return code

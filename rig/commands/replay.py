@@ -27,8 +27,16 @@ def run(args) -> int:
     from rig.commands.run import limit_lines
 
     report = replay(args.recording, args.out, pace=args.pace)
-    print(f"rig replay: {report['outcome'].upper()}: {report['counts']['plots_received']} plots, "
-          f"{report['counts']['ticks']} pictures; reports in {args.out}/", file=sys.stderr)
+    recording = report.get("recording") or {}
+    partial = "" if recording.get("clean", True) else " (of a partial recording)"
+    print(f"rig replay: {report['outcome'].upper()}{partial}: "
+          f"{report['counts']['plots_received']} plots, {report['counts']['ticks']} pictures; "
+          f"reports in {args.out}/", file=sys.stderr)
+    for problem in recording.get("problems", []):
+        print(f"  recording: {problem}", file=sys.stderr)
+    if recording.get("plots_lost_to_damage"):
+        print(f"  recording: {recording['plots_lost_to_damage']} plots the run fused were in "
+              f"damaged chunks", file=sys.stderr)
     for line in limit_lines(report["limits"]):
         print(line, file=sys.stderr)
     return report["exit_code"]

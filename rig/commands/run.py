@@ -28,6 +28,9 @@ def add_parser(sub) -> None:
     p.add_argument("--record", type=Path, default=None, metavar="FILE",
                    help="record every raw byte stream, the loop's cycles and the published "
                         "outputs into FILE (relative: inside --out), for 'rig replay'")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite an existing recording (--record or the config's "
+                        "record.path)")
     p.add_argument("--realtime", action="store_true",
                    help="ask for SCHED_FIFO, CPU pinning and 1 ns timer slack where permitted "
                         "(reported in report.json; never required)")
@@ -47,7 +50,7 @@ def run(args) -> int:
     loaded = load_bench_config(args.config, duration_s=args.duration)
     out = args.out or default_out_dir()
     outcome = run_bench(loaded, out, view=partial(LiveView.of_bench, live=args.live),
-                        realtime=args.realtime, record=args.record)
+                        realtime=args.realtime, record=args.record, force=args.force)
     _print_summary(outcome)
     return outcome.exit_code
 

@@ -47,10 +47,11 @@ def run(args) -> int:
         raise UsageError(f"--seed must be >= 0, not {args.seed}")
     if args.targets is not None and args.targets < 0:
         raise UsageError(f"--targets must be >= 0, not {args.targets}")
-    for name in ("duration", "truth_dt"):
+    for name, least, most in (("duration", 0.001, 7 * 86400), ("truth_dt", 0.001, 3600)):
         value = getattr(args, name)
-        if value is not None and not value > 0:
-            raise UsageError(f"--{name.replace('_', '-')} must be positive, not {value}")
+        if value is not None and not least <= value <= most:
+            raise UsageError(f"--{name.replace('_', '-')} must be within {least:g} to "
+                             f"{most:g} s, not {value}")
     scenario = load_scenario(args.file, seed=args.seed, targets=args.targets,
                              duration_s=args.duration, biased=args.biased,
                              clock_errors=args.clock_errors)

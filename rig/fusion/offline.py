@@ -17,6 +17,12 @@ from rig.interchange import Interchange, TRACK_COLUMNS, sensor_transforms
 from rig.records import empty_plots
 
 UNKNOWN_SENSOR = np.iinfo(np.uint16).max
+#: the most pictures one offline fusion makes (a day at 0.1 s is 864,000)
+MAX_PICTURES = 1_000_000
+#: why a plot later than the scenario's end by more than ``max_time_jump_s`` is not fused
+AFTER_THE_END = "after the scenario's end"
+#: why a row of plots.csv with more fields than its header is not fused
+MALFORMED_ROW = "malformed row"
 
 
 def plots_from_frame(plots: pd.DataFrame, sensor_ids) -> np.ndarray:
@@ -69,13 +75,30 @@ def fuse(ic: Interchange, *, partners: list[str] | None = None, dt_s: float = 1.
         not_selected = int((~keep).sum())
         plots = plots[keep]
     engine = engine_for(ic, params)
+    malformed = int(ic.plots.attrs.get("malformed_rows", 0))
+    if malformed:                      # rows with more fields than the header: not plots
+        engine.counters.rejected[MALFORMED_ROW] = malformed
+        engine.counters.plots_in += malformed
     finite = np.isfinite(plots["t_sensor"])
     bad, plots = plots[~finite], plots[finite]
     plots = plots[np.argsort(plots["t_sensor"], kind="stable")]
+    duration = float(ic.scenario.duration_s)
+    if duration > 0:                   # a plot far beyond the scenario's end is a stray
+        horizon = duration + engine.params.max_time_jump_s
+        stray = int(len(plots) - np.searchsorted(plots["t_sensor"], horizon, side="right"))
+        if stray:
+            plots = plots[:len(plots) - stray]
+            engine.counters.rejected[AFTER_THE_END] = stray
+            engine.counters.plots_in += stray
     t_plot = plots["t_sensor"]
     t0 = float(t_plot[0]) if len(plots) else 0.0
-    t_end = max(float(ic.scenario.duration_s), float(t_plot[-1]) if len(plots) else 0.0)
-    ticks = np.arange(np.ceil(t0 / dt_s) * dt_s, t_end + 1e-9, dt_s)
+    t_end = max(duration, float(t_plot[-1]) if len(plots) else 0.0)
+    first = np.ceil(t0 / dt_s) * dt_s
+    n_ticks = int((t_end - first) / dt_s + 1e-9) + 1 if t_end >= first else 0
+    if n_ticks > MAX_PICTURES:
+        raise UsageError(f"pictures every {dt_s:g} s from {t0:g} s to {t_end:g} s would be "
+                         f"{n_ticks:,}, more than {MAX_PICTURES:,}: give a larger --dt")
+    ticks = first + dt_s * np.arange(n_ticks)
     frames, masks = [], []
     start, start_cpu = time.perf_counter(), time.process_time()
     if len(bad):

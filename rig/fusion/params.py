@@ -29,9 +29,10 @@ class FusionParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # --- time ---------------------------------------------------------------------------
-    window_s: float = Field(1.0, gt=0, description="plots are fused in windows of this length")
-    hold_back_s: float = Field(1.0, ge=0, description="wait this long for late plots")
-    oos_tolerance_s: float = Field(0.5, ge=0, description="a plot older than the processed "
+    window_s: float = Field(1.0, gt=0, le=60, description="plots are fused in windows of this "
+                            "length")
+    hold_back_s: float = Field(1.0, ge=0, le=600, description="wait this long for late plots")
+    oos_tolerance_s: float = Field(0.5, ge=0, le=3600, description="a plot older than the processed "
                                    "horizon by more than this is out of sequence (counted, "
                                    "not used)")
     max_time_jump_s: float = Field(600.0, gt=0, description="a plot this far ahead of the "

@@ -14,6 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from rig.outfiles import write_atomic  # noqa: E402
+
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1200px; }
 h1 { margin-bottom: 0.2em; } .muted { color: #666; }
@@ -226,4 +228,4 @@ def write_html(path: str | Path, report: dict, series: dict | None = None) -> No
               f"<pre>{html.escape(json.dumps(report.get('environment', {}), indent=1))}</pre>"]
     doc = (f"<!doctype html><html><head><meta charset='utf-8'><title>rig report</title>"
            f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>\n")
-    Path(path).write_text(doc)
+    write_atomic(Path(path), doc)

@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from rig import __version__
+from rig.outfiles import write_atomic
 
 from .limits import FAIL, INCONCLUSIVE, NO_DATA, SKIPPED, LimitResult
 
@@ -76,4 +77,4 @@ def junit_xml(results: list[LimitResult], *, suite: str, duration_s: float = 0.0
 
 
 def write_junit(path: str | Path, results: list[LimitResult], **kwargs) -> None:
-    Path(path).write_text(junit_xml(results, **kwargs))
+    write_atomic(Path(path), junit_xml(results, **kwargs))

@@ -49,6 +49,10 @@ MEASUREMENTS: dict[str, MeasurementSpec] = {
         "count", "frames rejected by decoders (CRC, header, bad length)", series=False),
     "sequence_gaps": MeasurementSpec("count", "frames missing by sequence number",
                                      series=False),
+    "foreign_records": MeasurementSpec(
+        "count", "records refused because their sender is not the configured sensor (an "
+        "ASTERIX SAC/SIC the config does not name, a datagram from outside allow_from)",
+        series=False),
     "stale_sensors": MeasurementSpec("count", "sensors silent at the end of the run",
                                      series=False),
     "losses_outside_faults": MeasurementSpec(

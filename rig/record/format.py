@@ -34,7 +34,10 @@ Record (16-byte header, then ``length`` bytes)::
 
 META and EVENT records hold UTF-8 JSON; RAW and OUTPUT hold bytes as they crossed the
 wire; PLOTS and TRACKS hold numpy arrays of ``rig.records`` dtypes; CYCLE holds a JSON marker
-of the fusion loop (what it consumed and when), which makes replay deterministic.
+of the fusion loop (what it consumed and when), which makes replay deterministic. END, the
+last record of a recording closed by its run, holds JSON: the records the writer dropped and a
+copy of the META of the first file, so that a recording without it is known to be cut short
+and one whose first META chunk is damaged can still be read.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class Kind(enum.IntEnum):
     EVENT = 5
     CYCLE = 6
     TRACKS = 7
+    END = 8
 
 
 RECORD_KINDS = {int(k) for k in Kind}

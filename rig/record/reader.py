@@ -32,17 +32,35 @@ class RecordingReport:
     torn_tail: list[dict] = field(default_factory=list)   # {"file", "offset", "bytes"}
     damaged: list[dict] = field(default_factory=list)     # {"file", "offset", "why"}
     meta: dict | None = None
+    ended: bool = False            # the END record was read: the run closed its recording
+    meta_from_end: bool = False    # the first META was damaged; the END record's copy served
 
     @property
     def clean(self) -> bool:
-        return not self.torn_tail and not self.damaged and not self.chunk_gaps
+        return (not self.torn_tail and not self.damaged and not self.chunk_gaps
+                and self.ended)
+
+    def problems(self) -> list[str]:
+        """Why the recording is not clean, one line each (none when it is)."""
+        out = [f"{d['why']}: damaged chunk in {d['file']} at offset {d['offset']} "
+               f"({d.get('skipped_bytes', '?')} bytes skipped)" for d in self.damaged]
+        out += [f"torn tail in {t['file']} at offset {t['offset']}: {t['bytes']} bytes "
+                f"ignored" for t in self.torn_tail]
+        if self.chunk_gaps:
+            out.append(f"{self.chunk_gaps} gap(s) in the chunk sequence")
+        if not self.ended:
+            out.append("no end-of-run record: the run was cut short (or the recording's "
+                       "last chunks are lost)")
+        return out
 
     def to_json(self) -> dict:
         return {k: getattr(self, k) for k in (
             "files", "chunks_ok", "records_ok", "records_by_kind", "bytes_by_stream",
-            "chunk_gaps", "t_first_ns", "t_last_ns", "torn_tail", "damaged")} | {
-            "clean": self.clean, "duration_s": (None if self.t_first_ns is None else
-                                                (self.t_last_ns - self.t_first_ns) / 1e9)}
+            "chunk_gaps", "t_first_ns", "t_last_ns", "torn_tail", "damaged", "ended",
+            "meta_from_end")} | {
+            "clean": self.clean, "problems": self.problems(),
+            "duration_s": (None if self.t_first_ns is None else
+                           (self.t_last_ns - self.t_first_ns) / 1e9)}
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,10 @@ def recording_files(path: str | Path) -> list[Path]:
     files = ([path] if path.exists() else []) + [p for _, p in rotated]
     if not files:
         raise ConfigError("no such recording", file=str(path))
+    for f in files:
+        if not f.is_file():            # a folder, a FIFO or a device would never end
+            raise ConfigError("not a regular file", file=str(f),
+                              expected="a recording made by rig run --record")
     return files
 
 
@@ -136,6 +158,8 @@ def _read_chunks(path: Path, data, report: RecordingReport, last_seq: list) -> I
                 report.bytes_by_stream[rec.stream] = report.bytes_by_stream.get(rec.stream, 0) + len(rec.data)
             if rec.kind == Kind.META and report.meta is None:
                 report.meta = _meta(rec, path)
+            elif rec.kind == Kind.END:
+                report.ended = True
             yield rec
         pos = end
 
@@ -171,14 +195,36 @@ def iter_recording(path: str | Path, report: RecordingReport) -> Iterator[Record
     it is read; ``report`` fills in as the reading goes (complete at the end). Memory stays
     bounded by one chunk."""
     last_seq: list = []
-    for f in recording_files(path):
+    files = recording_files(path)
+    for f in files:
         for rec in _read_file(f, report, last_seq):
             if report.meta is None:
-                raise ConfigError("recording does not start with its META record",
-                                  file=str(path))
+                # the first META chunk is damaged: the copy the END record keeps serves
+                report.meta = _meta_from_end(files)
+                if report.meta is None:
+                    raise ConfigError("recording does not start with its META record, and "
+                                      "has no end-of-run record keeping a copy",
+                                      file=str(path))
+                report.meta_from_end = True
+                yield Record(Kind.META, 0, rec.t_ns, json.dumps(report.meta).encode())
             yield rec
     if report.meta is None:
         raise ConfigError("recording has no META record", file=str(path))
+
+
+def _meta_from_end(files: list[Path]) -> dict | None:
+    """The copy of the run's META in the END record of a recording, if it has one."""
+    scratch = RecordingReport()
+    last_seq: list = []
+    for f in files:
+        for rec in _read_file(f, scratch, last_seq):
+            if rec.kind == Kind.END:
+                try:
+                    meta = rec.json().get("meta")
+                except (ValueError, UnicodeDecodeError, AttributeError):
+                    return None
+                return meta if isinstance(meta, dict) else None
+    return None
 
 
 def read_recording(path: str | Path) -> tuple[list[Record], RecordingReport]:

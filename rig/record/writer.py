@@ -86,10 +86,18 @@ class RecordWriter:
         return self.write(kind, stream, t_ns, json.dumps(obj, separators=(",", ":")).encode())
 
     def close(self) -> None:
-        """Write everything pending, sync and close."""
+        """Write everything pending and the END record, sync and close."""
+        t = time.monotonic_ns()
         with self._cond:
             if self._closed:
                 return
+            body = json.dumps({"dropped_records": self.dropped_records,
+                               "meta": {**self.meta, "file_index": 0}},
+                              separators=(",", ":")).encode()
+            # past the pending bound too: a recording closed by its run says so
+            self._pending.append(RECORD_HEADER.pack(int(Kind.END), 0, 0, len(body), t) + body)
+            self._pending_t.append(t)
+            self._pending_bytes += RECORD_HEADER.size + len(body)
             self._closed = True
             self._cond.notify()
         self._thread.join()

@@ -17,7 +17,7 @@ from rig.sensor_models.spec import RadarSpec
 from .level import LevelFrame
 from .random_targets import add_random_targets
 from .scripted import add_scripted_target
-from .spec import ScenarioSpec
+from .spec import MAX_RANDOM_TARGETS, ScenarioSpec
 from .trajectories import TrajectoryBuilder, Trajectories
 
 #: Independent random streams of a seed (the sensors' streams are keyed by their ids).
@@ -58,6 +58,8 @@ def build_scenario(spec: ScenarioSpec, *, seed: int | None = None, targets: int 
     override the file. ``biased`` gives every sensor random range/azimuth/elevation biases,
     clock offset and drift (:mod:`rig.sensor_models.biases`), drawn from the seed;
     ``clock_errors`` the same clock offsets and drifts without the biases."""
+    if targets is not None and not 0 <= targets <= MAX_RANDOM_TARGETS:
+        raise UsageError(f"{targets} random targets: give 0 to {MAX_RANDOM_TARGETS:,}")
     seed = spec.seed if seed is None else int(seed)
     duration = spec.duration_s if duration_s is None else float(duration_s)
     origin = spec.origin.geodetic()

@@ -43,6 +43,9 @@ SPEC_VERSION = "1.0"
 
 Pair = tuple[float, float]
 
+#: the most random targets a scenario may ask for
+MAX_RANDOM_TARGETS = 100_000
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -136,7 +139,7 @@ class RandomTargetsSpec(_Strict):
     ground, and a fraction appear and disappear during the run.
     """
 
-    count: int = Field(0, ge=0, le=100_000)
+    count: int = Field(0, ge=0, le=MAX_RANDOM_TARGETS)
     east_m: Pair = (-350_000.0, 350_000.0)
     north_m: Pair = (-200_000.0, 200_000.0)
     alt_m: Pair = (500.0, 12_000.0)

@@ -50,6 +50,8 @@ from .sampling import POSITION, VELOCITY, sample, typical_interval_s
 
 #: Default oldest usable state, in typical reporting intervals of the data.
 MAX_AGE_INTERVALS = 1.5
+#: the most grid steps one scoring takes (a day every 0.1 s is 864,000)
+MAX_GRID_STEPS = 1_000_000
 
 
 def _set_pairs(truth, tracks, cutoff_m, order):
@@ -226,6 +228,11 @@ def score(truth: pd.DataFrame, tracks: pd.DataFrame, *, cutoff_m: float = DEFAUL
     t0 = t_start_s if t_start_s is not None else (times.min() if len(times) else 0.0)
     t1 = t_end_s if t_end_s is not None else (times.max() if len(times) else t0)
     n_grid = int(np.floor((t1 - t0) / dt_s + 1e-9)) + 1 if len(times) else 0
+    if n_grid > MAX_GRID_STEPS:
+        raise UsageError(f"a grid every {dt_s:g} s from {t0:g} s to {t1:g} s would have "
+                         f"{n_grid:,} steps, more than {MAX_GRID_STEPS:,}: give a larger --dt, "
+                         f"or look for {'truth' if len(truth) else 'track'} rows whose times "
+                         f"stray far from the others")
     grid = t0 + dt_s * np.arange(max(n_grid, 0))
     truth_age = MAX_AGE_INTERVALS * np.nan_to_num(typical_interval_s(truth["t"]), nan=dt_s)
     if max_age_s is None:

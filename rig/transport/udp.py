@@ -13,9 +13,11 @@ returns exactly one datagram per call (:attr:`datagram_oriented` is true).
 
 from __future__ import annotations
 
+import ipaddress
 import select
 import socket
 import time
+from collections.abc import Iterable
 from urllib.parse import parse_qs, urlsplit
 
 from rig.errors import DisconnectedError, PortBusyError, TransportError, UsageError
@@ -55,18 +57,31 @@ def _any_address(host: str) -> str:
     return "::" if ":" in host else "0.0.0.0"
 
 
+def host_address(text: str) -> str:
+    """An IP address in one spelling (an IPv4 address mapped into IPv6 as IPv4)."""
+    ip = ipaddress.ip_address(text.split("%")[0])
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.compressed
+
+
 class UdpTransport(Transport):
     """One UDP socket; see the module docstring for the URL forms."""
 
     datagram_oriented = True
 
-    def __init__(self, url: str, *, rcvbuf_bytes: int = 4 << 20):
+    def __init__(self, url: str, *, rcvbuf_bytes: int = 4 << 20,
+                 allow_from: Iterable[str] | None = None):
         self.url = url
         self.listen, self.address, self.bind = parse_udp_url(url)
         self.rcvbuf_bytes = rcvbuf_bytes
+        self.allow_from = None
+        if allow_from is not None:
+            self.allow_from = frozenset(map(host_address, allow_from))
         self._sock: socket.socket | None = None
         self.datagrams_sent = 0
         self.datagrams_received = 0
+        self.datagrams_refused = 0          # from a sender not in allow_from
         self.send_errors = 0
 
     @property
@@ -116,7 +131,10 @@ class UdpTransport(Transport):
         return self._require_open().fileno()
 
     def read_chunk(self, timeout_s: float) -> tuple[bytes, int]:
-        """One datagram, or ``b""`` when none came within ``timeout_s``."""
+        """One datagram, or ``b""`` when none came within ``timeout_s`` (or the one that came
+        is from a sender ``allow_from`` does not name: refused and counted)."""
+        if self.allow_from is not None:
+            return self._read_allowed(timeout_s)
         sock = self._require_open()
         try:
             data = sock.recv(MAX_DATAGRAM_BYTES)
@@ -137,6 +155,24 @@ class UdpTransport(Transport):
                 raise DisconnectedError(f"{self.url}: read failed: {e}") from e
         except OSError as e:
             raise DisconnectedError(f"{self.url}: read failed: {e}") from e
+        self.datagrams_received += 1
+        return data, t_arrival_ns
+
+    def _read_allowed(self, timeout_s: float) -> tuple[bytes, int]:
+        sock = self._require_open()
+        try:
+            ready, _, _ = select.select([sock], [], [], timeout_s)
+            if not ready:
+                return b"", time.monotonic_ns()
+            data, sender = sock.recvfrom(MAX_DATAGRAM_BYTES)
+            t_arrival_ns = time.monotonic_ns()
+        except BlockingIOError:
+            return b"", time.monotonic_ns()
+        except (OSError, ValueError) as e:
+            raise DisconnectedError(f"{self.url}: read failed: {e}") from e
+        if host_address(sender[0]) not in self.allow_from:
+            self.datagrams_refused += 1
+            return b"", t_arrival_ns
         self.datagrams_received += 1
         return data, t_arrival_ns
 
