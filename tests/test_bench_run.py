@@ -250,10 +250,18 @@ def test_required_sensor_that_cannot_be_opened_exits_3(tmp_path):
 
 def test_a_recording_that_cannot_be_written_is_a_usage_error_and_nothing_is_left(tmp_path):
     path = write_config(tmp_path, duration_s=3)
+    # a device is no recording: refused before anything starts, even with --force
     out = rig("run", str(path), "--out", str(tmp_path / "o"), "--no-live",
-              "--record", "/dev/full")
+              "--record", "/dev/full", "--force")
     assert out.returncode == 2, out.stderr
-    assert "cannot record to /dev/full: No space left on device" in out.stderr
+    assert "/dev/full is not a regular file" in out.stderr
+    # a file that cannot be made (its folder is a file): refused when it is opened
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    target = tmp_path / "blocker" / "run.rigrec"
+    out = rig("run", str(path), "--out", str(tmp_path / "o"), "--no-live", "--record",
+              str(target))
+    assert out.returncode == 2, out.stderr
+    assert f"cannot record to {target}" in out.stderr
     assert "Traceback" not in out.stderr
     assert not emulators_of(tmp_path / "o")
 

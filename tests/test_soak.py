@@ -13,7 +13,7 @@ SOAK = Path(__file__).parent.parent / "bench_configs" / "soak.yaml"
 
 
 def test_short_soak_memory_is_flat_and_nothing_is_lost(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "rig", "run", str(SOAK), "--duration", "50",
+    proc = subprocess.run([sys.executable, "-m", "rig", "run", str(SOAK), "--duration", "30",
                            "--out", str(tmp_path), "--no-live"], capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode in (0, 1), proc.stderr
@@ -24,6 +24,6 @@ def test_short_soak_memory_is_flat_and_nothing_is_lost(tmp_path):
     assert counts["dropped_plots"] == 0 and counts["losses_outside_faults"] == 0
     assert counts["decoder_errors"] == 0 and counts["sequence_gaps"] == 0
     memory = report["memory_mb"]
-    assert len(memory) >= 45 and all(m[1] > 0 for m in memory)
+    assert len(memory) >= 25 and all(m[1] > 0 for m in memory)
     assert report["timing"]["queue_depth"]["max"] < 50
     assert "latency_drift_ratio" in counts
