@@ -121,11 +121,12 @@ def load_yaml(path: str | Path):
     """The parsed content of a YAML file; a missing or malformed file is a ConfigError."""
     path = Path(path)
     try:
-        if path.is_file() and path.stat().st_size > MAX_YAML_BYTES:
-            raise ConfigError(f"is {path.stat().st_size:,} bytes", file=str(path),
-                              expected=f"a config of at most {MAX_YAML_BYTES:,} bytes")
         if path.exists() and not path.is_file():
             raise ConfigError("not a regular file", file=str(path), expected="a YAML file")
+        size = path.stat().st_size if path.exists() else 0
+        if size > MAX_YAML_BYTES:
+            raise ConfigError(f"is {size:,} bytes", file=str(path),
+                              expected=f"a config of at most {MAX_YAML_BYTES:,} bytes")
         text = path.read_text()
     except FileNotFoundError:
         raise ConfigError("file not found", file=str(path), expected="a YAML file") from None

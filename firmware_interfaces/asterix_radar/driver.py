@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from rig.errors import TransportError
 from rig.transport import Transport, make_transport
-from rig.transport.udp import host_address
 
 from ..sensor_driver import TransportDriver
 from . import protocol as P
@@ -31,9 +30,8 @@ class AsterixRadarDriver(TransportDriver):
                  site_alt_m: float = 0.0, queue_batches: int = 4096,
                  reconnect_max_s: float = 5.0, decoder_factory=Cat048Decoder,
                  allow_from: list[str] | None = None):
-        transport = url if isinstance(url, Transport) else make_transport(url, kind="udp")
-        if allow_from is not None:
-            transport.allow_from = frozenset(map(host_address, allow_from))
+        transport = url if isinstance(url, Transport) else make_transport(
+            url, kind="udp", allow_from=allow_from)
         super().__init__(f"asterix-{transport.url}", queue_batches=queue_batches,
                          backoff_max_s=reconnect_max_s)
         self.url = transport.url

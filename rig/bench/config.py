@@ -23,6 +23,7 @@ from rig.firmware import available as available_families
 from rig.fusion.params import FusionParams
 from rig.harness.limits import Limit, parse_limits
 from rig.scenario import Scenario, ScenarioSpec, build_scenario, load_scenario_spec
+from rig.scenario.spec import MAX_RANDOM_TARGETS
 from rig.sensor_models.spec import RadarSpec, SiteSpec
 from rig.validation import key_path, load_yaml, validate
 
@@ -42,7 +43,8 @@ class ScenarioRef(_Strict):
     source: str = Field("builtin", description="'builtin', 'builtin:NAME' or a YAML file "
                         "(relative to the bench config)")
     seed: int | None = Field(None, ge=0)
-    targets: int | None = Field(None, ge=0, le=100_000, description="number of random targets")
+    targets: int | None = Field(None, ge=0, le=MAX_RANDOM_TARGETS,
+                                description="number of random targets")
     biased: bool = Field(False, description="give every sensor random biases and clock errors")
 
 

@@ -100,7 +100,7 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
         "dropped_plots": int(sum(r["dropped_plots"] for r in sensor_rows)),
         "decoder_errors": int(sum(r["decoder_errors"] for r in sensor_rows)),
         "sequence_gaps": int(sum(r["sequence_gaps"] for r in sensor_rows)),
-        "foreign_records": int(sum(r.get("foreign_records", 0) for r in sensor_rows)),
+        "foreign_records": int(sum(r["foreign_records"] for r in sensor_rows)),
         "stale_sensors": int(sum(r["state"] == "stale" for r in sensor_rows)),
         "tracks_published": int(len(result.pictures.last)),
         "ticks": result.ticks, "cycles": result.cycles,

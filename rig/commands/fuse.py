@@ -26,10 +26,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from rig.errors import UsageError
     from rig.fusion.offline import fuse
     from rig.interchange import read_interchange, write_tracks
-
-    from rig.errors import UsageError
 
     if Path(args.out).is_dir():
         raise UsageError(f"--out {args.out}: is a folder; give the tracks file to write")

@@ -45,8 +45,6 @@ def run(args) -> int:
 
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed must be >= 0, not {args.seed}")
-    if args.targets is not None and args.targets < 0:
-        raise UsageError(f"--targets must be >= 0, not {args.targets}")
     for name, least, most in (("duration", 0.001, 7 * 86400), ("truth_dt", 0.001, 3600)):
         value = getattr(args, name)
         if value is not None and not least <= value <= most:

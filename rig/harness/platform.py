@@ -253,7 +253,8 @@ class PlatformProbe:
         watch = f"/proc/{os.getpid()}/task/{threading.get_native_id()}/schedstat"
         self.proc = subprocess.Popen(
             module_command("rig.harness.platform", "--start-ns", str(t0_ns), "--end-ns",
-                           str(end_ns), "--out", str(self.path), "--watch", watch, "--tree", str(os.getpid())),
+                           str(end_ns), "--out", str(self.path), "--watch", watch,
+                           "--tree", str(os.getpid())),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop(self) -> PlatformSamples | None:

@@ -133,11 +133,9 @@ class UdpTransport(Transport):
     def read_chunk(self, timeout_s: float) -> tuple[bytes, int]:
         """One datagram, or ``b""`` when none came within ``timeout_s`` (or the one that came
         is from a sender ``allow_from`` does not name: refused and counted)."""
-        if self.allow_from is not None:
-            return self._read_allowed(timeout_s)
         sock = self._require_open()
         try:
-            data = sock.recv(MAX_DATAGRAM_BYTES)
+            data, sender = self._receive(sock)
             t_arrival_ns = time.monotonic_ns()
         except BlockingIOError:
             try:
@@ -147,7 +145,7 @@ class UdpTransport(Transport):
             if not ready:
                 return b"", time.monotonic_ns()
             try:
-                data = sock.recv(MAX_DATAGRAM_BYTES)
+                data, sender = self._receive(sock)
                 t_arrival_ns = time.monotonic_ns()
             except BlockingIOError:
                 return b"", time.monotonic_ns()
@@ -155,26 +153,17 @@ class UdpTransport(Transport):
                 raise DisconnectedError(f"{self.url}: read failed: {e}") from e
         except OSError as e:
             raise DisconnectedError(f"{self.url}: read failed: {e}") from e
-        self.datagrams_received += 1
-        return data, t_arrival_ns
-
-    def _read_allowed(self, timeout_s: float) -> tuple[bytes, int]:
-        sock = self._require_open()
-        try:
-            ready, _, _ = select.select([sock], [], [], timeout_s)
-            if not ready:
-                return b"", time.monotonic_ns()
-            data, sender = sock.recvfrom(MAX_DATAGRAM_BYTES)
-            t_arrival_ns = time.monotonic_ns()
-        except BlockingIOError:
-            return b"", time.monotonic_ns()
-        except (OSError, ValueError) as e:
-            raise DisconnectedError(f"{self.url}: read failed: {e}") from e
-        if host_address(sender[0]) not in self.allow_from:
+        if sender is not None and host_address(sender[0]) not in self.allow_from:
             self.datagrams_refused += 1
             return b"", t_arrival_ns
         self.datagrams_received += 1
         return data, t_arrival_ns
+
+    def _receive(self, sock: socket.socket) -> tuple[bytes, tuple | None]:
+        """One datagram, and its sender where ``allow_from`` needs to know it."""
+        if self.allow_from is None:
+            return sock.recv(MAX_DATAGRAM_BYTES), None
+        return sock.recvfrom(MAX_DATAGRAM_BYTES)
 
     def write(self, data) -> None:
         """Send ``data`` as one datagram to the URL's address.
