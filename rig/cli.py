@@ -17,13 +17,9 @@ import traceback
 from pathlib import Path
 
 from rig import __version__
-from rig.errors import RigError
+from rig.errors import RigError, Terminated
 
 EXIT_INTERNAL_ERROR = 4
-
-
-class Terminated(BaseException):
-    """SIGTERM, raised where the command is, as Ctrl-C raises KeyboardInterrupt."""
 
 
 def _raise_terminated(_signum, _frame) -> None:

@@ -109,3 +109,10 @@ class EncodeError(CodecError):
 
 class BufferFullError(CodecError):
     """A decoder was asked to hold more than its bounded buffer allows."""
+
+
+# --- stopping ------------------------------------------------------------------------------
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the command is, as Ctrl-C raises KeyboardInterrupt."""

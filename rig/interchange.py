@@ -24,7 +24,7 @@ import pandas as pd
 
 from rig.errors import ConfigError
 from rig.geodesy import Geodetic, site_transform
-from rig.outfiles import output_folder
+from rig.outfiles import atomic_path, output_folder
 from rig.records import TRACK_DTYPE
 
 FRAMES = ("wgs84", "flat")
@@ -80,10 +80,12 @@ def _read_csv(path: Path, dtype: dict | None = None, *,
               skip_bad_rows: bool = False) -> pd.DataFrame:
     """A CSV file; with ``skip_bad_rows`` a row with more fields than the header is left out
     and counted in ``attrs["malformed_rows"]`` instead of refusing the file."""
+    _need_file(path)
     try:
-        df = pd.read_csv(_need_file(path), dtype=dtype, skipinitialspace=True,
+        df = pd.read_csv(path, dtype=dtype, skipinitialspace=True,
                          on_bad_lines="skip" if skip_bad_rows else "error")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError,
+            OSError) as e:
         raise ConfigError(f"cannot read CSV: {e}", file=str(path)) from e
     if skip_bad_rows:
         with open(path, "rb") as f:
@@ -113,7 +115,7 @@ def read_scenario(folder: str | Path) -> ScenarioInfo:
     path = _need_file(Path(folder) / "scenario.json")
     try:
         raw = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as e:
         raise ConfigError(f"not valid JSON: {e}", file=str(path)) from e
     if not isinstance(raw, dict):
         raise ConfigError("not a JSON object", file=str(path))
@@ -128,12 +130,13 @@ def read_scenario(folder: str | Path) -> ScenarioInfo:
     values = {}
     for key, lo, hi in (("lat_deg", -90, 90), ("lon_deg", -180, 360), ("alt_m", -1e4, 1e5)):
         v = origin.get(key, 0.0 if key == "alt_m" else None)
-        if not isinstance(v, (int, float)) or not lo <= v <= hi:
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not lo <= v <= hi:
             raise ConfigError(f"is {v!r}", file=str(path), key=f"origin.{key}",
                               expected=f"a number from {lo} to {hi}")
         values[key] = float(v)
     duration = raw.get("duration_s")
-    if not isinstance(duration, (int, float)) or not duration > 0:
+    if (not isinstance(duration, (int, float)) or isinstance(duration, bool)
+            or not 0 < duration < math.inf):
         raise ConfigError(f"is {duration!r}", file=str(path), key="duration_s",
                           expected="a positive number of seconds")
     return ScenarioInfo(frame, Geodetic(**values), float(duration))
@@ -255,7 +258,9 @@ def write_scenario(folder: str | Path, scenario: ScenarioInfo) -> None:
 
 
 def write_csv(path: str | Path, df: pd.DataFrame) -> None:
-    df.to_csv(path, index=False, float_format=FLOAT_FORMAT)
+    """``df`` as CSV, written whole or not at all."""
+    with atomic_path(Path(path)) as tmp:
+        df.to_csv(tmp, index=False, float_format=FLOAT_FORMAT)
 
 
 def write_interchange(folder: str | Path, scenario: ScenarioInfo, sensors: pd.DataFrame,

@@ -312,17 +312,48 @@ def test_signal_stops_cleanly_with_no_process_left(tmp_path, sig, live):
     assert len(processes_marked(marker)) == 5 + (live == "--live")
     time.sleep(6.0)            # into the loop
     proc.send_signal(sig)
-    stdout, stderr = proc.communicate(timeout=60)
+    sent = time.monotonic()
+    proc.wait(timeout=60)
+    stopped_after_s = time.monotonic() - sent
+    stdout, stderr = proc.communicate(timeout=10)
     assert proc.returncode in (0, 1, 5), stderr
+    assert stopped_after_s < 2.0, stderr
     report = json.loads((out / "report.json").read_text())
     assert report["stopped_by"] == signal.Signals(sig).name
-    assert report["duration_s"] < 30
+    assert report["duration_s"] < 30 and report["timing"]["processing_latency_ms"]["count"]
+    assert (out / "junit.xml").exists() and (out / "report.html").exists()
+    assert not list(out.glob(".*.tmp"))
     if live == "--live":
         assert "rig run: short-emulated" in stdout and "sensors" in stdout   # the view drew
     deadline = time.monotonic() + 5
     while processes_marked(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not processes_marked(marker)
+    assert not emulators_of(out)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_starting_ends_the_run_within_two_seconds_with_a_report(tmp_path, sig):
+    path = write_config(tmp_path, duration_s=60)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "rig", "run", str(path), "--out", str(out),
+                             "--no-live"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not emulators_of(out):
+        time.sleep(0.05)
+    proc.send_signal(sig)               # the first emulator is up, the others are starting
+    sent = time.monotonic()
+    proc.wait(timeout=60)
+    stopped_after_s = time.monotonic() - sent
+    _, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 128 + sig and "Traceback" not in stderr, stderr
+    assert stopped_after_s < 2.0, stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["stopped_by"] == signal.Signals(sig).name and "while starting" in report["error"]
+    deadline = time.monotonic() + 5
+    while emulators_of(out) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert not emulators_of(out)
 
 

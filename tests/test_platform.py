@@ -10,9 +10,9 @@ from rig.harness.platform import PlatformProbe, PlatformSamples
 
 def test_the_probe_records_every_wake_up_of_a_real_run(tmp_path):
     probe = PlatformProbe(tmp_path)
-    t0 = time.monotonic_ns() + 200_000_000
+    t0 = time.monotonic_ns() + 1_000_000_000                  # the probe's start-up, loaded
     probe.start(t0, t0 + 600_000_000)
-    time.sleep(0.3)
+    time.sleep(1.1)
     spin_until = time.monotonic() + 0.4                         # the watched tree uses a CPU
     while time.monotonic() < spin_until:
         pass

@@ -138,7 +138,7 @@ class SerialSensorEmulator:
             if self.faults:
                 self._tx += b"".join(self.faults.release((now - self._start_ns) * 1e-9))
             self._flush()
-        if self.port is not None:
+        if self.port is not None and not self._stop:    # a stop asked for: the host is gone
             self._flush_for(2.0)
         self.stats.unsent_bytes = len(self._tx)
         return self.stats

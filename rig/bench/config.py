@@ -108,6 +108,56 @@ def check_family_options(config: BenchConfig, *, file, prefix=()) -> None:
         validate(model, extra, file=file, prefix=(*prefix, "sensors", i))
 
 
+def transport_problem(url: str, kind: str) -> str | None:
+    """Why ``url`` cannot name a sensor reached by transport ``kind`` (the family's:
+    ``serial``, ``udp``, ``visa``), or None when it can (or rig cannot tell beforehand)."""
+    from rig.errors import UsageError
+    from rig.transport import SPY_PREFIX, TRANSPORTS
+    from rig.transport.udp import parse_udp_url
+
+    url = url.removeprefix(SPY_PREFIX)
+    scheme = url.partition("://")[0] if "://" in url else None
+    if kind == "udp" or scheme == "udp":
+        if scheme != "udp":
+            return f"{url!r} is not udp://@HOST:PORT (this family listens on UDP)"
+        try:
+            listen, _, _ = parse_udp_url(url)
+        except UsageError as e:
+            return str(e)
+        if kind == "udp" and not listen:
+            return f"{url}: the sensor's driver listens; give udp://@HOST:PORT"
+    elif kind == "visa":
+        from pyvisa import rname
+
+        try:
+            resource = rname.parse_resource_name(url.removeprefix("visa://"))
+        except rname.InvalidResourceName as e:
+            return f"{url!r} is not a VISA resource: {e}"
+        port = getattr(resource, "port", None)
+        if port is not None and not (str(port).isdigit() and 0 < int(port) < 65536):
+            return f"{url}: port {port!r} is not a number from 1 to 65535"
+    elif kind == "serial":
+        if scheme is None and not url.startswith("/"):
+            return f"{url!r} is neither a serial device path (/dev/...) nor a URL"
+        if scheme is not None and scheme not in PYSERIAL_SCHEMES | set(TRANSPORTS):
+            return (f"{url}: unknown scheme {scheme}://; expected one of pyserial's "
+                    f"({', '.join(sorted(PYSERIAL_SCHEMES))}), udp:// or visa://")
+    return None
+
+
+def check_sensor_transports(config: BenchConfig, *, file, prefix=()) -> None:
+    """Every real sensor's transport against the kind of transport its family speaks; the
+    first that cannot work is a ConfigError naming the file and the key."""
+    for i, entry in enumerate(config.sensors):
+        if entry.emulated:
+            continue
+        problem = transport_problem(entry.transport, get_interface(entry.family).transport)
+        if problem:
+            raise ConfigError(problem, file=str(file),
+                              key=key_path((*prefix, "sensors", i, "transport")),
+                              expected=f"a transport for family {entry.family}")
+
+
 def family_keys_only(raw_config: dict) -> dict:
     """A config as a recording kept it, less the sensor keys its family does not take (older
     recordings list every family's keys, e.g. ``baudrate``, for every sensor)."""
@@ -292,6 +342,7 @@ def load_bench_config(path: str | Path, *, duration_s: float | None = None) -> L
         raw["duration_s"] = duration_s
     config = validate(BenchConfig, raw, file=path)
     check_family_options(config, file=path)
+    check_sensor_transports(config, file=path)
     source = config.scenario.source
     if not source.startswith("builtin"):
         source = str((path.parent / source).resolve()) if not Path(source).is_absolute() else source

@@ -212,8 +212,9 @@ class RealTimeLoop:
         self._pending_latency: list[np.ndarray] = []   # arrivals awaiting the next picture
 
     def stop(self, reason: str) -> None:
-        """Ask the loop to end (safe from a signal handler)."""
+        """Ask the loop to end (safe from a signal handler), the fusion within a window."""
         self._stop_reason = reason
+        self.fusion.engine.interrupt()
         self.wakeup.set()
 
     def run_time_s(self, host_ns: int) -> float:

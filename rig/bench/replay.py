@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rig.errors import ConfigError
+from rig.errors import CodecError, ConfigError
 from rig.fusion import FusionEngine
 from rig.firmware import get_interface
 from rig.harness.limits import parse_limits
@@ -46,14 +46,35 @@ class _Decoder:
     def __init__(self, info: dict):
         self.info = info
         self.plots = 0
+        self.bad_chunks = 0
         self._d = get_interface(info["family"]).replay_decoder(info)
-        self.feed = self._d.feed
+
+    def feed(self, chunk: bytes, t_arrival_ns: int) -> np.ndarray:
+        try:
+            return self._d.feed(chunk, t_arrival_ns)
+        except CodecError:          # the driver counted it and went on: so does the replay
+            self.bad_chunks += 1
+            return empty_plots(0)
 
     def reset(self) -> None:
         self._d.reset()
 
     def counters(self) -> dict:
-        return self._d.counters()
+        c = self._d.counters()
+        if self.bad_chunks:
+            c["bad_blocks"] = c.get("bad_blocks", 0) + self.bad_chunks
+        return c
+
+
+def _json(rec, path: Path) -> dict:
+    """A META, EVENT or CYCLE record's JSON object; anything else is a ConfigError."""
+    try:
+        value = rec.json()
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{rec.kind.name} record is not JSON: {e}", file=str(path)) from e
+    if not isinstance(value, dict):
+        raise ConfigError(f"{rec.kind.name} record is not a JSON object", file=str(path))
+    return value
 
 
 def load_recorded_config(meta: dict, path: Path) -> LoadedConfig:
@@ -62,6 +83,10 @@ def load_recorded_config(meta: dict, path: Path) -> LoadedConfig:
         if key not in meta:
             raise ConfigError("not a recording of rig run (META lacks it)", file=str(path),
                               key=key)
+    for key, kind in (("config", dict), ("t0_ns", int), ("utc_tod_at_t0_s", (int, float))):
+        if not isinstance(meta[key], kind) or isinstance(meta[key], bool):
+            raise ConfigError(f"META has {type(meta[key]).__name__} {meta[key]!r}",
+                              file=str(path), key=key, expected="what rig run records")
     config = validate(BenchConfig, family_keys_only(meta["config"]), file=path,
                       prefix=("config",))
     spec = validate(ScenarioSpec, meta["scenario"], file=path, prefix=("scenario",))
@@ -115,7 +140,7 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
             if len(plots):
                 pending[rec.stream].append(plots)
         elif rec.kind == Kind.EVENT:
-            event = rec.json()
+            event = _json(rec, path)
             if event.get("event") == "fault":
                 fault_events.setdefault(event["sensor"], []).append(event)
             elif "timeline" in event:
@@ -123,7 +148,7 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
             elif "reset" in event:
                 decoders[event["reset"]].reset()
         elif rec.kind == Kind.CYCLE:
-            marker = rec.json()
+            marker = _json(rec, path)
             if "snap" in marker:
                 snapshots.append((marker["snap"], [tuple(r) for r in marker["rows"]]))
                 continue
@@ -221,10 +246,13 @@ def recording_summary(path: str | Path) -> dict:
             outputs += 1
     out = report.to_json()
     meta = report.meta or {}
-    cfg = meta.get("config", {})
+    cfg = meta.get("config")
+    cfg = cfg if isinstance(cfg, dict) else {}
+    sensors = cfg.get("sensors")
     out["run"] = {"name": cfg.get("name"), "mode": cfg.get("mode"),
                   "config_file": meta.get("config_file"), "rig_version": meta.get("rig_version"),
-                  "sensors": [s.get("id") for s in cfg.get("sensors", [])]}
+                  "sensors": [s.get("id") for s in sensors if isinstance(s, dict)]
+                  if isinstance(sensors, list) else []}
     out["plots_recorded"] = plots
     out["outputs_recorded"] = outputs
     return json.loads(json.dumps(out))

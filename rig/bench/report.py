@@ -73,9 +73,10 @@ def soak_figures(result) -> dict:
 
 
 def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path, *,
-                  t0_ns: int, extra: dict) -> dict:
-    """tracks.csv, truth.csv (emulated), report.json, junit.xml and report.html; returns the
-    report with its ``outcome`` and ``exit_code`` (1 when a limit failed)."""
+                  t0_ns: int, extra: dict, quick: bool = False) -> dict:
+    """truth.csv (emulated), report.json, junit.xml and report.html; returns the report with
+    its ``outcome`` and ``exit_code`` (1 when a limit failed). ``quick``: what was measured
+    only, in the time a stopped run has (no truth, no accuracy, no figures)."""
     cfg = loaded.config
     registration = engine.registration()
     for row, entry in zip(sensor_rows, cfg.sensors):
@@ -125,7 +126,7 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     series["tracks"] = tracks
     series["sites"] = [{"id": name, "east_m": float(t[0]), "north_m": float(t[1])}
                        for name, t in zip(engine.sensors.names, engine.sensors.t)]
-    if loaded.has_truth:
+    if loaded.has_truth and not quick:
         truth = loaded.scenario.truth()
         write_csv(out_dir / "truth.csv", truth[truth["t"] <= result.elapsed_s])
         partner_names = engine.sensors.partner_names
@@ -151,9 +152,13 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
             truth_json["transport_latency"])
         measured.update(registration_errors(truth_json["registration"]))
     else:
-        truth_json = None
+        truth_json = joint = None
         accuracy_json = {"not_measurable": f"mode {cfg.mode}: the truth of real targets is "
                          "unknown; track counts, consistency and registration are reported"}
+        if quick:
+            accuracy_json = {"not_measurable": f"not scored: the run was stopped by "
+                             f"{result.stopped_by} and ended before its accuracy against "
+                             "truth was scored"}
     accuracy_json["engine"] = engine.counters.as_dict()
     samples = {k: getattr(result, k) for k in (
         "processing_latency_ms", "transport_latency_ms", "tick_lateness_ms", "tick_jitter_ms",
@@ -186,6 +191,10 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
         "limits": [r.to_json() for r in results],
     }
     report["outcome"], report["exit_code"] = verdict(results)
+    if quick:           # the verdict first: the page may be cut by the stop budget
+        written = write_verdict(out_dir, loaded, report, results)
+        write_html(out_dir / "report.html", report, series, figures=False)
+        return written
     write_html(out_dir / "report.html", report, series)
     return write_verdict(out_dir, loaded, report, results)
 
@@ -212,17 +221,18 @@ def truth_checks(loaded, engine, registration, plots: np.ndarray, t0_ns: int) ->
 
 
 def write_aborted_reports(loaded, sensors, out_dir: Path, *, error: str, exit_code: int,
-                          started_utc: str) -> dict:
-    """report.json and junit.xml of a run that could not start (a required sensor missing):
-    the sensors as far as they got, every limit ``no data`` (or ``skipped`` where it needs a
-    truth the run cannot have), the error; returns the report."""
+                          started_utc: str, stopped_by: str = "error") -> dict:
+    """report.json and junit.xml of a run that did not start (a required sensor missing, or
+    a stop signal while starting): the sensors as far as they got, every limit ``no data``
+    (or ``skipped`` where it needs a truth the run cannot have), the error; returns the
+    report."""
     rows = [{"id": s.id, "partner": s.partner, "family": s.family,
              "transport": s.entry.transport, "state": "failed" if s.error else "not started",
              "plots": 0, "error": s.error, "required": s.entry.required} for s in sensors]
     results = [replace(r, reason=f"the run did not start: {error}") if r.outcome == NO_DATA
                else r for r in check_limits(loaded.limits, {}, has_truth=loaded.has_truth)]
     report = {
-        **report_head(loaded), "duration_s": 0.0, "stopped_by": "error",
+        **report_head(loaded), "duration_s": 0.0, "stopped_by": stopped_by,
         "started_utc": started_utc, "error": error, "environment": describe_environment(),
         "sensors": rows, "timing": {}, "counts": {},
         "accuracy": {"not_measurable": "the run did not start"},

@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from rig.errors import TransportError, UsageError
+from rig.errors import Terminated, TransportError, UsageError
 from rig.harness.platform import PlatformProbe, PlatformSamples
 from rig.fusion import FusionEngine, SensorTable
 from rig.interchange import TracksCsvWriter
@@ -24,6 +24,7 @@ from .realtime import apply_realtime, is_fifo
 from .recording import RunRecorder
 from .report import sensor_row, write_aborted_reports, write_reports
 from .sensor_handles import SensorHandle
+from .stopping import StopWatchdog
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, view=None, realtime: bool 
         record = recording_path(out_dir, Path(cfg.record.path), force=force,
                                 option=f"{loaded.path}: record.path")
     started_utc = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    bench = Bench(loaded, out_dir, record=record)
+    watchdog = StopWatchdog(out_dir)
+    bench = Bench(loaded, out_dir, record=record, watchdog=watchdog)
     try:
         with bench:
             bench.open(view=view)
@@ -73,6 +75,13 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, view=None, realtime: bool 
     except TransportError as e:        # a required sensor missing: the verdict says so too
         write_aborted_reports(loaded, bench.sensors, out_dir, error=str(e),
                               exit_code=e.exit_code, started_utc=started_utc)
+        raise
+    except (KeyboardInterrupt, Terminated):
+        name = watchdog.signal_name or "SIGINT"
+        write_aborted_reports(loaded, bench.sensors, out_dir, started_utc=started_utc,
+                              error=f"stopped by {name} while starting", stopped_by=name,
+                              exit_code=128 + signal.Signals[name].value)
+        watchdog.disarm()
         raise
     rows = [sensor_row(s.id, s.partner, s.family, s.entry.transport,
                        "failed" if s.error else ("stale" if s.stale else "ok"),
@@ -86,8 +95,13 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, view=None, realtime: bool 
              "feeds": feeds, "recording": bench.recording_summary,
              "fault_events": {s.id: fault_events(s) for s in bench.sensors},
              "platform": bench.platform}
+    if watchdog.armed:     # stopped by a signal: what was measured first, then the rest
+        quick = write_reports(loaded, rows, bench.engine, result, out_dir, t0_ns=bench.t0_ns,
+                              extra=dict(extra), quick=True)
+        watchdog.reported(quick["exit_code"])
     report = write_reports(loaded, rows, bench.engine, result, out_dir, t0_ns=bench.t0_ns,
                            extra=extra)
+    watchdog.disarm()
     return RunOutcome(report["exit_code"], out_dir, report)
 
 
@@ -105,7 +119,8 @@ class Bench:
     disconnect), the emulators, the feeds, the recording (with the faults the emulators
     injected), tracks.csv, and last the signal handlers."""
 
-    def __init__(self, loaded: LoadedConfig, out_dir: Path, *, record: Path | None = None):
+    def __init__(self, loaded: LoadedConfig, out_dir: Path, *, record: Path | None = None,
+                 watchdog: StopWatchdog | None = None):
         self.loaded = loaded
         self.cfg = cfg = loaded.config
         self.out_dir = out_dir
@@ -126,7 +141,7 @@ class Bench:
         self.realtime_done: dict = {}
         self.failures: list[dict] = []
         self.emulator_summaries: dict[str, dict | None] = {}
-        self.stop_requested: list[str] = []
+        self.watchdog = watchdog or StopWatchdog(out_dir)
         self.wakeup = threading.Event()
         self.t0_ns = 0
         self.utc_tod_at_t0 = 0.0
@@ -148,10 +163,12 @@ class Bench:
             self._stack.close()
 
     def _on_signal(self, signum, _frame) -> None:
-        name = signal.Signals(signum).name
-        self.stop_requested.append(name)
-        if self.loop is not None:
-            self.loop.stop(name)
+        """Stop the loop (a second signal, or the stop budget spent, ends the process:
+        :class:`StopWatchdog`); while starting, stop where the start-up is."""
+        self.watchdog.arm(signum)
+        if self.loop is None:
+            raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+        self.loop.stop(self.watchdog.signal_name)
 
     def _close_recorder(self) -> None:
         for s in self.sensors:
@@ -161,13 +178,17 @@ class Bench:
 
     def _stop_probe(self) -> None:
         if self.platform is None:
-            self.platform = self.probe.stop()
+            self.platform = self.probe.stop(1.0 if self.watchdog.armed else 10.0)
 
     def _close_sensors(self) -> None:
         for s in self.sensors:
             s.close_driver()
         for s in self.sensors:
-            self.emulator_summaries[s.id] = s.close()
+            if s.emulator is not None:
+                s.emulator.terminate()
+        timeout_s = 0.5 if self.watchdog.armed else 5.0    # a stop has no time to wait
+        for s in self.sensors:
+            self.emulator_summaries[s.id] = s.close(timeout_s)
 
     # --- opening -------------------------------------------------------------------------
     def open(self, *, view=None) -> None:
@@ -210,8 +231,6 @@ class Bench:
                 s.open(self.wakeup, self.t0_ns)
             except TransportError as e:
                 _sensor_failed(s, e, self.failures)
-        if self.stop_requested:
-            raise KeyboardInterrupt
         if self.recorder is not None:
             self.recorder.event(time.monotonic_ns(),
                                 {"timeline": [s.timeline() for s in self.sensors]})
@@ -252,7 +271,7 @@ class Bench:
             on_tick=self.view.update if self.view is not None else None,
             expected_plots=expected, wakeup=self.wakeup, recorder=self.recorder)
         result = self.loop.run()
-        self._stop_probe()
+        self.probe.terminate()        # it ends while the sensors close; read at the close
         return result
 
 

@@ -169,11 +169,12 @@ class SensorHandle:
                 log.warning("sensor %s: close failed: %s", self.id, e)
         self.state = "closed"
 
-    def close(self) -> dict | None:
-        """Close the driver and stop the emulator; the emulator's summary if there was one."""
+    def close(self, timeout_s: float = 5.0) -> dict | None:
+        """Close the driver and stop the emulator (killed if it has not ended ``timeout_s``
+        after SIGTERM); the emulator's summary if there was one."""
         self.close_driver()
         summary = None
         if self.emulator is not None:
-            self.emulator.stop()
+            self.emulator.stop(timeout_s)
             summary = self.emulator.summary
         return summary

@@ -30,13 +30,19 @@ def run(args) -> int:
     from rig.fusion.offline import fuse
     from rig.interchange import read_interchange, write_tracks
 
-    if Path(args.out).is_dir():
+    out = Path(args.out)
+    if out.is_dir():
         raise UsageError(f"--out {args.out}: is a folder; give the tracks file to write")
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {args.out}: its folder {out.parent} is not there")
     ic = read_interchange(args.folder)
     partners = [s.strip() for s in args.partners.split(",") if s.strip()] if args.partners \
         else None
     result = fuse(ic, partners=partners, dt_s=args.dt)
-    write_tracks(args.out, result.tracks)
+    try:
+        write_tracks(out, result.tracks)
+    except OSError as e:
+        raise UsageError(f"--out {args.out}: cannot write: {e.strerror or e}") from None
     c = result.engine.counters
     summary = dict(c.as_dict(), tracks=int(result.tracks["track_id"].nunique()),
                    plots_not_selected=result.plots_not_selected,

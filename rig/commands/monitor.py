@@ -36,6 +36,8 @@ def run(args) -> int:
         raise UsageError("give a URL or --emulate, not both")
     if not args.duration > 0:
         raise UsageError(f"--duration must be positive, not {args.duration}")
+    if not args.baudrate > 0:
+        raise UsageError(f"--baudrate must be positive, not {args.baudrate}")
     emulator = None
     if not args.url:
         emulator = EmulatorProcess(["emulate", "--rate", str(args.rate),

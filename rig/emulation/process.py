@@ -95,13 +95,19 @@ class EmulatorProcess:
                 return event
         return None
 
-    def stop(self, timeout_s: float = 5.0) -> int:
-        """SIGTERM, wait, then SIGKILL; returns the exit status."""
+    def terminate(self) -> None:
+        """SIGTERM to the emulator's process group, without waiting (:meth:`stop` waits):
+        several emulators then end side by side."""
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
+
+    def stop(self, timeout_s: float = 5.0) -> int:
+        """SIGTERM, wait, then SIGKILL; returns the exit status."""
+        if self.proc.poll() is None:
+            self.terminate()
             try:
                 self.proc.wait(timeout_s)
             except subprocess.TimeoutExpired:

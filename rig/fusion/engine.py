@@ -142,6 +142,7 @@ class FusionEngine:
         self._pending = np.zeros(0, PLOT_DTYPE)
         self._horizon_s = -np.inf          # every window ending at or before this is done
         self._latest_s = -np.inf
+        self._interrupted = False
         self._pairs = pair_buffer(1024)       # plot pairs waiting for registration
         self._n_pairs = 0
         self._zero_var = None
@@ -237,10 +238,21 @@ class FusionEngine:
         """Fusion time up to which every plot has been fused."""
         return self._horizon_s
 
+    def interrupt(self) -> None:
+        """Stop fusing at the next window boundary, for good (safe from a signal handler):
+        a run asked to stop ends within a window however much input is waiting; the plots
+        not fused stay in ``pending_plots``."""
+        self._interrupted = True
+
+    @property
+    def pending_plots(self) -> int:
+        """Plots taken but not fused yet (held back, or left by :meth:`interrupt`)."""
+        return len(self._pending)
+
     # --- the windows -----------------------------------------------------------------------
     def _run_until(self, until_s: float) -> None:
         W = self.params.window_s
-        while len(self._pending):
+        while len(self._pending) and not self._interrupted:
             pending = self._pending
             end, cut, inside, n_inside = self.k.next_window(pending, self.reg.b[:, 3], W,
                                                             self._horizon_s)
@@ -255,7 +267,7 @@ class FusionEngine:
                 plots, self._pending = pending[:cut][inside], pending[keep]
             self._window(plots, end)
             self._horizon_s = end
-        if not len(self._pending) and math.isfinite(until_s):
+        if not len(self._pending) and math.isfinite(until_s) and not self._interrupted:
             end = math.floor(until_s / W) * W
             if end > self._horizon_s:
                 self.manager.maybe_manage(end)

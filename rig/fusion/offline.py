@@ -21,6 +21,8 @@ UNKNOWN_SENSOR = np.iinfo(np.uint16).max
 MAX_PICTURES = 1_000_000
 #: why a plot later than the scenario's end by more than ``max_time_jump_s`` is not fused
 AFTER_THE_END = "after the scenario's end"
+#: why a plot earlier than the scenario's start by more than ``max_time_jump_s`` is not fused
+BEFORE_THE_START = "before the scenario's start"
 #: why a row of plots.csv with more fields than its header is not fused
 MALFORMED_ROW = "malformed row"
 
@@ -90,6 +92,11 @@ def fuse(ic: Interchange, *, partners: list[str] | None = None, dt_s: float = 1.
             plots = plots[:len(plots) - stray]
             engine.counters.rejected[AFTER_THE_END] = stray
             engine.counters.plots_in += stray
+    early = int(np.searchsorted(plots["t_sensor"], -engine.params.max_time_jump_s))
+    if early:                          # as far before the start: a stray too
+        plots = plots[early:]
+        engine.counters.rejected[BEFORE_THE_START] = early
+        engine.counters.plots_in += early
     t_plot = plots["t_sensor"]
     t0 = float(t_plot[0]) if len(plots) else 0.0
     t_end = max(duration, float(t_plot[-1]) if len(plots) else 0.0)

@@ -182,10 +182,16 @@ def _ids(values) -> str:
     return ", ".join(str(v) for v in values) or "-"
 
 
-def write_html(path: str | Path, report: dict, series: dict | None = None) -> None:
+def write_html(path: str | Path, report: dict, series: dict | None = None, *,
+               figures: bool = True) -> None:
     """``report`` is the content of report.json; ``series`` holds the raw arrays behind it
-    (latency samples, tracks and truth DataFrames, OSPA curves) for the figures."""
+    (latency samples, tracks and truth DataFrames, OSPA curves) for the figures, drawn unless
+    ``figures`` is False."""
     series = series or {}
+
+    def figure(draw, data) -> str:
+        return draw(data) if figures else ""
+
     outcome = report.get("outcome", "?")
     platform = report.get("timing_platform") or {}
     timing_rows = [{"measurement": k,
@@ -204,23 +210,25 @@ def write_html(path: str | Path, report: dict, series: dict | None = None) -> No
         f"<p class='muted'>{html.escape(str(report.get('config_file', '')))} · mode "
         f"{html.escape(str(report.get('mode', '')))} · {report.get('duration_s', 0):.1f} s · "
         f"started {html.escape(str(report.get('started_utc', '')))}</p>",
+        "" if figures else "<p class='muted'>Written in the time a stopped run has to end: "
+                           "no figures and no accuracy against truth.</p>",
         "<h2>Limits</h2>", _limits_table(report.get("limits") or []),
         "<h2>Accuracy</h2>",
         _table(acc_rows) if acc_rows else
         f"<p class='muted'>{html.escape(str(accuracy.get('not_measurable', 'not measured')))}</p>",
         _explained(accuracy.get("joint_explained") or {}),
-        _error_figure(series), _tracks_figure(series),
+        figure(_error_figure, series), figure(_tracks_figure, series),
         _truth_check(report.get("truth_check")),
         "<h2>Timing</h2>",
         "<p class='muted'>platform: how late the machine itself was at the same moments (the "
         "platform probe's late wake-ups and the loop's waits for a CPU, in the share of CPU "
         "time others than the rig used then), ms</p>" if platform else "",
         _table(timing_rows), _table([counts]) if counts else "",
-        _latency_figure(series),
+        figure(_latency_figure, series),
         "<h2>Sensors</h2>",
         _table([{k: v for k, v in s.items() if not isinstance(v, dict)}
                 for s in report.get("sensors") or []]),
-        _sensor_figure(report.get("sensors") or []),
+        figure(_sensor_figure, report.get("sensors") or []),
     ]
     if report.get("faults"):
         parts += ["<h2>Injected faults and what the rig saw</h2>", _table(report["faults"])]

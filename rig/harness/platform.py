@@ -257,14 +257,19 @@ class PlatformProbe:
                            "--tree", str(os.getpid())),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def stop(self) -> PlatformSamples | None:
-        """Stop the probe and read what it measured (None if it could not run)."""
+    def terminate(self) -> None:
+        """Tell the probe to end now, without waiting for it (:meth:`stop` waits)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout_s: float = 10.0) -> PlatformSamples | None:
+        """Stop the probe and read what it measured (None if it could not run, or has not
+        written its record ``timeout_s`` after being told to end)."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+        self.terminate()
         try:
-            self.proc.wait(timeout=10)
+            self.proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()

@@ -43,7 +43,9 @@ class RecordingReport:
     def problems(self) -> list[str]:
         """Why the recording is not clean, one line each (none when it is)."""
         out = [f"{d['why']}: damaged chunk in {d['file']} at offset {d['offset']} "
-               f"({d.get('skipped_bytes', '?')} bytes skipped)" for d in self.damaged]
+               f"({d.get('skipped_bytes', '?')} bytes skipped)" if d.get("chunk", True)
+               else f"{d['why']}: damaged file header in {d['file']} at offset {d['offset']}"
+               for d in self.damaged]
         out += [f"torn tail in {t['file']} at offset {t['offset']}: {t['bytes']} bytes "
                 f"ignored" for t in self.torn_tail]
         if self.chunk_gaps:
@@ -90,7 +92,16 @@ def recording_files(path: str | Path) -> list[Path]:
     return files
 
 
-def _read_file(path: Path, report: RecordingReport, last_seq: list) -> Iterator[Record]:
+def _file_indexes(first: Path, path: Path) -> set[int]:
+    """The indexes the header of ``path``, a file of the set ``first``, may name: N of a
+    rotation ``NAME.N``; for ``first`` itself 0 (or N when it is one rotation, named)."""
+    suffix = path.name.rpartition(".")[2]
+    number = {int(suffix)} if suffix.isdigit() else set()
+    return {0} | number if path.name == first.name else number
+
+
+def _read_file(path: Path, report: RecordingReport, last_seq: list,
+               indexes: set[int] = frozenset({0})) -> Iterator[Record]:
     report.files.append(str(path))
     with open(path, "rb") as f:
         if os.fstat(f.fileno()).st_size == 0:
@@ -98,19 +109,25 @@ def _read_file(path: Path, report: RecordingReport, last_seq: list) -> Iterator[
             return
         # mapped, not read: memory stays bounded by one chunk however long the recording
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            yield from _read_chunks(path, data, report, last_seq)
+            yield from _read_chunks(path, data, report, last_seq, indexes)
 
 
-def _read_chunks(path: Path, data, report: RecordingReport, last_seq: list) -> Iterator[Record]:
+def _read_chunks(path: Path, data, report: RecordingReport, last_seq: list,
+                 indexes: set[int] = frozenset({0})) -> Iterator[Record]:
     if len(data) < FILE_HEADER.size:
         report.torn_tail.append({"file": str(path), "offset": 0, "bytes": len(data)})
         return
-    magic, version, _index = FILE_HEADER.unpack_from(data)
+    magic, version, file_index = FILE_HEADER.unpack_from(data)
     if magic != FILE_MAGIC:
         raise ConfigError("not a rig recording (bad magic)", file=str(path))
     if version != FILE_VERSION:
         raise ConfigError(f"recording format version {version}", file=str(path),
                           expected=f"version {FILE_VERSION}")
+    if file_index not in indexes:       # a damaged header, or files of the set renamed
+        report.damaged.append({"file": str(path), "offset": FILE_HEADER.size - 4,
+                               "why": f"file header names file {file_index} of the set, "
+                                      f"not {' or '.join(map(str, sorted(indexes)))}",
+                               "chunk": False})
     pos = FILE_HEADER.size
     while pos < len(data):
         if len(data) - pos < CHUNK_HEADER_SIZE:
@@ -197,7 +214,7 @@ def iter_recording(path: str | Path, report: RecordingReport) -> Iterator[Record
     last_seq: list = []
     files = recording_files(path)
     for f in files:
-        for rec in _read_file(f, report, last_seq):
+        for rec in _read_file(f, report, last_seq, _file_indexes(Path(path), f)):
             if report.meta is None:
                 # the first META chunk is damaged: the copy the END record keeps serves
                 report.meta = _meta_from_end(files)

@@ -10,7 +10,7 @@ import time
 import serial
 
 from rig.errors import (DisconnectedError, PortBusyError, PortNotFoundError, TransportError,
-                        TransportTimeoutError)
+                        TransportTimeoutError, UsageError)
 
 from .base import Transport
 
@@ -47,7 +47,9 @@ class SerialTransport(Transport):
             port = serial.serial_for_url(self.url, **kwargs)
         except serial.SerialException as e:
             raise _open_error(self.url, e) from e
-        except (OSError, ValueError) as e:
+        except ValueError as e:          # an unknown URL scheme, a baud rate no port has
+            raise UsageError(f"{self.url}: cannot open: {e}") from e
+        except OSError as e:
             raise TransportError(f"{self.url}: cannot open: {e}") from e
         self._port = port
         try:
