@@ -31,6 +31,9 @@ CONFIG_VERSION = 1
 EMULATED = "emulated"
 #: URL schemes pyserial opens (serial_for_url), for serial feeds
 PYSERIAL_SCHEMES = frozenset({"alt", "cp2110", "hwgrep", "loop", "rfc2217", "socket", "spy"})
+#: the longest scenario file (the scenario.yaml a run writes for its emulators to read)
+SCENARIO_MAX_DURATION_S = next(m.le for m in ScenarioSpec.model_fields["duration_s"].metadata
+                               if getattr(m, "le", None) is not None)
 
 
 class _Strict(BaseModel):
@@ -205,9 +208,10 @@ class FeedEntry(_Strict):
 class OutputsEntry(_Strict):
     """The fused picture, the same to every partner."""
 
-    period_s: float = Field(1.0, gt=0, le=60, description="the whole picture, this often")
+    period_s: float = Field(1.0, ge=0.001, le=60, description="the whole picture, this often")
     updates: bool = Field(True, description="also send each track as soon as a plot updates it")
-    deadline_s: float = Field(0.05, gt=0, description="a picture sent later than this after "
+    deadline_s: float = Field(0.05, gt=0, le=60, description="a picture sent later than this "
+                              "after "
                               "its schedule misses its deadline")
     sac: int = Field(0, ge=0, le=255, description="System Area Code of the fusion centre")
     sic: int = Field(100, ge=0, le=255, description="System Identification Code of the "
@@ -234,8 +238,9 @@ class AccuracyEntry(_Strict):
 
     warmup_s: float = Field(0.0, ge=0, description="scoring starts this long after the start "
                             "(tracks need a few scans to be confirmed)")
-    cutoff_m: float = Field(1000.0, gt=0, description="OSPA/GOSPA cutoff c")
-    order: float = Field(2.0, ge=1, description="OSPA/GOSPA order p")
+    cutoff_m: float = Field(1000.0, gt=0, le=1e6, description="OSPA/GOSPA cutoff c")
+    order: float = Field(2.0, ge=1, le=10, description="OSPA/GOSPA order p (c to the p stays "
+                         "a number)")
 
 
 class RealtimeEntry(_Strict):
@@ -343,6 +348,11 @@ def load_bench_config(path: str | Path, *, duration_s: float | None = None) -> L
     config = validate(BenchConfig, raw, file=path)
     check_family_options(config, file=path)
     check_sensor_transports(config, file=path)
+    if config.duration_s > SCENARIO_MAX_DURATION_S and any(s.emulated for s in config.sensors):
+        raise ConfigError(f"is {config.duration_s:g} s, longer than the scenario file its "
+                          "emulators read can hold", file=str(path), key="duration_s",
+                          expected=f"at most {SCENARIO_MAX_DURATION_S:g} s with emulated "
+                          "sensors")
     source = config.scenario.source
     if not source.startswith("builtin"):
         source = str((path.parent / source).resolve()) if not Path(source).is_absolute() else source

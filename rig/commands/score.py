@@ -51,11 +51,11 @@ def run(args) -> int:
 
     if args.max_age is not None and not args.max_age > 0:
         raise UsageError(f"--max-age must be positive, not {args.max_age}")
-    for flag, value, least in (("--cutoff", args.cutoff, 0), ("--gate", args.gate, 0),
-                               ("--dt", args.dt, 0), ("--order", args.order, 1)):
-        if value is not None and not (least <= value < math.inf and value != 0):
-            raise UsageError(f"{flag} must be a finite number of at least {least}"
-                             f"{' (not 0)' if least == 0 else ''}, not {value}")
+    for flag, value in (("--cutoff", args.cutoff), ("--gate", args.gate), ("--dt", args.dt)):
+        if value is not None and not 0 < value < math.inf:
+            raise UsageError(f"{flag} must be a positive finite number, not {value}")
+    if not 1 <= args.order < math.inf:
+        raise UsageError(f"--order must be a finite number of at least 1, not {args.order}")
     truth_path = Path(args.truth)
     if truth_path.is_dir():
         truth_path = truth_path / "truth.csv"

@@ -29,8 +29,9 @@ class FusionParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # --- time ---------------------------------------------------------------------------
-    window_s: float = Field(1.0, gt=0, le=60, description="plots are fused in windows of this "
-                            "length")
+    window_s: float = Field(1.0, ge=0.001, le=60, description="plots are fused in windows of "
+                            "this length (at least 1 ms: a window must end after the plots "
+                            "in it at any time the clocks read)")
     hold_back_s: float = Field(1.0, ge=0, le=600, description="wait this long for late plots")
     oos_tolerance_s: float = Field(0.5, ge=0, le=3600, description="a plot older than the processed "
                                    "horizon by more than this is out of sequence (counted, "
@@ -89,8 +90,8 @@ class FusionParams(BaseModel):
                                             "plot within reach of an earlier unassigned plot "
                                             "at this speed waits for that plot's new track "
                                             "before it starts one of its own")
-    confirm_updates: int = Field(2, ge=2, description="fewest updates that confirm a "
-                                 "tentative track")
+    confirm_updates: int = Field(2, ge=2, le=1_000_000, description="fewest updates "
+                                 "that confirm a tentative track")
     confirm_score: float = Field(18.0, description="a tentative track is confirmed once its "
                                  "score (the log likelihood ratio of its updates, target "
                                  "against clutter) reaches this: two plots that agree "
@@ -134,7 +135,8 @@ class FusionParams(BaseModel):
                                         "position sigma exceeds this")
     merge_d2: float = Field(6.0, gt=0, description="two tracks whose states differ by less "
                             "than this Mahalanobis distance (6 dof) are one target")
-    merge_checks: int = Field(2, ge=1, description="consecutive merge checks before merging")
+    merge_checks: int = Field(2, ge=1, le=1_000_000, description="consecutive merge checks "
+                              "before merging")
     manage_period_s: float = Field(1.0, ge=0, description="deletion and merging run after "
                                    "a window only once this much fusion time has passed "
                                    "since they last ran (after every window when windows are "
@@ -155,8 +157,9 @@ class FusionParams(BaseModel):
         "rad², el rad², clock s²) per second")
     register_every_s: float = Field(4.0, ge=0, description="update the registration with "
                                     "the plot pairs gathered over this long")
-    register_min_updates: int = Field(4, ge=1, description="a track lends its velocity to "
-                                      "registration once it has this many updates")
+    register_min_updates: int = Field(4, ge=1, le=1_000_000, description="a track lends its "
+                                      "velocity to registration once it has this many "
+                                      "updates")
     register_max_dt_s: float = Field(4.0, gt=0, description="pair plots of two sensors at "
                                      "most this far apart in time")
     register_accel_mps2: float = Field(5.0, ge=0, description="unmodelled acceleration "
