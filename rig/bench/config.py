@@ -211,8 +211,7 @@ class OutputsEntry(_Strict):
     period_s: float = Field(1.0, ge=0.001, le=60, description="the whole picture, this often")
     updates: bool = Field(True, description="also send each track as soon as a plot updates it")
     deadline_s: float = Field(0.05, gt=0, le=60, description="a picture sent later than this "
-                              "after "
-                              "its schedule misses its deadline")
+                              "after its schedule misses its deadline")
     sac: int = Field(0, ge=0, le=255, description="System Area Code of the fusion centre")
     sic: int = Field(100, ge=0, le=255, description="System Identification Code of the "
                      "fusion centre")
