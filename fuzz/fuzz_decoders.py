@@ -5,6 +5,7 @@ Long runs, outside CI (CI runs the hypothesis versions in tests/):
     pip install atheris
     python fuzz/fuzz_decoders.py serial fuzz/corpus/serial -max_total_time=1800
     python fuzz/fuzz_decoders.py recording fuzz/corpus/recording -atheris_runs=1000000
+    python fuzz/fuzz_decoders.py bench-config fuzz/corpus/bench-config -timeout=20
 
 A corpus directory given on the command line is seeded with valid inputs when it is empty.
 Targets: ``python fuzz/fuzz_decoders.py --list``. atheris guides the search by the coverage
@@ -140,8 +141,12 @@ def target_scpi_block(data: bytes) -> None:
 
 
 def target_bench_config(data: bytes) -> None:
+    """A config loads or is a ConfigError; one that loads goes through what a run does with
+    its numbers (tests/offline_run.py: scenario, plot sources, timing, fusion over its first
+    seconds, scoring, limits), which must end: run with ``-timeout=20``."""
     from rig.bench.config import load_bench_config
     from rig.errors import ConfigError
+    from tests.offline_run import run_loaded
 
     path = Path(TARGET_STATE.setdefault("dir", tempfile.mkdtemp())) / "bench.yaml"
     path.write_bytes(data)
@@ -154,10 +159,19 @@ def target_bench_config(data: bytes) -> None:
     assert 0 < config.duration_s <= 7 * 86400
     assert 0 < config.fusion.window_s <= 60 and 0 <= config.fusion.hold_back_s <= 600
     assert 0 < config.outputs.period_s <= 60
+    run_loaded(loaded, span_s=5.0)
 
 
-EXTREMES = (b".inf", b"-.inf", b".nan", b"1e308", b"-1e308", b"9223372036854775808", b"0",
-            b"-1", b"1e-300")
+# YAML spellings: PyYAML reads "1e308" (no dot) as text, "1.0e+308" as a number
+EXTREMES = (b".inf", b"-.inf", b".nan", b"1.0e+308", b"-1.0e+308", b"9223372036854775808",
+            b"0", b"-1", b"1.0e-300")
+#: numbers the short config leaves at their defaults, and where they go in it
+DEFAULTED = ((b"fusion: {", b"fusion: {%s: %s, ", (b"confirm_updates", b"register_min_updates",
+                                                    b"max_time_jump_s", b"merge_checks")),
+             (b"  period_s: 1.0\n", b"  period_s: 1.0\n  %s: %s\n", (b"deadline_s",)),
+             (b"limits:", b"accuracy: {%s: %s}\nlimits:", (b"warmup_s", b"cutoff_m", b"order")),
+             (b"limits:", b"realtime: {%s: %s}\nlimits:", (b"switch_interval_s",
+                                                            b"tick_guard_s")))
 
 
 def seeds_cat048() -> list[bytes]:
@@ -196,13 +210,18 @@ def seeds_scpi_block() -> list[bytes]:
 
 
 def seeds_bench_config() -> list[bytes]:
-    """The short config, and the same with each of its numbers set to each extreme."""
+    """The short config, the same with each of its numbers set to each extreme, and with each
+    number it leaves at its default given as each extreme."""
     import re
 
     short = (Path(__file__).resolve().parent.parent / "tests" / "data" / "bench" /
              "short.yaml").read_bytes()
     numbers = [m.span(1) for m in re.finditer(rb"[:\[,] *(-?[0-9][0-9.e-]*)\b", short)]
-    return [short] + [short[:a] + x + short[b:] for a, b in numbers for x in EXTREMES]
+    seeds = [short] + [short[:a] + x + short[b:] for a, b in numbers for x in EXTREMES]
+    for anchor, insert, keys in DEFAULTED:
+        assert short.count(anchor) == 1, anchor
+        seeds += [short.replace(anchor, insert % (key, x)) for key in keys for x in EXTREMES]
+    return seeds
 
 
 TARGETS = {"serial": (target_serial, seeds_serial),

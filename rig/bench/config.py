@@ -31,9 +31,6 @@ CONFIG_VERSION = 1
 EMULATED = "emulated"
 #: URL schemes pyserial opens (serial_for_url), for serial feeds
 PYSERIAL_SCHEMES = frozenset({"alt", "cp2110", "hwgrep", "loop", "rfc2217", "socket", "spy"})
-#: the longest scenario file (the scenario.yaml a run writes for its emulators to read)
-SCENARIO_MAX_DURATION_S = next(m.le for m in ScenarioSpec.model_fields["duration_s"].metadata
-                               if getattr(m, "le", None) is not None)
 
 
 class _Strict(BaseModel):
@@ -347,11 +344,6 @@ def load_bench_config(path: str | Path, *, duration_s: float | None = None) -> L
     config = validate(BenchConfig, raw, file=path)
     check_family_options(config, file=path)
     check_sensor_transports(config, file=path)
-    if config.duration_s > SCENARIO_MAX_DURATION_S and any(s.emulated for s in config.sensors):
-        raise ConfigError(f"is {config.duration_s:g} s, longer than the scenario file its "
-                          "emulators read can hold", file=str(path), key="duration_s",
-                          expected=f"at most {SCENARIO_MAX_DURATION_S:g} s with emulated "
-                          "sensors")
     source = config.scenario.source
     if not source.startswith("builtin"):
         source = str((path.parent / source).resolve()) if not Path(source).is_absolute() else source

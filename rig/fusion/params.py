@@ -135,8 +135,7 @@ class FusionParams(BaseModel):
                                         "position sigma exceeds this")
     merge_d2: float = Field(6.0, gt=0, description="two tracks whose states differ by less "
                             "than this Mahalanobis distance (6 dof) are one target")
-    merge_checks: int = Field(2, ge=1, le=1_000_000, description="consecutive merge checks "
-                              "before merging")
+    merge_checks: int = Field(2, ge=1, description="consecutive merge checks before merging")
     manage_period_s: float = Field(1.0, ge=0, description="deletion and merging run after "
                                    "a window only once this much fusion time has passed "
                                    "since they last ran (after every window when windows are "

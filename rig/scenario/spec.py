@@ -176,7 +176,7 @@ class ScenarioSpec(_Strict):
     spec: Literal["1.0"] = SPEC_VERSION
     name: str = "scenario"
     origin: SiteSpec
-    duration_s: float = Field(gt=0.0, le=86_400.0)
+    duration_s: float = Field(gt=0.0, le=7 * 86_400.0)     # a week: a bench config's longest
     seed: int = Field(0, ge=0)
     truth_dt_s: float = Field(1.0, gt=0.0)
     sensors: list[RadarSpec] = Field(min_length=1)
