@@ -9,6 +9,7 @@ import numpy as np
 
 from pydantic import Field
 
+from rig.errors import CodecError
 from rig.firmware import FamilyOptions, FirmwareInterface
 
 from .blocks import parse_block, plots_from_payload
@@ -22,7 +23,10 @@ class ScpiBlockDecoder:
         self.sensor_id = sensor_id
 
     def feed(self, block: bytes, t_arrival_ns: int) -> np.ndarray:
-        data, _ = parse_block(block)
+        parsed = parse_block(block)
+        if parsed is None:
+            raise CodecError(f"incomplete plot block ({len(block)} bytes)")
+        data, _ = parsed
         return plots_from_payload(data, sensor_id=self.sensor_id, t_arrival_ns=t_arrival_ns)
 
     def reset(self) -> None:

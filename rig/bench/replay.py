@@ -65,6 +65,11 @@ class _Decoder:
             c["bad_blocks"] = c.get("bad_blocks", 0) + self.bad_chunks
         return c
 
+    def foreign_sources(self) -> list[str]:
+        """As the live run reports them: the first few addresses of refused records."""
+        found = getattr(self._d, "foreign_sources", None)
+        return [f"{sac}/{sic}" for sac, sic in found()] if found is not None else []
+
 
 def _json(rec, path: Path) -> dict:
     """A META, EVENT or CYCLE record's JSON object; anything else is a ConfigError."""
@@ -199,7 +204,7 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
         stopped_by="replay", elapsed_s=elapsed, snapshots=snapshots)
     rows = [sensor_row(entry.id, radar.partner, entry.family, entry.transport,
                        "ok" if info.get("opened", True) else "failed", d.plots, d.counters(),
-                       elapsed)
+                       elapsed, foreign_sources=d.foreign_sources())
             for entry, radar, info, d in zip(cfg.sensors, loaded.radars, timeline, decoders)]
     if rec_report.damaged or rec_report.torn_tail:
         log.warning("%s: %d damaged chunk(s), torn tail %s: replayed every complete chunk",
