@@ -559,7 +559,8 @@ def test_a_bad_truth_row_is_skipped_and_the_score_unchanged(tmp_path, row):
 
 @pytest.mark.parametrize("flag,value", [("--cutoff", "nan"), ("--cutoff", "-1"),
                                         ("--gate", "inf"), ("--dt", "0"), ("--order", "0.5"),
-                                        ("--max-age", "0")])
+                                        ("--max-age", "0"), ("--cutoff", "1e308"),
+                                        ("--order", "1e308")])
 def test_score_options_out_of_range_are_usage_errors(tmp_path, flag, value):
     tracks = tracks_of_truth(tmp_path / "t.csv")
     assert_clean_failure(rig("score", FOLDER, tracks, flag, value), 2, flag)

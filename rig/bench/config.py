@@ -24,6 +24,7 @@ from rig.fusion.params import FusionParams
 from rig.harness.limits import Limit, parse_limits
 from rig.scenario import Scenario, ScenarioSpec, build_scenario, load_scenario_spec
 from rig.scenario.spec import MAX_RANDOM_TARGETS
+from rig.scoring.defaults import MAX_CUTOFF_M, MAX_ORDER
 from rig.sensor_models.spec import RadarSpec, SiteSpec
 from rig.validation import key_path, load_yaml, validate
 
@@ -234,9 +235,9 @@ class AccuracyEntry(_Strict):
 
     warmup_s: float = Field(0.0, ge=0, description="scoring starts this long after the start "
                             "(tracks need a few scans to be confirmed)")
-    cutoff_m: float = Field(1000.0, gt=0, le=1e6, description="OSPA/GOSPA cutoff c")
-    order: float = Field(2.0, ge=1, le=10, description="OSPA/GOSPA order p (c to the p stays "
-                         "a number)")
+    cutoff_m: float = Field(1000.0, gt=0, le=MAX_CUTOFF_M, description="OSPA/GOSPA cutoff c")
+    order: float = Field(2.0, ge=1, le=MAX_ORDER, description="OSPA/GOSPA order p (c to the "
+                         "p stays a number)")
 
 
 class RealtimeEntry(_Strict):

@@ -48,14 +48,17 @@ def run(args) -> int:
     from rig.errors import UsageError
     from rig.interchange import read_tracks, read_truth
     from rig.scoring import print_explanation, print_score, score
+    from rig.scoring.defaults import MAX_CUTOFF_M, MAX_ORDER
 
     if args.max_age is not None and not args.max_age > 0:
         raise UsageError(f"--max-age must be positive, not {args.max_age}")
-    for flag, value in (("--cutoff", args.cutoff), ("--gate", args.gate), ("--dt", args.dt)):
-        if value is not None and not 0 < value < math.inf:
-            raise UsageError(f"{flag} must be a positive finite number, not {value}")
-    if not 1 <= args.order < math.inf:
-        raise UsageError(f"--order must be a finite number of at least 1, not {args.order}")
+    for flag, value in (("--cutoff", args.cutoff), ("--gate", args.gate)):
+        if value is not None and not 0 < value <= MAX_CUTOFF_M:
+            raise UsageError(f"{flag} must be from 0 to {MAX_CUTOFF_M:g} m, not {value}")
+    if not 0 < args.dt < math.inf:
+        raise UsageError(f"--dt must be a positive finite number, not {args.dt}")
+    if not 1 <= args.order <= MAX_ORDER:
+        raise UsageError(f"--order must be from 1 to {MAX_ORDER:g}, not {args.order}")
     truth_path = Path(args.truth)
     if truth_path.is_dir():
         truth_path = truth_path / "truth.csv"
