@@ -73,10 +73,12 @@ def soak_figures(result) -> dict:
 
 
 def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path, *,
-                  t0_ns: int, extra: dict, quick: bool = False) -> dict:
+                  t0_ns: int, extra: dict, scored: bool = True, on_verdict=None) -> dict:
     """truth.csv (emulated), report.json, junit.xml and report.html; returns the report with
-    its ``outcome`` and ``exit_code`` (1 when a limit failed). ``quick``: what was measured
-    only, in the time a stopped run has (no truth, no accuracy, no figures)."""
+    its ``outcome`` and ``exit_code`` (1 when a limit failed). Not ``scored``: what was
+    measured only (no truth, no accuracy, no figures), quick, for a run stopped by a signal.
+    ``on_verdict(report)`` is called once report.json, junit.xml and a report.html without
+    figures are written, before the figures are drawn (they take seconds)."""
     cfg = loaded.config
     registration = engine.registration()
     for row, entry in zip(sensor_rows, cfg.sensors):
@@ -126,7 +128,7 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     series["tracks"] = tracks
     series["sites"] = [{"id": name, "east_m": float(t[0]), "north_m": float(t[1])}
                        for name, t in zip(engine.sensors.names, engine.sensors.t)]
-    if loaded.has_truth and not quick:
+    if loaded.has_truth and scored:
         truth = loaded.scenario.truth()
         write_csv(out_dir / "truth.csv", truth[truth["t"] <= result.elapsed_s])
         partner_names = engine.sensors.partner_names
@@ -155,7 +157,7 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
         truth_json = joint = None
         accuracy_json = {"not_measurable": f"mode {cfg.mode}: the truth of real targets is "
                          "unknown; track counts, consistency and registration are reported"}
-        if quick:
+        if not scored:
             accuracy_json = {"not_measurable": f"not scored: the run was stopped by "
                              f"{result.stopped_by} and ended before its accuracy against "
                              "truth was scored"}
@@ -191,12 +193,16 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
         "limits": [r.to_json() for r in results],
     }
     report["outcome"], report["exit_code"] = verdict(results)
-    if quick:           # the verdict first: the page may be cut by the stop budget
-        written = write_verdict(out_dir, loaded, report, results)
-        write_html(out_dir / "report.html", report, series, figures=False)
-        return written
-    write_html(out_dir / "report.html", report, series)
-    return write_verdict(out_dir, loaded, report, results)
+    if scored and on_verdict is None:
+        write_html(out_dir / "report.html", report, series)
+        return write_verdict(out_dir, loaded, report, results)
+    written = write_verdict(out_dir, loaded, report, results)    # first: figures take seconds
+    write_html(out_dir / "report.html", report, series, figures=False)
+    if on_verdict is not None:
+        on_verdict(written)
+    if scored:
+        write_html(out_dir / "report.html", report, series)
+    return written
 
 
 #: a run asked to record must keep every record: a limit of its own unless the config sets one

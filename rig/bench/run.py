@@ -24,7 +24,7 @@ from .realtime import apply_realtime, is_fifo
 from .recording import RunRecorder
 from .report import sensor_row, write_aborted_reports, write_reports
 from .sensor_handles import SensorHandle
-from .stopping import StopWatchdog
+from .stopping import QUICK_REPORT, REPORT_WITHOUT_FIGURES, StopWatchdog
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +95,15 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, view=None, realtime: bool 
              "feeds": feeds, "recording": bench.recording_summary,
              "fault_events": {s.id: fault_events(s) for s in bench.sensors},
              "platform": bench.platform}
+    def scored(report: dict) -> None:
+        watchdog.reported(report["exit_code"], REPORT_WITHOUT_FIGURES)
+
     if watchdog.armed:     # stopped by a signal: what was measured first, then the rest
         quick = write_reports(loaded, rows, bench.engine, result, out_dir, t0_ns=bench.t0_ns,
-                              extra=dict(extra), quick=True)
-        watchdog.reported(quick["exit_code"])
+                              extra=dict(extra), scored=False)
+        watchdog.reported(quick["exit_code"], QUICK_REPORT)
     report = write_reports(loaded, rows, bench.engine, result, out_dir, t0_ns=bench.t0_ns,
-                           extra=extra)
+                           extra=extra, on_verdict=scored if watchdog.armed else None)
     watchdog.disarm()
     return RunOutcome(report["exit_code"], out_dir, report)
 

@@ -76,7 +76,8 @@ def _latency_figure(series: dict) -> str:
     for ax, name in zip(axes[0], names):
         x = np.asarray(series[name], float)
         x = x[np.isfinite(x)]
-        ax.hist(x, bins=60, color="#3b6ea8")
+        counts, edges = np.histogram(x, bins=60)
+        ax.stairs(counts, edges, fill=True, color="#3b6ea8")     # one patch, not 60 bars
         for q, style in ((50, "--"), (99, ":")):
             ax.axvline(np.percentile(x, q), color="k", ls=style, lw=1, label=f"p{q}")
         ax.set_yscale("log")
