@@ -20,17 +20,7 @@ import numpy as np
 
 from rig.errors import ConfigError
 from rig.record import Kind, RecordWriter, read_recording
-from rig.record.format import CHUNK_HEADER, CHUNK_HEADER_SIZE, FILE_HEADER
-
-
-def chunk_spans(data: bytes) -> list[tuple[int, int]]:
-    """(start, end) of every chunk of an intact recording file."""
-    spans, pos = [], FILE_HEADER.size
-    while pos < len(data):
-        payload_len = CHUNK_HEADER.unpack_from(data, pos)[5]
-        spans.append((pos, pos + CHUNK_HEADER_SIZE + payload_len))
-        pos = spans[-1][1]
-    return spans
+from rig.record.format import FILE_HEADER, chunk_spans
 
 
 def write_recording(path: Path, n: int) -> list:

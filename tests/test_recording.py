@@ -11,7 +11,7 @@ import pytest
 
 from rig.errors import ConfigError
 from rig.record import Kind, RecordWriter, read_recording, recording_files
-from rig.record.format import CHUNK_HEADER_SIZE, FILE_HEADER
+from rig.record.format import CHUNK_HEADER_SIZE, FILE_HEADER, chunk_spans
 
 
 def write_some(path, n=500, **kwargs):
@@ -143,18 +143,6 @@ def test_records_reach_the_disk_within_the_flush_interval(tmp_path):
             time.sleep(0.2)            # idle: the writer thread waits for the next record
     finally:
         w.close()
-
-
-def chunk_spans(data: bytes) -> list[tuple[int, int]]:
-    """(start, end) of every chunk of an intact recording file."""
-    from rig.record.format import CHUNK_HEADER
-
-    spans, pos = [], FILE_HEADER.size
-    while pos < len(data):
-        payload_len = CHUNK_HEADER.unpack_from(data, pos)[5]
-        spans.append((pos, pos + CHUNK_HEADER_SIZE + payload_len))
-        pos = spans[-1][1]
-    return spans
 
 
 def test_a_recording_without_its_end_record_is_cut_short(tmp_path):

@@ -67,3 +67,13 @@ class Kind(enum.IntEnum):
 
 
 RECORD_KINDS = {int(k) for k in Kind}
+
+
+def chunk_spans(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of every chunk of an intact recording file's bytes ``data``."""
+    spans, pos = [], FILE_HEADER.size
+    while pos < len(data):
+        payload_len = CHUNK_HEADER.unpack_from(data, pos)[5]
+        spans.append((pos, pos + CHUNK_HEADER_SIZE + payload_len))
+        pos = spans[-1][1]
+    return spans
