@@ -4,8 +4,8 @@ The first SIGINT or SIGTERM stops the loop; the run then closes its sensors and 
 quick report (timing, counts, limits: no accuracy against truth, no figures), then the whole
 report without figures, then the figures. :class:`StopWatchdog`, armed by that signal, ends
 the process when the budget is spent: with the exit code of the last report written, else
-128 + the signal. A second signal ends it at once. Reports are written whole or not at all (:func:`rig.outfiles.write_atomic`);
-the watchdog removes the temporary file of one it cut.
+128 + the signal. A second signal ends it at once. Reports are written whole or not at all
+(:func:`rig.outfiles.write_atomic`); the watchdog removes the temporary file of one it cut.
 """
 
 from __future__ import annotations
