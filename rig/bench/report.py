@@ -80,6 +80,7 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     ``on_verdict(report)`` is called once report.json, junit.xml and a report.html without
     figures are written, before the figures are drawn (they take seconds)."""
     cfg = loaded.config
+    extra = dict(extra)             # what goes into report.json as is; the caller's stays
     registration = engine.registration()
     for row, entry in zip(sensor_rows, cfg.sensors):
         row["required"] = entry.required

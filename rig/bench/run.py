@@ -100,7 +100,7 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, view=None, realtime: bool 
 
     if watchdog.armed:     # stopped by a signal: what was measured first, then the rest
         quick = write_reports(loaded, rows, bench.engine, result, out_dir, t0_ns=bench.t0_ns,
-                              extra=dict(extra), scored=False)
+                              extra=extra, scored=False)
         watchdog.reported(quick["exit_code"], QUICK_REPORT)
     report = write_reports(loaded, rows, bench.engine, result, out_dir, t0_ns=bench.t0_ns,
                            extra=extra, on_verdict=scored if watchdog.armed else None)
