@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import subprocess
 import sys
 import time
@@ -21,21 +20,19 @@ import time
 import numpy as np
 from rich.console import Console
 
-from rig.emulation.process import die_with_parent
 from rig.harness.limits import parse_limits
 from rig.harness.measurements import PERCENTILES
 from rig.launch import module_command
 
 from .live_render import log_line
 from .sensor_handles import decoder_errors
+from .view_pipe import ViewPipe, view_process_setup
 
 log = logging.getLogger(__name__)
 
 #: Live percentiles are over the latest samples only: cheap at any run length, and they show
 #: what the run does now.
 RECENT_SAMPLES = 4096
-#: Niceness of the view process: on a busy machine, the loop and the emulators go first.
-VIEW_NICENESS = 10
 
 
 def recent_percentiles(buffer, qs) -> list[float | None]:
@@ -59,14 +56,6 @@ def recent_statistic(buffer, statistic: str) -> float | None:
     return float(value()) if value else float(n) if statistic == "count" else None
 
 
-def _view_process_setup() -> None:
-    """In the view process before exec: yield the CPU to the run (the view is only for
-    people), and end with the run."""
-    os.nice(VIEW_NICENESS)
-    if sys.platform.startswith("linux"):
-        die_with_parent()
-
-
 class LiveView:
     def __init__(self, sensors, engine, config, *, live: bool | None = None, console=None,
                  refresh_s: float = 0.5, log_period_s: float = 5.0):
@@ -76,8 +65,7 @@ class LiveView:
         self.console = console or Console(file=sys.stdout)
         self.interactive = self.console.is_terminal if live is None else live
         self.refresh_s = refresh_s if self.interactive else log_period_s
-        self._view: subprocess.Popen | None = None
-        self._pending = b""
+        self._view: ViewPipe | None = None
         self._last = 0.0
         self._limits = parse_limits(config.limits)
 
@@ -90,25 +78,14 @@ class LiveView:
         """Start the view process (on a terminal): early, so that its start-up is over
         before the run's clock starts."""
         if self.interactive and self._view is None:
-            self._view = subprocess.Popen(                   # draws on our stdout
+            self._view = ViewPipe(subprocess.Popen(           # draws on our stdout
                 module_command("rig.bench.live_render"), stdin=subprocess.PIPE,
-                preexec_fn=_view_process_setup)
-            os.set_blocking(self._view.stdin.fileno(), False)
+                preexec_fn=view_process_setup), "live view")
 
     def close(self) -> None:
-        if self._view is None:
-            return
-        try:
-            self._view.stdin.close()           # the view ends at the end of its input
-        except OSError:
-            pass
-        try:
-            self._view.wait(timeout=5.0)
-        except subprocess.TimeoutExpired:
-            log.warning("the live view did not end; stopping it")
-            self._view.kill()
-            self._view.wait()
-        self._view = None
+        if self._view is not None:
+            self._view.close()
+            self._view = None
 
     def update(self, loop) -> None:
         now = time.monotonic()
@@ -116,30 +93,10 @@ class LiveView:
             return
         self._last = now
         state = self.state(loop)
-        if self._view is not None:
-            self._send(json.dumps(state).encode() + b"\n")
+        if self._view is not None and self._view.alive:
+            self._view.send(json.dumps(state).encode() + b"\n")
         else:
             print(log_line(state), file=self.console.file, flush=True)
-
-    def _send(self, line: bytes) -> None:
-        """Write without waiting; the tail of a line the pipe took in part goes first next
-        time, and a new state waits for no old one (it is skipped instead)."""
-        data = self._pending or line
-        try:
-            written = os.write(self._view.stdin.fileno(), data)
-        except BlockingIOError:
-            written = 0
-        except OSError:                      # the view is gone: the run goes on without it
-            self._view_gone()
-            return
-        self._pending = data[written:]
-
-    def _view_gone(self) -> None:
-        log.warning("the live view ended early; the run goes on")
-        self._pending = b""
-        self._view.stdin.close()
-        self._view.wait()
-        self._view = None
 
     def state(self, loop) -> dict:
         """The figures the view shows, as plain JSON-able values."""

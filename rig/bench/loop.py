@@ -73,6 +73,10 @@ class SampleBuffer:
     def values(self) -> np.ndarray:
         return self._data[:self.n].copy()
 
+    def since(self, start: int) -> np.ndarray:
+        """The samples from index ``start`` on (a view: read it before the next extend)."""
+        return self._data[start:self.n]
+
 
 @dataclass
 class LoopResult:
@@ -219,6 +223,10 @@ class RealTimeLoop:
 
     def run_time_s(self, host_ns: int) -> float:
         return (host_ns - self.t0_ns) * 1e-9
+
+    def plots_since(self, start: int) -> tuple[np.ndarray, int]:
+        """The plots fused from the ``start``-th on, and the index to ask from next time."""
+        return self._plots.since(start), self._plots.n
 
     # --- the loop ---------------------------------------------------------------------------
     def run(self) -> LoopResult:

@@ -34,6 +34,14 @@ def add_parser(sub) -> None:
     p.add_argument("--realtime", action="store_true",
                    help="ask for SCHED_FIFO, CPU pinning and 1 ns timer slack where permitted "
                         "(reported in report.json; never required)")
+    p.add_argument("--web", action="store_true",
+                   help="serve the live air picture (map, tracks, sensors, limits at risk) "
+                        "to a browser at --web-host:--web-port")
+    p.add_argument("--web-host", default="127.0.0.1", metavar="HOST",
+                   help="address the web view listens on (default 127.0.0.1: this machine "
+                        "only; the page has no login, so expose it only on a bench network)")
+    p.add_argument("--web-port", type=int, default=8765, metavar="PORT",
+                   help="port of the web view (default 8765; 0: any free port, printed)")
     p.set_defaults(func=run)
 
 
@@ -41,18 +49,32 @@ def run(args) -> int:
     from functools import partial
 
     from rig.bench.config import load_bench_config
-    from rig.bench.live import LiveView
     from rig.bench.run import default_out_dir, run_bench
     from rig.errors import UsageError
 
     if args.duration is not None and not args.duration > 0:
         raise UsageError(f"--duration must be positive, not {args.duration}")
+    if not 0 <= args.web_port <= 65535:
+        raise UsageError(f"--web-port must be 0..65535, not {args.web_port}")
     loaded = load_bench_config(args.config, duration_s=args.duration)
     out = args.out or default_out_dir()
-    outcome = run_bench(loaded, out, view=partial(LiveView.of_bench, live=args.live),
-                        realtime=args.realtime, record=args.record, force=args.force)
+    outcome = run_bench(loaded, out, view=partial(_views, args), realtime=args.realtime,
+                        record=args.record, force=args.force)
     _print_summary(outcome)
     return outcome.exit_code
+
+
+def _views(args, bench):
+    """The views of the run: the terminal's, and the browser's with --web."""
+    from rig.bench.live import LiveView
+    from rig.bench.view_pipe import ViewGroup
+
+    views = [LiveView.of_bench(bench, live=args.live)]
+    if args.web:
+        from rig.web.feed import WebView
+
+        views.append(WebView.of_bench(bench, host=args.web_host, port=args.web_port))
+    return ViewGroup(views)
 
 
 def limit_lines(limits: list[dict]) -> list[str]:
