@@ -83,6 +83,8 @@ class WebView:
         self._pipe: ViewPipe | None = None
         self._last = 0.0
         self._plots_sent = 0
+        self.states_sent = 0
+        self.feed_ns = 0            # time the loop spent gathering and sending states
 
     @classmethod
     def of_bench(cls, bench, **options) -> "WebView":
@@ -110,13 +112,19 @@ class WebView:
         if self._pipe is None or not self._pipe.alive or now - self._last < self.refresh_s:
             return
         self._last = now
+        t_start = time.perf_counter_ns()
         state = self.figures.state(loop)
         plots, self._plots_sent = loop.plots_since(self._plots_sent)
         state.update(type="state", tracks=tracks_message(loop.pictures.last),
                      plots=plots_message(plots))
         self._pipe.send(json.dumps(state).encode() + b"\n")
+        self.states_sent += 1
+        self.feed_ns += time.perf_counter_ns() - t_start
 
     def close(self) -> None:
+        if self.states_sent:
+            log.info("web view: %d states sent, %.3f ms each in the loop", self.states_sent,
+                     self.feed_ns / self.states_sent * 1e-6)
         if self._pipe is not None:
             self._pipe.close()
             self._pipe = None
