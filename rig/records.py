@@ -1,4 +1,4 @@
-"""The numpy record types that cross the Cython boundary (DESIGN.md, "Records").
+"""The numpy record types that cross the Cython boundary (docs/architecture.md, "Records").
 
 Plots and tracks travel as numpy structured arrays, never as one Python object each. The C
 structs in ``ext/rig_records.pxd`` mirror these dtypes field for field; the codecs check at import

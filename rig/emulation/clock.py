@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class SensorClock:
-    """``t_sensor = t_true + offset_s + drift_ppm·1e-6·t_true`` (DESIGN.md).
+    """``t_sensor = t_true + offset_s + drift_ppm·1e-6·t_true`` (docs/architecture.md).
 
     ``t_true`` is seconds since the emulation's epoch; ``epoch_s`` is what the sensor clock
     reads at that epoch before offset and drift (for example the host's monotonic time at the

@@ -1,5 +1,5 @@
 """Multi-partner plot fusion: registration, IMM-EKF filtering in polar space, GNN
-association and track management (DESIGN.md, "fusion loop")."""
+association and track management (docs/architecture.md, "fusion loop")."""
 
 from rig.fusion.engine import FusionCounters, FusionEngine
 from rig.fusion.params import FusionParams

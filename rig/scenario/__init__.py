@@ -6,7 +6,7 @@
   (straight, coordinated turns, ballistic arcs, appearing and disappearing targets, close
   crossings, parallel formations) and the sensors that see them.
 - :func:`load_scenario`: the two in one call.
-- :func:`write_scenario_folder`: the offline interchange folder of DESIGN.md.
+- :func:`write_scenario_folder`: the offline interchange folder of docs/architecture.md.
 
 Trajectories are defined over a curved earth in level coordinates (:mod:`.level`) and
 reported in ENU metres at the scenario's origin.

@@ -1,4 +1,4 @@
-"""A scenario as an offline interchange folder (DESIGN.md), in the ``wgs84`` or ``flat`` frame."""
+"""A scenario as an offline interchange folder (docs/architecture.md), in the ``wgs84`` or ``flat`` frame."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pandas as pd
 
 from rig.geodesy import site_transform
 from rig.interchange import SENSOR_TRUTH_COLUMNS, write_interchange
+from rig.progress import Stages, silent
 from rig.sensor_models.simulate import simulate_plots
 
 from .build import Scenario
@@ -36,13 +37,19 @@ def sensors_table(scenario: Scenario, frame: str = "wgs84") -> pd.DataFrame:
 
 
 def write_scenario_folder(scenario: Scenario, folder: str | Path, frame: str = "wgs84",
-                          *, truth_dt_s: float | None = None) -> dict:
-    """Write ``scenario.json, sensors.csv, truth.csv, plots.csv``; returns counts."""
+                          *, truth_dt_s: float | None = None,
+                          progress: Stages | None = None) -> dict:
+    """Write ``scenario.json, sensors.csv, truth.csv, plots.csv``; returns counts.
+    ``progress`` shows each stage: truth, each sensor's plots, the rows written."""
+    progress = progress or silent()
+    progress.stage("truth trajectories")
     truth = scenario.truth(truth_dt_s)
-    plots = simulate_plots(scenario, frame=frame)
+    progress.stage("simulating plots", total=len(scenario.sensors), unit="sensors")
+    plots = simulate_plots(scenario, frame=frame, progress=progress)
     if not any(s.measures_range_rate for s in scenario.sensors):
         plots = plots.drop(columns="range_rate_mps")
-    write_interchange(folder, scenario.info(frame), sensors_table(scenario, frame), truth, plots)
+    write_interchange(folder, scenario.info(frame), sensors_table(scenario, frame), truth, plots,
+                      progress=progress)
     per_sensor = plots.groupby("sensor_id")["truth_id"]
     return {
         "folder": str(folder), "frame": frame, "duration_s": scenario.duration_s,

@@ -1,7 +1,7 @@
 """Level coordinates: how trajectories are defined, and how they map to the origin's ENU.
 
 Targets fly over a curved earth: an aircraft "flying level" keeps its height, so far from the
-origin its ``up`` in the origin's flat ENU frame falls (DESIGN.md). Trajectories are therefore
+origin its ``up`` in the origin's flat ENU frame falls (docs/architecture.md). Trajectories are therefore
 written in *level coordinates* ``(x_m, y_m, h_m)``: ``x`` east and ``y`` north on the origin's
 tangent plane, ``h`` height above a sphere of the earth's Gaussian mean radius at the origin
 (within 20 m of the WGS-84 altitude up to 400 km from the origin). Straight lines,
