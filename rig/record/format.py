@@ -28,7 +28,7 @@ Record (16-byte header, then ``length`` bytes)::
 
     0   1  kind     Kind
     1   1  reserved 0
-    2   2  stream   u16 (sensor index for RAW/PLOTS, feed index for OUTPUT)
+    2   2  stream   u16 (sensor index for RAW; 0 for OUTPUT: each datagram once, as every feed got it)
     4   4  length   u32
     8   8  t_ns     i64, host monotonic time (arrival for RAW, publication for OUTPUT)
 
