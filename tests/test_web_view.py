@@ -216,3 +216,20 @@ def test_web_port_out_of_range_is_a_usage_error(tmp_path):
                            "--web-port", "70000", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "--web-port" in proc.stderr
+
+
+# --- the pipe the loop writes without waiting ---------------------------------------------
+def test_a_view_that_does_not_read_never_blocks_the_writer_and_one_that_dies_is_dropped():
+    from rig.bench.view_pipe import ViewPipe
+
+    proc = subprocess.Popen(["sleep", "30"], stdin=subprocess.PIPE)
+    pipe = ViewPipe(proc, "test view")
+    line = b"x" * 100_000 + b"\n"
+    for _ in range(20):                  # 2 MB into a pipe of 64 kB that nobody reads
+        pipe.send(line)
+    assert pipe.alive and pipe._pending  # the rest waits, no call blocked or raised
+    proc.kill()
+    proc.wait()
+    pipe.send(line)                      # the reader is gone: dropped, the writer goes on
+    pipe.send(line)
+    assert not pipe.alive
