@@ -31,12 +31,14 @@ COMMANDS = {
     "check": "check",
     "replay": "replay",
     "record-info": "record_info",
+    "export": "export",
     "emulate": "emulate",
     "monitor": "monitor",
     "ports": "ports",
     "fuse": "fuse",
     "scenario": "scenario",
     "score": "score",
+    "view": "view",
 }
 
 
@@ -54,8 +56,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                "'rig COMMAND --help' for details.",
     )
     parser.add_argument("--version", action="version", version=f"rig {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more log output (-vv for debug)")
+    add_verbose(parser, default=0)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     words = [word for word in argv or [] if not word.startswith("-")]
     for name, module in COMMANDS.items():
@@ -64,7 +65,17 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             command.add_parser(sub, argv if words[:1] == [name] else None)
         else:
             command.add_parser(sub)
+    for command_parser in sub.choices.values():
+        add_verbose(command_parser, default=argparse.SUPPRESS)
     return parser
+
+
+def add_verbose(parser: argparse.ArgumentParser, default) -> None:
+    """``-v``/``--verbose`` on ``parser``. A subcommand's parser takes it too (``rig run X
+    -v``); its default is SUPPRESS so that it does not undo a ``-v`` given before the
+    subcommand (given in both places, the subcommand's count wins)."""
+    parser.add_argument("-v", "--verbose", action="count", default=default,
+                        help="more log output (-vv for debug)")
 
 
 def main(argv: list[str] | None = None) -> int:

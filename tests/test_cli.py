@@ -82,3 +82,13 @@ def test_json_outputs_are_strict(tmp_path):
 
     text = dumps({"a": float("nan"), "b": [float("inf"), 1.5], "c": np.float32(2.0)})
     assert json.loads(text) == {"a": None, "b": [None, 1.5], "c": 2.0}
+
+
+@pytest.mark.parametrize("argv, verbose", [
+    (["check", "x.yaml"], 0), (["-v", "check", "x.yaml"], 1), (["check", "x.yaml", "-v"], 1),
+    (["check", "-vv", "x.yaml"], 2), (["run", "x.yaml", "--verbose"], 1),
+    (["export", "r.rigrec", "-vv", "--csv", "d"], 2)])
+def test_verbose_is_taken_before_or_after_the_subcommand(argv, verbose):
+    from rig.cli import build_parser
+
+    assert build_parser(argv).parse_args(argv).verbose == verbose
