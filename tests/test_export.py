@@ -1,6 +1,7 @@
 """rig export: a real run's recording as pcapng (read back here and by tshark) and as CSV."""
 
 import datetime as dt
+import os
 import io
 import json
 import shutil
@@ -400,3 +401,19 @@ def test_progress_draws_on_a_terminal_only(monkeypatch):
     progress(500)
     progress.close()
     assert plain.getvalue() == "" and progress.done == 500
+
+
+def test_the_wall_clock_is_the_recorded_utc_start_or_else_the_files_date(tmp_path):
+    from rig.record.export_clock import recording_clock
+
+    f = tmp_path / "r.rigrec"
+    f.write_bytes(b"")
+    t0_ns = 5_000_000_000
+    utc = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.timezone.utc).timestamp()
+    exact = recording_clock({"t0_ns": t0_ns, "utc_tod_at_t0_s": utc % 86400,
+                             "utc_at_t0_s": utc}, [f])
+    assert exact.utc_ns(t0_ns) == round(utc * 1e9)
+    os.utime(f, (utc + 3600, utc + 3600))            # written an hour after the start
+    dated = recording_clock({"t0_ns": t0_ns, "utc_tod_at_t0_s": utc % 86400}, [f])
+    assert dated.utc_ns(t0_ns) == round(utc * 1e9)
+    assert recording_clock({}, [f]).utc_ns(t0_ns) == t0_ns

@@ -1,10 +1,11 @@
 """UTC time of a recording's records, whose stamps are the host's monotonic clock.
 
 A recording of ``rig run`` keeps, in its META, the monotonic time of the run's start
-(``t0_ns``) and the UTC time of day at that instant (``utc_tod_at_t0_s``), not the date. The
-date is the one that puts the run's start last before the recording's files were last
-written (their earliest modification time): right for any run shorter than a day whose files
-kept their modification times. Without that time line, stamps stay host monotonic time.
+(``t0_ns``) and the UTC time at that instant (``utc_at_t0_s``). Recordings made before
+``utc_at_t0_s`` was kept hold only the time of day (``utc_tod_at_t0_s``): their date is the
+one that puts the run's start last before the recording's files were last written (their
+earliest modification time), right for any run shorter than a day whose files kept their
+modification times. Without a time line, stamps stay host monotonic time.
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ class WallClock:
 def recording_clock(meta: dict, files: list[Path]) -> WallClock:
     """The wall clock of a recording with META ``meta`` made of ``files``."""
     t0_ns, tod_s = meta.get("t0_ns"), meta.get("utc_tod_at_t0_s")
+    utc_s = meta.get("utc_at_t0_s")
+    if (isinstance(t0_ns, int) and not isinstance(t0_ns, bool) and isinstance(utc_s, float)
+            and math.isfinite(utc_s) and utc_s > 0):
+        start_ns = round(utc_s * 1e9)
+        start = dt.datetime.fromtimestamp(start_ns / 1e9, dt.timezone.utc)
+        return WallClock(start_ns - t0_ns, f"UTC, run started "
+                         f"{start.isoformat(timespec='milliseconds')}")
     if (not isinstance(t0_ns, int) or isinstance(t0_ns, bool)
             or not isinstance(tod_s, (int, float)) or isinstance(tod_s, bool)
             or not 0 <= tod_s < DAY_S):
