@@ -2,13 +2,15 @@
 
 Every error raised on purpose by rig derives from :class:`RigError` and, where one fits, from
 the built-in exception with the same meaning, so ``except TimeoutError`` still works. The
-command line maps the branches to exit codes (DESIGN.md): configuration and usage errors exit
+command line maps the branches to exit codes (docs/architecture.md): configuration and usage errors exit
 with 2, hardware and transport failures with 3.
 
 All exceptions here are picklable, so they can cross from an emulator or reader process.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class RigError(Exception):
@@ -26,36 +28,64 @@ class UsageError(RigError, ValueError):
     exit_code = 2
 
 
-class ConfigError(RigError, ValueError):
-    """A configuration or input file is invalid.
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a configuration or input file: where (file, dotted key, 1-based
+    line and column of the YAML where known), what was found and what was expected."""
 
-    The message names the file, the key (a dotted path such as ``sensors[2].site.lat_deg``)
-    and what was expected.
+    message: str
+    file: str | None = None
+    key: str | None = None
+    expected: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        """``FILE:LINE:COLUMN: key: message (expected ...)``, the form editors and CI
+        annotate; the parts not known are left out."""
+        where = self.file or ""
+        if self.line is not None:
+            column = self.column or 1
+            where = (f"{where}:{self.line}:{column}" if where
+                     else f"line {self.line}, column {column}")
+        text = ": ".join(part for part in (where, self.key, self.message) if part)
+        if self.expected:
+            text += f" (expected {self.expected})"
+        return text
+
+
+class ConfigError(RigError, ValueError):
+    """A configuration or input file is invalid: one or more :class:`Problem`\\ s.
+
+    ``ConfigError(message, file=, key=, expected=)`` is one problem;
+    ``ConfigError(problems=[...])`` several. The text is one problem a line, each naming the
+    file, the key (a dotted path such as ``sensors[2].site.lat_deg``), the line and column
+    where known, and what was expected. ``message``, ``file``, ``key`` and ``expected`` are the
+    first problem's.
     """
 
     exit_code = 2
 
-    def __init__(self, message: str, *, file: str | None = None, key: str | None = None,
-                 expected: str | None = None):
-        self.message = message
-        self.file = file
-        self.key = key
-        self.expected = expected
-        parts = [str(file)] if file else []
-        if key:
-            parts.append(f"key {key!r}")
-        where = ": ".join(parts)
-        text = f"{where}: {message}" if where else message
-        if expected:
-            text += f" (expected {expected})"
-        super().__init__(text)
+    def __init__(self, message: str | None = None, *, file: str | None = None,
+                 key: str | None = None, expected: str | None = None,
+                 line: int | None = None, column: int | None = None, problems=()):
+        self.problems: list[Problem] = list(problems) or [
+            Problem(message or "invalid", file, key, expected, line, column)]
+        first = self.problems[0]
+        self.message = first.message
+        self.file = first.file
+        self.key = first.key
+        self.expected = first.expected
+        self.line = first.line
+        self.column = first.column
+        super().__init__("\n".join(str(p) for p in self.problems))
 
     def __reduce__(self):
-        return (_rebuild_config_error, (self.message, self.file, self.key, self.expected))
+        return (_rebuild_config_error, (self.problems,))
 
 
-def _rebuild_config_error(message, file, key, expected):
-    return ConfigError(message, file=file, key=key, expected=expected)
+def _rebuild_config_error(problems):
+    return ConfigError(problems=problems)
 
 
 class FirmwareInterfaceError(RigError, ImportError):

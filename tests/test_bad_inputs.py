@@ -448,7 +448,7 @@ BROKEN_FOLDERS = {
     "sensors.csv duplicate id": (append_line("sensors.csv", SENSOR_ROW), "sensors.csv",
                                  "sensor_id"),
     "sensors.csv text for pd": (
-        replace_text("sensors.csv", "0.9263350835837778", "high"), "sensors.csv", "'pd'"),
+        replace_text("sensors.csv", "0.9263350835837778", "high"), "sensors.csv", ": pd: "),
     "sensors.csv missing column": (
         replace_text("sensors.csv", "sigma_range_m", "sigma_rng"), "sensors.csv",
         "sigma_range_m"),
@@ -994,7 +994,7 @@ def test_ports_lists_what_there_is_and_never_fails(args):
     (["fuse", str(FOLDER)], "--out"),
     (["replay", "x.rigrec"], "--out"),
     (["score", "truth.csv"], "TRACKS.csv"),
-    (["check", "-v", "x.yaml"], "-v"),
+    (["check", "-x", "x.yaml"], "-x"),
     (["emulate", "--family", "nonsense", "--duration", "1"], "--family"),
     (["scenario", "--out", "x", "--frame", "mercator"], "--frame"),
     (["fuse", str(FOLDER), "--out", "t.csv", "--dt", "soon"], "--dt"),
@@ -1007,9 +1007,10 @@ def test_a_command_line_that_makes_no_sense_is_a_usage_error(tmp_path, monkeypat
     assert "usage:" in done.stderr and list(tmp_path.iterdir()) == []
 
 
-def test_verbose_before_the_command_is_taken(tmp_path):
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_verbose_before_or_after_the_command_is_taken(tmp_path, where):
     missing = tmp_path / "missing.yaml"
-    done = rig("-v", "check", missing)
+    done = rig("-v", "check", missing) if where == "before" else rig("check", missing, "-v")
     assert_clean_failure(done, 2, str(missing), "not found")
     assert "usage:" not in done.stderr
 

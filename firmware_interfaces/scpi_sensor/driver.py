@@ -50,10 +50,15 @@ class ScpiSensorDriver(SensorDriver):
                  timeout_s: float = 2.0, poll_interval_s: float = 0.02,
                  error_poll_interval_s: float = 1.0, max_plots_per_fetch: int = 4096,
                  queue_batches: int = 4096, reopen_after_failures: int = 3,
-                 backoff_max_s: float = 2.0, expect_idn: str | None = None):
+                 backoff_max_s: float = 2.0, expect_idn: str | None = None,
+                 read_termination: str = P.TERMINATION,
+                 write_termination: str = P.TERMINATION):
         self.transport = (resource if isinstance(resource, MessageTransport) else
                           make_transport(resource, kind="visa", backend=backend,
-                                         timeout_s=timeout_s, termination=P.TERMINATION))
+                                         timeout_s=timeout_s,
+                                         read_termination=read_termination,
+                                         write_termination=write_termination))
+        self.read_termination = read_termination.encode("latin-1")
         self.resource = self.transport.url
         super().__init__(f"scpi-{self.resource}", queue_batches=queue_batches,
                          backoff_max_s=backoff_max_s, join_timeout_s=timeout_s + 5.0)
@@ -176,8 +181,8 @@ class ScpiSensorDriver(SensorDriver):
             _, length = parse_header(head + digits)
             data = link.read_exact(length)
             t_arrival_ns = time.monotonic_ns()
-            terminator = link.read_exact(1)
-        if terminator != b"\n":
+            terminator = link.read_exact(len(self.read_termination))
+        if terminator != self.read_termination:
             raise CodecError(f"{self.resource}: block of {length} octets is not followed by "
                              f"the terminator (its header lies about its length)")
         if self._tap is not None:

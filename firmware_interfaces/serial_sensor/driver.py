@@ -45,15 +45,20 @@ class SerialSensorDriver(TransportDriver):
     ``url`` is a :class:`rig.transport.Transport`, or the URL of one
     (:func:`rig.transport.make_transport`): anything pyserial opens (``/dev/ttyUSB0``,
     ``/dev/pts/5``, ``loop://``, ``socket://127.0.0.1:7000``), ``udp://``, ``spy+`` any of
-    them. ``sensor_id`` is stamped on every plot.
+    them. ``sensor_id`` is stamped on every plot. The line settings (``baudrate``,
+    ``bytesize``, ``parity``, ``stopbits``, ``flow_control``) are pyserial's.
     """
 
     def __init__(self, url: str | Transport, *, sensor_id: int = 0, baudrate: int = 921600,
+                 bytesize: int = 8, parity: str = "N", stopbits: float = 1,
+                 flow_control: str = "none",
                  queue_batches: int = 4096, reply_timeout_s: float = 1.0,
                  reconnect: bool = True, reconnect_max_s: float = 5.0,
                  decoder_factory: Callable[..., object] = SerialFrameDecoder):
         transport = (url if isinstance(url, Transport)
-                     else make_transport(url, kind="serial", baudrate=baudrate))
+                     else make_transport(url, kind="serial", baudrate=baudrate,
+                                         bytesize=bytesize, parity=parity, stopbits=stopbits,
+                                         flow_control=flow_control))
         super().__init__(f"serial-{transport.url}", queue_batches=queue_batches,
                          reconnect=reconnect, backoff_max_s=reconnect_max_s)
         self.url = transport.url

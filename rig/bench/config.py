@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rig.emulation.faults import FaultSpec
-from rig.errors import ConfigError
+from rig.errors import ConfigError, Problem
 from rig.firmware import FamilyOptions, get_interface
 from rig.firmware import available as available_families
 from rig.fusion.params import FusionParams
@@ -26,7 +26,9 @@ from rig.scenario import Scenario, ScenarioSpec, build_scenario, load_scenario_s
 from rig.scenario.spec import MAX_RANDOM_TARGETS
 from rig.scoring.defaults import MAX_CUTOFF_M, MAX_ORDER
 from rig.sensor_models.spec import RadarSpec, SiteSpec
-from rig.validation import key_path, load_yaml, validate
+from rig.transport.serial_line import SerialLine
+from rig.validation import (NO_MARKS, KeyMarks, YamlDocument, by_position, did_you_mean,
+                            key_path, problems_of, read_yaml)
 
 CONFIG_VERSION = 1
 EMULATED = "emulated"
@@ -94,19 +96,35 @@ class SensorEntry(BaseModel):
         return get_interface(self.family).options.model_validate(self.model_extra or {})
 
 
-def check_family_options(config: BenchConfig, *, file, prefix=()) -> None:
-    """Every sensor's own keys against its family's options model; the first problem is a
+def family_option_problems(entry: SensorEntry, index: int, *, file, prefix=(),
+                           marks: KeyMarks = NO_MARKS) -> list[Problem]:
+    """A sensor's own keys against its family's options model: every problem, naming the
+    file, the key and what the family expects."""
+    model = get_interface(entry.family).options
+    extra = entry.model_extra or {}
+    where = (*prefix, "sensors", index)
+    problems = []
+    keys = [*SensorEntry.model_fields, *model.model_fields]
+    for key in sorted(set(extra) - set(model.model_fields)):
+        meant = did_you_mean(key, keys)
+        message = f"unknown key for family {entry.family}"
+        problems.append(marks.locate(Problem(
+            message + (f"; did you mean {meant}?" if meant else ""), str(file),
+            key_path((*where, key)), None if meant else "one of " + ", ".join(keys)),
+            (*where, key)))
+    known = {key: value for key, value in extra.items() if key in model.model_fields}
+    problems += problems_of(model, known, file=file, prefix=where, marks=marks)[1]
+    return problems
+
+
+def check_family_options(config: BenchConfig, *, file, prefix=(),
+                         marks: KeyMarks = NO_MARKS) -> None:
+    """Every sensor's own keys against its family's options model; every problem in one
     ConfigError naming the file, the key and what the family expects."""
-    for i, entry in enumerate(config.sensors):
-        model = get_interface(entry.family).options
-        extra = entry.model_extra or {}
-        unknown = sorted(set(extra) - set(model.model_fields))
-        if unknown:
-            keys = [*SensorEntry.model_fields, *model.model_fields]
-            raise ConfigError(f"unknown key for family {entry.family}", file=str(file),
-                              key=key_path((*prefix, "sensors", i, unknown[0])),
-                              expected="one of " + ", ".join(keys))
-        validate(model, extra, file=file, prefix=(*prefix, "sensors", i))
+    problems = [p for i, entry in enumerate(config.sensors)
+                for p in family_option_problems(entry, i, file=file, prefix=prefix, marks=marks)]
+    if problems:
+        raise ConfigError(problems=by_position(problems))
 
 
 def transport_problem(url: str, kind: str) -> str | None:
@@ -146,17 +164,45 @@ def transport_problem(url: str, kind: str) -> str | None:
     return None
 
 
-def check_sensor_transports(config: BenchConfig, *, file, prefix=()) -> None:
-    """Every real sensor's transport against the kind of transport its family speaks; the
-    first that cannot work is a ConfigError naming the file and the key."""
-    for i, entry in enumerate(config.sensors):
-        if entry.emulated:
+def sensor_transport_problem(entry: SensorEntry, index: int, *, file, prefix=(),
+                             marks: KeyMarks = NO_MARKS) -> Problem | None:
+    """Why a real sensor's transport cannot work with the kind its family speaks, or None."""
+    if entry.emulated:
+        return None
+    problem = transport_problem(entry.transport, get_interface(entry.family).transport)
+    if problem is None:
+        return None
+    where = (*prefix, "sensors", index, "transport")
+    return marks.locate(Problem(problem, str(file), key_path(where),
+                                f"a transport for family {entry.family}"), where)
+
+
+def check_sensor_transports(config: BenchConfig, *, file, prefix=(),
+                            marks: KeyMarks = NO_MARKS) -> None:
+    """Every real sensor's transport against the kind of transport its family speaks; those
+    that cannot work in one ConfigError naming the file and the keys."""
+    problems = [sensor_transport_problem(entry, i, file=file, prefix=prefix, marks=marks)
+                for i, entry in enumerate(config.sensors)]
+    problems = [p for p in problems if p is not None]
+    if problems:
+        raise ConfigError(problems=problems)
+
+
+def sensor_problems(raw_sensors, *, file, marks: KeyMarks = NO_MARKS) -> list[Problem]:
+    """The family keys and transports of every sensor entry that is valid on its own (the
+    entries' own problems are the bench config's)."""
+    if not isinstance(raw_sensors, list):
+        return []
+    problems = []
+    for i, raw in enumerate(raw_sensors):
+        entry = problems_of(SensorEntry, raw)[0]
+        if entry is None:
             continue
-        problem = transport_problem(entry.transport, get_interface(entry.family).transport)
-        if problem:
-            raise ConfigError(problem, file=str(file),
-                              key=key_path((*prefix, "sensors", i, "transport")),
-                              expected=f"a transport for family {entry.family}")
+        problems += family_option_problems(entry, i, file=file, marks=marks)
+        transport = sensor_transport_problem(entry, i, file=file, marks=marks)
+        if transport is not None:
+            problems.append(transport)
+    return problems
 
 
 def family_keys_only(raw_config: dict) -> dict:
@@ -172,8 +218,9 @@ def family_keys_only(raw_config: dict) -> dict:
     return {**raw_config, "sensors": sensors}
 
 
-class FeedEntry(_Strict):
-    """One partner's feed of the fused picture."""
+class FeedEntry(SerialLine, _Strict):
+    """One partner's feed of the fused picture. A serial feed takes the line settings
+    (``baudrate``, ``bytesize``, ``parity``, ``stopbits``, ``flow_control``)."""
 
     partner: str = Field(min_length=1)
     format: Literal["cat062"] = "cat062"
@@ -201,6 +248,14 @@ class FeedEntry(_Strict):
             raise ValueError(f"{value}: unknown scheme {scheme}://; expected udp:// or one "
                              f"of pyserial's ({', '.join(sorted(PYSERIAL_SCHEMES))})")
         return value
+
+    @model_validator(mode="after")
+    def _line_settings_on_a_line(self):
+        given = [name for name, field in SerialLine.model_fields.items()
+                 if getattr(self, name) != field.default]
+        if given and self.transport.startswith("udp://"):
+            raise ValueError(f"{', '.join(given)}: serial line settings on a UDP feed")
+        return self
 
 
 class OutputsEntry(_Strict):
@@ -258,6 +313,23 @@ class RealtimeEntry(_Strict):
                            "timing verdicts point at rig; benchmarks/bench_verdicts.py)")
 
 
+class StationEntry(_Strict):
+    """Who ran the bench, where, and on what: shown at the top of the report."""
+
+    name: str | None = Field(None, description="the bench station")
+    operator: str | None = Field(None, description="who ran it")
+    device_under_test: str | None = Field(None, description="what was tested (model, "
+                                          "serial number, firmware)")
+    notes: str | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _text(cls, value):
+        """A number (a serial number, a station number) is taken as its text."""
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return str(value) if numeric else value
+
+
 class BenchConfig(_Strict):
     """A whole bench configuration file."""
 
@@ -275,6 +347,7 @@ class BenchConfig(_Strict):
     record: RecordEntry | None = None
     faults: list[FaultEntry] = []
     realtime: RealtimeEntry = RealtimeEntry()
+    station: StationEntry = StationEntry()
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -332,19 +405,47 @@ class LoadedConfig:
         return path
 
 
+def _one_per_key(problems: list[Problem]) -> list[Problem]:
+    """The first problem of each key (a bound both not finite and not a number is one)."""
+    seen = set()
+    kept = []
+    for problem in problems:
+        if problem.key is None or problem.key not in seen:
+            kept.append(problem)
+            seen.add(problem.key)
+    return kept
+
+
+def check_bench_config(path: Path, raw) -> tuple[BenchConfig, list[Limit]]:
+    """The bench config and limits of a config file's content ``raw`` (from
+    :func:`read_yaml`); every problem found in one ConfigError."""
+    doc = raw if isinstance(raw, YamlDocument) else YamlDocument(raw, NO_MARKS)
+    data, marks = doc.data, doc.marks
+    if not isinstance(data, dict):
+        raise ConfigError("not a YAML mapping", file=str(path), expected="a bench config",
+                          line=1, column=1)
+    config, problems = problems_of(BenchConfig, data, file=path, marks=marks)
+    problems += sensor_problems(data.get("sensors"), file=path, marks=marks)
+    limits = []
+    if isinstance(data.get("limits"), dict):
+        try:
+            limits = parse_limits(data["limits"], file=str(path))
+        except ConfigError as e:
+            problems += [marks.locate(p) for p in e.problems]
+    if problems:
+        raise ConfigError(problems=_one_per_key(by_position(problems)))
+    return config, limits
+
+
 def load_bench_config(path: str | Path, *, duration_s: float | None = None) -> LoadedConfig:
-    """Read, validate and resolve a bench config; every problem is a ConfigError naming the
-    file and the key. ``duration_s`` replaces the file's before anything is built from it
+    """Read, validate and resolve a bench config; every problem found is in one ConfigError
+    naming the file, the keys and their lines. ``duration_s`` replaces the file's before anything is built from it
     (the scenario lasts as long, fault schedules are checked against it)."""
     path = Path(path)
-    raw = load_yaml(path)
-    if not isinstance(raw, dict):
-        raise ConfigError("not a YAML mapping", file=str(path), expected="a bench config")
-    if duration_s is not None:
-        raw["duration_s"] = duration_s
-    config = validate(BenchConfig, raw, file=path)
-    check_family_options(config, file=path)
-    check_sensor_transports(config, file=path)
+    doc = read_yaml(path)
+    if duration_s is not None and isinstance(doc.data, dict):
+        doc.data["duration_s"] = duration_s
+    config, limits = check_bench_config(path, doc)
     source = config.scenario.source
     if not source.startswith("builtin"):
         source = str((path.parent / source).resolve()) if not Path(source).is_absolute() else source
@@ -354,13 +455,12 @@ def load_bench_config(path: str | Path, *, duration_s: float | None = None) -> L
     duration = max(spec.duration_s, config.duration_s)
     scenario = build_scenario(spec, seed=config.scenario.seed, targets=config.scenario.targets,
                               duration_s=duration, biased=config.scenario.biased)
-    radars = []
     known = {s.id: s for s in scenario.sensors}
-    for i, entry in enumerate(config.sensors):
-        if entry.id not in known:
-            raise ConfigError(f"sensor {entry.id!r} is not in the scenario", file=str(path),
-                              key=f"sensors[{i}].id",
-                              expected="one of " + ", ".join(known))
-        radars.append(known[entry.id])
-    limits = parse_limits(config.limits, file=str(path))
+    missing = [doc.marks.locate(Problem(
+        f"sensor {entry.id!r} is not in the scenario", str(path), f"sensors[{i}].id",
+        "one of " + ", ".join(known))) for i, entry in enumerate(config.sensors)
+        if entry.id not in known]
+    if missing:
+        raise ConfigError(problems=missing)
+    radars = [known[entry.id] for entry in config.sensors]
     return LoadedConfig(path, config, spec, scenario, radars, limits)

@@ -1,21 +1,68 @@
-"""``rig check CONFIG``: validate a bench config without running it."""
+"""``rig check CONFIG...``: validate bench configs without running them; ``--schema``
+prints their JSON Schema, ``--probe`` opens their real sensors."""
 
 from __future__ import annotations
 
+import sys
+
+from rig.errors import ConfigError, RigError
+
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("check", help="validate a bench config without running it",
-                       description="Load and validate a bench config and the scenario it "
-                                   "names; print what the run would do. Exit code 2 with a "
-                                   "message naming the file and the key when it is invalid.")
-    p.add_argument("config", help="bench config (YAML)")
-    p.set_defaults(func=run)
+    p = sub.add_parser("check", help="validate bench configs without running them",
+                       description="Load and validate bench configs and the scenarios they "
+                                   "name; print what each run would do. Every problem of a "
+                                   "file is one line FILE:LINE:COLUMN: key: message (expected "
+                                   "...); exit code 2 when a config is invalid.")
+    p.add_argument("config", nargs="*", help="bench configs (YAML)")
+    p.add_argument("--schema", action="store_true",
+                   help="print the JSON Schema of bench configs (draft 7, for editors) and "
+                        "exit")
+    p.add_argument("--probe", action="store_true",
+                   help="after validating, open each real sensor's port or instrument and say "
+                        "what answered; exit code 3 when a required one does not")
+    p.set_defaults(func=run, parser=p)
 
 
 def run(args) -> int:
+    if args.schema:
+        from rig.bench.config_schema import bench_config_schema_text
+
+        sys.stdout.write(bench_config_schema_text())
+        return 0
+    if not args.config:
+        args.parser.error("the following arguments are required: config (or --schema)")
+    codes = [check_one(path, probe=args.probe) for path in args.config]
+    failed = sum(code != 0 for code in codes)
+    if len(codes) > 1 and failed:
+        print(f"rig check: {failed} of {len(codes)} configs failed", file=sys.stderr)
+    return max(codes)
+
+
+def check_one(path: str, *, probe: bool = False) -> int:
+    """Check one config, printing what it does or its problems (one a line, on stderr);
+    returns its exit code."""
     from rig.bench.config import load_bench_config
 
-    loaded = load_bench_config(args.config)
+    try:
+        loaded = load_bench_config(path)
+    except ConfigError as e:
+        for problem in e.problems:
+            print(problem, file=sys.stderr)
+        return e.exit_code
+    except RigError as e:
+        print(f"rig check: {path}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    describe(loaded)
+    if probe:
+        from rig.bench.probe import print_probes, probe_sensors
+
+        return print_probes(probe_sensors(loaded.config))
+    return 0
+
+
+def describe(loaded) -> None:
+    """What a run of ``loaded`` would do."""
     cfg = loaded.config
     sc = loaded.scenario
     print(f"{loaded.path}: ok")
@@ -34,7 +81,6 @@ def run(args) -> int:
     print(f"  {len(loaded.limits)} limits: " + ", ".join(f"{l.name} {l.unit}" for l in loaded.limits))
     for warning in inconclusive_by_design(cfg, loaded.limits, plots):
         print(f"  warning: {warning}")
-    return 0
 
 
 def expected_samples(cfg, plots: int | None = None) -> dict[str, int]:

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import beta
 
-from rig.errors import ConfigError
+from rig.errors import ConfigError, Problem
+from rig.validation import did_you_mean
 
 from .measurements import MEASUREMENTS, PERCENTILES, STATISTICS, statistic
 
@@ -74,36 +75,48 @@ class LimitResult:
 
 
 def parse_limits(raw, *, file: str | None = None) -> list[Limit]:
-    """Limits from the ``limits:`` mapping of a config; errors name the key."""
+    """Limits from the ``limits:`` mapping of a config; every problem in one ConfigError
+    naming its key."""
     if raw is None:
         return []
     if not isinstance(raw, dict):
         raise ConfigError("must be a mapping of measurement -> {statistic: bound}", file=file,
                           key="limits")
-    limits = []
+    limits, problems = [], []
+
+    def problem(message, key, expected, choices=()):
+        meant = did_you_mean(key.rpartition(".")[2], choices) if choices else None
+        if meant is not None:
+            message, expected = f"{message}; did you mean {meant}?", None
+        problems.append(Problem(message, file, key, expected))
+
     for measurement, stats in raw.items():
         key = f"limits.{measurement}"
         if measurement not in MEASUREMENTS:
-            raise ConfigError("unknown measurement", file=file, key=key,
-                              expected="one of " + ", ".join(sorted(MEASUREMENTS)))
+            problem("unknown measurement", key, "one of " + ", ".join(sorted(MEASUREMENTS)),
+                    MEASUREMENTS)
+            continue
         if not isinstance(stats, dict) or not stats:
-            raise ConfigError("must be a mapping of statistic -> bound", file=file, key=key,
-                              expected="e.g. {p99: 5}")
+            problem("must be a mapping of statistic -> bound", key, "e.g. {p99: 5}")
+            continue
         for stat, bound in stats.items():
             skey = f"{key}.{stat}"
             if stat not in STATISTICS:
-                raise ConfigError("unknown statistic", file=file, key=skey,
-                                  expected="one of " + ", ".join(STATISTICS))
+                problem("unknown statistic", skey, "one of " + ", ".join(STATISTICS),
+                        STATISTICS)
+                continue
             op = "<="
             if isinstance(bound, dict):
                 if len(bound) != 1 or next(iter(bound)) not in ("<=", ">="):
-                    raise ConfigError("bad bound", file=file, key=skey,
-                                      expected='a number, {"<=": number} or {">=": number}')
+                    problem("bad bound", skey, 'a number, {"<=": number} or {">=": number}')
+                    continue
                 op, bound = next(iter(bound.items()))
             if isinstance(bound, bool) or not isinstance(bound, (int, float)) or math.isnan(bound):
-                raise ConfigError(f"bound is {bound!r}", file=file, key=skey,
-                                  expected="a number")
+                problem(f"bound is {bound!r}", skey, "a number")
+                continue
             limits.append(Limit(measurement, stat, op, float(bound)))
+    if problems:
+        raise ConfigError(problems=problems)
     return limits
 
 

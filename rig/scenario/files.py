@@ -6,7 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from rig.errors import ConfigError
-from rig.validation import load_yaml, validate
+from rig.validation import read_yaml, validate
 
 from .spec import ScenarioSpec
 
@@ -26,7 +26,8 @@ def _load_builtin(name: str) -> ScenarioSpec:
                           expected="one of " + ", ".join(builtin_names()))
     resource = resources.files("rig.scenario") / "builtin" / f"{name}.yaml"
     with resources.as_file(resource) as path:
-        return validate(ScenarioSpec, load_yaml(path), file=label)
+        doc = read_yaml(path)
+        return validate(ScenarioSpec, doc.data, file=label, marks=doc.marks)
 
 
 def load_scenario_spec(source: str | Path | None = None) -> ScenarioSpec:
@@ -35,8 +36,8 @@ def load_scenario_spec(source: str | Path | None = None) -> ScenarioSpec:
     text = BUILTIN_PREFIX if source is None else str(source)
     if text == BUILTIN_PREFIX or text.startswith(BUILTIN_PREFIX + ":"):
         return _load_builtin(text.partition(":")[2] or DEFAULT)
-    data = load_yaml(text)
-    if not isinstance(data, dict):
+    doc = read_yaml(text)
+    if not isinstance(doc.data, dict):
         raise ConfigError("not a YAML mapping", file=text,
                           expected="a scenario: spec, origin, duration_s, sensors, targets, random")
-    return validate(ScenarioSpec, data, file=text)
+    return validate(ScenarioSpec, doc.data, file=text, marks=doc.marks)

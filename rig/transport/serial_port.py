@@ -13,6 +13,7 @@ from rig.errors import (DisconnectedError, PortBusyError, PortNotFoundError, Tra
                         TransportTimeoutError, UsageError)
 
 from .base import Transport
+from .serial_line import DEFAULT_BAUDRATE, pyserial_settings
 
 READ_CHUNK_BYTES = 65536
 
@@ -21,13 +22,19 @@ class SerialTransport(Transport):
     """A pyserial port. On ports with a file descriptor (real serial ports, ptys) reads wait
     in ``select`` and take everything available in one ``os.read``; both release the GIL.
     Other URL handlers (``loop://``, ``socket://``) read what is waiting or wait for one byte,
-    then take what followed it.
+    then take what followed it. The line settings are pyserial's (``flow_control``: none,
+    rtscts, xonxoff or dsrdtr).
     """
 
-    def __init__(self, url: str, *, baudrate: int = 921600, write_timeout_s: float = 1.0,
-                 exclusive: bool = True):
+    def __init__(self, url: str, *, baudrate: int = DEFAULT_BAUDRATE, bytesize: int = 8,
+                 parity: str = "N", stopbits: float = 1, flow_control: str = "none",
+                 write_timeout_s: float = 1.0, exclusive: bool = True):
         self.url = url
         self.baudrate = baudrate
+        self.bytesize = bytesize
+        self.parity = parity
+        self.stopbits = stopbits
+        self.flow_control = flow_control
         self.write_timeout_s = write_timeout_s
         self.exclusive = exclusive
         self._port: serial.SerialBase | None = None
@@ -37,17 +44,25 @@ class SerialTransport(Transport):
     def is_open(self) -> bool:
         return self._port is not None and self._port.is_open
 
+    @property
+    def port(self) -> serial.SerialBase | None:
+        """The open pyserial port (its settings as pyserial holds them), or None."""
+        return self._port
+
     def open(self) -> None:
         if self.is_open:
             return
-        kwargs = dict(baudrate=self.baudrate, timeout=0, write_timeout=self.write_timeout_s)
-        if "://" not in self.url:
-            kwargs["exclusive"] = self.exclusive
         try:
+            kwargs = pyserial_settings(baudrate=self.baudrate, bytesize=self.bytesize,
+                                       parity=self.parity, stopbits=self.stopbits,
+                                       flow_control=self.flow_control)
+            kwargs.update(timeout=0, write_timeout=self.write_timeout_s)
+            if "://" not in self.url:
+                kwargs["exclusive"] = self.exclusive
             port = serial.serial_for_url(self.url, **kwargs)
         except serial.SerialException as e:
             raise _open_error(self.url, e) from e
-        except ValueError as e:          # an unknown URL scheme, a baud rate no port has
+        except ValueError as e:          # an unknown URL scheme, a setting no port has
             raise UsageError(f"{self.url}: cannot open: {e}") from e
         except OSError as e:
             raise TransportError(f"{self.url}: cannot open: {e}") from e

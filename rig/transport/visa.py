@@ -28,21 +28,32 @@ def _visa_errors():
 
 
 class VisaTransport(MessageTransport):
-    """One VISA session to ``url`` (a resource string, or ``visa://`` and one)."""
+    """One VISA session to ``url`` (a resource string, or ``visa://`` and one). ``backend``
+    is pyvisa's ``visa_library``; ``termination`` sets both ``read_termination`` and
+    ``write_termination`` unless they are given."""
 
     def __init__(self, url: str, *, backend: str = "@py", timeout_s: float = 2.0,
-                 termination: str = "\n"):
+                 termination: str = "\n", read_termination: str | None = None,
+                 write_termination: str | None = None):
         self.url = url
         self.resource = url.removeprefix(SCHEME)
         self.backend = backend
         self.timeout_s = timeout_s
-        self.termination = termination
+        self.read_termination = termination if read_termination is None else read_termination
+        self.write_termination = (termination if write_termination is None
+                                  else write_termination)
         self._rm = None
         self._inst = None
 
     @property
     def is_open(self) -> bool:
         return self._inst is not None
+
+    @property
+    def session(self):
+        """The open pyvisa resource (its timeout and terminations as pyvisa holds them), or
+        None; its resource manager's ``visalib`` is the backend that answered."""
+        return self._inst
 
     def open(self) -> None:
         if self._inst is not None:
@@ -55,8 +66,9 @@ class VisaTransport(MessageTransport):
                 if self._rm is None:
                     self._rm = pyvisa.ResourceManager(self.backend)
                 self._inst = self._rm.open_resource(
-                    self.resource, read_termination=self.termination,
-                    write_termination=self.termination, timeout=round(self.timeout_s * 1000))
+                    self.resource, read_termination=self.read_termination,
+                    write_termination=self.write_termination,
+                    timeout=round(self.timeout_s * 1000))
             except _visa_errors() as e:
                 raise self._error("cannot open", e) from e
             except ValueError as e:
