@@ -6,9 +6,10 @@ definition, its host-side driver, its device-side emulator, and exposes a
 :data:`BUILTIN`; other packages add theirs through the entry point group
 ``rig.firmware_interfaces``. A family's module is imported only when it is used.
 
-``rig run``, ``rig replay`` and ``rig emulate`` know nothing of any family: they ask the
-family's interface for each step (how to start and address its emulator, how to open its
-driver, where its clock sits, how to decode what a recording kept of its bytes).
+``rig run``, ``rig replay``, ``rig emulate`` and ``rig monitor`` know nothing of any
+family: they ask the family's interface for each step (how to start and address its emulator,
+how to open its driver, where its clock sits, how to stop it streaming, how to decode what a
+recording kept of its bytes).
 
 A family's own keys of a bench-config sensor entry are its :attr:`FirmwareInterface.options`
 model (the entry's ``family`` says which model checks the rest of the entry), and its own
@@ -30,7 +31,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from rig.errors import FirmwareInterfaceError, TransportError
+from rig.errors import FirmwareInterfaceError, TransportError, UsageError
 
 
 class FamilyOptions(BaseModel):
@@ -116,6 +117,35 @@ class FirmwareInterface:
         driver.set_tap(tap)
         driver.open()
         return driver
+
+    # --- rig monitor -------------------------------------------------------------------
+    def open_monitor(self, target: str, options: FamilyOptions):
+        """For ``rig monitor``: the family's driver on ``target`` (a port, URL or resource the
+        user named, or an emulator's device), opened and streaming, taking the plots of every
+        source it hears; ``options``: the family's keys (:attr:`options`)."""
+        raise UsageError(f"family {self.name} cannot be monitored")
+
+    def open_monitor_early(self, options: FamilyOptions):
+        """For ``rig monitor --emulate``: a driver that must exist before the emulator starts
+        (the socket it sends to), opened as by :meth:`open_monitor`, or None."""
+        return None
+
+    def monitor_emulator_args(self, early_driver) -> list[str]:
+        """Arguments added to ``rig emulate --family NAME`` for ``rig monitor --emulate``
+        (``early_driver``: what :meth:`open_monitor_early` returned)."""
+        return []
+
+    def monitor_clock_shift_s(self, driver) -> float | None:
+        """Where the sensor's clock sits against the host's monotonic clock,
+        ``t_host_s = t_sensor − shift`` (modulo a day for :attr:`time_of_day`), or None when
+        it cannot be known: ``rig monitor``'s latency."""
+        return None
+
+    def stop_streaming(self, driver) -> str | None:
+        """Tell the sensor behind ``driver`` to stop streaming (``rig monitor`` does before it
+        closes the driver): the command sent and acknowledged, or None when the family has no
+        way to tell it (no control channel). A failure raises :class:`TransportError`."""
+        return None
 
     # --- replay ------------------------------------------------------------------------
     def replay_decoder(self, info: dict):

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from pydantic import Field, IPvAnyAddress
 
+from rig.errors import UsageError
 from rig.firmware import FamilyOptions, FirmwareInterface
+from rig.transport.udp import parse_udp_url
 
 from .driver import AsterixRadarDriver
 
@@ -57,6 +59,28 @@ class AsterixRadarFamily(FirmwareInterface):
     def clock_shift_s(self, sensor, driver, t0_ns: int) -> float:
         # the radar's clock is UTC time of day: the time of day at the run's start
         return (time.time() - (time.monotonic_ns() - t0_ns) * 1e-9) % DAY_S
+
+    def open_monitor(self, target: str, options: AsterixRadarOptions):
+        if target.startswith("udp://") and not parse_udp_url(target)[0]:
+            raise UsageError(f"{target}: the radar is heard where its datagrams arrive: "
+                             f"give udp://@HOST:PORT")
+        allow = options.allow_from
+        driver = AsterixRadarDriver(target, allow_from=None if allow is None else
+                                    [str(a) for a in allow])
+        return self.opened(driver, None)
+
+    def open_monitor_early(self, options: AsterixRadarOptions):
+        return self.open_monitor("udp://@127.0.0.1:0", options)
+
+    def monitor_emulator_args(self, early_driver) -> list[str]:
+        return ["--port", f"udp://127.0.0.1:{early_driver.local_address[1]}"]
+
+    def monitor_clock_shift_s(self, driver) -> float:
+        return self.clock_shift_s(None, driver, 0)
+
+    def stop_streaming(self, driver) -> None:
+        """CAT048 over UDP has no control channel: the radar cannot be told to stop."""
+        return None
 
     def replay_decoder(self, info: dict):
         from .codec import Cat048Decoder

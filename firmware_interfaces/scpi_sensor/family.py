@@ -12,6 +12,7 @@ from pydantic import Field
 from rig.errors import CodecError
 from rig.firmware import FamilyOptions, FirmwareInterface
 
+from . import protocol as P
 from .blocks import parse_block, plots_from_payload
 from .driver import ScpiSensorDriver
 
@@ -42,6 +43,22 @@ class ScpiSensorOptions(FamilyOptions):
     idn: str | None = Field(None, min_length=1, description="the instrument's *IDN? answer "
                             "must start with this (e.g. 'RIG,SCPI-RADAR-EMU'): another "
                             "instrument at the address is refused")
+    visa_library: str = Field("@py", description="pyvisa's backend: '@py' (pyvisa-py), '' "
+                              "(the system's VISA), a VISA library's path, or "
+                              "'DEVICES.yaml@sim' (pyvisa-sim)")
+    visa_timeout_ms: int = Field(2000, gt=0, le=600_000, description="how long an answer "
+                                 "may take")
+    read_termination: str = Field(P.TERMINATION, min_length=1, max_length=4,
+                                  description="ends every answer (and follows a plot block)")
+    write_termination: str = Field(P.TERMINATION, min_length=1, max_length=4,
+                                   description="ends every command")
+
+    def session_settings(self) -> dict:
+        """The keyword arguments of :class:`ScpiSensorDriver` these keys set."""
+        return dict(expect_idn=self.idn, backend=self.visa_library,
+                    timeout_s=self.visa_timeout_ms / 1000,
+                    read_termination=self.read_termination,
+                    write_termination=self.write_termination)
 
 
 class ScpiSensorFamily(FirmwareInterface):
@@ -60,13 +77,27 @@ class ScpiSensorFamily(FirmwareInterface):
 
     def open_driver(self, sensor, target: str, tap):
         return self.opened(ScpiSensorDriver(target, sensor_id=sensor.index,
-                                            expect_idn=sensor.entry.options.idn), tap)
+                                            **sensor.entry.options.session_settings()), tap)
 
     def clock_shift_s(self, sensor, driver, t0_ns: int) -> float:
         t_before = time.monotonic_ns()
         sensor_s = float(driver.query("SYSTem:CLOCk?"))
         t_after = time.monotonic_ns()
         return sensor_s - (t_before + t_after) * 0.5e-9 + t0_ns * 1e-9
+
+    def open_monitor(self, target: str, options: ScpiSensorOptions):
+        return self.opened(ScpiSensorDriver(target, **options.session_settings()), None)
+
+    def monitor_emulator_args(self, early_driver) -> list[str]:
+        return ["--port", "0"]
+
+    def monitor_clock_shift_s(self, driver) -> float:
+        return self.clock_shift_s(None, driver, 0)
+
+    def stop_streaming(self, driver) -> str:
+        driver.write("ABOR")
+        driver.query("*OPC?")               # answered once ABORt is done
+        return "ABORt"
 
     def replay_decoder(self, info: dict):
         return ScpiBlockDecoder(info["index"])

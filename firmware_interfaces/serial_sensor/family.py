@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
-
 from rig.firmware import FamilyOptions, FirmwareInterface
+from rig.transport.serial_line import SerialLine
 
 from .driver import SerialSensorDriver
 
 
-class SerialSensorOptions(FamilyOptions):
-    """A serial sensor's own keys in a bench config."""
-
-    baudrate: int = Field(921600, gt=0, description="line speed")
+class SerialSensorOptions(SerialLine, FamilyOptions):
+    """A serial sensor's own keys in a bench config: its line settings (pyserial's names)."""
 
 
 class SerialSensorFamily(FirmwareInterface):
@@ -39,11 +36,21 @@ class SerialSensorFamily(FirmwareInterface):
 
     def open_driver(self, sensor, target: str, tap):
         return self.opened(SerialSensorDriver(target, sensor_id=sensor.index,
-                                              baudrate=sensor.entry.options.baudrate), tap)
+                                              **sensor.entry.options.line_settings()), tap)
 
     def clock_shift_s(self, sensor, driver, t0_ns: int) -> float:
         # PING: the sensor's clock minus the host's monotonic clock
         return (driver.ping().offset_ns + t0_ns) * 1e-9
+
+    def open_monitor(self, target: str, options: SerialSensorOptions):
+        return self.opened(SerialSensorDriver(target, **options.line_settings()), None)
+
+    def monitor_clock_shift_s(self, driver) -> float:
+        return self.clock_shift_s(None, driver, 0)
+
+    def stop_streaming(self, driver) -> str:
+        driver.stop_streaming()
+        return "STOP"
 
     def replay_decoder(self, info: dict):
         from .codec import SerialFrameDecoder

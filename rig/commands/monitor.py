@@ -1,83 +1,141 @@
-"""``rig monitor``: open a serial sensor and show its decoded plots with live counters."""
+"""``rig monitor [FAMILY] [URL]``: watch a sensor of any family, or a partner's CAT062 feed,
+with live counters; the sensor is told to stop streaming when the monitor ends."""
 
 from __future__ import annotations
 
+import json
 import sys
-import time
+
+LAST_ROWS = 8
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "monitor", help="stream a serial sensor's plots with live counters",
-        description="Open a rig serial sensor with the host driver and show plot rate, "
-                    "decoder counters and latency while it streams. Without URL (or with "
-                    "--emulate) an emulated sensor is started in its own process on a new "
-                    "pseudo-terminal. Ends after --duration or at Ctrl-C; exit code 3 when "
-                    "the port cannot be opened.")
-    p.add_argument("url", nargs="?", help="serial port or pyserial URL (default: emulate)")
+        "monitor", help="watch a sensor (any family) or a partner's CAT062 feed live",
+        description="Open a sensor through its family's driver and show plots, rates, "
+                    "decoder counters and latency while it streams; or listen to a partner's "
+                    "CAT062 feed (FAMILY cat062) and show its tracks. FAMILY is a sensor "
+                    "family (serial-sensor, asterix-cat048, scpi-sensor, or a plug-in) or "
+                    "cat062; without it the family follows from URL: udp:// is "
+                    "asterix-cat048, a VISA resource string (TCPIP::HOST::PORT::SOCKET) is "
+                    "scpi-sensor, anything else serial-sensor. Without URL (or with "
+                    "--emulate) the family's emulator is started in its own process. Ends "
+                    "after --duration, at Ctrl-C or SIGTERM; then the sensor is told to stop "
+                    "streaming (serial STOP, SCPI ABORt; CAT048 over UDP has no control "
+                    "channel). On a terminal a live table; otherwise one key=value line a "
+                    "second on stdout and a summary on stderr. Exit code 3 when the port or "
+                    "instrument cannot be opened, 2 for usage errors.")
+    p.add_argument("source", nargs="?", metavar="FAMILY",
+                   help="sensor family or cat062 (default: from URL, else serial-sensor)")
+    p.add_argument("url", nargs="?", metavar="URL",
+                   help="serial port or pyserial URL, udp://@HOST:PORT, VISA resource "
+                        "(default: emulate)")
     p.add_argument("--emulate", action="store_true", help="start an emulated sensor")
     p.add_argument("--rate", type=float, default=20000.0, metavar="PLOTS_PER_S",
                    help="plot rate of the emulated sensor (default 20000)")
     p.add_argument("--duration", type=float, default=10.0, metavar="S",
                    help="seconds to run (default 10)")
-    p.add_argument("--baudrate", type=int, default=921600, help="serial baud rate (default 921600)")
+    p.add_argument("--baudrate", type=int, default=None,
+                   help="serial baud rate (a family option; serial-sensor default 921600)")
+    p.add_argument("--last", type=int, default=LAST_ROWS, metavar="N",
+                   help=f"rows of the table of the last items received (default {LAST_ROWS})")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    import numpy as np
+    from rig.errors import TransportError, UsageError
+    from rig.monitor.tally import Tally
+    from rig.monitor.target import resolve
 
-    from firmware_interfaces.serial_sensor import SerialSensorDriver
-    from rig.emulation.process import EmulatorProcess
-    from rig.errors import UsageError
-    from rig.live import LiveTable
-
-    if args.url and args.emulate:
-        raise UsageError("give a URL or --emulate, not both")
-    if not args.duration > 0:
-        raise UsageError(f"--duration must be positive, not {args.duration}")
-    if not args.baudrate > 0:
+    if not 0 < args.duration <= 1e7:
+        raise UsageError(f"--duration must be positive and at most 1e7 s, not {args.duration}")
+    if not 0 < args.rate <= 1e7:
+        raise UsageError(f"--rate must be positive and at most 1e7, not {args.rate}")
+    if args.baudrate is not None and not args.baudrate > 0:
         raise UsageError(f"--baudrate must be positive, not {args.baudrate}")
-    emulator = None
-    if not args.url:
-        emulator = EmulatorProcess(["emulate", "--rate", str(args.rate),
-                                    "--duration", str(args.duration + 5)], name="emulated sensor")
+    if not 0 <= args.last <= 1000:
+        raise UsageError(f"--last must be 0 to 1000, not {args.last}")
+    target = resolve(args.source, args.url, emulate=args.emulate)
+    source = _open(target, args)
+    print(f"rig monitor: {source.title}", file=sys.stderr, flush=True)
+    tally = Tally()
     try:
-        url = args.url or emulator.device
-        latencies_ms: list[np.ndarray] = []
-        received = 0
-        t0 = time.monotonic()
-        with SerialSensorDriver(url, baudrate=args.baudrate) as sensor, LiveTable(
-                f"rig monitor {url}") as live:
-            sync = sensor.ping()
-            offset_ns = sync.offset_ns
-            while (elapsed := time.monotonic() - t0) < args.duration:
-                plots = sensor.read_plots(timeout_s=0.25)
-                received += len(plots)
-                if len(plots):
-                    lat = (plots["t_arrival_ns"] - (plots["t_sensor"] * 1e9 - offset_ns)) / 1e6
-                    latencies_ms.append(lat)
-                lat_all = np.concatenate(latencies_ms[-50:]) if latencies_ms else np.zeros(0)
-                c = sensor.counters()
-                live.update({
-                    "state": sensor.state,
-                    "plots received": received,
-                    "plot rate /s": f"{received / max(elapsed, 1e-9):,.0f}",
-                    "frames ok": c["frames_ok"],
-                    "crc / header errors": f"{c['crc_errors']} / {c['header_errors']}",
-                    "bytes skipped": c["bytes_skipped"],
-                    "sequence gaps": c["seq_gaps"],
-                    "plots dropped (queue)": c["plots_dropped"],
-                    "clock offset ms": f"{offset_ns / 1e6:+.3f} (rtt {sync.rtt_ns / 1e6:.3f})",
-                    "latency ms p50/p99": (f"{np.percentile(lat_all, 50):.3f} / "
-                                           f"{np.percentile(lat_all, 99):.3f}"
-                                           if len(lat_all) else "-"),
-                })
-            counters = sensor.counters()
-        print(f"received {received} plots in {args.duration:g} s; sequence gaps "
-              f"{counters['seq_gaps']}, CRC errors {counters['crc_errors']}, bytes skipped "
-              f"{counters['bytes_skipped']}", file=sys.stderr)
+        _watch(source, tally, args)
     finally:
-        if emulator is not None:
-            emulator.stop()
+        _summary(source, tally, args.duration)
+    if source.stop_error:
+        raise TransportError(f"could not stop {source.title} streaming: {source.stop_error}")
     return 0
+
+
+def _watch(source, tally, args) -> None:
+    """Read and show until the duration ends (or a signal); then stop and close the source."""
+    from rig.monitor.view import MonitorView, shown
+
+    with MonitorView(f"rig monitor {source.title}", source.columns) as view:
+        def show(**extra) -> None:
+            last = tally.last[-args.last:] if tally.last is not None and args.last else []
+            values = {"state": source.state, "elapsed_s": f"{tally.elapsed_s:.1f}",
+                      source.what: tally.total, "rate_per_s": f"{tally.rate_per_s():.0f}",
+                      **{k: v for k, v in source.counters().items() if k != "crc_errors"},
+                      "latency_ms_p50": tally.latency_ms(50),
+                      "latency_ms_p99": tally.latency_ms(99), **extra}
+            view.show({k: shown(v) for k, v in values.items()}, source.rows(last))
+
+        try:
+            while (left := args.duration - tally.elapsed_s) > 0:
+                items = source.read(min(0.25, left))
+                tally.add(items, source.latency_s(items))
+                show()
+        finally:
+            tally.add(source.finish())
+            show(stop="failed" if source.stop_error else source.stop_sent or "none")
+
+
+def _open(target, args):
+    from pydantic import ValidationError
+
+    from rig.errors import UsageError
+    from rig.firmware import get_interface
+    from rig.monitor.feed import Cat062Feed
+    from rig.monitor.sensor import SensorMonitor
+
+    if target.is_feed:
+        return Cat062Feed(target.url, baudrate=args.baudrate)
+    interface = get_interface(target.source)
+    given = {} if args.baudrate is None else {"baudrate": args.baudrate}
+    for key in given:
+        if key not in interface.options.model_fields:
+            raise UsageError(f"--{key}: family {interface.name} has no {key} option")
+    try:
+        options = interface.options(**given)
+    except ValidationError as e:
+        raise UsageError(f"family {interface.name}: {e.errors()[0]['msg']}") from None
+    return SensorMonitor(interface, target.url, options, rate=args.rate,
+                         duration_s=args.duration)
+
+
+def _summary(source, tally, duration_s: float) -> None:
+    """What was received, and whether the sensor was stopped, on stderr (last line)."""
+    c = source.counters()
+    if source.emulator_summary is not None:
+        print(f"rig monitor: emulator: {json.dumps(source.emulator_summary)}", file=sys.stderr)
+    if source.stop_error:
+        stopped = f"stop failed: {source.stop_error}"
+    elif source.stop_sent:
+        stopped = f"{source.stop_sent} acknowledged: streaming stopped"
+    elif source.emulator_summary is not None:
+        stopped = "no stop sent: no control channel (its emulator was ended)"
+    else:
+        stopped = "no stop sent: no control channel, the source goes on sending"
+    parts = [f"sequence gaps {shown_count(c['seq_gaps'])}"]
+    if c.get("crc_errors") is not None:
+        parts.append(f"CRC errors {c['crc_errors']}")
+    parts += [f"decoder errors {c['decoder_errors']}",
+              f"bytes skipped {shown_count(c['bytes_skipped'])}"]
+    print(f"received {tally.total} {source.what} in {min(tally.elapsed_s, duration_s):.1f} s; "
+          f"{', '.join(parts)}; {stopped}", file=sys.stderr, flush=True)
+
+
+def shown_count(value) -> str:
+    return "-" if value is None else str(value)
