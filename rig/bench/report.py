@@ -16,7 +16,6 @@ import pandas as pd
 from rig import __version__, strict_json
 from rig.fusion import FusionEngine
 from rig.harness.environment import describe_environment
-from rig.harness.html_report import write_html
 from rig.harness.junit import write_junit
 from rig.harness.limits import NO_DATA, Limit, check_limits, verdict
 from rig.harness.measurements import summarize, transport_latency_ms
@@ -28,6 +27,7 @@ from rig.outfiles import write_atomic
 
 from .accuracy import accuracy
 from .faults_report import fault_rows, losses_outside_faults
+from .report_html import write_html
 from .sensor_handles import decoder_errors
 
 #: the version of report.json's layout (rig/schemas/report.schema.json)
@@ -127,8 +127,7 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     series = {k: getattr(result, k) for k in ("processing_latency_ms", "transport_latency_ms",
                                               "tick_lateness_ms", "tick_jitter_ms")}
     series["tracks"] = tracks
-    series["sites"] = [{"id": name, "east_m": float(t[0]), "north_m": float(t[1])}
-                       for name, t in zip(engine.sensors.names, engine.sensors.t)]
+    series["sites"] = site_rows(engine.sensors)
     if loaded.has_truth and scored:
         truth = loaded.scenario.truth()
         write_csv(out_dir / "truth.csv", truth[truth["t"] <= result.elapsed_s])
@@ -194,16 +193,23 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
         "limits": [r.to_json() for r in results],
     }
     report["outcome"], report["exit_code"] = verdict(results)
-    if scored and on_verdict is None:
-        write_html(out_dir / "report.html", report, series)
-        return write_verdict(out_dir, loaded, report, results)
-    written = write_verdict(out_dir, loaded, report, results)    # first: figures take seconds
-    write_html(out_dir / "report.html", report, series, figures=False)
+    written = write_verdict(out_dir, loaded, report, results)   # the page links these files
+    if on_verdict is not None or not scored:                    # figures take seconds
+        write_html(out_dir / "report.html", report, series, figures=False)
     if on_verdict is not None:
         on_verdict(written)
     if scored:
         write_html(out_dir / "report.html", report, series)
     return written
+
+
+def site_rows(sensors) -> list[dict]:
+    """Each sensor's partner, site (east, north in the fusion origin's frame, m) and maximum
+    range, for the coverage map."""
+    return [{"id": name, "partner": sensors.partner_names[partner], "east_m": float(t[0]),
+             "north_m": float(t[1]), "range_max_m": float(reach)}
+            for name, partner, t, reach in zip(sensors.names, sensors.partner, sensors.t,
+                                               sensors.range_max_m)]
 
 
 #: a run asked to record must keep every record: a limit of its own unless the config sets one
@@ -252,6 +258,7 @@ def report_head(loaded) -> dict:
     cfg = loaded.config
     return {"schema_version": REPORT_SCHEMA_VERSION, "rig_version": __version__,
             "config_file": str(loaded.path), "name": cfg.name, "mode": cfg.mode,
+            "station": cfg.station.model_dump(mode="json"),
             "config": cfg.model_dump(mode="json")}
 
 
