@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import signal
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from rig import __version__
 from rig.errors import RigError, Terminated
+from rig.logs import setup_logging
 
 EXIT_INTERNAL_ERROR = 4
 
@@ -82,16 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging(args.verbose)
     # a command that does not handle SIGTERM itself (rig run does) stops as on Ctrl-C
     signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return int(args.func(args) or 0)
     except RigError as e:
-        print(f"rig {args.command}: error: {e}", file=sys.stderr)
+        lines = str(e).splitlines()
+        if len(lines) > 1:      # one problem a line, each FILE:LINE:COLUMN: as editors read them
+            lines.insert(0, f"{len(lines)} problems:")
+        print(f"rig {args.command}: error: " + "\n".join(lines), file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print(f"rig {args.command}: interrupted", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""The offline interchange folder (DESIGN.md, "Offline interchange"): read, check, write.
+"""The offline interchange folder (docs/architecture.md, "Offline interchange"): read, check, write.
 
 A folder holds ``scenario.json``, ``sensors.csv``, ``truth.csv`` and ``plots.csv``; trackers
 write ``tracks.csv``. Sensor ids are strings. The emulation's ground truth (biases, clock
@@ -72,7 +72,7 @@ class Interchange:
 def _need_file(path: Path) -> Path:
     if not path.is_file():
         raise ConfigError("file is missing", file=str(path), expected="a file of the "
-                          "interchange folder (DESIGN.md)")
+                          "interchange folder (docs/architecture.md)")
     return path
 
 
@@ -257,24 +257,38 @@ def write_scenario(folder: str | Path, scenario: ScenarioInfo) -> None:
     path.write_text(json.dumps(scenario.to_json(), indent=1) + "\n")
 
 
-def write_csv(path: str | Path, df: pd.DataFrame) -> None:
-    """``df`` as CSV, written whole or not at all."""
+#: rows of a CSV file written at a time when its progress is shown
+CSV_CHUNK_ROWS = 50_000
+
+
+def write_csv(path: str | Path, df: pd.DataFrame, progress=None) -> None:
+    """``df`` as CSV, written whole or not at all; ``progress`` (rig.progress.Stages)
+    shows the rows written as a stage of its own (the file is the same)."""
     with atomic_path(Path(path)) as tmp:
-        df.to_csv(tmp, index=False, float_format=FLOAT_FORMAT)
+        if progress is None:
+            df.to_csv(tmp, index=False, float_format=FLOAT_FORMAT)
+            return
+        progress.stage(f"writing {Path(path).name}", total=len(df), unit="rows")
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            for start in range(0, max(len(df), 1), CSV_CHUNK_ROWS):
+                chunk = df.iloc[start:start + CSV_CHUNK_ROWS]
+                chunk.to_csv(f, index=False, header=start == 0, float_format=FLOAT_FORMAT)
+                progress.advance(len(chunk))
 
 
 def write_interchange(folder: str | Path, scenario: ScenarioInfo, sensors: pd.DataFrame,
-                      truth: pd.DataFrame, plots: pd.DataFrame) -> Path:
-    """Write a whole folder (created if needed); columns in the order DESIGN.md gives."""
+                      truth: pd.DataFrame, plots: pd.DataFrame, progress=None) -> Path:
+    """Write a whole folder (created if needed); columns in the order docs/architecture.md gives.
+    ``progress`` (rig.progress.Stages) shows truth.csv and plots.csv rows written."""
     folder = output_folder(Path(folder))
     write_scenario(folder, scenario)
     sensor_cols = (["sensor_id", "partner", *SITE_COLUMNS[scenario.frame]]
                    + [c for c in SENSOR_COLUMNS[2:]] + list(SENSOR_OPTIONAL)
                    + [c for c in SENSOR_TRUTH_COLUMNS if c in sensors.columns])
     write_csv(folder / "sensors.csv", sensors[sensor_cols])
-    write_csv(folder / "truth.csv", truth[list(TRUTH_COLUMNS)])
+    write_csv(folder / "truth.csv", truth[list(TRUTH_COLUMNS)], progress)
     plot_cols = list(PLOT_COLUMNS) + [c for c in ("range_rate_mps", "truth_id") if c in plots.columns]
-    write_csv(folder / "plots.csv", plots[plot_cols])
+    write_csv(folder / "plots.csv", plots[plot_cols], progress)
     return folder
 
 

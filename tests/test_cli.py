@@ -92,3 +92,15 @@ def test_verbose_is_taken_before_or_after_the_subcommand(argv, verbose):
     from rig.cli import build_parser
 
     assert build_parser(argv).parse_args(argv).verbose == verbose
+
+
+def test_a_config_with_several_problems_prints_one_a_line_each_naming_the_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nname: x\nduraton_s: 3\nsensors: []\nmode: emulatd\n")
+    done = subprocess.run([sys.executable, "-m", "rig", "run", str(bad), "--out",
+                           str(tmp_path / "out")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert lines[0] == f"rig run: error: {len(lines) - 1} problems:"
+    assert len(lines) >= 3 and all(line.startswith(f"{bad}:") for line in lines[1:])
+    assert any(":3:1: duraton_s: unknown key; did you mean duration_s?" in l for l in lines)

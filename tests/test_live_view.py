@@ -37,8 +37,9 @@ def test_the_view_process_draws_every_state_and_skips_a_broken_line():
 
 def test_the_log_line_names_every_sensor_and_the_latency():
     line = live_render.log_line(a_state(at_risk=["x"]))
-    assert line.startswith("t=12.5s tracks=17 processing_ms p50=1.25 p99=3.50")
-    assert "A1=streaming:200" in line and "B7=stale:9" in line
+    assert line.startswith("t=12.5 tracks=17 plots_in=321 plots_rejected=4 "
+                           "processing_p50_ms=1.25 processing_p99_ms=3.50")
+    assert "sensor.A1=streaming:200" in line and "sensor.B7=stale:9" in line
 
 
 def test_recent_percentiles_are_nearest_rank_over_the_latest_samples(rng):

@@ -77,7 +77,7 @@ def test_selection_and_counts_are_pytest_s_own(tmp_path):
                    "bench.yaml::processing_latency_ms.p50"]
 
 
-def test_a_missing_or_invalid_config_is_a_one_line_usage_error(tmp_path):
+def test_a_missing_or_invalid_config_is_a_usage_error_one_problem_a_line(tmp_path):
     out = pytest_in(tmp_path, "--rig-config", "nope.yaml")
     assert out.returncode == 4
     assert out.stderr.strip() == "ERROR: --rig-config: no such file: nope.yaml"
@@ -85,7 +85,10 @@ def test_a_missing_or_invalid_config_is_a_one_line_usage_error(tmp_path):
     out = pytest_in(tmp_path, "--rig-config", "bad.yaml")
     assert out.returncode == 4
     lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and "bad.yaml" in lines[0] and "duration_s" in lines[0]
+    assert lines[0].startswith("ERROR: --rig-config: ") and len(lines) == 2
+    assert all("bad.yaml:" in line for line in lines)
+    assert any("bad.yaml:3:1: duraton_s: unknown key; did you mean duration_s?" in line
+               for line in lines)
     assert "Traceback" not in out.stdout + out.stderr
 
 

@@ -48,11 +48,26 @@ def render(state: dict):
 
 
 def log_line(state: dict) -> str:
-    """The state as one plain line (logs, CI)."""
-    p50, p99 = state["processing_ms"]
-    sensors = " ".join(f"{row[0]}={row[3]}:{row[4]}" for row in state["sensors"])
-    return (f"t={state['t']:.1f}s tracks={state['tracks']} processing_ms p50={fmt(p50)} "
-            f"p99={fmt(p99)} deadline_misses={state['deadline_misses']} sensors {sensors}")
+    """The state as one plain line of ``key=value`` tokens (logs, CI): no spaces inside a
+    value, ``-`` for a figure not measured yet, ``at_risk`` the limits at risk as
+    ``measurement.statistic`` joined by commas (``none``), and ``sensor.ID=state:plots``."""
+    processing, transport = state["processing_ms"], state["transport_ms"]
+    at_risk = ",".join(".".join(text.split()[:2]) for text in state["at_risk"]) or "none"
+    fields = {
+        "t": f"{state['t']:.1f}", "tracks": state["tracks"], "plots_in": state["plots_in"],
+        "plots_rejected": state["plots_rejected"],
+        "processing_p50_ms": fmt(processing[0]), "processing_p99_ms": fmt(processing[1]),
+        "transport_p50_ms": fmt(transport[0]), "transport_p99_ms": fmt(transport[1]),
+        "lateness_p99_ms": fmt(state["lateness_p99_ms"]),
+        "deadline_misses": state["deadline_misses"], "at_risk": at_risk}
+    for row in state["sensors"]:
+        fields[f"sensor.{row[0]}"] = f"{row[3]}:{row[4]}"
+    return " ".join(f"{_bare(key)}={_bare(value)}" for key, value in fields.items())
+
+
+def _bare(value) -> str:
+    """``value`` as text with no whitespace in it (a run of it becomes ``_``)."""
+    return "_".join(str(value).split()) or "-"
 
 
 def main(stream=None, console: Console | None = None) -> int:

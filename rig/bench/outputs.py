@@ -13,7 +13,8 @@ def open_feeds(outputs: OutputsEntry, origin, *, partner_sources=None, tap=None)
     transports = []
     try:
         for entry in outputs.feeds:
-            transports.append((entry.partner, open_transport(entry.transport)))
+            transports.append((entry.partner,
+                               open_transport(entry.transport, **entry.line_settings())))
     except BaseException:
         for _, transport in transports:
             transport.close()

@@ -25,6 +25,7 @@ from rig.harness.limits import parse_limits
 from rig.harness.measurements import transport_latency_ms
 from rig.interchange import TracksCsvWriter
 from rig.outfiles import output_folder
+from rig.progress import Stages, silent
 from rig.record import Kind, RecordingReport
 from rig.record import iter_recording
 from rig.records import PLOT_DTYPE, empty_plots
@@ -102,8 +103,11 @@ def load_recorded_config(meta: dict, path: Path) -> LoadedConfig:
                         limits)
 
 
-def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
-    """Replay the recording at ``path`` into ``out_dir``; returns the report."""
+def replay(path: str | Path, out_dir: Path, *, pace: str = "fast",
+           progress: Stages | None = None) -> dict:
+    """Replay the recording at ``path`` into ``out_dir``; returns the report. ``progress``
+    shows the pictures replayed, then the writing of the reports."""
+    progress = progress or silent()
     path = Path(path)
     rec_report = RecordingReport()
     records = iter_recording(path, rec_report)
@@ -131,6 +135,8 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
     last_tick_sched = None
     lost_to_damage = 0
     fault_events: dict[str, list[dict]] = {}
+    progress.stage(f"replaying {path.name}", unit="pictures",
+                   total=int(cfg.duration_s / cfg.outputs.period_s + 1e-9))
     for rec in records:
         if pace == "recorded":
             t_rec0 = rec.t_ns if t_rec0 is None else t_rec0
@@ -160,6 +166,7 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
             if "tick" in marker:
                 pictures.add(fusion.picture(marker["t"]))
                 tick_times.append(marker["t"])
+                progress.advance()
                 lateness.append((marker["start"] - marker["sched"]) * 1e-6)
                 if last_start is not None:
                     jitter.append(abs(marker["start"] - last_start - period_ns) * 1e-6)
@@ -211,6 +218,7 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast") -> dict:
                     path, len(rec_report.damaged), bool(rec_report.torn_tail))
     recording = rec_report.to_json()
     recording["plots_lost_to_damage"] = lost_to_damage
+    progress.stage("writing reports (accuracy, figures)")
     return write_reports(loaded, rows, engine, result, out_dir, t0_ns=t0_ns, extra={
         "replay_of": str(path), "recording": recording, "pace": pace,
         "fault_events": fault_events})

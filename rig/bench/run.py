@@ -16,6 +16,7 @@ from rig.harness.platform import PlatformProbe, PlatformSamples
 from rig.fusion import FusionEngine, SensorTable
 from rig.interchange import TracksCsvWriter
 from rig.outfiles import output_folder, recording_path
+from rig.progress import StepLog
 
 from .config import LoadedConfig
 from .loop import LoopResult, LoopTiming, RealTimeLoop
@@ -58,8 +59,11 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, view=None, realtime: bool 
     :meth:`rig.bench.live.LiveView.of_bench`), or None for none. ``record`` (or the
     config's ``record.path``) is checked before anything runs (:func:`recording_path`;
     ``force`` overwrites an existing recording)."""
+    steps = StepLog("rig run")
     out_dir = output_folder(out_dir)
     cfg = loaded.config
+    steps("config loaded", config=loaded.path, name=cfg.name, mode=cfg.mode,
+          sensors=len(cfg.sensors), duration_s=cfg.duration_s, out=out_dir)
     if record is not None:
         record = recording_path(out_dir, record, force=force)
     elif cfg.record is not None:
@@ -67,7 +71,7 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, view=None, realtime: bool 
                                 option=f"{loaded.path}: record.path")
     started_utc = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     watchdog = StopWatchdog(out_dir)
-    bench = Bench(loaded, out_dir, record=record, watchdog=watchdog)
+    bench = Bench(loaded, out_dir, record=record, watchdog=watchdog, steps=steps)
     try:
         with bench:
             bench.open(view=view)
@@ -83,6 +87,8 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, view=None, realtime: bool 
                               exit_code=128 + signal.Signals[name].value)
         watchdog.disarm()
         raise
+    steps("run closed, tracks.csv written", stopped_by=result.stopped_by,
+          pictures=result.ticks)
     rows = [sensor_row(s.id, s.partner, s.family, s.entry.transport,
                        "failed" if s.error else ("stale" if s.stale else "ok"),
                        s.plots_received, s.counters(), result.elapsed_s,
@@ -96,15 +102,20 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, view=None, realtime: bool 
              "fault_events": {s.id: fault_events(s) for s in bench.sensors},
              "platform": bench.platform}
     def scored(report: dict) -> None:
-        watchdog.reported(report["exit_code"], REPORT_WITHOUT_FIGURES)
+        steps("report.json, junit.xml written", outcome=report["outcome"])
+        if watchdog.armed:
+            watchdog.reported(report["exit_code"], REPORT_WITHOUT_FIGURES)
 
     if watchdog.armed:     # stopped by a signal: what was measured first, then the rest
         quick = write_reports(loaded, rows, bench.engine, result, out_dir, t0_ns=bench.t0_ns,
                               extra=extra, scored=False)
         watchdog.reported(quick["exit_code"], QUICK_REPORT)
+        steps("quick report written (no accuracy, no figures)", outcome=quick["outcome"])
+    steps("writing reports (accuracy, figures)")
     report = write_reports(loaded, rows, bench.engine, result, out_dir, t0_ns=bench.t0_ns,
-                           extra=extra, on_verdict=scored if watchdog.armed else None)
+                           extra=extra, on_verdict=scored)
     watchdog.disarm()
+    steps("report.html written (figures)")
     return RunOutcome(report["exit_code"], out_dir, report)
 
 
@@ -123,7 +134,7 @@ class Bench:
     injected), tracks.csv, and last the signal handlers."""
 
     def __init__(self, loaded: LoadedConfig, out_dir: Path, *, record: Path | None = None,
-                 watchdog: StopWatchdog | None = None):
+                 watchdog: StopWatchdog | None = None, steps: StepLog | None = None):
         self.loaded = loaded
         self.cfg = cfg = loaded.config
         self.out_dir = out_dir
@@ -145,9 +156,11 @@ class Bench:
         self.failures: list[dict] = []
         self.emulator_summaries: dict[str, dict | None] = {}
         self.watchdog = watchdog or StopWatchdog(out_dir)
+        self.steps = steps or StepLog("rig run")
         self.wakeup = threading.Event()
         self.t0_ns = 0
         self.utc_tod_at_t0 = 0.0
+        self.utc_at_t0_s = 0.0
         self._stack = ExitStack()
 
     # --- closing -------------------------------------------------------------------------
@@ -207,16 +220,21 @@ class Bench:
         lead_s = STARTUP_LEAD_S + STARTUP_LEAD_PER_EMULATOR_S * sum(
             e.emulated for e in cfg.sensors)
         self.t0_ns = time.monotonic_ns() + round(lead_s * 1e9)
-        self.utc_tod_at_t0 = (time.time() + lead_s) % 86400.0
+        self.utc_at_t0_s = time.time() + lead_s
+        self.utc_tod_at_t0 = self.utc_at_t0_s % 86400.0
         self.probe.start(self.t0_ns, self.t0_ns + round((cfg.duration_s + 5.0) * 1e9))
         self._stack.callback(self._stop_probe)
         if self.record_path is not None:
             self.recorder = self._open_recorder()
             self._stack.callback(self._close_recorder)
+            self.steps("recording", path=self.recorder.writer.path)
         self.feeds = open_feeds(cfg.outputs, self.origin, partner_sources={
             int(self.table.partner[s.index]): (s.entry.sac, s.sic) for s in self.sensors},
             tap=self.recorder.output if self.recorder else None)
         self._stack.callback(self.feeds.close)
+        for entry in cfg.outputs.feeds:
+            self.steps("feed opened", partner=entry.partner, format=entry.format,
+                       transport=entry.transport)
         self._stack.callback(self._close_sensors)
         for s in self.sensors:
             try:
@@ -227,6 +245,10 @@ class Bench:
                     s.start_emulator(scenario_file, self.t0_ns, cfg.duration_s + 1.0, faults)
             except TransportError as e:
                 _sensor_failed(s, e, self.failures)
+        emulated = [s for s in self.sensors if s.entry.emulated]
+        if emulated:
+            started = sum(s.emulator is not None for s in emulated)
+            self.steps("emulators started", started=f"{started}/{len(emulated)}")
         for s in self.sensors:
             if s.error:
                 continue
@@ -234,6 +256,10 @@ class Bench:
                 s.open(self.wakeup, self.t0_ns)
             except TransportError as e:
                 _sensor_failed(s, e, self.failures)
+                self.steps("sensor failed", id=s.id, family=s.family, error=s.error)
+            else:
+                self.steps("sensor opened", id=s.id, family=s.family, transport=(
+                    s.emulator.device if s.emulator is not None else s.entry.transport))
         if self.recorder is not None:
             self.recorder.event(time.monotonic_ns(),
                                 {"timeline": [s.timeline() for s in self.sensors]})
@@ -248,7 +274,8 @@ class Bench:
                 path, {"config": cfg.model_dump(mode="json"),
                        "config_file": str(self.loaded.path),
                        "scenario": self.loaded.resolved_scenario_spec().model_dump(mode="json"),
-                       "t0_ns": self.t0_ns, "utc_tod_at_t0_s": self.utc_tod_at_t0},
+                       "t0_ns": self.t0_ns, "utc_tod_at_t0_s": self.utc_tod_at_t0,
+                       "utc_at_t0_s": self.utc_at_t0_s},
                 flush_interval_s=rc.flush_interval_s if rc else 0.5,
                 max_file_bytes=rc.max_file_bytes if rc else None,
                 max_file_s=rc.max_file_s if rc else None,
@@ -273,6 +300,8 @@ class Bench:
             utc_tod_at_t0_s=self.utc_tod_at_t0,
             on_tick=self.view.update if self.view is not None else None,
             expected_plots=expected, wakeup=self.wakeup, recorder=self.recorder)
+        self.steps("loop started", period_s=cfg.outputs.period_s,
+                   t0_in_s=f"{-startup_late_s:.2f}")
         result = self.loop.run()
         self.probe.terminate()        # it ends while the sensors close; read at the close
         return result

@@ -11,7 +11,7 @@ from rig import strict_json
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "fuse", help="fuse an interchange folder's plots into tracks",
-        description="Fuse every partner's plots of an interchange folder (DESIGN.md) into one "
+        description="Fuse every partner's plots of an interchange folder (docs/architecture.md) into one "
                     "air picture and write the confirmed tracks at each output tick to "
                     "tracks.csv. Plots that cannot be used are counted and reported; only a "
                     "folder that cannot be read stops the run (exit code 2).")
@@ -29,20 +29,24 @@ def run(args) -> int:
     from rig.errors import UsageError
     from rig.fusion.offline import fuse
     from rig.interchange import read_interchange, write_tracks
+    from rig.progress import Stages
 
     out = Path(args.out)
     if out.is_dir():
         raise UsageError(f"--out {args.out}: is a folder; give the tracks file to write")
     if not out.parent.is_dir():
         raise UsageError(f"--out {args.out}: its folder {out.parent} is not there")
-    ic = read_interchange(args.folder)
     partners = [s.strip() for s in args.partners.split(",") if s.strip()] if args.partners \
         else None
-    result = fuse(ic, partners=partners, dt_s=args.dt)
-    try:
-        write_tracks(out, result.tracks)
-    except OSError as e:
-        raise UsageError(f"--out {args.out}: cannot write: {e.strerror or e}") from None
+    with Stages() as progress:
+        progress.stage(f"reading {args.folder}")
+        ic = read_interchange(args.folder)
+        result = fuse(ic, partners=partners, dt_s=args.dt, progress=progress)
+        progress.stage(f"writing {out.name}")
+        try:
+            write_tracks(out, result.tracks)
+        except OSError as e:
+            raise UsageError(f"--out {args.out}: cannot write: {e.strerror or e}") from None
     c = result.engine.counters
     summary = dict(c.as_dict(), tracks=int(result.tracks["track_id"].nunique()),
                    plots_not_selected=result.plots_not_selected,

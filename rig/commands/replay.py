@@ -25,8 +25,10 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from rig.bench.replay import replay
     from rig.commands.run import limit_lines
+    from rig.progress import Stages
 
-    report = replay(args.recording, args.out, pace=args.pace)
+    with Stages() as progress:
+        report = replay(args.recording, args.out, pace=args.pace, progress=progress)
     recording = report.get("recording") or {}
     partial = "" if recording.get("clean", True) else " (of a partial recording)"
     print(f"rig replay: {report['outcome'].upper()}{partial}: "

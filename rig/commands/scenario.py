@@ -10,7 +10,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "scenario", help="write an interchange folder (truth, sensors, plots) from a scenario",
         description="Build a scenario (the built-in two-partner default, or a YAML scenario "
-                    "file) and write the offline interchange folder of DESIGN.md: "
+                    "file) and write the offline interchange folder of docs/architecture.md: "
                     "scenario.json, sensors.csv (with the emulation's true biases and clock "
                     "errors in their own columns), truth.csv and plots.csv. Seeded and "
                     "deterministic: the same file and options give the same folder.")
@@ -41,6 +41,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from rig.errors import UsageError
+    from rig.progress import Stages
     from rig.scenario import load_scenario, write_scenario_folder
 
     if args.seed is not None and args.seed < 0:
@@ -50,10 +51,13 @@ def run(args) -> int:
         if value is not None and not least <= value <= most:
             raise UsageError(f"--{name.replace('_', '-')} must be within {least:g} to "
                              f"{most:g} s, not {value}")
-    scenario = load_scenario(args.file, seed=args.seed, targets=args.targets,
-                             duration_s=args.duration, biased=args.biased,
-                             clock_errors=args.clock_errors)
-    summary = write_scenario_folder(scenario, args.out, args.frame, truth_dt_s=args.truth_dt)
+    with Stages() as progress:
+        progress.stage("building the scenario")
+        scenario = load_scenario(args.file, seed=args.seed, targets=args.targets,
+                                 duration_s=args.duration, biased=args.biased,
+                                 clock_errors=args.clock_errors)
+        summary = write_scenario_folder(scenario, args.out, args.frame,
+                                        truth_dt_s=args.truth_dt, progress=progress)
     summary["scenario"] = scenario.name
     if args.json:
         print(json.dumps(summary), flush=True)

@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
                     "position and velocity RMSE of assigned tracks, missed targets, false "
                     "tracks, track breaks, identity switches and time to first track. Tracks "
                     "are sampled at each grid time by their latest state extrapolated at "
-                    "constant velocity. The README defines every metric.")
+                    "constant velocity. docs/offline.md defines every metric.")
     p.add_argument("truth", metavar="TRUTH.csv",
                    help="truth.csv (or an interchange folder holding one)")
     p.add_argument("tracks", metavar="TRACKS.csv", help="tracks.csv")
@@ -47,6 +47,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from rig.errors import UsageError
     from rig.interchange import read_tracks, read_truth
+    from rig.progress import Stages
     from rig.scoring import print_explanation, print_score, score
     from rig.scoring.defaults import MAX_CUTOFF_M, MAX_ORDER
 
@@ -62,9 +63,13 @@ def run(args) -> int:
     truth_path = Path(args.truth)
     if truth_path.is_dir():
         truth_path = truth_path / "truth.csv"
-    tracks = read_tracks(args.tracks)
-    result = score(read_truth(truth_path), tracks, cutoff_m=args.cutoff,
-                   order=args.order, dt_s=args.dt, max_age_s=args.max_age, gate_m=args.gate)
+    with Stages() as progress:
+        progress.stage(f"reading {truth_path.name}")
+        truth = read_truth(truth_path)
+        progress.stage(f"reading {Path(args.tracks).name}")
+        tracks = read_tracks(args.tracks)
+        result = score(truth, tracks, cutoff_m=args.cutoff, order=args.order, dt_s=args.dt,
+                       max_age_s=args.max_age, gate_m=args.gate, progress=progress)
     if args.json:
         out = result.to_json(series=args.series)
         if args.explain:

@@ -14,6 +14,7 @@ from rig.fusion.engine import FusionEngine
 from rig.fusion.params import FusionParams
 from rig.fusion.sensor_table import SensorTable
 from rig.interchange import Interchange, TRACK_COLUMNS, sensor_transforms
+from rig.progress import Stages, silent
 from rig.records import empty_plots
 
 UNKNOWN_SENSOR = np.iinfo(np.uint16).max
@@ -59,8 +60,10 @@ class FuseResult:
 
 
 def fuse(ic: Interchange, *, partners: list[str] | None = None, dt_s: float = 1.0,
-         params: FusionParams | None = None) -> FuseResult:
-    """Fuse a folder's plots (only ``partners``' sensors if given), tracks every ``dt_s``."""
+         params: FusionParams | None = None, progress: Stages | None = None) -> FuseResult:
+    """Fuse a folder's plots (only ``partners``' sensors if given), tracks every ``dt_s``;
+    ``progress`` shows the time steps done."""
+    progress = progress or silent()
     if not dt_s > 0:
         raise UsageError(f"--dt must be positive, not {dt_s}")
     sensor_ids = list(ic.sensors["sensor_id"])
@@ -107,6 +110,7 @@ def fuse(ic: Interchange, *, partners: list[str] | None = None, dt_s: float = 1.
                          f"{n_ticks:,}, more than {MAX_PICTURES:,}: give a larger --dt")
     ticks = first + dt_s * np.arange(n_ticks)
     frames, masks = [], []
+    progress.stage("fusing", total=n_ticks, unit="time steps")
     start, start_cpu = time.perf_counter(), time.process_time()
     if len(bad):
         engine.process(bad)                      # counted as rejected (not a number)
@@ -121,6 +125,7 @@ def fuse(ic: Interchange, *, partners: list[str] | None = None, dt_s: float = 1.
         if len(rows):
             frames.append(engine.tracks(tick, rows=rows))
             masks.append(engine.store.sensors[rows])
+        progress.advance()
     if cut < len(plots):
         engine.process(plots[cut:])
     engine.flush()

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import cKDTree
 
+from rig.progress import Stages, silent
+
 from .assignment import optimal_pairs
 from .sampling import Sampled
 
@@ -83,16 +85,19 @@ def _by_step(step: np.ndarray, n_steps: int) -> list[np.ndarray]:
     return [order[bounds[k]:bounds[k + 1]] for k in range(n_steps)]
 
 
-def sticky_assignment(x: Sampled, y: Sampled, gate_m: float) -> tuple[np.ndarray, np.ndarray]:
+def sticky_assignment(x: Sampled, y: Sampled, gate_m: float,
+                      progress: Stages | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(truth_track, track_target)``: per sample of ``x`` the index (into ``y.ids``) of the
     track holding it, per sample of ``y`` the index (into ``x.ids``) of the target it holds;
-    −1 for none."""
+    −1 for none. ``progress`` advances by one per grid time."""
+    progress = progress or silent()
     n_steps = int(max(x.step.max(initial=-1), y.step.max(initial=-1))) + 1
     truth_track = np.full(len(x.step), -1, np.int64)
     track_target = np.full(len(y.step), -1, np.int64)
     last_track = np.full(len(x.ids), -1, np.int64)       # per target: the track it held last
     owner = np.full(len(y.ids), -1, np.int64)            # per track: the target it held last
     for xs, ys in zip(_by_step(x.step, n_steps), _by_step(y.step, n_steps)):
+        progress.advance()
         if not len(xs) or not len(ys):
             continue
         row_of_track = np.full(len(y.ids), -1, np.int64)
@@ -118,10 +123,12 @@ def sticky_assignment(x: Sampled, y: Sampled, gate_m: float) -> tuple[np.ndarray
     return truth_track, track_target
 
 
-def judge_identity(x: Sampled, y: Sampled, grid: np.ndarray, gate_m: float) -> Identity:
+def judge_identity(x: Sampled, y: Sampled, grid: np.ndarray, gate_m: float,
+                   progress: Stages | None = None) -> Identity:
     """The sticky assignment of ``y`` (tracks) to ``x`` (targets) sampled on ``grid``, with
-    its switches, breaks and the story of every track."""
-    truth_track, track_target = sticky_assignment(x, y, gate_m)
+    its switches, breaks and the story of every track; ``progress`` shows the grid times
+    done."""
+    truth_track, track_target = sticky_assignment(x, y, gate_m, progress)
     result = Identity(truth_track, track_target)
     # targets: switches and breaks, in time order per target
     order = np.lexsort((x.step, x.obj))

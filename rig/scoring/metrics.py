@@ -42,6 +42,7 @@ import pandas as pd
 
 from rig import strict_json
 from rig.errors import ConfigError, UsageError
+from rig.progress import Stages, silent
 
 from .assignment import optimal_pairs
 from .defaults import DEFAULT_CUTOFF_M, DEFAULT_DT_S, DEFAULT_ORDER
@@ -205,14 +206,17 @@ def _clean(df: pd.DataFrame, id_column: str, what: str) -> pd.DataFrame:
 def score(truth: pd.DataFrame, tracks: pd.DataFrame, *, cutoff_m: float = DEFAULT_CUTOFF_M,
           order: float = DEFAULT_ORDER, dt_s: float = DEFAULT_DT_S,
           max_age_s: float | None = None, t_start_s: float | None = None,
-          t_end_s: float | None = None, gate_m: float | None = None) -> ScoreResult:
+          t_end_s: float | None = None, gate_m: float | None = None,
+          progress: Stages | None = None) -> ScoreResult:
     """Score ``tracks`` (columns of ``tracks.csv``) against ``truth`` (of ``truth.csv``).
 
     ``max_age_s``: how old a track's latest state may be and still count (default 1.5 of the
     tracks' typical output interval, at least ``dt_s``). The grid runs every ``dt_s`` from
     ``t_start_s`` to ``t_end_s`` (default: the truth's first and last times). ``gate_m``:
     how far a track may be from the target it holds for identity (default ``cutoff_m``).
+    ``progress`` shows the stages.
     """
+    progress = progress or silent()
     if not (cutoff_m > 0 and np.isfinite(cutoff_m)):
         raise UsageError(f"the cutoff must be a positive number of metres, not {cutoff_m}")
     if not order >= 1:
@@ -238,9 +242,11 @@ def score(truth: pd.DataFrame, tracks: pd.DataFrame, *, cutoff_m: float = DEFAUL
     if max_age_s is None:
         max_age_s = max(dt_s, MAX_AGE_INTERVALS * np.nan_to_num(
             typical_interval_s(tracks["t"]), nan=dt_s))
+    progress.stage("sampling truth and tracks")
     x = sample(truth, "target_id", grid, max(truth_age, 1e-6))
     y = sample(tracks, "track_id", grid, max_age_s)
 
+    progress.stage("assigning tracks to truth")
     i, j, d = optimal_pairs(x.position, x.step, y.position, y.step, cutoff_m, order)
     n_steps = len(grid)
     n_truth = np.bincount(x.step, minlength=n_steps)
@@ -267,6 +273,8 @@ def score(truth: pd.DataFrame, tracks: pd.DataFrame, *, cutoff_m: float = DEFAUL
     np.minimum.at(first_assigned, x.obj[i], x.step[i])
     ttft = {_plain(x.ids[o]): float((first_assigned[o] - first_step[o]) * dt_s)
             for o in assigned_truth}
+    progress.stage("judging identity", total=len(grid), unit="grid times")
+    identity = judge_identity(x, y, grid, gate_m, progress)
     return ScoreResult(
         cutoff_m=float(cutoff_m), order=float(order), dt_s=float(dt_s),
         max_age_s=float(max_age_s), times_s=grid, ospa_m=ospa_m, gospa_m=gospa_m,
@@ -275,7 +283,7 @@ def score(truth: pd.DataFrame, tracks: pd.DataFrame, *, cutoff_m: float = DEFAUL
         targets=int(len(seen_truth)), tracks=int(len(np.unique(y.obj))),
         missed_targets=[_plain(v) for v in x.ids[np.setdiff1d(seen_truth, assigned_truth)]],
         time_to_first_track_s=ttft, gate_m=float(gate_m), ospa_parts_m=parts,
-        gospa_localisation=loc, identity=judge_identity(x, y, grid, gate_m))
+        gospa_localisation=loc, identity=identity)
 
 
 def _ospa_parts(ospa_m, loc, card, missed, false) -> dict:

@@ -16,13 +16,15 @@ def sensor_rng(seed: int, sensor_id: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), 3, zlib.crc32(str(sensor_id).encode())])
 
 
-def simulate_plots(scenario, *, frame: str = "wgs84", sensor_ids=None) -> pd.DataFrame:
+def simulate_plots(scenario, *, frame: str = "wgs84", sensor_ids=None,
+                   progress=None) -> pd.DataFrame:
     """Plots of the scenario's sensors (all, or ``sensor_ids``) over the whole run.
 
     Columns: ``t`` (the sensor's own clock), ``sensor_id, range_m, azimuth_rad,
     elevation_rad, range_rate_mps`` (NaN where not measured), ``truth_id`` (-1 for clutter),
     and for analysis ``t_true_s, t_report_s, amplitude_db``. Rows are in the order the plots
     leave their sensors (true report time), as a fusion centre would receive them.
+    ``progress`` (rig.progress.Stages) advances by one per sensor simulated.
     """
     wanted = None if sensor_ids is None else {str(s) for s in sensor_ids}
     parts = []
@@ -38,6 +40,8 @@ def simulate_plots(scenario, *, frame: str = "wgs84", sensor_ids=None) -> pd.Dat
             "range_rate_mps": p["range_rate_mps"], "truth_id": p["truth_id"],
             "t_true_s": p["t_true_s"], "t_report_s": p["t_report_s"],
             "amplitude_db": p["amplitude_db"].astype(float)}))
+        if progress is not None:
+            progress.advance()
     if not parts:
         return pd.DataFrame(columns=["t", "sensor_id", "range_m", "azimuth_rad",
                                      "elevation_rad", "range_rate_mps", "truth_id",
