@@ -58,6 +58,19 @@ class EmulatorSettings:
     clock_given: bool                   # the clock was set (scenario, --start-at, offset/drift)
 
 
+#: The counters in which the families' decoders count the frames (records, blocks) they
+#: rejected, and those of the frames they decoded whole (a driver has one of these).
+DECODER_ERROR_KEYS = ("header_errors", "crc_errors", "bad_frames", "records_bad",
+                      "blocks_bad_length", "blocks_truncated", "records_incomplete",
+                      "bad_blocks")
+FRAME_OK_KEYS = ("frames_ok", "blocks_ok", "fetches")
+
+
+def decoder_errors(counters: dict) -> int:
+    """Frames (records, blocks) a driver's decoder rejected, whatever its family."""
+    return int(sum(counters.get(k, 0) for k in DECODER_ERROR_KEYS))
+
+
 ENTRY_POINT_GROUP = "rig.firmware_interfaces"
 
 #: name -> "module:attribute" of the family's FirmwareInterface

@@ -47,3 +47,21 @@ def codec(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261125)
+
+
+@pytest.fixture(scope="session")
+def short_recorded_run(tmp_path_factory):
+    """One short real run of tests/data/bench/short.yaml (serial, ASTERIX/UDP and SCPI
+    sensors, one UDP feed) with its recording ``run.rigrec``: the run folder. Shared by the
+    tests of replay and export, which only read it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    short = Path(__file__).parent / "data" / "bench" / "short.yaml"
+    out = tmp_path_factory.mktemp("short-run")
+    done = subprocess.run([sys.executable, "-m", "rig", "run", str(short), "--out", str(out),
+                           "--record", "run.rigrec", "--no-live"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 1, done.stderr        # short.yaml's impossible limit
+    return out

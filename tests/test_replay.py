@@ -20,11 +20,8 @@ def rig(*args, timeout=300):
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
-    out = tmp_path_factory.mktemp("live")
-    result = rig("run", str(SHORT), "--out", str(out), "--record", "run.rigrec", "--no-live")
-    assert result.returncode == 1, result.stderr        # short.yaml's impossible limit
-    return out
+def recorded(short_recorded_run):
+    return short_recorded_run
 
 
 def test_recording_holds_every_stream_the_cycles_and_the_outputs(recorded):

@@ -25,7 +25,7 @@ from rig.harness.measurements import PERCENTILES
 from rig.launch import module_command
 
 from .live_render import log_line
-from .sensor_handles import decoder_errors
+from rig.firmware import decoder_errors
 from .view_pipe import ViewPipe, view_process_setup
 
 log = logging.getLogger(__name__)

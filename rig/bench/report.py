@@ -28,7 +28,7 @@ from rig.outfiles import write_atomic
 from .accuracy import accuracy
 from .faults_report import fault_rows, losses_outside_faults
 from .report_html import write_html
-from .sensor_handles import decoder_errors
+from rig.firmware import decoder_errors
 
 #: the version of report.json's layout (rig/schemas/report.schema.json)
 REPORT_SCHEMA_VERSION = 1

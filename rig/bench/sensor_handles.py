@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from rig.emulation.process import EmulatorProcess
-from rig.firmware import get_interface
+from rig.firmware import decoder_errors, get_interface
 from rig.sensor_models.spec import RadarSpec
 
 from .config import SensorEntry
@@ -28,16 +28,6 @@ from .config import SensorEntry
 log = logging.getLogger(__name__)
 
 DAY_S = 86400.0
-DECODER_ERROR_KEYS = ("header_errors", "crc_errors", "bad_frames", "records_bad",
-                      "blocks_bad_length", "blocks_truncated", "records_incomplete",
-                      "bad_blocks")
-
-
-def decoder_errors(counters: dict) -> int:
-    """Frames (records, blocks) a driver's decoder rejected, whatever its family."""
-    return int(sum(counters.get(k, 0) for k in DECODER_ERROR_KEYS))
-
-
 def to_run_time(t_sensor: np.ndarray, shift_s: float, tod: bool) -> np.ndarray:
     """Sensor times onto the run's time line; a time of day is taken to the nearest day."""
     t = t_sensor - shift_s

@@ -16,17 +16,12 @@ import numpy as np
 
 from rig.emulation.process import EmulatorProcess
 from rig.errors import RigError
+from rig.firmware import FRAME_OK_KEYS, decoder_errors
 
 from .tally import wrapped_to_day
 
 log = logging.getLogger(__name__)
 
-#: the counters a family's decoder counts rejected frames, records or blocks in
-DECODER_ERROR_KEYS = ("header_errors", "crc_errors", "bad_frames", "records_bad",
-                      "blocks_bad_length", "blocks_truncated", "records_incomplete",
-                      "bad_blocks")
-#: the counter of frames (records, blocks, fetches) decoded whole, the first a driver has
-FRAME_OK_KEYS = ("frames_ok", "blocks_ok", "fetches")
 EMULATOR_SPARE_S = 5.0        # an emulator outlives the monitor's duration by this, at most
 DRAIN_QUIET_S = 0.1           # the end: plots still on their way, until quiet this long
 DRAIN_MAX_S = 1.0
@@ -89,7 +84,7 @@ class SensorMonitor:
         c = self.driver.counters()
         frames = next((c[k] for k in FRAME_OK_KEYS if k in c), None)
         return {"frames_ok": frames,
-                "decoder_errors": sum(c.get(k, 0) for k in DECODER_ERROR_KEYS),
+                "decoder_errors": decoder_errors(c),
                 "bytes_skipped": c.get("bytes_skipped"), "seq_gaps": c.get("seq_gaps"),
                 "dropped": c.get("plots_dropped"), "crc_errors": c.get("crc_errors")}
 
