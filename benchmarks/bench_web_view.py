@@ -3,13 +3,14 @@
     python benchmarks/bench_web_view.py [--config FILE] [--duration S] [--pairs N]
 
 Runs ``rig run`` on the default bench config (emulators, ptys, UDP, VISA: the real path)
-``2 × --pairs`` times, alternating ``without`` (no web view) and ``with`` (``--web``, and a
-headless Chromium page from Playwright connected for the whole run, drawing every state),
-in the order A B B A ... so that a drift of the machine falls on both sides alike. Each
+``3 × --rounds`` times: ``without`` (no web view), ``server`` (``--web``, no page open) and
+``with`` (``--web`` and a headless Chromium page from Playwright connected for the whole
+run, drawing every state, on the same machine), the order reversed every other round so
+that a drift of the machine falls on every side alike. Each
 run's processing latency (publication minus arrival, per plot), tick lateness and the loop
 process's CPU seconds per run second come from its report.json. Needs Debian's chromium.
 Timing depends on the machine and its load; run it on an idle one. The last line printed is
-one JSON object: each side's median over its runs, and the ratios with/without.
+one JSON object: each side's median over its runs, and the ratios to ``without``.
 """
 
 from __future__ import annotations
@@ -50,13 +51,14 @@ def watch_page(url: str, stop: threading.Event, seen: dict) -> None:
         browser.close()
 
 
-def one_run(config: Path, duration_s: float, web: bool, out: Path) -> dict:
+def one_run(config: Path, duration_s: float, side: str, out: Path) -> dict:
+    web = side != "without"
     cmd = rig_command("run", str(config), "--duration", str(duration_s), "--out", str(out),
                       "--no-live", "-v", *(["--web", "--web-port", "0"] if web else []))
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
     stop, seen, page = threading.Event(), {"states": 0}, None
-    if web:
+    if side == "with":
         while True:
             select.select([proc.stderr], [], [], 60)
             line = proc.stderr.readline()
@@ -84,7 +86,7 @@ def one_run(config: Path, duration_s: float, web: bool, out: Path) -> dict:
             "lateness_p99_ms": t["tick_lateness_ms"]["p99"],
             "plots": t["processing_latency_ms"]["count"],
             "rig_cpu_s_per_s": probe.get("rig_cpu_s_per_s"),
-            "page_states": seen["states"] if web else None,
+            "page_states": seen["states"] if side == "with" else None,
             "feed_ms_per_state": float(feed.group(2)) if feed else None}
 
 
@@ -92,18 +94,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--duration", type=float, default=40.0)
-    parser.add_argument("--pairs", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     if shutil.which("chromium") is None:
         raise SystemExit("needs Debian's chromium (apt install chromium)")
-    runs = {"without": [], "with": []}
+    sides = ("without", "server", "with")
+    runs = {side: [] for side in sides}
     order = []
-    for i in range(args.pairs):
-        order += ["without", "with"] if i % 2 == 0 else ["with", "without"]
+    for i in range(args.rounds):
+        order += sides if i % 2 == 0 else sides[::-1]
     with tempfile.TemporaryDirectory() as tmp:
         for k, side in enumerate(order):
             t0 = time.monotonic()
-            figures = one_run(args.config, args.duration, side == "with", Path(tmp) / str(k))
+            figures = one_run(args.config, args.duration, side, Path(tmp) / str(k))
             runs[side].append(figures)
             print(f"{side:>7} page: {json.dumps(figures)} ({time.monotonic() - t0:.0f} s)",
                   file=sys.stderr)
@@ -113,11 +116,11 @@ def main() -> int:
                          for key in ("processing_p50_ms", "processing_p99_ms",
                                      "lateness_p99_ms", "rig_cpu_s_per_s", "feed_ms_per_state")
                          if all(r[key] is not None for r in rows)}
-    ratios = {f"{key}_ratio": round(summary["with"][key] / summary["without"][key], 3)
-              for key in summary["without"] if key in summary["with"]
-              and summary["without"][key]}
+    ratios = {f"{key}_ratio_{side}": round(summary[side][key] / summary["without"][key], 3)
+              for side in ("server", "with") for key in summary["without"]
+              if key in summary[side] and summary["without"][key]}
     print(json.dumps({"config": str(args.config), "duration_s": args.duration,
-                      "pairs": args.pairs, **summary, **ratios,
+                      "rounds": args.rounds, **summary, **ratios,
                       "page_states_seen": [r["page_states"] for r in runs["with"]]}))
     return 0
 
