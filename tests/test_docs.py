@@ -72,3 +72,13 @@ def test_the_command_table_lists_exactly_the_commands_rig_has():
 
     table = re.findall(r"^\| `rig ([\w-]+)", README.read_text(), re.M)
     assert sorted(set(table)) == sorted(COMMANDS)
+
+
+def test_the_readme_s_example_config_is_valid(tmp_path):
+    from rig.bench.config import load_bench_config
+
+    example = re.search(r"```yaml\n(.*?)```", README.read_text(), re.S).group(1)
+    path = tmp_path / "bench.yaml"
+    path.write_text(example)
+    loaded = load_bench_config(path)
+    assert loaded.config.station.operator and len(loaded.config.sensors) == 2
