@@ -82,3 +82,13 @@ def test_the_readme_s_example_config_is_valid(tmp_path):
     path.write_text(example)
     loaded = load_bench_config(path)
     assert loaded.config.station.operator and len(loaded.config.sensors) == 2
+
+
+@pytest.mark.parametrize("config", sorted((ROOT / "bench_configs").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_every_shipped_bench_config_names_the_schema_editors_complete_from(config):
+    first = config.read_text().splitlines()[0]
+    match = re.fullmatch(r"# yaml-language-server: \$schema=(\S+)", first)
+    assert match, first
+    assert (config.parent / match.group(1)).resolve() == (
+        ROOT / "rig" / "schemas" / "bench_config.schema.json")
