@@ -233,3 +233,32 @@ def test_a_view_that_does_not_read_never_blocks_the_writer_and_one_that_dies_is_
     pipe.send(line)                      # the reader is gone: dropped, the writer goes on
     pipe.send(line)
     assert not pipe.alive
+
+
+def test_a_recording_becomes_the_setup_then_states_of_the_published_picture(
+        short_recorded_run):
+    from rig.publish.cat062 import decode_tracks
+    from rig.publish.codec import Cat062Decoder
+    from rig.record import Kind, read_recording
+    from rig.web.recording import recording_messages
+
+    messages = list(recording_messages(short_recorded_run / "run.rigrec"))
+    setup, states = messages[0], messages[1:]
+    assert setup["type"] == "setup" and [s["id"] for s in setup["sensors"]] == ["A1", "A2", "B1"]
+    assert states and all(m["type"] == "state" for m in states)
+    times = [m["t"] for m in states]
+    assert times == sorted(times) and times[-1] - times[0] > 2
+    # every track id shown was published in CAT062, and every plot fused is shown once
+    records, _ = read_recording(short_recorded_run / "run.rigrec")
+    decoder, published = Cat062Decoder(), set()
+    origin = PictureGeometry(setup).origin
+    for rec in records:
+        if rec.kind == Kind.OUTPUT:
+            tracks, _ = decode_tracks(decoder, rec.data, origin)
+            published.update(int(i) for i in tracks["track_id"])
+    shown = {i for m in states for i in m["tracks"]["id"]}
+    assert shown and shown <= published
+    fused = sum(len(r.data) for r in records if r.kind == Kind.PLOTS) // empty_plots(0).itemsize
+    assert sum(len(m["plots"]["sensor"]) for m in states) <= fused
+    assert states[-1]["plots_in"] == fused
+    assert {row[3] for m in states for row in m["sensors"]} <= {"streaming", "open"}

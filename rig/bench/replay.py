@@ -72,7 +72,7 @@ class _Decoder:
         return [f"{sac}/{sic}" for sac, sic in found()] if found is not None else []
 
 
-def _json(rec, path: Path) -> dict:
+def record_json(rec, path: Path) -> dict:
     """A META, EVENT or CYCLE record's JSON object; anything else is a ConfigError."""
     try:
         value = rec.json()
@@ -151,7 +151,7 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast",
             if len(plots):
                 pending[rec.stream].append(plots)
         elif rec.kind == Kind.EVENT:
-            event = _json(rec, path)
+            event = record_json(rec, path)
             if event.get("event") == "fault":
                 fault_events.setdefault(event["sensor"], []).append(event)
             elif "timeline" in event:
@@ -159,7 +159,7 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast",
             elif "reset" in event:
                 decoders[event["reset"]].reset()
         elif rec.kind == Kind.CYCLE:
-            marker = _json(rec, path)
+            marker = record_json(rec, path)
             if "snap" in marker:
                 snapshots.append((marker["snap"], [tuple(r) for r in marker["rows"]]))
                 continue

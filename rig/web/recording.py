@@ -12,7 +12,7 @@ from typing import Iterator
 
 import numpy as np
 
-from rig.bench.replay import _json, load_recorded_config
+from rig.bench.replay import load_recorded_config, record_json
 from rig.bench.run import sensor_table
 from rig.publish.cat062 import decode_tracks
 from rig.publish.codec import Cat062Decoder
@@ -68,7 +68,7 @@ def recording_messages(path: str | Path, refresh_s: float = 0.5,
             for row in decoded:
                 tracks[int(row["track_id"])] = (t_now, row)
         elif rec.kind == Kind.CYCLE:
-            marker = _json(rec, path)
+            marker = record_json(rec, path)
             if "snap" in marker:
                 elapsed = max(marker["snap"], 1e-9)
                 for out, counts in zip(rows, marker["rows"]):
