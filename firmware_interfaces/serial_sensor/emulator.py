@@ -1,7 +1,7 @@
 """Device side of the serial sensor protocol: an emulated plot extractor.
 
-The emulator serves one serial line (a new pseudo-terminal by default, or any pyserial URL),
-answers the control messages of ``protocol.py`` and, once started, streams the plots of its
+The emulator serves one serial line (a new pseudo-terminal by default, any pyserial URL, or a
+TCP port as a terminal server does: raw bytes or RFC 2217), answers the control messages of ``protocol.py`` and, once started, streams the plots of its
 plot source in frames, paced by the monotonic clock (a pty ignores the baud rate). Plot times
 are stamped by the sensor's own clock (:class:`rig.emulation.SensorClock`).
 
@@ -49,31 +49,37 @@ class EmulatorStats:
 class SerialSensorEmulator:
     """One emulated sensor on one serial line.
 
-    ``port``: ``"pty"`` (a new pseudo-terminal; its path is :attr:`device_path`) or a pyserial
-    URL. ``frame_interval_s``: how often pending plots are framed and sent.
+    ``port``: ``"pty"`` (a new pseudo-terminal; its path is :attr:`device_path`), a pyserial
+    URL, or ``"tcp:PORT"``: a TCP server on ``bind`` (loopback unless given; port 0 picks a
+    free one), speaking RFC 2217 with ``rfc2217``; :attr:`device_path` is then the URL a host
+    opens (``socket://HOST:PORT``, ``rfc2217://HOST:PORT``). ``frame_interval_s``: how often
+    pending plots are framed and sent.
     ``status_period_s``: period of unsolicited STATUS messages (0 turns them off).
     ``faults``: a :class:`FaultSchedule` applied to what goes on the line; ``link``: a path
     kept as a symbolic link to the current pty (and announced as the device), so a host can
     reopen the line after a 'disconnect' fault has closed the pty and made a new one;
-    ``on_event``: called with each fault's start and end (a dict).
+    ``on_event``: called with each fault's start and end, and a TCP line's connections and
+    line settings (dicts).
     """
 
     def __init__(self, source: PlotSource, *, port: str = "pty", clock: SensorClock | None = None,
                  frame_interval_s: float = 0.002, status_period_s: float = 1.0,
                  tx_buffer_bytes: int = 262144, autostart: bool = False,
                  max_plots_per_frame: int = P.MAX_PLOTS_PER_FRAME,
-                 faults: FaultSchedule | None = None, link: str | None = None, on_event=None):
+                 faults: FaultSchedule | None = None, link: str | None = None, on_event=None,
+                 bind: str = "127.0.0.1", rfc2217: bool = False):
         if not 1 <= max_plots_per_frame <= P.MAX_PLOTS_PER_FRAME:
             raise ValueError(f"max_plots_per_frame must be 1..{P.MAX_PLOTS_PER_FRAME}")
         self.source = source
-        self.port_spec = port
-        self.port = open_device_port(port)
+        self.on_event = on_event
+        self._port_options = dict(bind=bind, rfc2217=rfc2217, on_event=self._event)
+        self.port = open_device_port(port, **self._port_options)
+        self.port_spec = self.port.spec          # the same line again after a disconnect
         self.link = Path(link) if link else None
         if self.link is not None:
             _point_link(self.link, self.port.path)
         self.device_path = str(self.link) if self.link else self.port.path
         self.faults = faults or FaultSchedule([])
-        self.on_event = on_event
         self.frame_interval_s = frame_interval_s
         self.status_period_s = status_period_s
         self.tx_buffer_bytes = tx_buffer_bytes
@@ -162,9 +168,13 @@ class SerialSensorEmulator:
             self.port.close()
             self.port = None
         elif not unplugged and self.port is None:
-            self.port = open_device_port(self.port_spec)
+            self.port = open_device_port(self.port_spec, **self._port_options)
             if self.link is not None:
                 _point_link(self.link, self.port.path)
+
+    def _event(self, event: dict) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
 
     def _fileno(self) -> int | None:
         try:

@@ -29,6 +29,12 @@ class SerialSensorFamily(FirmwareInterface):
         group.add_argument("--link", default=None, metavar="PATH",
                            help="keep PATH a symbolic link to the current pty and announce it "
                                 "as the device (a host can reopen it after a disconnect)")
+        group.add_argument("--rfc2217", action="store_true",
+                           help="with --port tcp:PORT: speak RFC 2217 (rfc2217://HOST:PORT, the "
+                                "host sets the line) instead of raw bytes (socket://HOST:PORT)")
+        group.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS",
+                           help="with --port tcp:PORT: the address to listen on (default "
+                                "127.0.0.1, loopback only)")
 
     def emulator_args(self, sensor, run_dir: Path, early_driver) -> list[str]:
         # a stable name for the line, so the driver reopens it after a disconnect

@@ -161,6 +161,12 @@ def transport_problem(url: str, kind: str) -> str | None:
         if scheme is not None and scheme not in PYSERIAL_SCHEMES | set(TRANSPORTS):
             return (f"{url}: unknown scheme {scheme}://; expected one of pyserial's "
                     f"({', '.join(sorted(PYSERIAL_SCHEMES))}), udp:// or visa://")
+        from rig.transport.serial_port import check_network_url
+
+        try:
+            check_network_url(url)
+        except UsageError as e:
+            return str(e)
     return None
 
 
@@ -247,6 +253,14 @@ class FeedEntry(SerialLine, _Strict):
         elif scheme is not None and scheme not in PYSERIAL_SCHEMES:
             raise ValueError(f"{value}: unknown scheme {scheme}://; expected udp:// or one "
                              f"of pyserial's ({', '.join(sorted(PYSERIAL_SCHEMES))})")
+        else:
+            from rig.errors import UsageError
+            from rig.transport.serial_port import check_network_url
+
+            try:
+                check_network_url(value)
+            except UsageError as e:
+                raise ValueError(str(e)) from None
         return value
 
     @model_validator(mode="after")

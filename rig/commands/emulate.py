@@ -23,8 +23,9 @@ def add_parser(sub, argv: list[str] | None = None) -> None:
                     "the end. Each family has flags of its own: 'rig emulate --family NAME "
                     "--help' lists them.")
     p.add_argument("--port", default="pty", metavar="PTY|URL",
-                   help="'pty' for a new pseudo-terminal (default), or a serial port / "
-                        "pyserial URL to serve on")
+                   help="'pty' for a new pseudo-terminal (default), a serial port / "
+                        "pyserial URL to serve on, or (serial-sensor) tcp:PORT to serve the "
+                        "line on TCP for socket:// or, with --rfc2217, rfc2217:// hosts")
     p.add_argument("--rate", type=float, default=1000.0, metavar="PLOTS_PER_S",
                    help="plots per second (default 1000)")
     p.add_argument("--duration", type=float, default=None, metavar="S",

@@ -1,4 +1,6 @@
-"""Serial transport over pyserial: device paths and every ``serial_for_url`` URL."""
+"""Serial transport over pyserial: device paths and every ``serial_for_url`` URL, among them
+serial ports on other machines: ``socket://HOST:PORT`` (raw TCP) and ``rfc2217://HOST:PORT``
+(Telnet COM port control: the line settings reach the remote port)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import errno
 import os
 import select
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import serial
 
@@ -21,9 +24,10 @@ READ_CHUNK_BYTES = 65536
 class SerialTransport(Transport):
     """A pyserial port. On ports with a file descriptor (real serial ports, ptys) reads wait
     in ``select`` and take everything available in one ``os.read``; both release the GIL.
-    Other URL handlers (``loop://``, ``socket://``) read what is waiting or wait for one byte,
-    then take what followed it. The line settings are pyserial's (``flow_control``: none,
-    rtscts, xonxoff or dsrdtr).
+    ``socket://`` reads its socket the same way. Other URL handlers (``loop://``,
+    ``rfc2217://``) read what is waiting or wait for one byte, then take what followed it.
+    The line settings are pyserial's (``flow_control``: none, rtscts, xonxoff or dsrdtr); over
+    ``rfc2217://`` they are set on the remote port when it opens.
     """
 
     def __init__(self, url: str, *, baudrate: int = DEFAULT_BAUDRATE, bytesize: int = 8,
@@ -57,6 +61,8 @@ class SerialTransport(Transport):
                                        parity=self.parity, stopbits=self.stopbits,
                                        flow_control=self.flow_control)
             kwargs.update(timeout=0, write_timeout=self.write_timeout_s)
+            if self.url.startswith("rfc2217://"):
+                kwargs["write_timeout"] = None      # pyserial's RFC 2217 client has none
             if "://" not in self.url:
                 kwargs["exclusive"] = self.exclusive
             port = serial.serial_for_url(self.url, **kwargs)
@@ -90,11 +96,11 @@ class SerialTransport(Transport):
         if self._fd is not None:
             return self._read_fd(self._fd, timeout_s)
         try:
-            port.timeout = timeout_s
+            if port.timeout != timeout_s:   # set once: over RFC 2217 a change is a round trip
+                port.timeout = timeout_s
             data = port.read(port.in_waiting or 1)
             t_arrival_ns = time.monotonic_ns()
             if data:
-                port.timeout = 0
                 waiting = port.in_waiting
                 if waiting:
                     data += port.read(waiting)
@@ -136,3 +142,33 @@ def _open_error(url: str, e: serial.SerialException) -> TransportError:
     if code == errno.EBUSY or "busy" in text.lower() or "lock" in text.lower():
         return PortBusyError(f"{url}: port is busy: another program holds it")
     return TransportError(f"{url}: cannot open: {text}")
+
+
+#: query options pyserial's network URL handlers take
+NETWORK_URL_OPTIONS = {"socket": ("logging",),
+                       "rfc2217": ("logging", "ign_set_control", "poll_modem", "timeout")}
+
+
+def check_network_url(url: str) -> None:
+    """A ``socket://HOST:PORT`` or ``rfc2217://HOST:PORT`` URL (a serial port on another
+    machine) names a host and a port from 1 to 65535 and only options pyserial knows;
+    :class:`UsageError` says what is wrong. Other URLs pass unchecked."""
+    parts = urlsplit(url)
+    if parts.scheme not in NETWORK_URL_OPTIONS:
+        return
+    expected = f"expected {parts.scheme}://HOST:PORT"
+    try:
+        port = parts.port
+    except ValueError:
+        raise UsageError(f"{url}: bad port; {expected} with PORT from 1 to 65535") from None
+    if not parts.hostname:
+        raise UsageError(f"{url}: no host; {expected}")
+    if port is None or port == 0:
+        raise UsageError(f"{url}: no port; {expected} with PORT from 1 to 65535")
+    if parts.path not in ("", "/"):
+        raise UsageError(f"{url}: {parts.path!r} after the port; {expected}")
+    known = NETWORK_URL_OPTIONS[parts.scheme]
+    for key in parse_qs(parts.query, keep_blank_values=True):
+        if key not in known:
+            raise UsageError(f"{url}: unknown option {key}; {parts.scheme}:// takes "
+                             f"{', '.join(known)}")
