@@ -39,6 +39,7 @@ COMMANDS = {
     "scenario": "scenario",
     "score": "score",
     "view": "view",
+    "campaign": "campaign",
 }
 
 
