@@ -352,6 +352,8 @@ class FusionEngine:
         z, t, s = w.z, w.t, w.s
         if p.registration_on:                  # plot pairs for registration, before updates
             self._take_pairs(chosen_p, chosen_k, z, t, s)
+            self.reg.accumulate(*(a[:self._n_pairs] for a in self._pairs))
+            self._n_pairs = 0
         _, _, _, d2, ll, ok = self.k.update(st.x, st.P, st.mu, st.t, chosen_p, chosen_k, z, t,
                                             s, w.R_diag, w.var_clock, self.sensors.M,
                                             self.sensors.t, self.model)
@@ -367,8 +369,8 @@ class FusionEngine:
         c.tracks_confirmed += promoted
         if p.registration_on and t_now > -np.inf \
                 and not t_now - self._t_registered < p.register_every_s:
-            self.reg.update(t_now, *(a[:self._n_pairs] for a in self._pairs))
-            self._n_pairs, self._t_registered = 0, t_now
+            self.reg.solve(t_now)
+            self._t_registered = t_now
 
     def _take_pairs(self, chosen_p, chosen_k, z, t, s) -> None:
         """Append this window's plot pairs for registration to the buffer (grown when full)."""

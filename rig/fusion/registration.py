@@ -60,6 +60,7 @@ class Registration:
         self.gate_d2 = params.register_gate_d2
         self.t_last = np.nan
         self.n_pairs = np.zeros(S, np.int64)
+        self._Y = self._eta = None        # information taken in since the last solve
         # Π: removes the mean over sensors of elevation bias and clock offset (the common
         # modes that plots cannot see); b = Π b, P = Π P Πᵀ after every update
         self.gauge = np.eye(4 * S)
@@ -75,14 +76,12 @@ class Registration:
             self._var.flags.writeable = False
         return self._var
 
-    def update(self, t_now, s, r, z_s, z_r, t_s, t_r, v, P_v) -> None:
-        """Fold in plot pairs: sensors ``s, r (m,)``, raw plots ``z (m,3)`` and raw times
+    def accumulate(self, s, r, z_s, z_r, t_s, t_r, v, P_v) -> None:
+        """Take in plot pairs: sensors ``s, r (m,)``, raw plots ``z (m,3)`` and raw times
         ``t (m,)`` of each, the track's velocity ``v (m,3)`` and its covariance ``P_v``
-        (the fusion kernels' ``registration_terms`` and ``registration_step``)."""
-        self._var = None
-        if not np.isnan(self.t_last) and t_now > self.t_last:
-            self.P[np.diag_indices_from(self.P)] += self.walk * (t_now - self.t_last)
-        self.t_last = t_now if np.isnan(self.t_last) else max(self.t_last, t_now)
+        (the fusion kernels' ``registration_terms``), linearised at the current estimate.
+        Called as pairs come (each fusion window), so that the work is spread over the
+        windows; :meth:`solve` then folds what was taken in into the estimate."""
         if len(s) == 0:
             return
         Y, eta, ok = self.k.registration_terms(s, r, z_s, z_r, t_s, t_r, v, P_v, self.b, self.P,
@@ -91,9 +90,30 @@ class Registration:
         ok = ok.astype(bool)
         if not ok.any():
             return
-        self.b, self.P = self.k.registration_step(self.P, Y, eta, self.b, self.gauge)
+        if self._Y is None:
+            self._Y, self._eta = Y, eta
+        else:
+            self._Y += Y
+            self._eta += eta
         np.add.at(self.n_pairs, s[ok], 1)
         np.add.at(self.n_pairs, r[ok], 1)
+
+    def solve(self, t_now) -> None:
+        """Let the estimate walk to ``t_now`` and fold in the pairs taken in since the last
+        solve (the fusion kernels' ``registration_step``)."""
+        self._var = None
+        if not np.isnan(self.t_last) and t_now > self.t_last:
+            self.P[np.diag_indices_from(self.P)] += self.walk * (t_now - self.t_last)
+        self.t_last = t_now if np.isnan(self.t_last) else max(self.t_last, t_now)
+        if self._Y is None:
+            return
+        Y, eta, self._Y, self._eta = self._Y, self._eta, None, None
+        self.b, self.P = self.k.registration_step(self.P, Y, eta, self.b, self.gauge)
+
+    def update(self, t_now, s, r, z_s, z_r, t_s, t_r, v, P_v) -> None:
+        """:meth:`accumulate` these pairs, then :meth:`solve`."""
+        self.accumulate(s, r, z_s, z_r, t_s, t_r, v, P_v)
+        self.solve(t_now)
 
     def table(self, names) -> np.ndarray:
         out = np.zeros(len(self.b), REGISTRATION_DTYPE)
