@@ -13,7 +13,6 @@ reported in ENU metres at the scenario's origin.
 """
 
 from .build import Scenario, build_scenario
-from .export import sensors_table, write_scenario_folder
 from .files import builtin_names, load_scenario_spec
 from .spec import RandomTargetsSpec, ScenarioSpec, TargetSpec
 from .trajectories import Trajectories
@@ -24,6 +23,16 @@ def load_scenario(source=None, **overrides) -> Scenario:
     :func:`build_scenario` (``seed``, ``targets``, ``duration_s``, ``biased``,
     ``clock_errors``)."""
     return build_scenario(load_scenario_spec(source), **overrides)
+
+
+def __getattr__(name: str):
+    """The interchange writers, imported on first use (they need pandas, which an emulator
+    building its scenario does not)."""
+    if name in ("sensors_table", "write_scenario_folder"):
+        from . import export
+
+        return getattr(export, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["Scenario", "ScenarioSpec", "TargetSpec", "RandomTargetsSpec", "Trajectories",

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from rig.errors import UsageError
 from rig.geodesy import Geodetic
-from rig.interchange import ScenarioInfo
 from rig.sensor_models.biases import CLOCK_ERRORS, with_random_errors
 from rig.sensor_models.spec import RadarSpec
 
@@ -19,6 +18,11 @@ from .random_targets import add_random_targets
 from .scripted import add_scripted_target
 from .spec import MAX_RANDOM_TARGETS, ScenarioSpec
 from .trajectories import TrajectoryBuilder, Trajectories
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rig.interchange import ScenarioInfo
 
 #: Independent random streams of a seed (the sensors' streams are keyed by their ids).
 _TRUTH_STREAM, _ERROR_STREAM = 1, 2
@@ -48,6 +52,8 @@ class Scenario:
         return self.trajectories.truth_table(dt_s or self.truth_dt_s, self.duration_s)
 
     def info(self, frame: str = "wgs84") -> ScenarioInfo:
+        from rig.interchange import ScenarioInfo
+
         return ScenarioInfo(frame, self.origin, self.duration_s)
 
 

@@ -17,11 +17,14 @@ extrapolated by that leg's motion.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .level import LevelFrame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 GRAVITY_MPS2 = 9.80665
 #: A target whose height falls below this has hit the ground.
@@ -118,6 +121,8 @@ class Trajectories:
 
     def truth_table(self, dt_s: float, t_end_s: float) -> pd.DataFrame:
         """``truth.csv``: every living target at ``t = k·dt_s`` up to ``t_end_s``."""
+        import pandas as pd      # here: an emulator that imports this module needs no pandas
+
         first = np.maximum(np.ceil(self.t_start_s / dt_s - 1e-9), 0).astype(np.int64)
         last = np.floor(np.minimum(self.t_end_s, t_end_s) / dt_s + 1e-9).astype(np.int64)
         count = np.maximum(last - first + 1, 0)

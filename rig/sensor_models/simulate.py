@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .radar import RadarModel
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def sensor_rng(seed: int, sensor_id: str) -> np.random.Generator:
@@ -26,6 +29,8 @@ def simulate_plots(scenario, *, frame: str = "wgs84", sensor_ids=None,
     leave their sensors (true report time), as a fusion centre would receive them.
     ``progress`` (rig.progress.Stages) advances by one per sensor simulated.
     """
+    import pandas as pd          # here: an emulator that imports this module needs no pandas
+
     wanted = None if sensor_ids is None else {str(s) for s in sensor_ids}
     parts = []
     for spec in scenario.sensors:

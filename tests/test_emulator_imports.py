@@ -1,0 +1,20 @@
+"""An emulator process imports what it emulates with, not what the analysis needs."""
+
+import subprocess
+import sys
+
+
+def test_an_emulator_s_imports_leave_out_pandas_matplotlib_and_the_web_and_dask_stacks():
+    code = ("import sys\n"
+            "from rig.cli import build_parser\n"
+            "build_parser(['emulate'])\n"
+            "import firmware_interfaces.serial_sensor.emulator, "
+            "firmware_interfaces.asterix_radar.emulator, "
+            "firmware_interfaces.scpi_sensor.emulator, rig.emulation.scenario_source\n"
+            "from rig.scenario import load_scenario\n"
+            "load_scenario()\n"
+            "print(' '.join(m for m in ('pandas', 'matplotlib', 'aiohttp', 'dask') "
+            "if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == ""
