@@ -134,6 +134,7 @@ def test_an_interrupted_campaign_resumes_from_its_cache(tmp_path):
     assert all(r["figures"]["ospa_m"] == by_key[r["key"]] for r in second["runs"])
 
 
+@pytest.mark.slow   # a real scheduler and workers: CI runs it with -m slow
 def test_a_campaign_on_a_real_scheduler(tmp_path, dask_cluster):
     address, _ = dask_cluster
     out = tmp_path / "out"
@@ -151,6 +152,7 @@ def slow_runner(run, folder):
     return run_one(run, folder)
 
 
+@pytest.mark.slow   # a real cluster with a worker killed: CI runs it with -m slow
 def test_killing_a_worker_mid_campaign_loses_no_result(tmp_path, dask_cluster):
     address, workers = dask_cluster
     campaign = load_campaign(write(tmp_path, TINY.format(seeds=2, limit=1000)))

@@ -259,6 +259,7 @@ def test_malformed_remote_transports_exit_2_naming_the_key(tmp_path):
 
 # --- a whole run -----------------------------------------------------------------------------
 
+@pytest.mark.slow   # a whole run: CI runs it with -m slow
 def test_run_fuses_a_remote_serial_sensor_and_a_multicast_radar_and_feeds_a_group(tmp_path):
     cat048_port, feed_port = free_udp_port(), free_udp_port()
     feed_url = f"udp://{GROUP_OUT}:{feed_port}?iface=127.0.0.1"

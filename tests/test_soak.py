@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SOAK = Path(__file__).parent.parent / "bench_configs" / "soak.yaml"
 
 
+@pytest.mark.slow   # 35 s of soak: CI runs it with -m slow
 def test_short_soak_memory_is_flat_and_nothing_is_lost(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "rig", "run", str(SOAK), "--duration", "30",
                            "--out", str(tmp_path), "--no-live"], capture_output=True, text=True,
