@@ -571,6 +571,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--period", type=float, default=1.0,
                     help="seconds between whole pictures (outputs.period_s, default 1)")
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--plot", type=Path, default=None, metavar="PNG",
+                    help="draw the loop's cost against the load of the runs made into PNG")
     ap.add_argument("--out", type=Path, default=None,
                     help="folder for the configs and runs (default: a temporary one, removed)")
     ap.add_argument("--profile", action="store_true",
@@ -607,11 +609,54 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(engine_only(factors or [1.0, 2.0, 4.0], args, work)))
             return 0
         results = measure(factors, args, work) if factors else search(args, work)
+        if args.plot is not None:
+            plot_costs(results, args.plot)
     finally:
         if args.out is None:
             shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(summary(results)))
     return 0
+
+
+def plot_costs(results: list[dict], path: Path) -> None:
+    """The loop thread's CPU against the load it fused, and its cost per plot and per track,
+    with a line proportional to the load through the smallest run (growth no faster than
+    linear stays on or below it)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = sorted((r for r in results if r.get("plots_per_s") and r.get("tracks")
+                   and r.get("loop_thread_cpu_s_per_s")), key=lambda r: r["plots_per_s"])
+    if not runs:
+        return
+    plots = np.array([r["plots_per_s"] for r in runs])
+    tracks = np.array([r["tracks"] for r in runs], float)
+    cpu = np.array([r["loop_thread_cpu_s_per_s"] for r in runs])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(plots, cpu, "o-", label="loop thread, measured")
+    left.plot(plots, cpu[0] / plots[0] * plots, "--", color="grey",
+              label="proportional to the load")
+    left.set_xlabel("plots fused per second")
+    left.set_ylabel("loop thread CPU, s per s")
+    left.set_title("the loop's cost as the load grows")
+    left.legend()
+    right.plot(plots, cpu / plots * 1e6, "o-", label="µs per plot")
+    right.plot(plots, cpu / tracks * 1e6, "s-", label="µs per track, each second")
+    right.set_xlabel("plots fused per second")
+    right.set_ylabel("µs of loop thread CPU")
+    right.set_title("per plot and per track")
+    right.set_ylim(bottom=0)
+    right.legend()
+    for ax, r in ((left, runs), (right, runs)):
+        for x, run in zip(plots, r):
+            ax.annotate(str(run["load"]).split("+")[0], (x, ax.get_ylim()[0]),
+                        textcoords="offset points", xytext=(0, 4), ha="center", fontsize=7,
+                        color="grey")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
