@@ -68,6 +68,8 @@ class LiveView:
         self._view: ViewPipe | None = None
         self._last = 0.0
         self._limits = parse_limits(config.limits)
+        self._state: dict | None = None
+        self._state_tick: int | None = None
 
     @classmethod
     def of_bench(cls, bench, **options) -> "LiveView":
@@ -99,7 +101,13 @@ class LiveView:
             print(log_line(state), file=self.console.file, flush=True)
 
     def state(self, loop) -> dict:
-        """The figures the view shows, as plain JSON-able values."""
+        """The figures the view shows, as plain JSON-able values: gathered once per tick of
+        the loop, however many views ask (the terminal's and the web's)."""
+        if self._state_tick != loop.ticks:
+            self._state, self._state_tick = self._gather(loop), loop.ticks
+        return self._state
+
+    def _gather(self, loop) -> dict:
         t = loop.run_time_s(time.monotonic_ns())
         elapsed = max(t, 1e-9)
         rows = []

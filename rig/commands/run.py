@@ -73,7 +73,8 @@ def _views(args, bench):
     if args.web:
         from rig.web.feed import WebView
 
-        views.append(WebView.of_bench(bench, host=args.web_host, port=args.web_port))
+        views.append(WebView.of_bench(bench, host=args.web_host, port=args.web_port,
+                                      figures=views[0]))
     return ViewGroup(views)
 
 

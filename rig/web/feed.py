@@ -73,12 +73,14 @@ class WebView:
     """The web server process of a run, fed from the loop without ever waiting on it."""
 
     def __init__(self, bench, *, host: str = "127.0.0.1", port: int = 8765,
-                 refresh_s: float = 0.5, history_s: float = 600.0):
+                 refresh_s: float = 0.5, history_s: float = 600.0,
+                 figures: LiveView | None = None):
         self.bench = bench
         self.host, self.port = host, port
         self.refresh_s = refresh_s
         self.history_s = history_s
-        self.figures = LiveView.of_bench(bench, live=False)   # the terminal view's figures
+        # the terminal view's figures (its own view of them when given: gathered once a tick)
+        self.figures = figures or LiveView.of_bench(bench, live=False)
         self.url: str | None = None
         self._pipe: ViewPipe | None = None
         self._last = 0.0
@@ -113,7 +115,7 @@ class WebView:
             return
         self._last = now
         t_start = time.perf_counter_ns()
-        state = self.figures.state(loop)
+        state = dict(self.figures.state(loop))
         plots, self._plots_sent = loop.plots_since(self._plots_sent)
         state.update(type="state", tracks=tracks_message(loop.pictures.last),
                      plots=plots_message(plots))
