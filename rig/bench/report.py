@@ -73,12 +73,14 @@ def soak_figures(result) -> dict:
 
 
 def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path, *,
-                  t0_ns: int, extra: dict, scored: bool = True, on_verdict=None) -> dict:
+                  t0_ns: int, extra: dict, scored: bool = True, on_verdict=None,
+                  page_first: bool = False) -> dict:
     """truth.csv (emulated), report.json, junit.xml and report.html; returns the report with
     its ``outcome`` and ``exit_code`` (1 when a limit failed). Not ``scored``: what was
     measured only (no truth, no accuracy, no figures), quick, for a run stopped by a signal.
-    ``on_verdict(report)`` is called once report.json, junit.xml and a report.html without
-    figures are written, before the figures are drawn (they take seconds)."""
+    ``page_first``: a report.html without figures is written too, before the figures are
+    drawn (they take seconds, which a stopped run may not have). ``on_verdict(report)`` is
+    called once report.json and junit.xml (and that page) are written."""
     cfg = loaded.config
     extra = dict(extra)             # what goes into report.json as is; the caller's stays
     registration = engine.registration()
@@ -194,7 +196,7 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
     }
     report["outcome"], report["exit_code"] = verdict(results)
     written = write_verdict(out_dir, loaded, report, results)   # the page links these files
-    if on_verdict is not None or not scored:                    # figures take seconds
+    if page_first or not scored:
         write_html(out_dir / "report.html", report, series, figures=False)
     if on_verdict is not None:
         on_verdict(written)

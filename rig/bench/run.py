@@ -113,7 +113,7 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, view=None, realtime: bool 
         steps("quick report written (no accuracy, no figures)", outcome=quick["outcome"])
     steps("writing reports (accuracy, figures)")
     report = write_reports(loaded, rows, bench.engine, result, out_dir, t0_ns=bench.t0_ns,
-                           extra=extra, on_verdict=scored)
+                           extra=extra, on_verdict=scored, page_first=watchdog.armed)
     watchdog.disarm()
     steps("report.html written (figures)")
     return RunOutcome(report["exit_code"], out_dir, report)
