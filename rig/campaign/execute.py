@@ -23,6 +23,7 @@ from typing import Callable
 from rig.campaign.runs import RunTimeout, run_one
 from rig.campaign.spec import Campaign, Run
 from rig.errors import TransportError
+from rig.outfiles import write_atomic
 
 #: seconds to wait for a scheduler given with --scheduler
 CONNECT_TIMEOUT_S = 5
@@ -140,9 +141,7 @@ def run_campaign(campaign: Campaign, out: Path, client, *, runner: Callable = ru
                                  f"{type(e).__name__}: {e}", 1, time.monotonic())
             record["cached"] = False
             if record["figures"] is not None:
-                path = cache_path(out, run)
-                path.with_suffix(".tmp").write_text(json.dumps(record, indent=1))
-                path.with_suffix(".tmp").replace(path)
+                write_atomic(cache_path(out, run), json.dumps(record, indent=1))
             records[run.key] = record
             if on_record:
                 on_record(record, False)

@@ -13,7 +13,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,6 +20,7 @@ import yaml
 
 from rig.campaign.spec import Run
 from rig.errors import RigError
+from rig.launch import module_command, rig_command
 
 #: seconds a stopped run gets to end after SIGTERM before SIGKILL
 GRACE_S = 5.0
@@ -85,8 +85,7 @@ def offline_run(run: Run, folder: Path) -> dict:
     job = folder / "offline.json"
     job.write_text(json.dumps({"config": run.config, "seed": run.seed}, indent=1))
     log = folder / "run.log"
-    code = run_command([sys.executable, "-m", "rig.campaign.offline", str(folder)],
-                       run.timeout_s, log)
+    code = run_command(module_command("rig.campaign.offline", str(folder)), run.timeout_s, log)
     if code != 0:
         raise RunError(f"offline run exited with {code}: {_last_lines(log)}")
     return _read_json(folder / "figures.json")
@@ -142,8 +141,8 @@ def bench_run(run: Run, folder: Path) -> dict:
     config_path = folder / "config.yaml"
     config_path.write_text(yaml.safe_dump(isolate_ports(run.config), sort_keys=False))
     out, log = folder / "out", folder / "run.log"
-    code = run_command([sys.executable, "-m", "rig", "run", str(config_path), "--out", str(out),
-                        "--no-live"], run.timeout_s, log)
+    code = run_command(rig_command("run", str(config_path), "--out", str(out), "--no-live"),
+                       run.timeout_s, log)
     if code not in REPORTED_EXITS:
         raise RunError(f"rig run exited with {code}: {_last_lines(log)}")
     return bench_figures(_read_json(out / "report.json"))

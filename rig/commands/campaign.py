@@ -34,14 +34,13 @@ def run(args) -> int:
     from rig.campaign.result import campaign_result
     from rig.campaign.spec import Campaign, load_campaign
     from rig.errors import UsageError
+    from rig.outfiles import output_folder
     from rig.progress import Stages, StepLog, stderr_console
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, not {args.workers}")
     campaign = load_campaign(args.file)
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out}: is a file; give a folder")
-    args.out.mkdir(parents=True, exist_ok=True)
+    output_folder(args.out)
     labels = [Campaign.label(s) for s in campaign.settings]
     total = len(campaign.runs)
     on_terminal = stderr_console().is_terminal
