@@ -69,8 +69,17 @@ def run(args) -> int:
 
 
 def _watch(source, tally, args) -> None:
-    """Read and show until the duration ends (or a signal); then stop and close the source."""
+    """Read and show until the duration ends or Ctrl-C / SIGTERM; then stop and close the
+    source. A signal is taken as a request, seen between reads (at most 0.25 s later), so
+    that no batch already read goes uncounted; it then ends the command as usual (130, 143)."""
+    import signal
+
+    from rig.errors import Terminated
     from rig.monitor.view import MonitorView, shown
+
+    asked: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, _frame: asked.append(signum))
+                for s in (signal.SIGINT, signal.SIGTERM)}
 
     with MonitorView(f"rig monitor {source.title}", source.columns) as view:
         def show(**extra) -> None:
@@ -83,13 +92,17 @@ def _watch(source, tally, args) -> None:
             view.show({k: shown(v) for k, v in values.items()}, source.rows(last))
 
         try:
-            while (left := args.duration - tally.elapsed_s) > 0:
+            while not asked and (left := args.duration - tally.elapsed_s) > 0:
                 items = source.read(min(0.25, left))
                 tally.add(items, source.latency_s(items))
                 show()
         finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
             tally.add(source.finish())
             show(stop="failed" if source.stop_error else source.stop_sent or "none")
+    if asked:
+        raise KeyboardInterrupt() if asked[0] == signal.SIGINT else Terminated()
 
 
 def _open(target, args):

@@ -67,12 +67,6 @@ def list_visa(backend: str) -> dict:
     return found
 
 
-def list_visa_resources(backend: str) -> tuple[list[str], str | None]:
-    """The resources pyvisa lists, and why it could not list them (None when it could)."""
-    found = list_visa(backend)
-    return found["resources"], found["error"]
-
-
 def run(args) -> int:
     serial_ports = list_serial_ports()
     found = list_visa(args.visa_backend)

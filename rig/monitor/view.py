@@ -16,13 +16,14 @@ class MonitorView(LiveTable):
         super().__init__(title, file=file)
         self.columns = columns
         self.rows: list[tuple] = []
+        self._logged: dict | None = None
 
     def show(self, values: dict, rows: list[tuple]) -> None:
         self.rows = rows
         self.update(values)
 
     def _log(self, values: dict) -> None:
-        if values != getattr(self, "_logged", None):
+        if values != self._logged:
             self._logged = values
             super()._log(values)
 
