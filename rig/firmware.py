@@ -56,6 +56,7 @@ class EmulatorSettings:
     emit: Callable[[dict], None]        # prints one JSON event line
     from_scenario: bool                 # plots of a scenario's radar (else random)
     clock_given: bool                   # the clock was set (scenario, --start-at, offset/drift)
+    frame_phase: float = 0.0            # 0..1 of frame_interval_s: where the frames fall
 
 
 #: The counters in which the families' decoders count the frames (records, blocks) they

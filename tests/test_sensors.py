@@ -17,6 +17,7 @@ from rig.geodesy import enu_from_polar, polar_from_enu
 from rig.interchange import read_interchange, sensor_transforms
 from rig.scenario import build_scenario, load_scenario, write_scenario_folder
 from rig.scenario.spec import ScenarioSpec
+from rig.emulation import RandomPlotSource
 from rig.emulation.scenario_source import ScenarioPlotSource, emulation_clock
 from rig.sensor_models import RadarModel, simulate_plots
 from rig.sensor_models.coverage import horizon_range_m, line_of_sight
@@ -299,6 +300,43 @@ def test_plot_source_in_chunks_and_a_new_scan_period():
     az = later["az_rad"][later["t_sensor"] > 41.0]
     phase = np.mod((t - source.model.scan_phase_s) / 2.5 - az / (2 * np.pi) + 0.5, 1.0) - 0.5
     assert np.percentile(np.abs(phase), 95) < 0.01     # noise and clutter aside
+
+
+def test_next_release_is_when_the_next_plot_leaves_the_sensor():
+    s = load_scenario(duration_s=40.0)
+    source = ScenarioPlotSource(s, "A1", speed=2.0, chunk_s=3.0)
+    t = 0.0
+    while np.isfinite(nxt := source.next_release_s()):
+        assert nxt >= t
+        assert not len(source.take_until(np.nextafter(nxt, -np.inf)))  # nothing before it
+        taken = source.take_until(nxt)
+        assert len(taken) >= 1                                          # and one at it
+        t = nxt
+    assert source.finished and t > 15.0
+
+
+def test_random_source_next_release_follows_the_rate():
+    source = RandomPlotSource(50.0)
+    assert source.next_release_s() == 0.0
+    assert len(source.take_until(0.1)) == 6                     # plots at 0, 0.02 ... 0.1
+    assert source.next_release_s() == pytest.approx(0.12)
+    assert not len(source.take_until(0.119))
+
+
+def test_pacer_phase_and_aim():
+    from rig.emulation.pacing import Pacer
+
+    pacer = Pacer(0.002, start_ns=1_000_000_000, phase=0.25)
+    assert pacer.next_ns == 1_000_000_000 + 2_500_000           # ticks at t0 + 0.5 ms + 2k ms
+    pacer.aim_at(1_000_000_000 + 9_000_000)                     # next plot at 9 ms
+    assert pacer.next_ns == 1_000_000_000 + 10_500_000
+    pacer.aim_at(1_000_000_000 + 4_000_000)                     # an earlier plot after all
+    assert pacer.next_ns == 1_000_000_000 + 4_500_000
+    assert pacer.due(1_000_000_000 + 4_600_000) and pacer.skipped_ticks == 0
+    pacer.aim_at(0)                                             # never a tick already taken
+    assert pacer.next_ns == 1_000_000_000 + 6_500_000
+    with pytest.raises(ValueError):
+        Pacer(0.002, phase=1.0)
 
 
 def test_emulation_clock_reads_scenario_time():

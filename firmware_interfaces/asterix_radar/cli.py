@@ -30,6 +30,7 @@ def run_emulator(run: EmulatorSettings, options) -> int:
     emulator = AsterixRadarEmulator(run.source, url=url, sac=options.sac, sic=options.sic,
                                     site_alt_m=options.site_alt, clock=clock,
                                     frame_interval_s=run.frame_interval_s,
+                                    frame_phase=run.frame_phase,
                                     faults=run.faults, on_event=emit)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: emulator.stop())

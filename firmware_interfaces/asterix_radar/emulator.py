@@ -1,8 +1,8 @@
 """Device side of the ASTERIX radar: an emulated plot extractor sending CAT048 over UDP.
 
 The emulator sends the plots of its plot source to one UDP address (``udp://HOST:PORT``, the
-host's listening socket), every ``frame_interval_s``, as CAT048 datagrams of at most
-``max_datagram_bytes``, paced by the monotonic clock. Like a real radar it needs no host to
+host's listening socket), at each ``frame_interval_s`` at which a plot is due, as CAT048
+datagrams of at most ``max_datagram_bytes``, paced by the monotonic clock. Like a real radar it needs no host to
 start it and keeps no state about receivers. Plots are stamped by the sensor's own clock
 (:class:`rig.emulation.SensorClock`), whose epoch is the UTC time of day at the start unless the
 clock says otherwise. Plots the wire cannot carry (beyond 474 km or 62 km height) are left out
@@ -16,11 +16,16 @@ from dataclasses import dataclass
 
 from rig.emulation import Pacer, PlotSource, SensorClock
 from rig.emulation.faults import FaultSchedule
+from rig.emulation.pacing import ns_after
 from rig.errors import TransportError
 from rig.transport.udp import UdpTransport
 
 from . import protocol as P
 from .codec import encode
+
+
+#: the longest wait between looks at the stop flag (a signal does not cut a sleep short)
+MAX_WAIT_S = 0.1
 
 
 @dataclass
@@ -41,7 +46,7 @@ class AsterixRadarEmulator:
                  sac: int = 0, sic: int = 1, site_alt_m: float = 0.0,
                  clock: SensorClock | None = None, frame_interval_s: float = 0.01,
                  max_datagram_bytes: int = P.MAX_DATAGRAM_BYTES,
-                 faults: FaultSchedule | None = None, on_event=None):
+                 faults: FaultSchedule | None = None, on_event=None, frame_phase: float = 0.0):
         self.source = source
         self.transport = UdpTransport(url)
         if self.transport.listen:
@@ -53,6 +58,7 @@ class AsterixRadarEmulator:
         self.sic = sic
         self.site_alt_m = site_alt_m
         self.frame_interval_s = frame_interval_s
+        self.frame_phase = frame_phase
         self.max_datagram_bytes = max_datagram_bytes
         self._clock_template = clock
         self.clock = clock or SensorClock()
@@ -79,15 +85,17 @@ class AsterixRadarEmulator:
             self.clock = SensorClock(epoch_s=utc_at_start % 86400.0)
         self._base_clock = self.clock
         end_ns = None if duration_s is None else start_ns + round(duration_s * 1e9)
-        pacer = Pacer(self.frame_interval_s, start_ns=start_ns)
+        pacer = Pacer(self.frame_interval_s, start_ns=start_ns, phase=self.frame_phase)
         while not self._stop:
             now = time.monotonic_ns()
             if end_ns is not None and now >= end_ns:
                 break
+            if not self.faults:         # nothing to send before the next plot is due
+                pacer.aim_at(ns_after(start_ns, self.source.next_release_s()))
             wait_s = pacer.remaining_s(now)
             if end_ns is not None:
                 wait_s = min(wait_s, (end_ns - now) * 1e-9)
-            time.sleep(wait_s)
+            time.sleep(min(wait_s, MAX_WAIT_S))
             now = time.monotonic_ns()
             if pacer.due(now):
                 self._send((now - start_ns) * 1e-9)

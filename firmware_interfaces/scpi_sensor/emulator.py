@@ -34,6 +34,10 @@ class _Client:
         self.discarding = False
 
 
+#: the longest wait between looks at the stop flag
+MAX_WAIT_S = 0.1
+
+
 class ScpiSensorEmulator:
     """One emulated SCPI radar sensor on a TCP port."""
 
@@ -125,8 +129,14 @@ class ScpiSensorEmulator:
                 break
             if self.faults:
                 self._apply_faults(self._true_s())
-            timeout = self.tick_s if end_ns is None else min(self.tick_s, (end_ns - now) * 1e-9)
-            for key, events in self._selector.select(timeout):
+            # plots are taken into the buffer when the host asks: with no fault to apply
+            # there is nothing to do between its requests
+            timeout = self.tick_s if self.faults else MAX_WAIT_S
+            if end_ns is not None:
+                timeout = min(timeout, (end_ns - now) * 1e-9)
+            ready = self._selector.select(timeout)
+            self.instrument.acquire(self._true_s())
+            for key, events in ready:
                 if key.data is None:
                     self._accept()
                     continue
@@ -135,7 +145,6 @@ class ScpiSensorEmulator:
                     self._read(client)
                 if events & selectors.EVENT_WRITE and client.sock.fileno() in self._clients:
                     self._write(client)
-            self.instrument.acquire(self._true_s())
         return self.instrument.stats
 
     def _accept(self) -> None:

@@ -24,6 +24,7 @@ def run_emulator(run: EmulatorSettings, options) -> int:
         raise UsageError("--link names a pty; a TCP line is reached at its URL")
     emulator = SerialSensorEmulator(
         run.source, port=run.port, clock=run.clock, frame_interval_s=run.frame_interval_s,
+        frame_phase=run.frame_phase,
         status_period_s=options.status_period, autostart=options.autostart,
         faults=run.faults, link=options.link, on_event=emit, bind=options.bind,
         rfc2217=options.rfc2217)

@@ -21,12 +21,17 @@ from pathlib import Path
 
 from rig.emulation import Pacer, PlotSource, SensorClock
 from rig.emulation.faults import FaultSchedule
+from rig.emulation.pacing import ns_after
 
 from . import protocol as P
 from .codec import SerialFrameDecoder, encode_frame, encode_plots
 from .device_port import open_device_port
 
 log = logging.getLogger(__name__)
+
+
+#: the longest wait between looks at the stop flag
+MAX_WAIT_S = 0.1
 
 
 @dataclass
@@ -53,7 +58,8 @@ class SerialSensorEmulator:
     URL, or ``"tcp:PORT"``: a TCP server on ``bind`` (loopback unless given; port 0 picks a
     free one), speaking RFC 2217 with ``rfc2217``; :attr:`device_path` is then the URL a host
     opens (``socket://HOST:PORT``, ``rfc2217://HOST:PORT``). ``frame_interval_s``: how often
-    pending plots are framed and sent.
+    pending plots are framed and sent (ticks at which no plot is due are slept through;
+    ``frame_phase``, 0 to 1, shifts the ticks by that fraction of the interval).
     ``status_period_s``: period of unsolicited STATUS messages (0 turns them off).
     ``faults``: a :class:`FaultSchedule` applied to what goes on the line; ``link``: a path
     kept as a symbolic link to the current pty (and announced as the device), so a host can
@@ -67,7 +73,7 @@ class SerialSensorEmulator:
                  tx_buffer_bytes: int = 262144, autostart: bool = False,
                  max_plots_per_frame: int = P.MAX_PLOTS_PER_FRAME,
                  faults: FaultSchedule | None = None, link: str | None = None, on_event=None,
-                 bind: str = "127.0.0.1", rfc2217: bool = False):
+                 bind: str = "127.0.0.1", rfc2217: bool = False, frame_phase: float = 0.0):
         if not 1 <= max_plots_per_frame <= P.MAX_PLOTS_PER_FRAME:
             raise ValueError(f"max_plots_per_frame must be 1..{P.MAX_PLOTS_PER_FRAME}")
         self.source = source
@@ -81,6 +87,7 @@ class SerialSensorEmulator:
         self.device_path = str(self.link) if self.link else self.port.path
         self.faults = faults or FaultSchedule([])
         self.frame_interval_s = frame_interval_s
+        self.frame_phase = frame_phase
         self.status_period_s = status_period_s
         self.tx_buffer_bytes = tx_buffer_bytes
         self.max_plots_per_frame = max_plots_per_frame
@@ -113,7 +120,7 @@ class SerialSensorEmulator:
         epoch_s = clock.epoch_s or (0.0 if synchronised else self._start_ns * 1e-9)
         self.clock = base_clock = SensorClock(clock.offset_s, clock.drift_ppm, epoch_s)
         end_ns = None if duration_s is None else self._start_ns + round(duration_s * 1e9)
-        frames = Pacer(self.frame_interval_s, start_ns=self._start_ns)
+        frames = Pacer(self.frame_interval_s, start_ns=self._start_ns, phase=self.frame_phase)
         status = Pacer(self.status_period_s, start_ns=self._start_ns) if self.status_period_s > 0 else None
         while not self._stop:
             now = time.monotonic_ns()
@@ -122,11 +129,14 @@ class SerialSensorEmulator:
             t_s = (now - self._start_ns) * 1e-9
             if self.faults:
                 self._apply_faults(t_s, base_clock)
+            else:                       # no frame to make before the next plot is due
+                frames.aim_at(ns_after(self._start_ns, self.source.next_release_s()))
             wait_s = frames.remaining_s(now)
             if status is not None:
                 wait_s = min(wait_s, status.remaining_s(now))
             if end_ns is not None:
                 wait_s = min(wait_s, (end_ns - now) * 1e-9)
+            wait_s = min(wait_s, MAX_WAIT_S)        # a signal does not cut a wait short
             if self.port is None:                   # unplugged by a fault
                 time.sleep(wait_s)
                 now = time.monotonic_ns()

@@ -34,6 +34,11 @@ def to_run_time(t_sensor: np.ndarray, shift_s: float, tod: bool) -> np.ndarray:
     return np.mod(t + DAY_S / 2, DAY_S) - DAY_S / 2 if tod else t
 
 
+#: successive multiples of it, modulo 1, spread evenly however many there are: the frame
+#: phases of a run's emulators, so that they do not all wake at once
+GOLDEN_FRACTION = 0.6180339887
+
+
 class SensorHandle:
     """One sensor: its config entry, radar model, index in the run, and its driver."""
 
@@ -64,7 +69,8 @@ class SensorHandle:
                        faults: list[dict] | None = None) -> None:
         """Start ``rig emulate`` for this sensor (call :meth:`open` once it is ready)."""
         args = ["emulate", "--family", self.family, "--scenario", str(scenario_file),
-                "--sensor", self.id, "--start-at", str(start_ns), "--duration", f"{duration_s:.6f}"]
+                "--sensor", self.id, "--start-at", str(start_ns), "--duration", f"{duration_s:.6f}",
+                "--frame-phase", f"{(self.index * GOLDEN_FRACTION) % 1.0:.4f}"]
         if faults:
             args += ["--faults", json.dumps(faults)]
         args += self.interface.emulator_args(self, scenario_file.parent, self.driver)

@@ -36,6 +36,10 @@ def add_parser(sub, argv: list[str] | None = None) -> None:
                    help="antenna rotation period (default 4 s)")
     p.add_argument("--frame-interval", type=float, default=0.002, metavar="S",
                    help="how often pending plots are framed and sent (default 0.002 s)")
+    p.add_argument("--frame-phase", type=float, default=0.0, metavar="F",
+                   help="shift the frames by F (0 to 1) of the frame interval, so that the "
+                        "emulators of one run (sharing --start-at) do not all wake at once "
+                        "(default 0)")
     p.add_argument("--clock-offset", type=float, default=0.0, metavar="S",
                    help="sensor clock offset from true time (default 0)")
     p.add_argument("--clock-drift", type=float, default=0.0, metavar="PPM",
@@ -157,6 +161,8 @@ def run(args) -> int:
     _positive("duration", args.duration, 1e7)              # seconds: about 115 days
     _positive("scan-period", args.scan_period, 3600)
     _positive("frame-interval", args.frame_interval, 60)
+    if not 0.0 <= args.frame_phase < 1.0:
+        raise UsageError(f"--frame-phase must be at least 0 and below 1, not {args.frame_phase}")
     family = get_interface(args.family)
     if not family.emulator_runner:
         raise UsageError(f"family {args.family} has no emulator")
@@ -164,6 +170,7 @@ def run(args) -> int:
     settings = EmulatorSettings(
         source=source, clock=clock, port=args.port, rate=args.rate, duration_s=args.duration,
         start_at_ns=args.start_at, frame_interval_s=args.frame_interval,
+        frame_phase=args.frame_phase,
         faults=fault_schedule(args), emit=_emit, from_scenario=args.scenario is not None,
         clock_given=(args.scenario is not None or args.start_at is not None
                      or bool(args.clock_offset or args.clock_drift)))

@@ -88,6 +88,14 @@ class ScenarioPlotSource:
             pending = np.concatenate(parts)
             self._pending = pending[np.argsort(pending["t_report_s"], kind="stable")]
 
+    def next_release_s(self) -> float:
+        """Host seconds at which the next plot leaves the sensor (``inf``: none will)."""
+        while not len(self._pending) and self._generated_until < self.scenario.duration_s:
+            self._generate(self._generated_until + self.chunk_s)
+        if not len(self._pending):
+            return float("inf")
+        return float(self._pending["t_report_s"][0]) / self.speed
+
     def take_until(self, t_s: float) -> np.ndarray:
         now = t_s * self.speed
         self._t_now = max(self._t_now, now)

@@ -17,11 +17,16 @@ class PlotSource(Protocol):
     emulation's epoch) not returned before, with ``t_sensor`` holding that **true** detection
     time; the emulator maps it to the sensor's clock. ``scan_period_s`` may be changed by the
     host (SET_SCAN_PERIOD) at any time.
+
+    :meth:`next_release_s` is the time (same seconds) at which the next plot will be due, or
+    ``inf`` when none will: an emulator sleeps until then instead of looking every frame.
     """
 
     scan_period_s: float
 
     def take_until(self, t_s: float) -> np.ndarray: ...
+
+    def next_release_s(self) -> float: ...
 
 
 class RandomPlotSource:
@@ -50,6 +55,9 @@ class RandomPlotSource:
         self._n_taken = 0
         self._scan_phase = 0.0        # antenna azimuth (turns) at _t_phase
         self._t_phase = 0.0
+
+    def next_release_s(self) -> float:
+        return self._n_taken / self.rate
 
     def take_until(self, t_s: float) -> np.ndarray:
         n_due = math.floor(t_s * self.rate) + 1 - self._n_taken
