@@ -52,7 +52,7 @@ def gate(const double[:, :, ::1] x, const double[:, :, :, ::1] P, const double[:
          const double[:, ::1] R_diag, const double[::1] var_clock,
          const double[:, :, ::1] M, const double[:, ::1] t_site, const double[::1] model,
          const double[::1] gate_d2, double model_gate_weight):
-    """Candidate (plot, track) pairs ``(plot, track, d², cost)``; ``gate_d2`` for 3- and
+    """Candidate (plot, track) pairs ``(plot, track, d², cost)``; ``gate_d2`` for 2-, 3- and
     4-vector plots (twin gate)."""
     cdef Py_ssize_t n = z.shape[0], m = rows.shape[0]
     cdef Py_ssize_t cap = 64 + 4 * n
@@ -118,7 +118,7 @@ cdef Py_ssize_t _gate(const double[:, :, ::1] x, const double[:, :, :, ::1] P,
                                 &t_site[s, 0], nu, S, zdot, &d2, &logdet)
                 if mz < 0:
                     continue
-                inside = d2 <= gate_d2[mz - 3]
+                inside = d2 <= gate_d2[mz - 2]
                 lmax = -INFINITY
                 for j in range(K):                   # each model's own prediction
                     lj[j] = -INFINITY
@@ -130,7 +130,7 @@ cdef Py_ssize_t _gate(const double[:, :, ::1] x, const double[:, :, :, ::1] P,
                     lj[j] = log(cbar[j]) - 0.5 * (d2j + logdetj)
                     if lj[j] > lmax:
                         lmax = lj[j]
-                    if cbar[j] >= model_gate_weight and d2j <= gate_d2[mz - 3]:
+                    if cbar[j] >= model_gate_weight and d2j <= gate_d2[mz - 2]:
                         inside = True
                 if not inside:
                     continue

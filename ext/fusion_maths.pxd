@@ -316,16 +316,35 @@ cdef inline double sum_log_diag(const double *L, int n) noexcept nogil:
 
 
 cdef inline int dims(const double *z) noexcept nogil:
-    """4 with a range rate, 3 without (twin dims)."""
+    """2 angle-only (no range), 3 without a range rate, 4 with one (twin dims)."""
+    if isnan(z[0]):
+        return 2
     return 3 if isnan(z[3]) else 4
+
+
+cdef inline const double *measured_R(const double *Rd, const double *z) noexcept nogil:
+    """The noise variances of the components the plot measures (twin measured): an
+    angle-only plot's start at the azimuth's."""
+    return Rd + 1 if isnan(z[0]) else Rd
 
 
 cdef inline int residual(const double *x, const double *M, const double *ts, const double *z,
                   double *nu, double *H, double *zdot) noexcept nogil:
-    """ν = z − h(x) (azimuth wrapped), H and ż at x; returns the measurement size m."""
+    """ν = z − h(x) (azimuth wrapped), H and ż at x of the components the plot measures
+    (twin residual); returns the measurement size m."""
     cdef double zh[MZ]
-    cdef int a
+    cdef int a, b
     cdef int m = dims(z)
+    if m == 2:                                      # angle-only: rows az, el of the polar h
+        measure(x, M, ts, 3, zh, H, zdot)
+        nu[0] = wrap_pi(z[1] - zh[1])
+        nu[1] = z[2] - zh[2]
+        for a in range(2):
+            for b in range(6):
+                H[a * 6 + b] = H[(a + 1) * 6 + b]
+            zdot[a] = zdot[a + 1]
+        zdot[2] = 0.0
+        return 2
     measure(x, M, ts, m, zh, H, zdot)
     for a in range(m):
         nu[a] = z[a] - zh[a]
@@ -345,6 +364,7 @@ cdef inline int innovation(const double *xc, const double *Pc, const double *z, 
     cdef double acc
     cdef int a, b, c
     cdef int m = residual(xc, M, ts, z, nu, H, zdot)
+    Rd = measured_R(Rd, z)
     for a in range(m):
         for b in range(6):
             acc = 0.0
@@ -383,6 +403,7 @@ cdef inline int ekf_update(double *x, double *P, const double *z, const double *
     cdef double acc, d2
     cdef int a, b, c
     cdef int m = residual(x, M, ts, z, nu, H, zdot)
+    Rd = measured_R(Rd, z)
     for a in range(6):                              # P Hᵀ
         for b in range(m):
             acc = 0.0

@@ -18,29 +18,38 @@ check_layout("plot_t", sizeof(plot_t), plot_offsets(), PLOT_DTYPE)
 __all__ = ("screen", "next_window", "prepare")
 
 
-def screen(cnp.ndarray plots, const double[:] clock, double oldest_s, double newest_s):
+def screen(cnp.ndarray plots, const double[:] clock, const unsigned char[:] ranged,
+           double oldest_s, double newest_s):
     """Per plot a reason code (0: use it) and the latest registered time of the plots kept
     (twin screen)."""
     if plots.dtype != PLOT_DTYPE:
         raise TypeError(f"plots must have dtype rig.records.PLOT_DTYPE, not {plots.dtype}")
     plots = np.ascontiguousarray(plots)
     cdef Py_ssize_t n = plots.shape[0], i, S = clock.shape[0]
+    if ranged.shape[0] != S:
+        raise ValueError("screen: ranged and clock differ in length")
     code_a = np.zeros(n, np.uint8)
     cdef unsigned char[::1] code = code_a
     cdef const plot_t *src = <const plot_t *>cnp.PyArray_DATA(plots)
     cdef double t, t_max = -INFINITY
+    cdef bint has_range
     with nogil:
         for i in range(n):
             if src[i].sensor_id >= S:
                 code[i] = 1
-            elif not (isfinite(src[i].t_sensor) and isfinite(src[i].range_m)
-                      and isfinite(src[i].az_rad) and isfinite(src[i].el_rad)) \
-                    or isinf(src[i].range_rate_mps):
+                continue
+            has_range = ranged[src[i].sensor_id] != 0
+            if not (isfinite(src[i].t_sensor) and isfinite(src[i].az_rad)
+                    and isfinite(src[i].el_rad)) \
+                    or (has_range and (not isfinite(src[i].range_m)
+                                       or isinf(src[i].range_rate_mps))):
                 code[i] = 2
-            elif src[i].range_m < 0:
+            elif has_range and src[i].range_m < 0:
                 code[i] = 3
             elif fabs(src[i].el_rad) > M_PI / 2:
                 code[i] = 4
+            elif src[i].az_rad < 0 or src[i].az_rad > 2 * M_PI:
+                code[i] = 7
             else:
                 t = src[i].t_sensor - clock[src[i].sensor_id]
                 if t < oldest_s:
@@ -93,9 +102,10 @@ def next_window(cnp.ndarray pending, const double[:] clock, double window_s,
 
 
 def prepare(cnp.ndarray plots, const double[:, ::1] bias, const double[:, ::1] bias_var,
-            const double[:, ::1] sensor_R_diag, const double[:, :, ::1] M,
-            const double[:, ::1] t_site, double coarse_gate_m):
-    """Registered plots of a PLOT_DTYPE array; ``sensor_R_diag (S,4)`` (twin prepare)."""
+            const double[:, ::1] sensor_R_diag, const unsigned char[:] ranged,
+            const double[:, :, ::1] M, const double[:, ::1] t_site, double coarse_gate_m):
+    """Registered plots of a PLOT_DTYPE array; ``sensor_R_diag (S,4)``, ``ranged (S,)``
+    (twin prepare)."""
     if plots.dtype != PLOT_DTYPE:
         raise TypeError(f"plots must have dtype rig.records.PLOT_DTYPE, not {plots.dtype}")
     plots = np.ascontiguousarray(plots)
@@ -130,6 +140,13 @@ def prepare(cnp.ndarray plots, const double[:, ::1] bias, const double[:, ::1] b
                 rd[i, a] = sensor_R_diag[k, a] + bias_var[k, a]
             rd[i, 3] = sensor_R_diag[k, 3]
             vc[i] = bias_var[k, 3]
+            if not ranged[k]:                       # angle-only: a bearing from the site
+                z[i, 0] = NAN
+                z[i, 3] = NAN
+                for a in range(3):
+                    p[i, a] = t_site[k, a]
+                rad[i] = INFINITY
+                continue
             loc[0] = r * cos(el) * sin(az)
             loc[1] = r * cos(el) * cos(az)
             loc[2] = r * sin(el)

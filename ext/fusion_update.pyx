@@ -145,7 +145,7 @@ def record_updates(st, const long long[::1] pair_plot, const long long[::1] pair
             if status[k] == CONFIRMED:
                 nis_sum = nis_sum + d2[p]
                 nis_count += 1
-                nis_dof += 3 if isnan(z[i, 3]) else 4
+                nis_dof += 2 if isnan(z[i, 0]) else (3 if isnan(z[i, 3]) else 4)
             n_updates[k] += 1
             score[k] = score[k] + ll[p] + log_gain[s, 0 if isnan(z[i, 3]) else 1]
             if t > t_last[k] or isnan(t_last[k]):          # fmax

@@ -27,9 +27,10 @@ def close(a, b, tol=1e-12):
     assert np.abs(a - b).max(initial=0.0) <= tol * scale, np.abs(a - b).max() / scale
 
 
-@pytest.fixture
-def case():
-    """Tracks with realistic IMM states and plots of them from three far-apart radars."""
+@pytest.fixture(params=["radars", "one passive"])
+def case(request):
+    """Tracks with realistic IMM states and plots of them from three far-apart sensors:
+    radars, or two radars and a passive (angle-only) sensor."""
     rng = np.random.default_rng(7)
     n_tracks, n_plots = 25, 40
     x = np.zeros((n_tracks, N_MODELS, 6))
@@ -61,11 +62,13 @@ def case():
         model=model_vector(FusionParams(), ORIGIN.alt_m),
         bias=rng.normal(0, [20, 1e-3, 1e-3, 0.1], (3, 4)),
         bias_var=np.abs(rng.normal(0, [10, 1e-4, 1e-4, 0.01], (3, 4))) ** 2,
-        R=np.array([[30.0 ** 2, 1.5e-3 ** 2, 2e-3 ** 2, 1.5 ** 2]] * 3))
+        R=np.array([[30.0 ** 2, 1.5e-3 ** 2, 2e-3 ** 2, 1.5 ** 2]] * 3),
+        ranged=np.array([1, 1, 0 if request.param == "one passive" else 1], np.uint8))
 
 
 def prepared(c, kernels):
-    return kernels.prepare(c["plots"], c["bias"], c["bias_var"], c["R"], c["M"], c["T"], 2000.0)
+    return kernels.prepare(c["plots"], c["bias"], c["bias_var"], c["R"], c["ranged"], c["M"],
+                           c["T"], 2000.0)
 
 
 def test_prepare_matches_reference(case):
@@ -82,7 +85,7 @@ def test_gate_matches_reference(case):
     rows = np.arange(len(mu), dtype=np.int64)
     args = (case["x"], case["P"], mu, case["t_trk"], rows, np.ascontiguousarray(xc[:, :3]),
             np.ascontiguousarray(xc[:, 3:]), sp, sv, z, t, s, p, rad, Rd, vc, case["M"],
-            case["T"], case["model"], np.array([1e6, 1e6]), 0.01)
+            case["T"], case["model"], np.array([1e6, 1e6, 1e6]), 0.01)
     got, want = compiled.gate(*args), reference.gate(*args)
     assert len(want[0]) >= len(case["plots"])      # every plot gates with its own track
     assert np.isnan(z[:, 3]).any() and np.isfinite(z[:, 3]).any()
@@ -93,7 +96,7 @@ def test_gate_matches_reference(case):
     # a real gate: pairs inside any probable model's gate join those of the mixture's
     pairs = {}
     for weight in (0.01, 1.0):                      # 1.0: no model is probable enough alone
-        real = args[:-2] + (np.array([16.27, 18.47]), weight)
+        real = args[:-2] + (np.array([13.82, 16.27, 18.47]), weight)
         got, want = compiled.gate(*real), reference.gate(*real)
         for a, b in zip(got, want):
             close(a, b, 1e-10)
@@ -145,7 +148,7 @@ def test_markov_rows_are_probabilities():
 def test_prepare_rejects_other_dtypes(case):
     with pytest.raises(TypeError):
         compiled.prepare(np.zeros(3, [("a", "f8")]), case["bias"], case["bias_var"], case["R"],
-                         case["M"], case["T"], 1.0)
+                         case["ranged"], case["M"], case["T"], 1.0)
     assert PLOT_DTYPE.itemsize == case["plots"].dtype.itemsize
 
 
@@ -202,20 +205,25 @@ def copy_store(st, kernels=None):
 
 
 def test_screen_matches_reference():
-    plots = empty_plots(9)
-    plots["t_sensor"] = [1.0, 2.0, 3.0, np.nan, 5.0, 6.0, 7.0, 0.2, 900.0]
-    plots["range_m"] = [1e5, 1e5, -1.0, 1e5, 1e5, 1e5, 1e5, 1e5, 1e5]
-    plots["el_rad"] = [0.1, 0.1, 0.1, 0.1, 2.0, 0.1, 0.1, 0.1, 0.1]
+    plots = empty_plots(12)
+    plots["t_sensor"] = [1.0, 2.0, 3.0, np.nan, 5.0, 6.0, 7.0, 0.2, 900.0, 4.0, 4.0, 4.0]
+    plots["range_m"] = [1e5, 1e5, -1.0, 1e5, 1e5, 1e5, 1e5, 1e5, 1e5, np.nan, np.nan, np.nan]
+    plots["az_rad"] = [0.0] * 9 + [1.0, 7.0, np.nan]
+    plots["el_rad"] = [0.1, 0.1, 0.1, 0.1, 2.0, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]
     plots["range_rate_mps"][5] = np.inf
-    plots["sensor_id"] = [0, 7, 0, 0, 0, 1, 2, 1, 1]
-    clock = np.array([0.1, -0.2, 0.05])
-    got, want = (k.screen(plots, clock, 0.5, 100.0) for k in (compiled, reference))
+    plots["sensor_id"] = [0, 7, 0, 0, 0, 1, 2, 1, 1, 3, 3, 3]
+    clock = np.array([0.1, -0.2, 0.05, 0.0])
+    ranged = np.array([1, 1, 1, 0], np.uint8)        # sensor 3 is passive: no range
+    got, want = (k.screen(plots, clock, ranged, 0.5, 100.0) for k in (compiled, reference))
     np.testing.assert_array_equal(got[0], want[0])
-    assert got[0].tolist() == [0, 1, 3, 2, 4, 2, 0, 5, 6]
+    assert got[0].tolist() == [0, 1, 3, 2, 4, 2, 0, 5, 6, 0, 7, 2]
     assert got[1] == want[1] == 7.0 - 0.05
-    assert compiled.screen(plots[:0], clock, 0.5, 100.0)[1] == -np.inf
+    # a radar's plot without a range is not a number; a passive sensor's is a bearing
+    plots["sensor_id"][9] = 0
+    assert compiled.screen(plots, clock, ranged, 0.5, 100.0)[0][9] == 2
+    assert compiled.screen(plots[:0], clock, ranged, 0.5, 100.0)[1] == -np.inf
     with pytest.raises(TypeError):
-        compiled.screen(np.zeros(2, [("t", "f8")]), clock, 0.0, 1.0)
+        compiled.screen(np.zeros(2, [("t", "f8")]), clock, ranged, 0.0, 1.0)
 
 
 def test_moments_matches_reference(case):

@@ -33,6 +33,7 @@ class Radar:
     clock_offset_s: float = 0.0
     clutter_per_scan: float = 0.0
     sigma_range_rate_mps: float | None = None     # None: the radar measures no range rate
+    passive: bool = False            # angle-only: its plots carry no range (NaN)
 
 
 @dataclass
@@ -89,7 +90,8 @@ class Scenario:
                            col("sigma_range_rate_mps"), pd=col("pd"),
                            range_max_m=col("range_max_m"),
                            clutter_per_scan=np.array([r.clutter_per_scan for r in self.radars],
-                                                     float))
+                                                     float),
+                           ranged=np.array([not r.passive for r in self.radars], np.uint8))
 
     def simulate(self) -> "Scenario":
         rng = np.random.default_rng(self.seed)
@@ -118,6 +120,8 @@ class Scenario:
                     np.mod(az[ok] + radar.az_bias_rad + rng.normal(0, radar.sigma_az_rad, n),
                            2 * np.pi),
                     el[ok] + rng.normal(0, radar.sigma_el_rad, n), rate], 1))
+                if radar.passive:
+                    rows[-1][:, 2] = np.nan
                 ids.append(np.full(n, k))
             n_clutter = rng.poisson(radar.clutter_per_scan * len(scans))
             if n_clutter:
@@ -126,6 +130,8 @@ class Scenario:
                     rng.uniform(0, self.duration_s, n_clutter) + radar.clock_offset_s,
                     np.full(n_clutter, s), rng.uniform(5e3, radar.range_max_m, n_clutter),
                     az, rng.uniform(0.0, 0.2, n_clutter), np.full(n_clutter, np.nan)], 1))
+                if radar.passive:
+                    rows[-1][:, 2] = np.nan
                 ids.append(np.full(n_clutter, -1))
         data = np.concatenate(rows)
         truth_id = np.concatenate(ids)

@@ -44,6 +44,7 @@ from rig.fusion.reference.prepare import SCREEN_REASONS
 from rig.fusion.registration import Registration
 from rig.fusion.sensor_table import SensorTable
 from rig.fusion.store import TrackStore
+from rig.fusion.triangulation import BearingPool
 from rig.geodesy import Geodetic
 from rig.records import PLOT_DTYPE, TRACK_DTYPE, TRACK_STATUS_TENTATIVE, empty_tracks
 
@@ -136,7 +137,10 @@ class FusionEngine:
                             sensors.sigma_range_rate_mps, self.params.sigma_range_rate_mps)
         self._R_diag = np.ascontiguousarray(np.c_[sensors.R_diag, sigma_rr ** 2])
         g = self.params.gate_d2
-        self._gate_d2 = np.array([g, chi2.ppf(chi2.cdf(g, 3), 4)])
+        self._gate_d2 = np.array([chi2.ppf(chi2.cdf(g, 3), 2), g, chi2.ppf(chi2.cdf(g, 3), 4)])
+        self._ranged = sensors.ranged
+        self._passive = int(sum(1 << i for i in np.flatnonzero(sensors.ranged == 0)))
+        self.bearings = BearingPool(sensors, self.params)
         self.manager = TrackManager(self.store, sensors, self.params, self.k, self.model,
                                     self.counters)
         self._pending = np.zeros(0, PLOT_DTYPE)
@@ -165,7 +169,7 @@ class FusionEngine:
             p = self.params
             newest = (self._latest_s + p.max_time_jump_s if math.isfinite(self._latest_s)
                       else math.inf)
-            code, t_max = self.k.screen(plots, self.reg.b[:, 3],
+            code, t_max = self.k.screen(plots, self.reg.b[:, 3], self._ranged,
                                         self._horizon_s - p.oos_tolerance_s, newest)
             if code.any():
                 self._count_rejected(code)
@@ -285,12 +289,19 @@ class FusionEngine:
                 plots = plots.copy()
                 plots["range_rate_mps"] = np.nan
             w = Prepared(*self.k.prepare(plots, self.reg.b, self._reg_var(), self._R_diag,
-                                         self.sensors.M, self.sensors.t, p.coarse_gate_m))
+                                         self._ranged, self.sensors.M, self.sensors.t,
+                                         p.coarse_gate_m))
             used = self._associate(st.alive(), np.arange(len(w.z)), w)
             new = np.ones(len(w.z), bool)
             new[used] = False
             if new.any():
-                self._initiate_window(np.flatnonzero(new), w)
+                idx = np.flatnonzero(new)
+                bearing = np.isnan(w.z[idx, 0])
+                if bearing.any():
+                    self._triangulate(idx[bearing], w)
+                    idx = idx[~bearing]
+                if len(idx):
+                    self._initiate_window(idx, w)
             self.counters.plots_used += len(w.z)
         self.manager.maybe_manage(end_s)
 
@@ -339,6 +350,27 @@ class FusionEngine:
             keep[np.isin(rest, used)] = False
             idx = rest[keep]
 
+    def _triangulate(self, idx, w: "Prepared") -> None:
+        """Bearings no track took: crossed with other passive sensors' waiting bearings
+        (:mod:`rig.fusion.triangulation`); each crossing starts a tentative track."""
+        crossed = self.bearings.cross(w.z[idx], w.t[idx], w.s[idx], w.R_diag[idx])
+        if crossed is not None:
+            z, t, s, R_diag, pc = crossed
+            self.manager.initiate(z, t, s, pc, R_diag, self.reg.b)
+
+    def _hold_passive_only(self, rows) -> int:
+        """Back to tentative: the tracks of ``rows`` just confirmed although only passive
+        sensors, fewer than ``passive_confirm_sensors``, updated them (ghosts of crossing
+        bearings look alike to two sensors); returns how many."""
+        st = self.store
+        rows = np.unique(rows)
+        rows = rows[st.status[rows] != TRACK_STATUS_TENTATIVE]
+        only_passive = (st.sensors[rows] & np.uint64(~self._passive & (2 ** 64 - 1))) == 0
+        rows = rows[only_passive]
+        hold = rows[np.bitwise_count(st.sensors[rows]) < self.params.passive_confirm_sensors]
+        st.status[hold] = TRACK_STATUS_TENTATIVE
+        return len(hold)
+
     def _reg_var(self) -> np.ndarray:
         """Variances of the registration estimates, added to each plot's R."""
         if self.params.registration_on:
@@ -366,11 +398,23 @@ class FusionEngine:
         c.nis_sum += nis_sum
         c.nis_count += nis_count
         c.nis_dof += nis_dof
+        if self._passive and promoted:
+            promoted -= self._hold_passive_only(chosen_k)
         c.tracks_confirmed += promoted
         if p.registration_on and t_now > -np.inf \
                 and not t_now - self._t_registered < p.register_every_s:
             self.reg.solve(t_now)
             self._t_registered = t_now
+
+    def _drop_passive_pairs(self, start: int, end: int) -> int:
+        """Keep, of pair rows ``start:end``, those of two ranging sensors (registration
+        estimates range, azimuth, elevation and clock from plots that measure position);
+        returns the new end."""
+        s, r = self._pairs[0][start:end], self._pairs[1][start:end]
+        keep = start + np.flatnonzero((self._ranged[s] != 0) & (self._ranged[r] != 0))
+        for a in self._pairs:
+            a[start:start + len(keep)] = a[keep]
+        return start + len(keep)
 
     def _take_pairs(self, chosen_p, chosen_k, z, t, s) -> None:
         """Append this window's plot pairs for registration to the buffer (grown when full)."""
@@ -380,6 +424,8 @@ class FusionEngine:
                                             self.reg.b, p.register_min_updates,
                                             p.register_max_dt_s, self._pairs, self._n_pairs)
             if end <= len(self._pairs[0]):
+                if self._passive:
+                    end = self._drop_passive_pairs(self._n_pairs, end)
                 self._n_pairs = end
                 return
             grown = pair_buffer(max(2 * len(self._pairs[0]), end))

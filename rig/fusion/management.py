@@ -59,12 +59,15 @@ def score_gain(sensors, params) -> np.ndarray:
     """Per sensor ``log(pd / β)`` for plots without and with range rate ``(S, 2)``: ``β`` is
     the sensor's clutter density in its measurement space, ``clutter_per_scan`` (at least
     ``clutter_floor_per_scan``) spread evenly over its coverage in range, azimuth and
-    elevation (per m·rad², and per m/s over ``range_rate_span_mps`` for range rate)."""
+    elevation (per m·rad², and per m/s over ``range_rate_span_mps`` for range rate; a passive
+    sensor's over azimuth and elevation, per rad², in the first column)."""
     pd = np.nan_to_num(np.asarray(sensors.pd, float), nan=params.pd_unknown)
     pd = np.clip(pd, 1e-3, 1.0)
     span_m = np.maximum(sensors.range_max_m - sensors.range_min_m, 1.0)
     span_m = np.where(np.isfinite(span_m), span_m, 1e6)
     clutter = np.maximum(np.nan_to_num(sensors.clutter_per_scan), params.clutter_floor_per_scan)
+    # a passive sensor's false bearings spread over azimuth and elevation only
+    span_m = np.where(np.asarray(sensors.ranged) != 0, span_m, 1.0)
     log_beta = np.log(clutter / (span_m * 2.0 * np.pi * sensors.el_max_rad))
     gain = np.log(pd) - log_beta
     return np.ascontiguousarray(np.column_stack([gain, gain + np.log(params.range_rate_span_mps)]))

@@ -90,6 +90,26 @@ class FusionParams(BaseModel):
                                             "plot within reach of an earlier unassigned plot "
                                             "at this speed waits for that plot's new track "
                                             "before it starts one of its own")
+    # --- passive (angle-only) sensors: rig.fusion.triangulation ------------------------------
+    triangulation_max_dt_s: float = Field(3.0, gt=0, description="a bearing no track took "
+                                          "waits this long to be crossed with another "
+                                          "passive sensor's")
+    triangulation_min_angle_deg: float = Field(5.0, gt=0, lt=90, description="two lines of "
+                                               "sight crossing at a shallower angle start "
+                                               "no track (the range along them is ill "
+                                               "determined)")
+    triangulation_gate_d2: float = Field(9.0, gt=0, description="two lines of sight cross "
+                                         "when their miss distance² is within this many "
+                                         "times its variance (angular noise at the ranges "
+                                         "plus the target's motion between the bearings)")
+    triangulation_speed_mps: float = Field(350.0, gt=0, description="target speed allowed "
+                                           "for between two crossed bearings")
+    passive_confirm_sensors: int = Field(3, ge=2, le=64, description="a track updated only "
+                                         "by passive sensors is confirmed only once this "
+                                         "many different sensors updated it: two lines of "
+                                         "sight cross at every pair of targets (ghosts); a "
+                                         "third through the same point, or a radar plot, "
+                                         "tells a target from a ghost")
     confirm_updates: int = Field(2, ge=2, le=1_000_000, description="fewest updates "
                                  "that confirm a tentative track")
     confirm_score: float = Field(18.0, description="a tentative track is confirmed once its "

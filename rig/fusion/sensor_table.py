@@ -23,7 +23,8 @@ class SensorTable:
     and the coverage (slant range in ``[range_min_m, range_max_m]``, elevation up to
     ``el_max_rad``) tell the engine where a sensor should have seen a track: a look without
     a plot there counts against the track's existence; ``clutter_per_scan`` is the sensor's
-    mean number of false plots a scan.
+    mean number of false plots a scan. ``ranged``: 1 for a sensor that measures range, 0 for
+    a passive (angle-only) one, whose plots are bearings (azimuth and elevation only).
     """
 
     names: tuple[str, ...]
@@ -41,6 +42,7 @@ class SensorTable:
     range_max_m: np.ndarray | None = None            # (n,), default unlimited
     el_max_rad: np.ndarray | None = None             # (n,), default π/2
     clutter_per_scan: np.ndarray | None = None       # (n,), default 0
+    ranged: np.ndarray | None = None                 # (n,) uint8, default 1 (a radar)
 
     #: Value of each optional column where it is not given.
     OPTIONAL = {"sigma_range_rate_mps": np.nan, "pd": np.nan, "range_min_m": 0.0,
@@ -48,13 +50,15 @@ class SensorTable:
 
     def __post_init__(self):
         n = len(self.names)
+        ranged = np.ones(n) if self.ranged is None else np.asarray(self.ranged)
+        object.__setattr__(self, "ranged", np.ascontiguousarray(ranged != 0, np.uint8))
         for name, default in self.OPTIONAL.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, np.full(n, default))
             else:
                 object.__setattr__(self, name, np.asarray(getattr(self, name), float))
         for name in ("partner", "sigma_range_m", "sigma_az_rad", "sigma_el_rad",
-                     "scan_period_s", *self.OPTIONAL):
+                     "scan_period_s", "ranged", *self.OPTIONAL):
             if getattr(self, name).shape != (n,):
                 raise ConfigError(f"sensor table: {name} must have one value per sensor")
         if self.M.shape != (n, 3, 3) or self.t.shape != (n, 3):
@@ -87,12 +91,13 @@ class SensorTable:
             names=tuple(r.id for r in radars), partner_names=partners,
             partner=np.array([partners.index(r.partner) for r in radars], dtype=np.int64),
             M=np.array([m for m, _ in transforms]), t=np.array([t for _, t in transforms]),
-            sigma_range_m=np.array([r.sigma_range_m for r in radars], float),
+            sigma_range_m=np.array([r.sigma_range_m or 0.0 for r in radars], float),
             sigma_az_rad=np.array([r.sigma_az_rad for r in radars], float),
             sigma_el_rad=np.array([r.sigma_el_rad for r in radars], float),
             scan_period_s=np.array([r.scan_period_s for r in radars], float),
             sigma_range_rate_mps=np.array([np.nan if r.sigma_range_rate_mps is None
                                            else r.sigma_range_rate_mps for r in radars], float),
+            ranged=np.array([getattr(r, "measures_range", True) for r in radars], np.uint8),
             **{name: np.array([getattr(r, name) for r in radars], float)
                for name in ("pd", "range_min_m", "range_max_m", "el_max_rad",
                             "clutter_per_scan")})
@@ -108,10 +113,12 @@ class SensorTable:
             partner_names=partner_names,
             partner=np.array([index[str(p)] for p in sensors["partner"]], dtype=np.int64),
             M=np.ascontiguousarray(M, float), t=np.ascontiguousarray(t, float),
-            sigma_range_m=sensors["sigma_range_m"].to_numpy(float),
+            sigma_range_m=sensors["sigma_range_m"].fillna(0.0).to_numpy(float),
             sigma_az_rad=sensors["sigma_az_rad"].to_numpy(float),
             sigma_el_rad=sensors["sigma_el_rad"].to_numpy(float),
             scan_period_s=sensors["scan_period_s"].to_numpy(float),
+            ranged=(sensors["kind"].astype(str) != "passive").to_numpy(np.uint8)
+            if "kind" in sensors else None,
             **{name: sensors[name].to_numpy(float) for name in cls.OPTIONAL
                if name in sensors},
         )

@@ -24,8 +24,8 @@ def moments(x, P, mu, n):
 def gate(x, P, mu, t_trk, rows, pos0, vel0, sig_pos, sig_vel, z, t_plot, sensor, p_plot,
          radius_plot, R_diag, var_clock, M, t_site, model, gate_d2, model_gate_weight):
     """Candidate (plot, track) pairs: ``(plot, track, d², cost)`` in plot-major order, ``d²``
-    against the IMM's moment-matched prediction. ``gate_d2 = (gate for 3-vector plots, gate
-    for 4-vector plots)``.
+    against the IMM's moment-matched prediction. ``gate_d2 = (gate for 2-vector (angle-only),
+    3-vector and 4-vector plots)``.
 
     A pair is inside the gate if the moment-matched prediction, or the prediction of any
     model whose predicted probability c̄_j is at least ``model_gate_weight``, puts the plot
@@ -49,7 +49,7 @@ def gate(x, P, mu, t_trk, rows, pos0, vel0, sig_pos, sig_vel, z, t_plot, sensor,
                 continue
             xp, Pp, cbar = imm_predict(x[k], P[k], mu[k], dt, model)
             xc, Pc = combine(xp, Pp, cbar)
-            g = gate_d2[dims(z[i]) - 3]
+            g = gate_d2[dims(z[i]) - 2]
             try:
                 nu, S, _ = innovation(xc, Pc, z[i], R_diag[i], var_clock[i], M[s], t_site[s])
                 d2, logdet, _ = chol_terms(S, nu)

@@ -72,8 +72,9 @@ def record_updates(st, pair_plot, pair_track, ok, d2, ll, z, t_plot, sensor, par
     """Bookkeeping after :func:`update` for the pairs with ``ok``: update counts, last update
     times (of the track, of each sensor with its plot as measured, of each partner), sensor
     and partner masks, and the track score: each update adds ``log N(ν; 0, S) + log_gain[s,
-    dims − 3]`` (``ll`` plus the sensor's ``log(pd / clutter density)`` for 3- and 4-vector
-    plots: the log likelihood ratio of target against clutter). A tentative track with at
+    0 or 1]`` (``ll`` plus the sensor's ``log(pd / clutter density)`` for plots without and
+    with a range rate; an angle-only plot takes column 0, which holds a passive sensor's
+    density in azimuth and elevation: the log likelihood ratio of target against clutter). A tentative track with at
     least ``confirm_updates`` updates and a score of ``confirm_score`` is confirmed.
     Returns ``(nis_sum, nis_count, nis_dof, confirmed, t_latest)``: d² of the tracks that
     were confirmed before this batch with their degrees of freedom, how many tracks this
@@ -84,7 +85,7 @@ def record_updates(st, pair_plot, pair_track, ok, d2, ll, z, t_plot, sensor, par
     c = partner[s]
     confirmed = st.status[k] == TRACK_STATUS_CONFIRMED
     three = np.isnan(z[p, 3])
-    nis_dof = int(np.where(three, 3, 4)[confirmed].sum())
+    nis_dof = int(np.where(np.isnan(z[p, 0]), 2, np.where(three, 3, 4))[confirmed].sum())
     np.add.at(st.n_updates, k, 1)
     np.add.at(st.score, k, ll[ok] + log_gain[s, np.where(three, 0, 1)])
     np.fmax.at(st.t_last, k, t)
