@@ -3,7 +3,9 @@
 A folder holds ``scenario.json``, ``sensors.csv``, ``truth.csv`` and ``plots.csv``; trackers
 write ``tracks.csv``. Sensor ids are strings. The emulation's ground truth (biases, clock
 offset and drift in ``sensors.csv``, ``truth_id`` in ``plots.csv``) is read only when asked
-for with ``with_truth=True``: a fuser never asks, so it cannot see it.
+for with ``with_truth=True``: a fuser never asks, so it cannot see it. A sensor's ``kind`` is
+``radar`` (the default when the column is absent) or ``passive``: an angle-only sensor, whose
+``sigma_range_m`` may be empty and whose plots have an empty ``range_m``.
 
 Problems with a file (missing, unreadable, a missing column, a value out of range in
 ``scenario.json`` or ``sensors.csv``) raise :class:`rig.errors.ConfigError` naming the file,
@@ -32,7 +34,10 @@ FRAMES = ("wgs84", "flat")
 SITE_COLUMNS = {"wgs84": ("lat_deg", "lon_deg", "alt_m"), "flat": ("east_m", "north_m", "up_m")}
 SENSOR_COLUMNS = ("sensor_id", "partner", "scan_period_s", "sigma_range_m", "sigma_az_rad",
                   "sigma_el_rad", "pd", "clutter_per_scan", "range_max_m")
-SENSOR_OPTIONAL = {"scan_phase_s": 0.0, "range_min_m": 0.0, "el_max_rad": math.pi / 2}
+SENSOR_OPTIONAL = {"scan_phase_s": 0.0, "range_min_m": 0.0, "el_max_rad": math.pi / 2,
+                   "kind": "radar"}
+#: Values of sensors.csv's ``kind``; a passive (angle-only) sensor may leave sigma_range_m empty.
+SENSOR_KINDS = ("radar", "passive")
 #: Ground-truth columns of sensors.csv that a fuser must never read.
 SENSOR_TRUTH_COLUMNS = ("range_bias_m", "az_bias_rad", "el_bias_rad", "clock_offset_s",
                         "clock_drift_ppm")
@@ -102,9 +107,13 @@ def _require_columns(df: pd.DataFrame, columns, path: Path) -> None:
 
 
 def _check_range(df: pd.DataFrame, column: str, lo: float, hi: float, path: Path,
-                 *, lo_open: bool = False) -> None:
+                 *, lo_open: bool = False, blank_ok=None) -> None:
+    """Every value of ``column`` a number within the bounds; rows where ``blank_ok`` is
+    True may instead be empty."""
     values = pd.to_numeric(df[column], errors="coerce").to_numpy(float)
     bad = ~np.isfinite(values) | (values > hi) | ((values <= lo) if lo_open else (values < lo))
+    if blank_ok is not None:
+        bad &= ~np.asarray(blank_ok, bool)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ConfigError(f"row {i + 2} has {df[column].iloc[i]!r}", file=str(path), key=column,
@@ -144,9 +153,10 @@ def read_scenario(folder: str | Path) -> ScenarioInfo:
 
 def read_sensors(folder: str | Path, frame: str, *, with_truth: bool = False) -> pd.DataFrame:
     """``sensors.csv`` as a DataFrame with string ``sensor_id`` and ``partner``; optional
-    columns filled with their defaults; ground-truth columns only ``with_truth``."""
+    columns filled with their defaults (``kind`` "radar"); ground-truth columns only
+    ``with_truth``. ``sigma_range_m`` is NaN for a passive sensor that leaves it empty."""
     path = Path(folder) / "sensors.csv"
-    df = _read_csv(path, dtype={"sensor_id": str, "partner": str})
+    df = _read_csv(path, dtype={"sensor_id": str, "partner": str, "kind": str})
     columns = SENSOR_COLUMNS + SITE_COLUMNS[frame]
     _require_columns(df, columns, path)
     for column, default in SENSOR_OPTIONAL.items():
@@ -173,8 +183,15 @@ def read_sensors(folder: str | Path, frame: str, *, with_truth: bool = False) ->
             _check_range(df, column, -1e7, 1e7, path)
     for column in ("scan_period_s", "range_max_m"):
         _check_range(df, column, 0, np.inf, path, lo_open=True)
-    for column in ("sigma_range_m", "sigma_az_rad", "sigma_el_rad", "clutter_per_scan",
-                   "range_min_m"):
+    bad_kind = ~df["kind"].isin(SENSOR_KINDS).to_numpy()
+    if bad_kind.any():
+        i = int(np.flatnonzero(bad_kind)[0])
+        raise ConfigError(f"row {i + 2} has {df['kind'].iloc[i]!r}", file=str(path), key="kind",
+                          expected="'radar' or 'passive'")
+    passive = (df["kind"] == "passive").to_numpy()
+    _check_range(df, "sigma_range_m", 0, np.inf, path,
+                 blank_ok=passive & df["sigma_range_m"].isna().to_numpy())
+    for column in ("sigma_az_rad", "sigma_el_rad", "clutter_per_scan", "range_min_m"):
         _check_range(df, column, 0, np.inf, path)
     _check_range(df, "pd", 0, 1, path)
     return df.reset_index(drop=True)

@@ -1,4 +1,7 @@
-"""A radar as its operator describes it: site, scan, noise, detection and coverage.
+"""A sensor as its operator describes it: site, scan, noise, detection and coverage.
+
+A sensor is a radar (``kind: radar``, the default) or a passive angle-only sensor
+(``kind: passive``, ESM- or IRST-like), which measures azimuth and elevation only.
 
 This is all a fuser may know of a sensor. What the radar gets wrong (its biases, clock errors
 and latency) is the emulation's ground truth and lives in :class:`rig.sensor_models.RadarSpec`,
@@ -12,7 +15,9 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_validator,
+                      model_validator)
+from pydantic_core import PydanticCustomError
 
 from rig.geodesy import Geodetic
 
@@ -44,16 +49,25 @@ class NominalRadar(BaseModel):
     local tangent plane with Gaussian noise; range rate when ``sigma_range_rate_mps`` is given.
     What the radar gets wrong (biases, clock, latency) is not here: it is the emulation's
     ground truth, :class:`rig.sensor_models.spec.RadarSpec`, which a fuser never sees.
+
+    A passive sensor (``kind: passive``) is described the same way and measures azimuth and
+    elevation only: its plots have NaN range and range rate, ``sigma_range_m`` may be left
+    out and ``sigma_range_rate_mps`` must be. ``range_max_m`` is its detection range (an
+    emitter further away is not detected), ``scan_period_s`` its revisit period (one report
+    per target per period, timed as the beam of a radar), ``clutter_per_scan`` its mean
+    number of false bearings per period (uniform in azimuth and in elevation up to
+    ``el_max_rad``); detection, coverage and line of sight are as for a radar.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(min_length=1)
     partner: str = Field(min_length=1)
+    kind: Literal["radar", "passive"] = "radar"
     site: SiteSpec
     scan_period_s: float = Field(gt=0.0)
     scan_phase_s: float = Field(0.0, ge=0.0)
-    sigma_range_m: float = Field(ge=0.0)
+    sigma_range_m: float | None = Field(None, ge=0.0, validate_default=True)
     sigma_az_rad: float = Field(ge=0.0)
     sigma_el_rad: float = Field(ge=0.0)
     sigma_range_rate_mps: float | None = Field(None, ge=0.0)
@@ -65,10 +79,26 @@ class NominalRadar(BaseModel):
     range_min_m: float = Field(0.0, ge=0.0)
     range_max_m: float = Field(gt=0.0)
     el_max_rad: float = Field(math.pi / 2, gt=0.0, le=math.pi / 2)
+
     @field_validator("id", "partner", mode="before")
     @classmethod
     def _text(cls, value):
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("sigma_range_m")
+    @classmethod
+    def _range_noise(cls, value, info: ValidationInfo):
+        if value is None and info.data.get("kind") == "radar":
+            raise PydanticCustomError("missing", "a radar (kind: radar) needs sigma_range_m")
+        return value
+
+    @field_validator("sigma_range_rate_mps")
+    @classmethod
+    def _no_passive_range_rate(cls, value, info: ValidationInfo):
+        if value is not None and info.data.get("kind") == "passive":
+            raise ValueError("a passive sensor measures no range rate: leave out "
+                             "sigma_range_rate_mps")
+        return value
 
     @model_validator(mode="after")
     def _ranges(self):
@@ -77,8 +107,13 @@ class NominalRadar(BaseModel):
         return self
 
     @property
+    def measures_range(self) -> bool:
+        """False for a passive (angle-only) sensor."""
+        return self.kind == "radar"
+
+    @property
     def measures_range_rate(self) -> bool:
-        return self.sigma_range_rate_mps is not None
+        return self.measures_range and self.sigma_range_rate_mps is not None
 
     @property
     def reference_range_m(self) -> float:

@@ -30,6 +30,13 @@ def add_parser(sub) -> None:
     p.add_argument("--biased", action="store_true",
                    help="give every sensor random range/azimuth/elevation biases, clock "
                         "offset and drift (drawn from the seed; written to sensors.csv)")
+    p.add_argument("--variant", default=None, metavar="NAME",
+                   help="add the sensors of the scenario's variant NAME (its 'variants:' "
+                        "key) after its own sensors, whose plots and errors stay as without "
+                        "it for the same seed. The built-in scenario has 'passive': one "
+                        "passive angle-only (ESM-like) sensor per partner (sensors.csv kind "
+                        "'passive' with an empty sigma_range_m, an empty range_m in "
+                        "plots.csv)")
     p.add_argument("--clock-errors", action="store_true",
                    help="give every sensor the random clock offset and drift of --biased, "
                         "without the biases")
@@ -55,10 +62,11 @@ def run(args) -> int:
         progress.stage("building the scenario")
         scenario = load_scenario(args.file, seed=args.seed, targets=args.targets,
                                  duration_s=args.duration, biased=args.biased,
-                                 clock_errors=args.clock_errors)
+                                 clock_errors=args.clock_errors, variant=args.variant)
         summary = write_scenario_folder(scenario, args.out, args.frame,
                                         truth_dt_s=args.truth_dt, progress=progress)
     summary["scenario"] = scenario.name
+    summary["variant"] = scenario.variant
     if args.json:
         print(json.dumps(summary), flush=True)
     else:

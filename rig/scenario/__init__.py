@@ -21,7 +21,7 @@ from .trajectories import Trajectories
 def load_scenario(source=None, **overrides) -> Scenario:
     """Load (``None``: the built-in default) and build a scenario; ``overrides`` as for
     :func:`build_scenario` (``seed``, ``targets``, ``duration_s``, ``biased``,
-    ``clock_errors``)."""
+    ``clock_errors``, ``variant``)."""
     return build_scenario(load_scenario_spec(source), **overrides)
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rig.errors import UsageError
+from rig.errors import ConfigError, UsageError
 from rig.geodesy import Geodetic
 from rig.sensor_models.biases import CLOCK_ERRORS, with_random_errors
 from rig.sensor_models.spec import RadarSpec
@@ -16,7 +16,7 @@ from rig.sensor_models.spec import RadarSpec
 from .level import LevelFrame
 from .random_targets import add_random_targets
 from .scripted import add_scripted_target
-from .spec import MAX_RANDOM_TARGETS, ScenarioSpec
+from .spec import MAX_RANDOM_TARGETS, VARIANTS, ScenarioSpec
 from .trajectories import TrajectoryBuilder, Trajectories
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ class Scenario:
     truth_dt_s: float
     sensors: tuple[RadarSpec, ...]
     trajectories: Trajectories
+    variant: str | None = None      # the variant built (its sensors are in ``sensors``)
 
     def sensor(self, sensor_id: str) -> RadarSpec:
         for spec in self.sensors:
@@ -57,15 +58,38 @@ class Scenario:
         return ScenarioInfo(frame, self.origin, self.duration_s)
 
 
+def variant_sensors(spec: ScenarioSpec, variant: str | None) -> tuple[RadarSpec, ...]:
+    """The sensors of ``spec`` with those of ``variant`` (None: none) after them."""
+    if variant is None:
+        return tuple(spec.sensors)
+    if variant not in VARIANTS:
+        raise UsageError(f"no variant {variant!r}: give one of {', '.join(VARIANTS)}")
+    if variant not in spec.variants:
+        raise UsageError(f"scenario {spec.name!r} has no variant {variant!r} (it has: "
+                         + (", ".join(spec.variants) or "none") + ")")
+    known = {s.id for s in spec.sensors}
+    extra = spec.variants[variant].sensors
+    for i, sensor in enumerate(extra):
+        if sensor.id in known:
+            raise ConfigError(f"sensor {sensor.id!r} is already in the scenario's sensors",
+                              key=f"variants.{variant}.sensors[{i}].id",
+                              expected="an id of its own")
+    return (*spec.sensors, *extra)
+
+
 def build_scenario(spec: ScenarioSpec, *, seed: int | None = None, targets: int | None = None,
                    duration_s: float | None = None, biased: bool = False,
-                   clock_errors: bool = False) -> Scenario:
+                   clock_errors: bool = False, variant: str | None = None) -> Scenario:
     """Build a scenario; ``seed``, ``targets`` (number of random targets) and ``duration_s``
     override the file. ``biased`` gives every sensor random range/azimuth/elevation biases,
     clock offset and drift (:mod:`rig.sensor_models.biases`), drawn from the seed;
-    ``clock_errors`` the same clock offsets and drifts without the biases."""
+    ``clock_errors`` the same clock offsets and drifts without the biases. ``variant``
+    appends that variant's sensors (``spec.variants``) after the scenario's own, which keep
+    their plots and errors: each sensor's plots are drawn from a stream of its own, and the
+    errors are drawn in sensor order."""
     if targets is not None and not 0 <= targets <= MAX_RANDOM_TARGETS:
         raise UsageError(f"{targets} random targets: give 0 to {MAX_RANDOM_TARGETS:,}")
+    sensors = variant_sensors(spec, variant)
     seed = spec.seed if seed is None else int(seed)
     duration = spec.duration_s if duration_s is None else float(duration_s)
     origin = spec.origin.geodetic()
@@ -79,10 +103,9 @@ def build_scenario(spec: ScenarioSpec, *, seed: int | None = None, targets: int 
         update={"count": int(targets)})
     add_random_targets(builder, random_spec, duration,
                        np.random.default_rng([seed, _TRUTH_STREAM]), free_ids)
-    sensors = tuple(spec.sensors)
     if biased or clock_errors:
         rng = np.random.default_rng([seed, _ERROR_STREAM])
         names = {} if biased else {"names": CLOCK_ERRORS}
         sensors = tuple(with_random_errors(s, rng, **names) for s in sensors)
     return Scenario(spec.name, origin, duration, seed, spec.truth_dt_s, sensors,
-                    builder.build())
+                    builder.build(), variant)

@@ -16,12 +16,13 @@ from .build import Scenario
 
 _MODEL_COLUMNS = ("scan_period_s", "scan_phase_s", "sigma_range_m", "sigma_az_rad",
                   "sigma_el_rad", "pd", "clutter_per_scan", "range_min_m", "range_max_m",
-                  "el_max_rad")
+                  "el_max_rad", "kind")
 
 
 def sensors_table(scenario: Scenario, frame: str = "wgs84") -> pd.DataFrame:
-    """``sensors.csv`` rows: site in the frame's terms, model parameters, and the
-    emulation's ground truth (biases, clock offset and drift)."""
+    """``sensors.csv`` rows: site in the frame's terms, model parameters (``kind``; an empty
+    ``sigma_range_m`` for a passive sensor without one), and the emulation's ground truth
+    (biases, clock offset and drift)."""
     rows = []
     for s in scenario.sensors:
         row = {"sensor_id": s.id, "partner": s.partner}
@@ -31,6 +32,8 @@ def sensors_table(scenario: Scenario, frame: str = "wgs84") -> pd.DataFrame:
             _, t = site_transform(s.site.geodetic(), scenario.origin)
             row.update(east_m=t[0], north_m=t[1], up_m=t[2])
         row.update({c: getattr(s, c) for c in _MODEL_COLUMNS})
+        if row["sigma_range_m"] is None:
+            row["sigma_range_m"] = np.nan
         row.update({c: getattr(s, c) for c in SENSOR_TRUTH_COLUMNS})
         rows.append(row)
     return pd.DataFrame(rows)

@@ -26,14 +26,26 @@ that name the file and the key. Example::
           - {t_s: 0, lat_deg: 52.3, lon_deg: 20.1, alt_m: 6000}
           - {t_s: 200, lat_deg: 51.8, lon_deg: 21.9, alt_m: 6000}
     random: {count: 50, crossings: 2, formations: 1}
+    variants:                       # optional extras, added only when asked for by name
+      passive:
+        sensors:
+          - {id: AP1, partner: A, kind: passive, site: {lat_deg: 51.9, lon_deg: 19.1},
+             scan_period_s: 2, sigma_az_rad: 0.0087, sigma_el_rad: 0.0175, pd: 0.8,
+             clutter_per_scan: 2, range_max_m: 300000}
 
 Positions are either ``east_m/north_m`` (level coordinates, :mod:`rig.scenario.level`) or
 ``lat_deg/lon_deg``; ``alt_m`` is the height. Headings are degrees clockwise from north.
+
+A *variant* (:data:`Variant`) is a named set of sensors a scenario may define under
+``variants:``; :func:`rig.scenario.build_scenario` (``rig scenario --variant NAME``) appends
+them to ``sensors:`` only when asked, so the scenario without them stays as it is. A file
+defines variants but does not choose one: a scenario written out as built (a bench run's
+resolved scenario) already lists the variant's sensors under ``sensors:``.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -45,6 +57,10 @@ Pair = tuple[float, float]
 
 #: the most random targets a scenario may ask for
 MAX_RANDOM_TARGETS = 100_000
+
+#: Names of scenario variants. ``passive``: one passive angle-only sensor per partner.
+Variant = Literal["passive"]
+VARIANTS: tuple[str, ...] = get_args(Variant)
 
 
 class _Strict(BaseModel):
@@ -170,6 +186,23 @@ class RandomTargetsSpec(_Strict):
         return self
 
 
+def _unique_ids(sensors) -> None:
+    ids = [s.id for s in sensors]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"sensor ids must be unique, got {ids}")
+
+
+class VariantSpec(_Strict):
+    """What a variant adds to its scenario: sensors, after the scenario's own."""
+
+    sensors: list[RadarSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self):
+        _unique_ids(self.sensors)
+        return self
+
+
 class ScenarioSpec(_Strict):
     """A whole scenario file."""
 
@@ -182,6 +215,7 @@ class ScenarioSpec(_Strict):
     sensors: list[RadarSpec] = Field(min_length=1)
     targets: list[TargetSpec] = []
     random: RandomTargetsSpec = RandomTargetsSpec()
+    variants: dict[Variant, VariantSpec] = {}
 
     @field_validator("spec", mode="before")
     @classmethod
@@ -190,9 +224,7 @@ class ScenarioSpec(_Strict):
 
     @model_validator(mode="after")
     def _unique(self):
-        ids = [s.id for s in self.sensors]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"sensor ids must be unique, got {ids}")
+        _unique_ids(self.sensors)
         tids = [t.id for t in self.targets if t.id is not None]
         if len(set(tids)) != len(tids):
             raise ValueError("target ids must be unique")

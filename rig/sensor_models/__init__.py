@@ -1,7 +1,9 @@
-"""Sensor models: what a radar at a WGS-84 site reports for a scenario's truth.
+"""Sensor models: what a radar (or a passive angle-only sensor) at a WGS-84 site reports for
+a scenario's truth.
 
-- :class:`RadarSpec` (and :class:`SiteSpec`): a radar's site and model parameters, validated.
-- :class:`RadarModel`: truth trajectories -> plots of one radar (``SIM_PLOT_DTYPE``).
+- :class:`RadarSpec` (and :class:`SiteSpec`): a sensor's site and model parameters, validated.
+- :class:`RadarModel`: truth trajectories -> plots of one sensor (``SIM_PLOT_DTYPE``; NaN
+  range and range rate from a passive sensor).
 - :func:`simulate_plots`: every sensor of a scenario, as the rows of ``plots.csv``.
 
 A radar's plots streamed in real time by an emulator come from

@@ -1,4 +1,4 @@
-"""Random systematic errors for a radar: biases, clock offset and drift (seeded)."""
+"""Random systematic errors for a sensor: biases, clock offset and drift (seeded)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ def with_random_errors(spec: RadarSpec, rng: np.random.Generator,
                        names=tuple(ERROR_RANGES)) -> RadarSpec:
     """A copy of ``spec`` with the errors ``names`` (default: every one of
     :data:`ERROR_RANGES`) drawn at random. Every error is drawn whichever are kept, so the
-    clock errors of a seed are the same with or without the biases."""
+    clock errors of a seed are the same with or without the biases; a passive sensor keeps
+    no range bias (it measures no range)."""
     update = {name: float(rng.choice([-1.0, 1.0]) * rng.uniform(lo, hi))
               for name, (lo, hi) in ERROR_RANGES.items()}
+    if not spec.measures_range:
+        names = [name for name in names if name != "range_bias_m"]
     return spec.model_copy(update={k: v for k, v in update.items() if k in names})

@@ -19,6 +19,11 @@
    stamped when the beam passes its azimuth.
 6. *Clock and transport*: ``t_sensor = t + offset + drift·1e-6·t``; reported at
    ``t + latency + U(0, jitter)``.
+
+A passive sensor (``kind: passive``) goes through the same steps (its revisit period timed as
+the beam, the same coverage, line of sight and detection) but measures azimuth and elevation
+only: range and range rate are NaN in its plots and in its false bearings (step 5, uniform in
+azimuth and elevation); no range noise or bias is drawn for it.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ SIM_PLOT_DTYPE = np.dtype([
     ("t_true_s", "f8"),          # true detection time, s since the scenario start
     ("t_sensor_s", "f8"),        # the sensor's clock at detection
     ("t_report_s", "f8"),        # true time the plot leaves the sensor (after latency)
-    ("range_m", "f8"),
+    ("range_m", "f8"),           # NaN from a passive sensor
     ("az_rad", "f8"),
     ("el_rad", "f8"),
     ("range_rate_mps", "f8"),    # NaN when not measured
@@ -51,7 +56,8 @@ _BATCH = 400_000
 
 
 class RadarModel:
-    """One radar of a scenario; ``frame`` is the measuring frame (``wgs84`` or ``flat``)."""
+    """One radar or passive sensor of a scenario; ``frame`` is the measuring frame
+    (``wgs84`` or ``flat``)."""
 
     def __init__(self, spec: RadarSpec, origin: Geodetic, *, frame: str = "wgs84"):
         if frame not in ("wgs84", "flat"):
@@ -133,7 +139,10 @@ class RadarModel:
         _, az, el = polar_from_enu(self.to_measuring(pos))
         out = np.zeros(n, SIM_PLOT_DTYPE)
         out["t_true_s"] = t
-        out["range_m"] = r + s.range_bias_m + rng.normal(0.0, s.sigma_range_m, n)
+        if s.measures_range:
+            out["range_m"] = r + s.range_bias_m + rng.normal(0.0, s.sigma_range_m, n)
+        else:
+            out["range_m"] = np.nan
         out["az_rad"] = np.mod(az + s.az_bias_rad + rng.normal(0.0, s.sigma_az_rad, n), 2 * np.pi)
         out["el_rad"] = el + s.el_bias_rad + rng.normal(0.0, s.sigma_el_rad, n)
         if s.measures_range_rate:
@@ -157,7 +166,8 @@ class RadarModel:
         t = phase + (scan + az / (2 * np.pi)) * period
         out = np.zeros(n, SIM_PLOT_DTYPE)
         out["t_true_s"] = t
-        out["range_m"] = rng.uniform(s.range_min_m, s.range_max_m, n)
+        out["range_m"] = (rng.uniform(s.range_min_m, s.range_max_m, n) if s.measures_range
+                          else np.nan)
         out["az_rad"] = az
         out["el_rad"] = rng.uniform(0.0, s.el_max_rad, n)
         out["range_rate_mps"] = (rng.uniform(-CLUTTER_RANGE_RATE_MPS, CLUTTER_RANGE_RATE_MPS, n)

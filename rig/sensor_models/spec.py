@@ -10,7 +10,7 @@ reads, and :meth:`RadarSpec.nominal` is what a fuser gets.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from rig.radar import NominalRadar, SiteSpec
 
@@ -19,7 +19,8 @@ class RadarSpec(NominalRadar):
     """A :class:`~rig.radar.NominalRadar` and what it gets wrong. Measurement: a constant bias
     on top of the noise. Clock: ``t_sensor = t_true + clock_offset_s +
     clock_drift_ppm·1e-6·t_true``. Transport: each plot is reported ``latency_s`` plus a
-    uniform ``[0, latency_jitter_s]`` after detection.
+    uniform ``[0, latency_jitter_s]`` after detection. A passive sensor measures no range, so
+    its ``range_bias_m`` must be 0.
     """
 
     range_bias_m: float = 0.0
@@ -29,6 +30,13 @@ class RadarSpec(NominalRadar):
     clock_drift_ppm: float = Field(0.0, ge=-1e5, le=1e5)
     latency_s: float = Field(0.0, ge=0.0)
     latency_jitter_s: float = Field(0.0, ge=0.0)
+
+    @field_validator("range_bias_m")
+    @classmethod
+    def _no_passive_range_bias(cls, value, info: ValidationInfo):
+        if value != 0.0 and info.data.get("kind") == "passive":
+            raise ValueError("a passive sensor measures no range: range_bias_m must be 0")
+        return value
 
     def nominal(self) -> NominalRadar:
         """The radar without its errors: all a fuser may know of it."""
