@@ -1,9 +1,12 @@
-"""Accuracy of a run: the published picture against the truth, and each partner alone.
+"""Accuracy of a run: the published picture against the truth, each partner alone, and the
+picture without each kind of input.
 
 The joint picture is the one the run published. For "what sharing gains", each partner's
 plots of the same run are fused again, alone, by a fresh engine with the same parameters,
 fed in the same arrival order and cut into the same pictures at the same ticks, and scored
-the same way. In bench and mixed modes nothing is known of the targets: the figures that need
+the same way. For "what each kind of sensor gives", the same is done with the radars' plots
+alone when the run had passive (angle-only) sensors: the joint picture is then "radars +
+passive". In bench and mixed modes nothing is known of the targets: the figures that need
 truth are reported as not measurable.
 """
 
@@ -18,11 +21,12 @@ from rig.scoring import score
 from .loop import LoopResult
 
 
-def partner_alone_pictures(result: LoopResult, engine_factory, partner_of_sensor: np.ndarray,
-                           partner: int, tick_times_s: np.ndarray, t0_ns: int) -> list:
-    """The pictures one partner's sensors alone would have given at the run's ticks."""
+def pictures_of(result: LoopResult, engine_factory, sensors_kept: np.ndarray,
+                tick_times_s: np.ndarray, t0_ns: int) -> list:
+    """The pictures the sensors ``sensors_kept`` (a bool per sensor) alone would have given
+    at the run's ticks."""
     engine: FusionEngine = engine_factory()
-    plots = result.plots[partner_of_sensor[result.plots["sensor_id"]] == partner]
+    plots = result.plots[sensors_kept[result.plots["sensor_id"]]]
     plots = plots[np.argsort(plots["t_arrival_ns"], kind="stable")]
     arrivals = plots["t_arrival_ns"]
     pictures, start = [], 0
@@ -50,9 +54,10 @@ def explained_with_partners(sc, tracks, partner_names) -> dict:
 
 def accuracy(result: LoopResult, truth, joint_tracks, *, engine_factory, partner_names,
              partner_of_sensor, t0_ns: int, cutoff_m: float, order: float,
-             warmup_s: float = 0.0) -> dict:
-    """Scores of the joint picture (``joint_tracks``, rows of tracks.csv) and of every
-    partner alone (from ``warmup_s`` on), and the OSPA curves."""
+             warmup_s: float = 0.0, ranged: np.ndarray | None = None) -> dict:
+    """Scores of the joint picture (``joint_tracks``, rows of tracks.csv), of every partner
+    alone and, when ``ranged`` (per sensor) marks passive sensors, of the radars alone (from
+    ``warmup_s`` on), and the OSPA curves."""
     end_s = result.elapsed_s
     truth = truth[truth["t"] <= end_s]
     if len(truth) == 0 or not len(result.tick_times_s):
@@ -64,8 +69,11 @@ def accuracy(result: LoopResult, truth, joint_tracks, *, engine_factory, partner
                 "joint": None, "curves": {}}
     tables = {"joint": joint_tracks}
     for p, name in enumerate(partner_names):
-        tables[f"partner {name} alone"] = pictures_table(partner_alone_pictures(
-            result, engine_factory, partner_of_sensor, p, result.tick_times_s, t0_ns))
+        tables[f"partner {name} alone"] = pictures_table(pictures_of(
+            result, engine_factory, partner_of_sensor == p, result.tick_times_s, t0_ns))
+    if ranged is not None and not np.all(ranged) and np.any(ranged):
+        tables["radars only"] = pictures_table(pictures_of(
+            result, engine_factory, np.asarray(ranged) != 0, result.tick_times_s, t0_ns))
     scores, curves = {}, {}
     for label, tracks in tables.items():
         sc = score(truth, tracks, cutoff_m=cutoff_m, order=order,
@@ -76,7 +84,7 @@ def accuracy(result: LoopResult, truth, joint_tracks, *, engine_factory, partner
     joint = scores.get("joint")
     if joint is not None:
         out["joint_explained"] = explained_with_partners(joint, joint_tracks, partner_names)
-    partners = [sc for label, sc in scores.items() if label != "joint"]
+    partners = [sc for label, sc in scores.items() if label.startswith("partner ")]
     if joint is not None and partners:
         best = min(sc.summary()["ospa_mean_m"] for sc in partners)
         out["joint_vs_best_partner_ospa_ratio"] = (joint.summary()["ospa_mean_m"] / best

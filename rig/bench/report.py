@@ -138,7 +138,7 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
             engine.origin, engine.sensors, engine.params),
             partner_names=partner_names, partner_of_sensor=engine.sensors.partner,
             t0_ns=t0_ns, cutoff_m=cfg.accuracy.cutoff_m, order=cfg.accuracy.order,
-            warmup_s=cfg.accuracy.warmup_s)
+            warmup_s=cfg.accuracy.warmup_s, ranged=engine.sensors.ranged)
         accuracy_json = acc["summary"]
         joint = acc["joint"]
         if joint is not None:
