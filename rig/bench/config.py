@@ -23,7 +23,7 @@ from rig.firmware import available as available_families
 from rig.fusion.params import FusionParams
 from rig.harness.limits import Limit, parse_limits
 from rig.scenario import Scenario, ScenarioSpec, build_scenario, load_scenario_spec
-from rig.scenario.spec import MAX_RANDOM_TARGETS
+from rig.scenario.spec import MAX_RANDOM_TARGETS, Variant
 from rig.scoring.defaults import MAX_CUTOFF_M, MAX_ORDER
 from rig.sensor_models.spec import RadarSpec, SiteSpec
 from rig.transport.serial_line import SerialLine
@@ -49,6 +49,9 @@ class ScenarioRef(_Strict):
     targets: int | None = Field(None, ge=0, le=MAX_RANDOM_TARGETS,
                                 description="number of random targets")
     biased: bool = Field(False, description="give every sensor random biases and clock errors")
+    variant: Variant | None = Field(None, description="add the scenario's variant of that name "
+                                    "(its sensors after its own; 'passive': one passive "
+                                    "angle-only sensor per partner)")
 
 
 class SensorEntry(BaseModel):
@@ -468,7 +471,8 @@ def load_bench_config(path: str | Path, *, duration_s: float | None = None) -> L
         spec = spec.model_copy(update={"origin": config.origin})
     duration = max(spec.duration_s, config.duration_s)
     scenario = build_scenario(spec, seed=config.scenario.seed, targets=config.scenario.targets,
-                              duration_s=duration, biased=config.scenario.biased)
+                              duration_s=duration, biased=config.scenario.biased,
+                              variant=config.scenario.variant)
     known = {s.id: s for s in scenario.sensors}
     missing = [doc.marks.locate(Problem(
         f"sensor {entry.id!r} is not in the scenario", str(path), f"sensors[{i}].id",
