@@ -79,6 +79,7 @@ BUILTIN: dict[str, str] = {
     "serial-sensor": "firmware_interfaces.serial_sensor:INTERFACE",
     "asterix-cat048": "firmware_interfaces.asterix_radar:INTERFACE",
     "scpi-sensor": "firmware_interfaces.scpi_sensor:INTERFACE",
+    "esm-sensor": "firmware_interfaces.esm_sensor:INTERFACE",
 }
 
 

@@ -53,7 +53,8 @@ def add_parser(sub, argv: list[str] | None = None) -> None:
                         "CAT048 over UDP, --port udp://HOST:PORT is where it sends (default "
                         "udp://127.0.0.1:8600). scpi-sensor: a SCPI instrument on a TCP port "
                         "(--port N, 0 picks a free one; default 5025), announced as a VISA "
-                        "resource string")
+                        "resource string. esm-sensor: bearings over UDP, --port udp://HOST:PORT "
+                        "(default udp://127.0.0.1:8640)")
     p.add_argument("--scenario", default=None, metavar="FILE|builtin",
                    help="stream what a radar of this scenario reports (a YAML scenario file, "
                         "or 'builtin' for the default two-partner scenario) instead of random "

@@ -13,6 +13,8 @@ from rig.firmware import BUILTIN, available, get_interface
 #: the partner feed: the fused picture as ASTERIX CAT062
 FEED = "cat062"
 DEFAULT_FAMILY = "serial-sensor"
+#: the family a URL means when several built-in families speak its transport
+DEFAULT_FOR_TRANSPORT = {"udp": "asterix-cat048"}
 SPY_PREFIX = "spy+"
 _NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 
@@ -71,11 +73,14 @@ def transport_of_url(url: str) -> str:
 
 
 def family_of_url(url: str) -> str:
-    """The family whose transport ``url`` names; a built-in family wins over plug-ins, and
-    several that speak it are a usage error (name one)."""
+    """The family whose transport ``url`` names; a built-in family wins over plug-ins (of
+    several built-ins, the one :data:`DEFAULT_FOR_TRANSPORT` names), and several that speak it
+    are otherwise a usage error (name one)."""
     kind = transport_of_url(url)
     speaking = [name for name in available() if _transport(name) == kind]
     builtin = [name for name in speaking if name in BUILTIN]
+    if len(builtin) > 1 and DEFAULT_FOR_TRANSPORT.get(kind) in builtin:
+        return DEFAULT_FOR_TRANSPORT[kind]
     found = builtin if len(builtin) == 1 else speaking
     if len(found) == 1:
         return found[0]
