@@ -7,7 +7,9 @@ documented byte by byte in ``rig/publish/cat062_format.py``. Edition 1.19 is the
 Wireshark 4.0 decodes by default.
 
 The encoder takes ``rig.records.TRACK_DTYPE`` rows plus what only the publisher knows (the
-WGS-84 position, the local rate of climb and the time of day, see ``rig/publish/cat062.py``).
+WGS-84 position, the local rate of climb, the accuracies along the local vertical and the time
+of day, see ``rig/publish/cat062.py``); the horizontal accuracies of I062/500 come from each
+track's covariance.
 The decoder walks every record against the full UAP (items rig does not use are skipped by
 their defined lengths) and writes TRACK_DTYPE rows and CAT062_INFO_DTYPE rows without the GIL;
 bad input is counted and skipped by the block walk it shares with the CAT048 decoder
@@ -17,7 +19,7 @@ pure-Python twin, held to it byte for byte by the tests.
 
 import numpy as np
 cimport numpy as cnp
-from libc.math cimport NAN, isnan, isfinite
+from libc.math cimport NAN, ceil, fabs, floor, isfinite, isnan, sqrt
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
@@ -39,6 +41,7 @@ cnp.import_array()
 
 cdef extern from "asterix062_uap.h" nogil:
     const asx_field cat062_uap[35]
+    const asx_field cat062_500_sub[8]
     int CAT062_N_FRN
 
 cdef enum:
@@ -69,6 +72,7 @@ cdef enum:
     ITEM_080 = 0x0200
     ITEM_015 = 0x0400
     ITEM_136 = 0x0800
+    ITEM_500 = 0x1000
 
 cdef double TOD_S = 1.0 / 128.0                  # I062/070
 cdef double LATLON_DEG = 180.0 / 33554432.0      # I062/105, 180/2^25 deg
@@ -79,6 +83,8 @@ cdef double ROCD_MPS = 6.25 * 0.3048 / 60.0      # I062/220, 6.25 ft/min
 cdef double FL_UNIT = 0.25                       # I062/136, 1/4 FL
 cdef double AGE290_S = 0.25                      # I062/290, 1/4 s
 cdef double SP_AGE_S = 1.0 / 128.0               # SP partner ages, 1/128 s
+cdef double SD_XY_M = 0.5                        # I062/500 APC and COV
+cdef double SD_V_MPS = 0.25                      # I062/500 ATV
 
 CATEGORY_NUMBER = CATEGORY
 EDITION = "1.19"
@@ -111,8 +117,8 @@ ctypedef struct encode_ctx:
 
 
 cdef int _encode_record(uint8_t *out, const track_t *tr, double lat, double lon, double alt,
-                        double rocd, double tod, const encode_ctx *ctx,
-                        Py_ssize_t *length) noexcept nogil:
+                        double rocd, double tod, double sd_alt, double sd_rocd,
+                        const encode_ctx *ctx, Py_ssize_t *length) noexcept nogil:
     """Write one record into out (MAX_RECORD octets); return 0 or the number of a bad field."""
     cdef uint8_t body[MAX_RECORD]
     cdef Py_ssize_t n = 0, n_sp
@@ -195,6 +201,10 @@ cdef int _encode_record(uint8_t *out, const track_t *tr, double lat, double lon,
         asx_st16(body + n, <uint32_t>(<int32_t>x) & 0xFFFF)
         n += 2
         frns |= 1 << 19
+    octets = _accuracies(body + n, tr.covariance, sd_alt, sd_rocd)
+    if octets:                                          # FRN 27: I062/500
+        n += octets
+        frns |= 1 << 26
     if last >= 0 and ctx.sources[last] != NO_SOURCE:    # FRN 28: I062/340, SID
         body[n] = 0x80
         asx_st16(body + n + 1, ctx.sources[last])
@@ -220,6 +230,60 @@ cdef int _encode_record(uint8_t *out, const track_t *tr, double lat, double lon,
     memcpy(out + octets, body, n)
     length[0] = octets + n
     return 0
+
+
+cdef inline double _sd_units(double sd, double lsb, double top) noexcept nogil:
+    """An accuracy (sd > 0) in units of ``lsb``, rounded up, saturating at ``top``."""
+    cdef double x = sd / lsb
+    return top if x >= top else ceil(x)
+
+
+cdef int _accuracies(uint8_t *p, const double *P, double sd_alt,
+                     double sd_rocd) noexcept nogil:
+    """I062/500 from the covariance ``P`` (6x6, row-major) and the vertical accuracies: APC and
+    COV, AGA, ATV, ARC, each when its variance or sd is positive. Returns its octets, 0 when no
+    subfield is known (then nothing is written that counts)."""
+    cdef uint8_t sub[12]
+    cdef uint8_t prim0 = 0, prim1 = 0
+    cdef int n = 0, head
+    cdef double c
+    if P[0] > 0 and P[7] > 0:                           # APC: sd east, sd north
+        asx_st16(sub, <uint32_t>_sd_units(sqrt(P[0]), SD_XY_M, 65535.0))
+        asx_st16(sub + 2, <uint32_t>_sd_units(sqrt(P[7]), SD_XY_M, 65535.0))
+        n = 4
+        prim0 |= 0x80
+        if isfinite(P[1]):                              # COV: sign(c) sqrt(|c|), toward 0
+            c = floor(sqrt(fabs(P[1])) / SD_XY_M)
+            if c > 32767.0:
+                c = 32767.0
+            if P[1] < 0:
+                c = -c
+            asx_st16(sub + n, <uint32_t>(<int32_t>c) & 0xFFFF)
+            n += 2
+            prim0 |= 0x40
+    if sd_alt > 0:                                      # AGA
+        sub[n] = <uint8_t>_sd_units(sd_alt, ALT_M, 255.0)
+        n += 1
+        prim0 |= 0x10
+    if P[21] > 0 and P[28] > 0:                         # ATV: sd v_east, sd v_north
+        sub[n] = <uint8_t>_sd_units(sqrt(P[21]), SD_V_MPS, 255.0)
+        sub[n + 1] = <uint8_t>_sd_units(sqrt(P[28]), SD_V_MPS, 255.0)
+        n += 2
+        prim0 |= 0x04
+    if sd_rocd > 0:                                     # ARC, in the second octet
+        sub[n] = <uint8_t>_sd_units(sd_rocd, ROCD_MPS, 255.0)
+        n += 1
+        prim1 = 0x80
+    if n == 0:
+        return 0
+    head = 1
+    p[0] = prim0
+    if prim1:
+        p[0] |= 1
+        p[1] = prim1
+        head = 2
+    memcpy(p + head, sub, n)
+    return head + n
 
 
 cdef Py_ssize_t _track_status(uint8_t *p, uint16_t status) noexcept nogil:
@@ -256,7 +320,7 @@ _FIELDS = {
 
 def encode(cnp.ndarray tracks, lat_deg, lon_deg, alt_m, rocd_mps, t_tod_s, *, int sac,
            int sic, int service_id=1, partner_sources=None, Py_ssize_t max_datagram_bytes=1472,
-           Py_ssize_t max_records_per_block=0):
+           Py_ssize_t max_records_per_block=0, sd_alt_m=None, sd_rocd_mps=None):
     """CAT062 datagrams (a list of ``bytes``) carrying ``tracks`` (TRACK_DTYPE), in order.
 
     ``lat_deg``, ``lon_deg``, ``alt_m`` (geometric altitude over the WGS-84 ellipsoid, NaN to
@@ -267,6 +331,11 @@ def encode(cnp.ndarray tracks, lat_deg, lon_deg, alt_m, rocd_mps, t_tod_s, *, in
     ``max_datagram_bytes`` octets in blocks of at most ``max_records_per_block`` records
     (0: as many as fit). A value the wire cannot carry raises :class:`EncodeError` naming the
     track and the field. ``track_id`` travels modulo 65536 (I062/040 has 16 bits).
+
+    I062/500 carries the accuracies: APC, COV and ATV from each track's ``covariance``, AGA
+    and ARC from ``sd_alt_m`` and ``sd_rocd_mps`` (standard deviations along the local
+    vertical, one per track; None or NaN leaves them out). Accuracies saturate at their fields'
+    maxima and never raise.
     """
     if tracks.dtype != TRACK_DTYPE:
         raise TypeError(f"tracks must have dtype rig.records.TRACK_DTYPE, not {tracks.dtype}")
@@ -279,12 +348,16 @@ def encode(cnp.ndarray tracks, lat_deg, lon_deg, alt_m, rocd_mps, t_tod_s, *, in
     cdef Py_ssize_t n = tracks.shape[0]
     tracks = np.ascontiguousarray(tracks)
     columns = [np.ascontiguousarray(np.broadcast_to(np.asarray(c, dtype=np.float64), (n,)))
-               for c in (lat_deg, lon_deg, alt_m, rocd_mps, t_tod_s)]
+               for c in (lat_deg, lon_deg, alt_m, rocd_mps, t_tod_s,
+                         np.nan if sd_alt_m is None else sd_alt_m,
+                         np.nan if sd_rocd_mps is None else sd_rocd_mps)]
     cdef const double[::1] lat = columns[0]
     cdef const double[::1] lon = columns[1]
     cdef const double[::1] alt = columns[2]
     cdef const double[::1] rocd = columns[3]
     cdef const double[::1] tod = columns[4]
+    cdef const double[::1] sd_alt = columns[5]
+    cdef const double[::1] sd_rocd = columns[6]
     cdef encode_ctx ctx
     ctx.sac = <uint8_t>sac
     ctx.sic = <uint8_t>sic
@@ -310,7 +383,7 @@ def encode(cnp.ndarray tracks, lat_deg, lon_deg, alt_m, rocd_mps, t_tod_s, *, in
         with nogil:
             for k in range(n):
                 bad = _encode_record(rec, &src[k], lat[k], lon[k], alt[k], rocd[k], tod[k],
-                                     &ctx, &rl)
+                                     sd_alt[k], sd_rocd[k], &ctx, &rl)
                 if bad:
                     bad_at = k
                     break
@@ -345,7 +418,8 @@ cdef class Cat062Decoder:
     ``partner_t_last`` (the rig SP field). ``up`` and ``v_up`` are NaN here: they follow from
     the WGS-84 position, the altitude and the rate of climb in ``info`` (CAT062_INFO_DTYPE)
     and the reference origin, which :func:`rig.publish.cat062.decode_tracks` applies.
-    ``n_updates`` is 0 and ``covariance`` NaN (CAT062 does not carry them here).
+    ``n_updates`` is 0 and ``covariance`` NaN: the accuracies of I062/500 go to ``info``
+    (:mod:`rig.fusion.track_input` builds a covariance from them).
     """
 
     cdef asx_tod_line tod_line
@@ -439,6 +513,8 @@ cdef class Cat062Decoder:
         it.present = ITEM_070
         it.lat_deg = it.lon_deg = it.alt_m = it.rocd_mps = it.psr_age_s = NAN
         it.flight_level = NAN
+        it.sd_x_m = it.sd_y_m = it.cov_xy_m2 = it.sd_alt_m = NAN
+        it.sd_vx_mps = it.sd_vy_mps = it.sd_rocd_mps = NAN
         if at[2] >= 0:
             it.service_id = r[at[2]]
             it.present |= ITEM_015
@@ -488,6 +564,9 @@ cdef class Cat062Decoder:
         if at[19] >= 0:                                 # I062/220
             it.rocd_mps = (<int16_t>asx_ld16(r + at[19])) * ROCD_MPS
             it.present |= ITEM_220
+        if at[26] >= 0:                                 # I062/500
+            _read_accuracies(r + at[26], it)
+            it.present |= ITEM_500
         if at[27] >= 0 and r[at[27]] & 0x80:            # I062/340 SID
             q = r + at[27]
             k = asx_primary_length(q)
@@ -511,6 +590,30 @@ cdef class Cat062Decoder:
             else:
                 self.sp_foreign += 1
         return True
+
+
+cdef void _read_accuracies(const uint8_t *q, cat062_info_t *it) noexcept nogil:
+    """APC, COV, AGA, ATV and ARC of the I062/500 at ``q`` (walked already, so every subfield
+    present is defined and within the record); the others are passed over."""
+    cdef Py_ssize_t prim = asx_primary_length(q), k = prim, slot
+    cdef double c
+    for slot in range(7 * prim):
+        if not (q[slot // 7] & (0x80 >> (slot % 7))):
+            continue
+        if slot == 0:                                   # APC
+            it.sd_x_m = asx_ld16(q + k) * SD_XY_M
+            it.sd_y_m = asx_ld16(q + k + 2) * SD_XY_M
+        elif slot == 1:                                 # COV = sign(c) sqrt(|c|)
+            c = (<int16_t>asx_ld16(q + k)) * SD_XY_M
+            it.cov_xy_m2 = c * fabs(c)
+        elif slot == 3:                                 # AGA
+            it.sd_alt_m = q[k] * ALT_M
+        elif slot == 5:                                 # ATV
+            it.sd_vx_mps = q[k] * SD_V_MPS
+            it.sd_vy_mps = q[k + 1] * SD_V_MPS
+        elif slot == 7:                                 # ARC
+            it.sd_rocd_mps = q[k] * ROCD_MPS
+        k += cat062_500_sub[slot].size
 
 
 cdef inline int _popcount16(uint32_t m) noexcept nogil:

@@ -27,6 +27,13 @@ ctypedef struct cat062_info_t:            # CAT062_INFO_DTYPE, one row per track
     double rocd_mps                       # I062/220 rate of climb/descent, NaN absent
     double psr_age_s                      # I062/290 PSR age, NaN absent
     double flight_level                   # I062/136, NaN absent
+    double sd_x_m                         # I062/500 APC: sd of X (east), m, NaN absent
+    double sd_y_m                         # I062/500 APC: sd of Y (north), m, NaN absent
+    double cov_xy_m2                      # I062/500 COV: XY covariance, m^2, NaN absent
+    double sd_alt_m                       # I062/500 AGA: sd of the geometric altitude, NaN absent
+    double sd_vx_mps                      # I062/500 ATV: sd of Vx, m/s, NaN absent
+    double sd_vy_mps                      # I062/500 ATV: sd of Vy, m/s, NaN absent
+    double sd_rocd_mps                    # I062/500 ARC: sd of the rate of climb, NaN absent
     uint32_t present                      # ITEM_062_* bits
     uint32_t status_bits                  # I062/080 first four octets, FX bits cleared
     uint8_t sac                           # I062/010 of the system that sent the track
@@ -60,6 +67,10 @@ cdef inline dict cat062_info_offsets():
         "lat_deg": <char *>&i.lat_deg - base, "lon_deg": <char *>&i.lon_deg - base,
         "alt_m": <char *>&i.alt_m - base, "rocd_mps": <char *>&i.rocd_mps - base,
         "psr_age_s": <char *>&i.psr_age_s - base, "flight_level": <char *>&i.flight_level - base,
+        "sd_x_m": <char *>&i.sd_x_m - base, "sd_y_m": <char *>&i.sd_y_m - base,
+        "cov_xy_m2": <char *>&i.cov_xy_m2 - base, "sd_alt_m": <char *>&i.sd_alt_m - base,
+        "sd_vx_mps": <char *>&i.sd_vx_mps - base, "sd_vy_mps": <char *>&i.sd_vy_mps - base,
+        "sd_rocd_mps": <char *>&i.sd_rocd_mps - base,
         "present": <char *>&i.present - base, "status_bits": <char *>&i.status_bits - base,
         "sac": <char *>&i.sac - base, "sic": <char *>&i.sic - base,
         "service_id": <char *>&i.service_id - base, "last_sac": <char *>&i.last_sac - base,

@@ -55,6 +55,7 @@ ITEM_062_070 = 0x0100     # time of track information
 ITEM_062_080 = 0x0200     # track status
 ITEM_062_015 = 0x0400     # service identification
 ITEM_062_136 = 0x0800     # measured flight level
+ITEM_062_500 = 0x1000     # estimated accuracies
 
 CAT062_INFO_DTYPE = np.dtype(
     [
@@ -64,6 +65,13 @@ CAT062_INFO_DTYPE = np.dtype(
         ("rocd_mps", "f8"),           # I062/220 rate of climb/descent, local vertical, NaN absent
         ("psr_age_s", "f8"),          # I062/290 PSR age, NaN absent
         ("flight_level", "f8"),       # I062/136, NaN absent
+        ("sd_x_m", "f8"),             # I062/500 APC: sd of X (east), m, NaN absent
+        ("sd_y_m", "f8"),             # I062/500 APC: sd of Y (north), m, NaN absent
+        ("cov_xy_m2", "f8"),          # I062/500 COV: XY covariance, m^2, NaN absent
+        ("sd_alt_m", "f8"),           # I062/500 AGA: sd of the geometric altitude, NaN absent
+        ("sd_vx_mps", "f8"),          # I062/500 ATV: sd of Vx, m/s, NaN absent
+        ("sd_vy_mps", "f8"),          # I062/500 ATV: sd of Vy, m/s, NaN absent
+        ("sd_rocd_mps", "f8"),        # I062/500 ARC: sd of the rate of climb, NaN absent
         ("present", "u4"),            # ITEM_062_* bits
         ("status_bits", "u4"),        # I062/080 first four octets as on the wire, FX bits cleared
         ("sac", "u1"),                # I062/010 of the system that sent the track

@@ -15,7 +15,8 @@ import pytest
 from firmware_interfaces.asterix_radar import geometry
 from firmware_interfaces.asterix_radar.codec import asterix048
 from firmware_interfaces.asterix_radar.reference import walk_record
-from rig.publish import Origin, geodetic_of_tracks
+from rig.geodesy import enu_rotation
+from rig.publish import Cat062Encoder, Origin, geodetic_of_tracks
 from rig.publish.codec import asterix062
 from rig.records import PLOT_FLAG_CLUTTER_MAP, PLOT_FLAG_SIMULATED
 from rig.records_asterix import (
@@ -224,3 +225,66 @@ def test_asterix_decoder_second_opinion():
         assert abs(r["I100"]["X"]["val"] - tr["east"]) <= 0.25 + 1e-9
         assert abs(r["I105"]["Lat"]["val"] - la) <= 90 / 2**25 + 1e-12
         assert abs(r["I105"]["Lon"]["val"] - lo) <= 90 / 2**25 + 1e-12
+
+
+def random_covariances(rng, n):
+    """Covariances with position sd 0.1 m to 50 km, velocity sd 0.05 to 100 m/s (some beyond
+    I062/500's fields) and random correlations; every fifth all zero (no accuracy known)."""
+    sd = np.concatenate([np.exp(rng.uniform(np.log(0.1), np.log(5e4), (n, 3))),
+                         np.exp(rng.uniform(np.log(0.05), np.log(100.0), (n, 3)))], axis=1)
+    a = rng.normal(size=(n, 6, 6))
+    corr = a @ np.swapaxes(a, 1, 2) + 6 * np.eye(6)
+    d = 1 / np.sqrt(np.diagonal(corr, axis1=1, axis2=2))
+    corr *= d[:, :, None] * d[:, None, :]
+    P = corr * sd[:, :, None] * sd[:, None, :]
+    P[::5] = 0.0
+    return P
+
+
+@needs_tshark
+def test_cat062_accuracies_decoded_by_tshark_as_intended(tmp_path):
+    """I062/500 from each track's covariance: sds rounded up, the XY covariance as
+    sign(c) sqrt(|c|) rounded towards zero, values beyond a field at its maximum; AGA and ARC
+    along the local vertical at the track."""
+    rng = np.random.default_rng(500)
+    n = 200
+    tracks = random_tracks(rng, n)
+    tracks["covariance"] = random_covariances(rng, n)
+    datagrams = Cat062Encoder(ORIGIN, 3, 9).encode(tracks, 50_000.0)
+    port = free_udp_port()
+    with Capture(port, tmp_path, len(datagrams)) as capture:
+        send_datagrams(port, datagrams)
+        packets = capture.packets()
+    records = check_structure(packets, datagrams, 62)
+    assert len(records) == n
+    lat, lon, _, _ = geodetic_of_tracks(tracks, ORIGIN)
+    # the local vertical at each track in the origin's ENU axes
+    up_ecef = np.stack([np.cos(np.radians(lat)) * np.cos(np.radians(lon)),
+                        np.cos(np.radians(lat)) * np.sin(np.radians(lon)),
+                        np.sin(np.radians(lat))], -1)
+    u = up_ecef @ enu_rotation(ORIGIN.lat_deg, ORIGIN.lon_deg).T
+
+    def up_rounded(sd, lsb, top):
+        return min(math.ceil(sd / lsb), top) * lsb
+
+    saturated = 0
+    for f, tr, ui in zip(records, tracks, u):
+        P = tr["covariance"]
+        if not P.any():
+            assert "asterix.062_500" not in f
+            continue
+        assert num(f, "asterix.062_500_APC_X") == up_rounded(math.sqrt(P[0, 0]), 0.5, 65535)
+        assert num(f, "asterix.062_500_APC_Y") == up_rounded(math.sqrt(P[1, 1]), 0.5, 65535)
+        c = min(math.floor(math.sqrt(abs(P[0, 1])) / 0.5), 32767) * 0.5
+        assert num(f, "asterix.062_500_COV_VALUE") == math.copysign(c, P[0, 1])
+        sd_alt_ft = math.sqrt(ui @ P[:3, :3] @ ui) / FT
+        assert num(f, "asterix.062_500_AGA_VALUE") == up_rounded(sd_alt_ft, 6.25, 255)
+        assert num(f, "asterix.062_500_ATV_X") == up_rounded(math.sqrt(P[3, 3]), 0.25, 255)
+        assert num(f, "asterix.062_500_ATV_Y") == up_rounded(math.sqrt(P[4, 4]), 0.25, 255)
+        sd_rocd_fpm = math.sqrt(ui @ P[3:, 3:] @ ui) / FT * 60
+        assert abs(num(f, "asterix.062_500_ARC_VALUE")
+                   - up_rounded(sd_rocd_fpm, 6.25, 255)) <= 1e-9
+        for absent in ("APW", "ABA", "AA"):
+            assert f"asterix.062_500_{absent}" not in f
+        saturated += num(f, "asterix.062_500_APC_X") == 32767.5
+    assert saturated > 0          # the maxima were exercised

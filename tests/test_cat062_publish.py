@@ -17,10 +17,12 @@ from rig._ext import asterix062 as compiled_062
 from rig._ext import hdlc_framing as compiled_hdlc
 from rig.errors import EncodeError, TransportError
 from rig.publish import Cat062Publisher, Feeds, Origin, decode_tracks, geodetic_of_tracks
+from rig.publish.cat062 import vertical_accuracies
 from rig.publish import cat062_format as F
 from rig.publish import cat062_reference, hdlc_reference
 from rig.publish.codec import HdlcDecoder, asterix062
 from rig.records import TRACK_DTYPE, empty_tracks
+from rig.records_asterix import ITEM_062_500
 from rig.transport import UdpTransport, open_transport
 from rig.twins import is_twin, pure_python
 
@@ -469,3 +471,223 @@ def test_feeds_send_one_encoding_to_every_feed_and_go_on_past_a_failed_one():
     assert links["A"].datagrams_sent == links["B"].datagrams_sent == len(tapped)
     feeds.close()
     assert bad.closed
+
+
+# --- I062/500 estimated accuracies ------------------------------------------------------------
+def _one_track(P):
+    tracks = empty_tracks(1)
+    tracks["covariance"][0] = P
+    return tracks
+
+
+def _item_500(record: bytes) -> bytes:
+    """The I062/500 of a one-record datagram encoded from an empty track (FRNs 1-7, 12, 13,
+    27): after the 4-octet FSPEC and the 27 octets of 010 015 070 105 100 185 040 080."""
+    fspec = record[3:7]
+    assert fspec == bytes([0xBF, 0x0D, 0x01, 0x04]), fspec.hex()     # FRN 27: bit 0x04 of octet 4
+    return record[3 + 4 + 2 + 1 + 3 + 8 + 6 + 4 + 2 + 1:]
+
+
+def test_accuracies_on_the_wire_and_back(cat062):
+    """APC, COV, AGA, ATV and ARC as the specification lays them out: sds rounded up to their
+    unit, the XY covariance as sign(c) sqrt(|c|) rounded towards zero."""
+    P = np.diag([100.0**2, 30.2**2, 40.0**2, 5.1**2, 0.3**2, 1.0])
+    P[0, 1] = P[1, 0] = -2000.0                        # sqrt = 44.72 m: 89 units of 0.5 m
+    (d,) = cat062.encode(_one_track(P), 0.0, 0.0, np.nan, np.nan, 0.0, sac=0, sic=0,
+                         sd_alt_m=[30.0], sd_rocd_mps=[2.0])
+    item = _item_500(d)
+    assert item[:2] == bytes([0x80 | 0x40 | 0x10 | 0x04 | 0x01, 0x80])
+    assert item[2:6] == (200).to_bytes(2, "big") + (61).to_bytes(2, "big")    # 100 m, 30.2 m
+    assert item[6:8] == (-89).to_bytes(2, "big", signed=True)
+    assert item[8] == 16                                # 30 m = 15.75 units of 6.25 ft
+    assert item[9:11] == bytes([21, 2])                 # 5.1 m/s, 0.3 m/s in 0.25 m/s
+    assert item[11] == 63                               # 2 m/s = 62.99 units of 6.25 ft/min
+    assert len(item) == 12
+    tracks, info = cat062.Cat062Decoder().feed(d)
+    row = info[0]
+    assert row["present"] & ITEM_062_500
+    assert (row["sd_x_m"], row["sd_y_m"]) == (100.0, 30.5)
+    assert row["cov_xy_m2"] == -(44.5**2)
+    assert row["sd_alt_m"] == 16 * (6.25 * 0.3048)
+    assert (row["sd_vx_mps"], row["sd_vy_mps"]) == (5.25, 0.5)
+    assert row["sd_rocd_mps"] == pytest.approx(63 * 6.25 * 0.3048 / 60, rel=1e-15)
+    assert np.isnan(tracks["covariance"]).all()        # the covariance is track input's job
+
+
+def test_accuracies_saturate_at_the_field_maxima(cat062):
+    P = np.diag([1e12, 4e10, 1.0, 1e6, np.inf, 1.0])
+    P[0, 1] = P[1, 0] = 3e9
+    (d,) = cat062.encode(_one_track(P), 0.0, 0.0, np.nan, np.nan, 0.0, sac=0, sic=0,
+                         sd_alt_m=[1e5], sd_rocd_mps=[np.inf])
+    item = _item_500(d)
+    assert item == bytes([0xD5, 0x80, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+    P[0, 1] = P[1, 0] = -3e9
+    (d,) = cat062.encode(_one_track(P), 0.0, 0.0, np.nan, np.nan, 0.0, sac=0, sic=0)
+    item = _item_500(d)
+    assert item == bytes([0xC4, 0xFF, 0xFF, 0xFF, 0xFF, 0x80, 0x01, 0xFF, 0xFF])  # -32767
+
+
+@pytest.mark.parametrize("P", [np.zeros((6, 6)), np.full((6, 6), np.nan),
+                               -np.eye(6), np.diag([1.0, 0.0, 1.0, 0.0, 1.0, 1.0])])
+def test_no_accuracy_known_sends_no_I062_500(cat062, P):
+    """A covariance of zeros (never set), NaN or without positive variances: no I062/500,
+    and the record is what it was before accuracies were sent (a 2-octet FSPEC)."""
+    (d,) = cat062.encode(_one_track(P), 0.0, 0.0, np.nan, np.nan, 0.0, sac=0, sic=0,
+                         sd_alt_m=[np.nan], sd_rocd_mps=[0.0])
+    assert d[3:5] == bytes([0xBF, 0x0C]) and len(d) == 3 + 2 + 27
+    assert not cat062.Cat062Decoder().feed(d)[1]["present"][0] & ITEM_062_500
+
+
+def test_an_accuracy_alone_goes_alone(cat062):
+    """Each subfield depends on its own part: ATV only, or AGA and ARC only."""
+    (d,) = cat062.encode(_one_track(np.diag([0.0, 0.0, 0.0, 1.0, 4.0, 0.0])), 0.0, 0.0,
+                         np.nan, np.nan, 0.0, sac=0, sic=0)
+    assert _item_500(d) == bytes([0x04, 4, 8])
+    (d,) = cat062.encode(empty_tracks(1), 0.0, 0.0, np.nan, np.nan, 0.0, sac=0, sic=0,
+                         sd_alt_m=[1.0], sd_rocd_mps=[0.01])
+    assert _item_500(d) == bytes([0x11, 0x80, 1, 1])
+    info = cat062.Cat062Decoder().feed(d)[1][0]
+    assert np.isnan([info["sd_x_m"], info["sd_y_m"], info["cov_xy_m2"], info["sd_vx_mps"],
+                     info["sd_vy_mps"]]).all()
+    assert info["sd_alt_m"] > 0 and info["sd_rocd_mps"] > 0
+
+
+def _variance():
+    return st.one_of(st.floats(0.0, 1e12), st.floats(-1.0, 1e-3),
+                     st.sampled_from([0.0, math.nan, math.inf, -math.inf, 1e300]))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.lists(st.tuples(st.lists(_variance(), min_size=6, max_size=6),
+                               st.one_of(st.floats(-1e12, 1e12), st.sampled_from(
+                                   [math.nan, math.inf, -math.inf, -0.0, 1e300, -1e300])),
+                               _variance(), _variance()), min_size=1, max_size=8))
+def test_cat062_encoders_agree_on_accuracies(data):
+    """Any covariance diagonal and XY term, any vertical sds (NaN, infinite, negative, zero,
+    beyond the fields): the same bytes from both encoders, and the decoders agree; every
+    decoded sd is at least the encoded one, or the field's maximum."""
+    tracks = empty_tracks(len(data))
+    for i, (diag, cxy, _, _) in enumerate(data):
+        tracks["covariance"][i] = np.diag(diag)
+        tracks["covariance"][i][0, 1] = tracks["covariance"][i][1, 0] = cxy
+    sd_alt = [row[2] for row in data]
+    sd_rocd = [row[3] for row in data]
+    kw = dict(sac=1, sic=2, sd_alt_m=sd_alt, sd_rocd_mps=sd_rocd)
+    a = compiled_062.encode(tracks, 0.0, 0.0, np.nan, np.nan, 0.0, **kw)
+    assert a == cat062_reference.encode(tracks, 0.0, 0.0, np.nan, np.nan, 0.0, **kw)
+    info = np.concatenate([f[1] for f in map(compiled_062.Cat062Decoder().feed, a)])
+    decode_both(a)
+    for row, (diag, cxy, s_alt, s_rocd) in zip(info, data):
+        for name, var, top in (("sd_x_m", diag[0], 32767.5), ("sd_vx_mps", diag[3], 63.75)):
+            if row["present"] & ITEM_062_500 and not np.isnan(row[name]):
+                assert row[name] >= min(math.sqrt(var), top) and row[name] > 0
+        if not np.isnan(row["cov_xy_m2"]):
+            assert abs(row["cov_xy_m2"]) <= abs(cxy)
+            assert row["cov_xy_m2"] == 0 or np.sign(row["cov_xy_m2"]) == np.sign(cxy)
+        if s_alt > 0:
+            assert row["sd_alt_m"] >= min(s_alt, 255 * F.ALTITUDE_SCALE_M)
+        else:
+            assert np.isnan(row["sd_alt_m"])
+
+
+#: I062/500 subfields: (slot, octets)
+_SUBFIELDS_500 = [(0, 4), (1, 2), (2, 4), (3, 1), (4, 1), (5, 2), (6, 2), (7, 1)]
+
+
+@st.composite
+def items_500(draw):
+    """An I062/500 with any of its eight subfields and any content; now and then a primary
+    subfield with an extra empty octet."""
+    chosen = sorted(draw(st.sets(st.sampled_from(_SUBFIELDS_500))))
+    primary = bytearray(2 if any(s == 7 for s, _ in chosen) else 1)
+    for slot, _ in chosen:
+        primary[slot // 7] |= 0x80 >> (slot % 7)
+    if draw(st.integers(0, 5)) == 0:
+        primary.append(0)
+    for i in range(len(primary) - 1):
+        primary[i] |= 1
+    subs = {slot: draw(st.binary(min_size=size, max_size=size)) for slot, size in chosen}
+    return bytes(primary) + b"".join(subs[s] for s, _ in chosen), subs
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(item=items_500())
+def test_cat062_decoders_read_any_I062_500(item):
+    """Random I062/500 bytes in an otherwise valid record: both decoders agree and read APC,
+    COV, AGA, ATV and ARC at their scales (unsigned, COV signed and squared back), NaN where
+    absent; APW, ABA and AA are passed over."""
+    raw, subs = item
+    body = b"\x01\x02" + b"\x00\x10\x00" + b"\x00\x07" + raw
+    fspec = bytes([0x91, 0x09, 0x01, 0x04])            # FRN 1, 4, 12, 27
+    rec = fspec + body
+    datagram = bytes([62]) + (len(rec) + 3).to_bytes(2, "big") + rec
+    decoder = decode_both([datagram])
+    _, info = decoder.feed(datagram)
+    assert decoder.tracks_ok == 2 and decoder.records_bad == 0
+    row = info[0]
+    assert row["present"] & ITEM_062_500
+
+    def expect(name, value):
+        got = row[name]
+        assert (np.isnan(got) if value is None else got == value), (name, got, value)
+
+    apc, cov = subs.get(0), subs.get(1)
+    expect("sd_x_m", None if apc is None else int.from_bytes(apc[:2], "big") * 0.5)
+    expect("sd_y_m", None if apc is None else int.from_bytes(apc[2:], "big") * 0.5)
+    c = None if cov is None else int.from_bytes(cov, "big", signed=True) * 0.5
+    expect("cov_xy_m2", None if c is None else math.copysign(c * c, c))
+    expect("sd_alt_m", None if 3 not in subs else subs[3][0] * (6.25 * 0.3048))
+    expect("sd_vx_mps", None if 5 not in subs else subs[5][0] * 0.25)
+    expect("sd_vy_mps", None if 5 not in subs else subs[5][1] * 0.25)
+    expect("sd_rocd_mps", None if 7 not in subs else subs[7][0] * (6.25 * 0.3048 / 60))
+
+
+def test_publisher_sends_accuracies_the_partner_reads_back(rng):
+    """Through the publisher: each decoded sd bounds the track's own from above by less than
+    one unit, and AGA and ARC are the sds along the local vertical."""
+    tracks = random_tracks(rng, 300)
+    a = rng.normal(size=(300, 6, 6))
+    sd = np.array([150.0, 90.0, 60.0, 6.0, 4.0, 1.5])
+    tracks["covariance"] = (a @ np.swapaxes(a, 1, 2) / 6 + np.eye(6)) * sd[:, None] * sd
+    sink = Sink()
+    Cat062Publisher(ORIGIN, 5, 6, sink).publish(tracks, t_tod_s=tracks["t"])
+    decoder = asterix062.Cat062Decoder()
+    info = np.concatenate([decode_tracks(decoder, d, ORIGIN)[1] for d in sink.written])
+    P = tracks["covariance"]
+    for name, var, lsb in (("sd_x_m", P[:, 0, 0], 0.5), ("sd_y_m", P[:, 1, 1], 0.5),
+                           ("sd_vx_mps", P[:, 3, 3], 0.25), ("sd_vy_mps", P[:, 4, 4], 0.25)):
+        excess = info[name] - np.sqrt(var)
+        assert np.all((excess >= 0) & (excess < lsb)), name
+    root = np.sqrt(np.abs(P[:, 0, 1]))
+    q = np.sign(info["cov_xy_m2"]) * np.sqrt(np.abs(info["cov_xy_m2"]))
+    assert np.all((np.abs(q) <= root) & (root - np.abs(q) < 0.5))
+    assert np.all(np.sign(q[q != 0]) == np.sign(P[q != 0, 0, 1]))
+    lat, lon, _, _ = geodetic_of_tracks(tracks, ORIGIN)
+    sd_alt, sd_rocd = vertical_accuracies(tracks, ORIGIN, lat, lon)
+    assert np.all((info["sd_alt_m"] >= sd_alt) & (info["sd_alt_m"] - sd_alt < F.ALTITUDE_SCALE_M))
+    assert np.all((info["sd_rocd_mps"] >= sd_rocd)
+                  & (info["sd_rocd_mps"] - sd_rocd < F.ROCD_SCALE_MPS))
+    # near the origin the local vertical is the origin's up: P_uu
+    near = np.hypot(tracks["east"], tracks["north"]) < 20e3
+    assert np.allclose(sd_alt[near], np.sqrt(P[near, 2, 2]), rtol=1e-3)
+
+
+def test_the_largest_record_fits_the_encoders_record_buffer(cat062):
+    """Every item rig sends at its longest (coasting status, 16 partners in SP, I062/340 and
+    all five accuracies): 92 octets, within MAX_RECORD_BYTES."""
+    tracks = empty_tracks(1)
+    tracks["status"] = 2
+    tracks["t"] = 100.0
+    tracks["partners"] = 0xFFFF
+    tracks["partner_t_last"] = 99.0
+    tracks["covariance"] = np.eye(6)
+    (d,) = cat062.encode(tracks, 1.0, 1.0, 100.0, 1.0, 100.0, sac=1, sic=1,
+                         partner_sources={i: (i, i) for i in range(16)},
+                         sd_alt_m=[1.0], sd_rocd_mps=[1.0])
+    fspec = 5
+    items = 2 + 1 + 3 + 8 + 6 + 4 + 2 + 4 + 2 + 2 + 2 + 12 + 3 + (4 + 2 * 16)
+    assert len(d) == 3 + fspec + items == 3 + 92
+    assert 92 <= cat062.MAX_RECORD_BYTES
+    assert d == compiled_062.encode(tracks, 1.0, 1.0, 100.0, 1.0, 100.0, sac=1, sic=1,
+                                    partner_sources={i: (i, i) for i in range(16)},
+                                    sd_alt_m=[1.0], sd_rocd_mps=[1.0])[0]

@@ -5,9 +5,11 @@
 
 The wire format is in :mod:`rig.publish.cat062_format`. Tracks are ENU at the reference
 ``origin`` (anything with ``lat_deg``, ``lon_deg``, ``alt_m``); the publisher adds their WGS-84
-position and the rate of climb along each track's own vertical, which partners' displays
-expect, and hands the datagrams to the transport: one datagram per UDP datagram, or, on a byte
-stream (serial), each in an HDLC-style frame with a CRC-16/X-25 FCS.
+position, the rate of climb along each track's own vertical, which partners' displays expect,
+and the accuracies of altitude and climb rate along that vertical (I062/500 AGA and ARC; the
+horizontal accuracies come from the covariance as it is), and hands the datagrams to the
+transport: one datagram per UDP datagram, or, on a byte stream (serial), each in an
+HDLC-style frame with a CRC-16/X-25 FCS.
 """
 
 from __future__ import annotations
@@ -74,6 +76,20 @@ def geodetic_of_tracks(tracks: np.ndarray, origin) -> tuple[np.ndarray, ...]:
     return lat, lon, alt, rocd
 
 
+def vertical_accuracies(tracks: np.ndarray, origin, lat_deg: np.ndarray,
+                        lon_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(sd_alt_m, sd_rocd_mps)`` of each track: the standard deviations of its position and
+    velocity along the local vertical ``u`` at ``(lat_deg, lon_deg)``, ``sqrt(uᵀ P u)`` of the
+    covariance's position and velocity blocks (NaN where the covariance is)."""
+    if not len(tracks):
+        return np.zeros(0), np.zeros(0)
+    u = _up_axes(_origin(origin), lat_deg, lon_deg)
+    P = tracks["covariance"]
+    var_alt = np.einsum("ni,nij,nj->n", u, P[:, :3, :3], u)          # uᵀ P_pos u
+    var_rocd = np.einsum("ni,nij,nj->n", u, P[:, 3:, 3:], u)         # uᵀ P_vel u
+    return np.sqrt(np.maximum(var_alt, 0.0)), np.sqrt(np.maximum(var_rocd, 0.0))
+
+
 def complete_tracks(tracks: np.ndarray, info: np.ndarray, origin) -> np.ndarray:
     """Fill ``up`` and ``v_up`` (NaN from the decoder) from the WGS-84 position, altitude and
     rate of climb in ``info``; where I062/100 was absent, east and north come from I062/105."""
@@ -125,19 +141,21 @@ class Cat062Encoder:
         if tracks.dtype != TRACK_DTYPE:
             raise TypeError(f"tracks must have dtype rig.records.TRACK_DTYPE, not {tracks.dtype}")
         lat, lon, alt, rocd = geodetic_of_tracks(tracks, self.origin)
+        sd_alt, sd_rocd = vertical_accuracies(tracks, self.origin, lat, lon)
         tod = np.broadcast_to(np.asarray(t_tod_s, dtype=np.float64), (len(tracks),))
         while True:
             try:
                 return encode(tracks, lat, lon, alt, rocd, tod, sac=self.sac, sic=self.sic,
                               service_id=self.service_id, partner_sources=self.partner_sources,
-                              max_datagram_bytes=self.max_datagram_bytes)
+                              max_datagram_bytes=self.max_datagram_bytes,
+                              sd_alt_m=sd_alt, sd_rocd_mps=sd_rocd)
             except EncodeError as e:
                 if e.index is None:
                     raise
                 self._not_encodable(int(tracks["track_id"][e.index]), e)
                 keep = np.arange(len(tracks)) != e.index
-                tracks, lat, lon, alt, rocd, tod = (a[keep] for a in
-                                                    (tracks, lat, lon, alt, rocd, tod))
+                tracks, lat, lon, alt, rocd, tod, sd_alt, sd_rocd = (
+                    a[keep] for a in (tracks, lat, lon, alt, rocd, tod, sd_alt, sd_rocd))
 
     def _not_encodable(self, track_id: int, error: EncodeError) -> None:
         self.tracks_not_encodable += 1

@@ -25,6 +25,7 @@ FRN    item       octets  content (scale)
 18     I062/130   2       geometric altitude over the WGS-84 ellipsoid, i16, 6.25 ft
 20     I062/220   2       rate of climb/descent along the local vertical at the track, i16,
                           6.25 ft/min
+27     I062/500   2..12   estimated accuracies from the track's covariance, below
 28     I062/340   3       measured information: primary octet 0x80 (SID only), then SAC, SIC
                           of the sensor of the partner whose plot updated the track last
 35     SP         4+2k    rig provenance, below
@@ -61,7 +62,33 @@ offset  octets  content
 ======  ======  ==============================================================================
 
 A receiver that finds an SP field of another format (other version or length) counts it
-(``sp_foreign``) and ignores it. Not carried: ``n_updates`` and the covariance.
+(``sp_foreign``) and ignores it. Not carried: ``n_updates``.
+
+Estimated accuracies (I062/500, FRN 27)
+---------------------------------------
+A compound item; rig sends five of its subfields, each when its part of the covariance is
+known (a variance that is positive: a covariance of zeros or NaN sends none, and then no
+I062/500). Primary subfield: APC 0x80, COV 0x40, AGA 0x10, ATV 0x04, FX; ARC 0x80 in a second
+octet, present only with ARC. Standard deviations are rounded up and the XY covariance towards
+zero, so the decoded accuracies never claim more than the track's covariance and the decoded
+xy block stays positive semidefinite. A value beyond its field is sent as the field's maximum,
+which the specification reads as "this or more".
+
+=======  ======  ===========================================================================
+subfld   octets  content (scale, maximum)
+=======  ======  ===========================================================================
+APC      4       sd of east, sd of north (I062/100's axes): u16 each, 0.5 m, 32 767.5 m
+COV      2       XY covariance as sign(c) sqrt(|c|): i16, 0.5 m, +-16 383.5 m (2.68e8 m^2)
+AGA      1       sd of the geometric altitude, along the local vertical at the track: u8,
+                 6.25 ft, 1 593.75 ft
+ATV      2       sd of v_east, sd of v_north (I062/185's axes): u8 each, 0.25 m/s, 63.75 m/s
+ARC      1       sd of the rate of climb along the local vertical: u8, 6.25 ft/min,
+                 1 593.75 ft/min
+=======  ======  ===========================================================================
+
+The decoder reads these five into CAT062_INFO_DTYPE (``sd_x_m``, ``sd_y_m``, ``cov_xy_m2``,
+``sd_alt_m``, ``sd_vx_mps``, ``sd_vy_mps``, ``sd_rocd_mps``; NaN when absent) and skips the
+others (APW, ABA, AA) by their lengths.
 
 Over a serial line the same datagrams travel in HDLC-style frames with a CRC-16/X-25 FCS
 (``ext/hdlc_framing.pyx`` documents the framing).
@@ -81,6 +108,11 @@ ROCD_SCALE_MPS = 6.25 * 0.3048 / 60
 PSR_AGE_SCALE_S = 0.25
 SP_AGE_SCALE_S = 1 / 128
 SP_AGE_UNKNOWN = 0xFFFF
+SD_XY_SCALE_M = 0.5                 # I062/500 APC and COV
+SD_V_SCALE_MPS = 0.25               # I062/500 ATV
+SD_XY_MAX = 0xFFFF                  # APC, u16
+COV_MAX = 0x7FFF                    # COV, |i16|
+SD_OCTET_MAX = 0xFF                 # AGA, ATV, ARC, u8
 
 STATUS_OCTETS = {
     "tentative": b"\x2a",

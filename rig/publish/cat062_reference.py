@@ -19,13 +19,14 @@ from rig.records import TRACK_STATUS_DELETED, TRACK_STATUS_TENTATIVE
 from rig.records_asterix import (
     CAT062_INFO_DTYPE, ITEM_062_015, ITEM_062_070, ITEM_062_080, ITEM_062_100, ITEM_062_105,
     ITEM_062_130, ITEM_062_136, ITEM_062_185, ITEM_062_220, ITEM_062_290, ITEM_062_340,
-    ITEM_062_SP,
+    ITEM_062_500, ITEM_062_SP,
 )
 
 from .cat062_format import (
-    ALTITUDE_SCALE_M, CATEGORY, EDITION, LATLON_SCALE_DEG, PSR_AGE_SCALE_S, ROCD_SCALE_MPS,
-    SP_AGE_SCALE_S, SP_AGE_UNKNOWN, SP_FORMAT_VERSION, STATUS_OCTETS, TOD_SCALE_S, UAP,
-    VELOCITY_SCALE_MPS, XY_SCALE_M,
+    ALTITUDE_SCALE_M, CATEGORY, COV_MAX, EDITION, LATLON_SCALE_DEG, PSR_AGE_SCALE_S,
+    ROCD_SCALE_MPS, SD_OCTET_MAX, SD_V_SCALE_MPS, SD_XY_MAX, SD_XY_SCALE_M, SP_AGE_SCALE_S,
+    SP_AGE_UNKNOWN, SP_FORMAT_VERSION, STATUS_OCTETS, TOD_SCALE_S, UAP, VELOCITY_SCALE_MPS,
+    XY_SCALE_M,
 )
 
 CATEGORY_NUMBER = CATEGORY
@@ -70,8 +71,43 @@ def _scaled(value: float, scale: float, lo: int, hi: int, bad: int):
 
 
 # --- encoder -------------------------------------------------------------------------------
-def _record(tr, lat: float, lon: float, alt: float, rocd: float, tod: float, sac: int, sic: int,
-            service_id: int, sources: list[int]) -> bytes:
+def _sd_units(sd: float, lsb: float, top: int) -> int:
+    """An accuracy (sd > 0) in units of ``lsb``, rounded up, saturating at ``top``."""
+    x = sd / lsb
+    return top if x >= top else math.ceil(x)
+
+
+def _accuracies(P, sd_alt: float, sd_rocd: float) -> bytes:
+    """I062/500 (APC and COV, AGA, ATV, ARC, each when its variance or sd is positive) from the
+    covariance ``P`` (6x6) and the vertical accuracies; empty when none is known."""
+    prim0 = prim1 = 0
+    sub = b""
+    if P[0][0] > 0 and P[1][1] > 0:                                 # APC
+        sub += struct.pack(">HH", _sd_units(math.sqrt(P[0][0]), SD_XY_SCALE_M, SD_XY_MAX),
+                           _sd_units(math.sqrt(P[1][1]), SD_XY_SCALE_M, SD_XY_MAX))
+        prim0 |= 0x80
+        c = P[0][1]
+        if math.isfinite(c):                                        # COV, toward zero
+            units = min(math.floor(math.sqrt(abs(c)) / SD_XY_SCALE_M), COV_MAX)
+            sub += struct.pack(">h", -units if c < 0 else units)
+            prim0 |= 0x40
+    if sd_alt > 0:                                                  # AGA
+        sub += bytes((_sd_units(sd_alt, ALTITUDE_SCALE_M, SD_OCTET_MAX),))
+        prim0 |= 0x10
+    if P[3][3] > 0 and P[4][4] > 0:                                 # ATV
+        sub += bytes((_sd_units(math.sqrt(P[3][3]), SD_V_SCALE_MPS, SD_OCTET_MAX),
+                      _sd_units(math.sqrt(P[4][4]), SD_V_SCALE_MPS, SD_OCTET_MAX)))
+        prim0 |= 0x04
+    if sd_rocd > 0:                                                 # ARC
+        sub += bytes((_sd_units(sd_rocd, ROCD_SCALE_MPS, SD_OCTET_MAX),))
+        prim1 = 0x80
+    if not sub:
+        return b""
+    return (bytes((prim0 | 1, prim1)) if prim1 else bytes((prim0,))) + sub
+
+
+def _record(tr, lat: float, lon: float, alt: float, rocd: float, tod: float, sd_alt: float,
+            sd_rocd: float, sac: int, sic: int, service_id: int, sources: list[int]) -> bytes:
     items: dict[int, bytes] = {}
     t = float(tr["t"])
     partners = int(tr["partners"])
@@ -111,6 +147,9 @@ def _record(tr, lat: float, lon: float, alt: float, rocd: float, tod: float, sac
         items[18] = struct.pack(">h", _scaled(alt, ALTITUDE_SCALE_M, -2**15, 2**15 - 1, 8))
     if math.isfinite(rocd):                                         # I062/220
         items[20] = struct.pack(">h", _scaled(rocd, ROCD_SCALE_MPS, -2**15, 2**15 - 1, 9))
+    accuracies = _accuracies(tr["covariance"].tolist(), sd_alt, sd_rocd)
+    if accuracies:                                                  # I062/500
+        items[27] = accuracies
     if last is not None and sources[last] != NO_SOURCE:            # I062/340, SID only
         items[28] = bytes((0x80,)) + struct.pack(">H", sources[last])
     if partners:                                                    # SP, rig provenance
@@ -129,7 +168,7 @@ def _record(tr, lat: float, lon: float, alt: float, rocd: float, tod: float, sac
 
 def encode(tracks: np.ndarray, lat_deg, lon_deg, alt_m, rocd_mps, t_tod_s, *, sac: int,
            sic: int, service_id: int = 1, partner_sources=None, max_datagram_bytes: int = 1472,
-           max_records_per_block: int = 0) -> list[bytes]:
+           max_records_per_block: int = 0, sd_alt_m=None, sd_rocd_mps=None) -> list[bytes]:
     """CAT062 datagrams (a list of ``bytes``) carrying ``tracks`` (TRACK_DTYPE), in order; the
     arguments, limits and errors of ``rig._ext.asterix062.encode``."""
     if not isinstance(tracks, np.ndarray):
@@ -147,19 +186,21 @@ def encode(tracks: np.ndarray, lat_deg, lon_deg, alt_m, rocd_mps, t_tod_s, *, sa
     n = tracks.shape[0]
     tracks = np.ascontiguousarray(tracks)
     columns = [np.ascontiguousarray(np.broadcast_to(np.asarray(c, dtype=np.float64), (n,)))
-               for c in (lat_deg, lon_deg, alt_m, rocd_mps, t_tod_s)]
+               for c in (lat_deg, lon_deg, alt_m, rocd_mps, t_tod_s,
+                         np.nan if sd_alt_m is None else sd_alt_m,
+                         np.nan if sd_rocd_mps is None else sd_rocd_mps)]
     sources = [NO_SOURCE] * MAX_PARTNERS
     for partner, (psac, psic) in (partner_sources or {}).items():
         if not (0 <= partner < MAX_PARTNERS and 0 <= psac <= 255 and 0 <= psic <= 255):
             raise ValueError(f"partner_sources: {partner}: ({psac}, {psic}) is not a partner "
                              f"0..{MAX_PARTNERS - 1} with an 8-bit SAC and SIC")
         sources[partner] = (psac << 8) | psic
-    lat, lon, alt, rocd, tod = (c.tolist() for c in columns)
+    lat, lon, alt, rocd, tod, sd_alt, sd_rocd = (c.tolist() for c in columns)
     records = []
     for k in range(n):
         try:
             records.append(_record(tracks[k], lat[k], lon[k], alt[k], rocd[k], tod[k],
-                                   sac, sic, service_id, sources))
+                                   sd_alt[k], sd_rocd[k], sac, sic, service_id, sources))
         except _Bad as e:
             field, limits = _FIELDS[e.number]
             column = _COLUMN_OF.get(e.number)
@@ -176,6 +217,35 @@ def _i16(data: bytes, at: int) -> int:
 
 def _i24(data: bytes, at: int) -> int:
     return int.from_bytes(data[at:at + 3], "big", signed=True)
+
+
+_SUB_500 = UAP[27][1][1]            # I062/500 subfield formats: APC COV APW AGA ABA ATV AA | ARC
+
+
+def _read_accuracies(data: bytes, at: int) -> list[float]:
+    """``[sd_x, sd_y, cov_xy, sd_alt, sd_vx, sd_vy, sd_rocd]`` of the I062/500 at ``at`` (a
+    walked record: every subfield present is defined), NaN for those absent."""
+    out = [math.nan] * 7
+    prim = asx.primary_length(data, at)
+    k = at + prim
+    for slot in range(7 * prim):
+        if not data[at + slot // 7] & (0x80 >> (slot % 7)):
+            continue
+        if slot == 0:                                           # APC
+            out[0] = int.from_bytes(data[k:k + 2], "big") * SD_XY_SCALE_M
+            out[1] = int.from_bytes(data[k + 2:k + 4], "big") * SD_XY_SCALE_M
+        elif slot == 1:                                         # COV = sign(c) sqrt(|c|)
+            c = _i16(data, k) * SD_XY_SCALE_M
+            out[2] = c * abs(c)
+        elif slot == 3:                                         # AGA
+            out[3] = data[k] * ALTITUDE_SCALE_M
+        elif slot == 5:                                         # ATV
+            out[4] = data[k] * SD_V_SCALE_MPS
+            out[5] = data[k + 1] * SD_V_SCALE_MPS
+        elif slot == 7:                                         # ARC
+            out[6] = data[k] * ROCD_SCALE_MPS
+        k += _SUB_500[slot][1]
+    return out
 
 
 class Cat062Decoder:
@@ -220,6 +290,7 @@ class Cat062Decoder:
         t = self.tod_line.unwrap(int.from_bytes(data[at[4]:at[4] + 3], "big") * TOD_SCALE_S)
         east = north = v_east = v_north = nan
         lat = lon = alt = rocd = psr_age = flight_level = nan
+        accuracies = [nan] * 7
         status = TRACK_STATUS_CONFIRMED
         present = ITEM_062_070
         service_id = status_bits = last_sac = last_sic = partners = 0
@@ -267,6 +338,9 @@ class Cat062Decoder:
         if 20 in at:                                            # I062/220
             rocd = _i16(data, at[20]) * ROCD_SCALE_MPS
             present |= ITEM_062_220
+        if 27 in at:                                            # I062/500
+            accuracies = _read_accuracies(data, at[27])
+            present |= ITEM_062_500
         if 28 in at and data[at[28]] & 0x80:                    # I062/340, its SID
             q = at[28] + asx.primary_length(data, at[28])
             last_sac, last_sic = data[q], data[q + 1]
@@ -291,6 +365,6 @@ class Cat062Decoder:
         track_id = int.from_bytes(data[at[12]:at[12] + 2], "big")
         track = (track_id, status, 0, partners, t, east, north, nan, v_east, v_north, nan,
                  np.full((6, 6), nan), t_last)
-        info = (lat, lon, alt, rocd, psr_age, flight_level, present, status_bits,
+        info = (lat, lon, alt, rocd, psr_age, flight_level, *accuracies, present, status_bits,
                 data[at[1]], data[at[1] + 1], service_id, last_sac, last_sic)
         return track, info
