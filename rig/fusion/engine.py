@@ -40,13 +40,15 @@ from rig.fusion.association import assign
 from rig.fusion.management import TrackManager, score_gain
 from rig.fusion.models import N_MODELS, model_vector
 from rig.fusion.params import FusionParams
+from rig.fusion.partner_tracks import PartnerTrackFusion
 from rig.fusion.reference.prepare import SCREEN_REASONS
 from rig.fusion.registration import Registration
 from rig.fusion.sensor_table import SensorTable
 from rig.fusion.store import TrackStore
 from rig.fusion.triangulation import BearingPool
 from rig.geodesy import Geodetic
-from rig.records import PLOT_DTYPE, TRACK_DTYPE, TRACK_STATUS_TENTATIVE, empty_tracks
+from rig.records import (MAX_PARTNERS, PLOT_DTYPE, TRACK_DTYPE, TRACK_STATUS_TENTATIVE,
+                         empty_tracks)
 
 
 @dataclass
@@ -122,7 +124,8 @@ class FusionEngine:
     """
 
     def __init__(self, origin: Geodetic, sensors: SensorTable,
-                 params: FusionParams | None = None, *, kernels=None):
+                 params: FusionParams | None = None, *, kernels=None,
+                 track_partners: tuple[str, ...] = ()):
         self.origin = origin
         self.sensors = sensors
         self.params = params or FusionParams()
@@ -141,6 +144,12 @@ class FusionEngine:
         self._ranged = sensors.ranged
         self._passive = int(sum(1 << i for i in np.flatnonzero(sensors.ranged == 0)))
         self.bearings = BearingPool(sensors, self.params)
+        #: partners of the picture: those of the sensors, then those that share tracks only
+        self.partner_names = tuple(sensors.partner_names) + tuple(
+            p for p in dict.fromkeys(track_partners) if p not in sensors.partner_names)
+        if len(self.partner_names) > MAX_PARTNERS:
+            raise ConfigError(f"{len(self.partner_names)} partners; at most {MAX_PARTNERS}")
+        self.partner_tracks = PartnerTrackFusion(self)
         self.manager = TrackManager(self.store, sensors, self.params, self.k, self.model,
                                     self.counters)
         self._pending = np.zeros(0, PLOT_DTYPE)
@@ -227,6 +236,16 @@ class FusionEngine:
         if not include_tentative:
             rows = rows[st.status[rows] != TRACK_STATUS_TENTATIVE]
         return rows
+
+    def process_tracks(self, tracks: np.ndarray) -> None:
+        """Fuse a track-level partner's validated tracks (PARTNER_TRACK_DTYPE of
+        :mod:`rig.fusion.track_input`, ``partner`` an index into :attr:`partner_names`) into
+        the picture by covariance intersection (:mod:`rig.fusion.partner_tracks`)."""
+        bad = tracks["partner"] >= len(self.partner_names)
+        if bad.any():
+            raise ConfigError(f"partner track of partner index {int(tracks['partner'][bad][0])}: "
+                              f"the engine knows {len(self.partner_names)} partners")
+        self.partner_tracks.take(tracks)
 
     def clock_offsets_s(self) -> np.ndarray:
         """Each sensor's estimated clock offset, s (its clock minus fusion time), relative to

@@ -110,6 +110,10 @@ class FusionParams(BaseModel):
                                          "sight cross at every pair of targets (ghosts); a "
                                          "third through the same point, or a radar plot, "
                                          "tells a target from a ghost")
+    partner_track_gate_d2: float = Field(22.46, gt=0, description="a partner's track stays "
+                                         "bound to the system track it was fused into "
+                                         "while their states differ by less than this "
+                                         "Mahalanobis distance² (6 dof; chi² 0.999)")
     confirm_updates: int = Field(2, ge=2, le=1_000_000, description="fewest updates "
                                  "that confirm a tentative track")
     confirm_score: float = Field(18.0, description="a tentative track is confirmed once its "
