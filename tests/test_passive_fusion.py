@@ -93,6 +93,7 @@ def test_two_passive_sensors_start_a_track_but_only_a_third_confirms_it():
     assert first < 30                                    # confirmed within a few revisits
 
 
+@pytest.mark.twins
 def test_ghosts_of_crossing_bearings_are_never_published():
     # two passive sensors see every target; the radar reaches only the first
     targets = [straight(-20e3, 30e3, heading_deg=90.0), straight(60e3, 40e3, heading_deg=0.0),
@@ -114,6 +115,7 @@ def test_ghosts_of_crossing_bearings_are_never_published():
     assert n_missed == 0                             # the other waits, tentative
 
 
+@pytest.mark.twins
 def test_crossing_two_lines_of_sight():
     o_a, o_b = np.array([[0.0, 0.0, 0.0]]), np.array([[10e3, 0.0, 0.0]])
     point = np.array([4e3, 30e3, 5e3])
@@ -125,6 +127,7 @@ def test_crossing_two_lines_of_sight():
     assert miss[0] < 1e-6 and 0 < sin_g[0] < 1
 
 
+@pytest.mark.twins
 @pytest.mark.parametrize("field, value, reason", [
     ("az_rad", 7.0, "azimuth outside 0–360°"),
     ("az_rad", -0.1, "azimuth outside 0–360°"),
@@ -147,6 +150,7 @@ def test_impossible_bearings_are_counted_and_never_fused(field, value, reason):
     assert engine.counters.plots_in == 4
 
 
+@pytest.mark.twins
 def test_a_passive_sensors_range_is_not_read_and_a_radars_missing_range_is_refused():
     scn = Scenario([RADAR, passive(0)], [], 10.0)
     engine = FusionEngine(ORIGIN, scn.sensor_table(), FusionParams())
