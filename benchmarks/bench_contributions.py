@@ -1,0 +1,168 @@
+"""What each kind of input adds to the picture: passive sensors, and a partner's tracks
+against its plots.
+
+    python benchmarks/bench_contributions.py [--seeds 101,102,103] [--duration 180]
+
+On the built-in scenario's ``passive`` variant (four radars, one passive ESM-like receiver per
+partner; seeds never tuned on), fused offline as ``rig fuse`` does (1 s windows, 1 s ticks):
+
+- **radars**: the radars' plots alone; **radars + passive**: every plot. Time to first
+  track, OSPA, false tracks (the bearing ghosts would be here), missed targets; and the
+  passive sensors' own share: tracks started by crossing bearings.
+- **A + B plots** against **A plots + B tracks**: partner B shares only its tracks. B's own
+  engine fuses B's radars each second; its picture goes through rig's CAT062 encoder (with
+  I062/500 accuracies) and decoder and :class:`rig.fusion.track_input.TrackInput` into the
+  centre's engine (:meth:`FusionEngine.process_tracks`), beside A's plots. And the NEES of
+  the tracks both partners fed (6 dof: above 6 is overconfident). Both with rig's IMM and with
+  trackers of one constant-velocity model on both sides (``--one-model``).
+
+Scored by ``rig.scoring.score`` (OSPA c = 1000 m, p = 1, 1 s grid). CPU seconds of each
+fusion loop. The last line printed is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rig.fusion import FusionParams
+from rig.fusion.offline import engine_for, fuse, plots_from_frame, tracks_frame
+from rig.fusion.track_input import TrackInput
+from rig.interchange import read_interchange, read_truth
+from rig.publish.cat062 import Cat062Decoder, Cat062Encoder
+from rig.scenario import load_scenario, write_scenario_folder
+from rig.scoring import score
+
+SCORED = ("ospa_mean_m", "position_rmse_m", "false_tracks", "missed_targets",
+          "time_to_first_track_mean_s", "identity_switches")
+ONE_MODEL = dict(mu_initial=(1.0, 0.0, 0.0, 0.0), switch_rate_per_s=1e-12,
+                 switch_to_ballistic_per_s=1e-12)
+
+
+def folder_for(seed: int, duration_s: float, targets: int, work: Path) -> Path:
+    out = work / f"passive-seed{seed}"
+    if not (out / "plots.csv").exists():
+        write_scenario_folder(load_scenario(None, seed=seed, duration_s=duration_s,
+                                            targets=targets, variant="passive"), out)
+    return out
+
+
+def scored(truth, tracks) -> dict:
+    s = score(truth, tracks, cutoff_m=1000.0, order=1.0).summary()
+    return {k: s[k] for k in SCORED}
+
+
+def passive_sensors(sensors) -> np.ndarray:
+    """Per row of sensors.csv: a passive sensor (no ``kind`` column: none is)."""
+    if "kind" not in sensors:
+        return np.zeros(len(sensors), bool)
+    return (sensors["kind"].astype(str) == "passive").to_numpy()
+
+
+def without_passive(ic):
+    """The folder with the passive sensors' plots left out (same sensor table)."""
+    passive = set(ic.sensors["sensor_id"][passive_sensors(ic.sensors)].astype(str))
+    plots = ic.plots[~ic.plots["sensor_id"].astype(str).isin(passive)]
+    return type(ic)(ic.folder, ic.scenario, ic.sensors, plots.reset_index(drop=True))
+
+
+def tracks_partner_run(ic, params: FusionParams, tracks_from: str = "B"):
+    """A's plots fused by the centre, partner ``tracks_from`` sending its own picture each
+    second as CAT062: ``(tracks frame, centre engine, cpu s, input counters)``."""
+    sensors = ic.sensors
+    partner_of = sensors["partner"].astype(str).to_numpy()
+    radar = ~passive_sensors(sensors)
+    plots = plots_from_frame(ic.plots, list(sensors["sensor_id"]))
+    plots = plots[np.argsort(plots["t_sensor"], kind="stable")]
+    theirs_mask = (partner_of == tracks_from) & radar
+    ours_mask = (partner_of != tracks_from) & radar
+    ours = plots[ours_mask[plots["sensor_id"]]]
+    theirs = plots[theirs_mask[plots["sensor_id"]]]
+    centre, partner = engine_for(ic, params), engine_for(ic, params)
+    b_index = centre.partner_names.index(tracks_from)
+    origin = ic.scenario.origin
+    encoder = Cat062Encoder(origin, sac=7, sic=9)
+    decoder = Cat062Decoder()
+    take = TrackInput(origin)
+    frames, cpu = [], 0.0
+    for tick in np.arange(1.0, float(ic.scenario.duration_s) + 1e-9, 1.0):
+        partner.process(theirs[(theirs["t_sensor"] > tick - 1) & (theirs["t_sensor"] <= tick)])
+        partner.flush(tick)
+        picture = partner.tracks(tick)
+        received = []
+        for datagram in encoder.encode(picture, tick):
+            tracks, info = decoder.feed(datagram)
+            received.append(take.take(tracks, info, b_index))
+        start = time.process_time()
+        centre.process(ours[(ours["t_sensor"] > tick - 1) & (ours["t_sensor"] <= tick)])
+        centre.flush(tick)
+        for accepted in received:
+            centre.process_tracks(accepted)
+        cpu += time.process_time() - start
+        frames.append(centre.tracks(tick))
+    tracks = np.concatenate(frames) if frames else centre.tracks(0.0)[:0]
+    return tracks_frame(tracks), centre, cpu, dict(take.counters)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", default="101,102,103")
+    ap.add_argument("--duration", type=float, default=180.0)
+    ap.add_argument("--targets", type=int, default=40)
+    ap.add_argument("--one-model", action="store_true",
+                    help="trackers of one constant-velocity model on both sides")
+    ap.add_argument("--work", default=None, help="folder for the scenarios (default: temporary)")
+    args = ap.parse_args(argv)
+    params = FusionParams(**ONE_MODEL) if args.one_model else FusionParams()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.work or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for seed in seeds:
+            folder = folder_for(seed, args.duration, args.targets, work)
+            ic = read_interchange(folder)
+            truth = read_truth(folder / "truth.csv")
+            row = {"seed": seed}
+            for label, data in (("radars", without_passive(ic)), ("radars + passive", ic)):
+                done = fuse(data, params=params)
+                row[label] = {**scored(truth, done.tracks), "cpu_s": round(done.cpu_s, 3),
+                              "crossings": done.engine.bearings.crossings}
+            plots_only = without_passive(ic)
+            done = fuse(plots_only, params=params)
+            row["A + B plots"] = {**scored(truth, done.tracks), "cpu_s": round(done.cpu_s, 3)}
+            tracks, centre, cpu, counters = tracks_partner_run(plots_only, params)
+            row["A plots + B tracks"] = {**scored(truth, tracks), "cpu_s": round(cpu, 3),
+                                         **centre.partner_tracks.counters,
+                                         "track_input": counters}
+            rows.append(row)
+            print(f"seed {seed}: " + "; ".join(
+                f"{k}: OSPA {v['ospa_mean_m']:.1f} m, first track {v['time_to_first_track_mean_s']:.2f} s, "
+                f"false {v['false_tracks']}, missed {v['missed_targets']}"
+                for k, v in row.items() if k != "seed"), flush=True)
+    mean = lambda label, key: float(np.mean([r[label][key] for r in rows]))  # noqa: E731
+    labels = ("radars", "radars + passive", "A + B plots", "A plots + B tracks")
+    summary = {"seeds": seeds, "trackers": "one model" if args.one_model else "IMM",
+               **{f"{label}": {k: round(mean(label, k), 3) for k in SCORED + ("cpu_s",)}
+                  for label in labels},
+               "passive_lowers_ospa": mean("radars + passive", "ospa_mean_m")
+               < mean("radars", "ospa_mean_m"),
+               "passive_first_track_earlier": mean("radars + passive",
+                                                   "time_to_first_track_mean_s")
+               < mean("radars", "time_to_first_track_mean_s"),
+               "passive_false_tracks_added": mean("radars + passive", "false_tracks")
+               - mean("radars", "false_tracks"),
+               "tracks_over_plots_ospa_ratio": mean("A plots + B tracks", "ospa_mean_m")
+               / mean("A + B plots", "ospa_mean_m")}
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
