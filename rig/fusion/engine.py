@@ -375,18 +375,19 @@ class FusionEngine:
         crossed = self.bearings.cross(w.z[idx], w.t[idx], w.s[idx], w.R_diag[idx])
         if crossed is not None:
             z, t, s, R_diag, pc = crossed
-            self.manager.initiate(z, t, s, pc, R_diag, self.reg.b)
+            self.manager.initiate(z, t, s, pc, R_diag, self.reg.b, ranged=False)
 
-    def _hold_passive_only(self, rows) -> int:
-        """Back to tentative: the tracks of ``rows`` just confirmed although only passive
-        sensors, fewer than ``passive_confirm_sensors``, updated them (ghosts of crossing
-        bearings look alike to two sensors); returns how many."""
-        st = self.store
-        rows = np.unique(rows)
-        rows = rows[st.status[rows] != TRACK_STATUS_TENTATIVE]
-        only_passive = (st.sensors[rows] & np.uint64(~self._passive & (2 ** 64 - 1))) == 0
-        rows = rows[only_passive]
-        hold = rows[np.bitwise_count(st.sensors[rows]) < self.params.passive_confirm_sensors]
+    def _hold_unproven(self, rows) -> int:
+        """Back to tentative: the tracks of ``rows`` (just confirmed) that bearings helped
+        confirm without enough else: fewer than ``confirm_updates`` plots with a range and
+        fewer than ``passive_confirm_sensors`` passive sensors (two lines of sight cross at
+        every pair of targets: a ghost, or a ghost and one clutter plot, must not confirm);
+        returns how many."""
+        st, p = self.store, self.params
+        passive = np.uint64(self._passive)
+        mask = st.sensors[rows] & passive
+        hold = rows[(mask != 0) & (st.n_ranged[rows] < p.confirm_updates)
+                    & (np.bitwise_count(mask) < p.passive_confirm_sensors)]
         st.status[hold] = TRACK_STATUS_TENTATIVE
         return len(hold)
 
@@ -405,6 +406,8 @@ class FusionEngine:
             self._take_pairs(chosen_p, chosen_k, z, t, s)
             self.reg.accumulate(*(a[:self._n_pairs] for a in self._pairs))
             self._n_pairs = 0
+        if self._passive:
+            tentative_before = st.status[chosen_k] == TRACK_STATUS_TENTATIVE
         _, _, _, d2, ll, ok = self.k.update(st.x, st.P, st.mu, st.t, chosen_p, chosen_k, z, t,
                                             s, w.R_diag, w.var_clock, self.sensors.M,
                                             self.sensors.t, self.model)
@@ -417,8 +420,12 @@ class FusionEngine:
         c.nis_sum += nis_sum
         c.nis_count += nis_count
         c.nis_dof += nis_dof
-        if self._passive and promoted:
-            promoted -= self._hold_passive_only(chosen_k)
+        if self._passive:
+            ranged = ok.astype(bool) & ~np.isnan(z[chosen_p, 0])
+            np.add.at(st.n_ranged, chosen_k[ranged], 1)
+            if promoted:
+                now = chosen_k[tentative_before & (st.status[chosen_k] != TRACK_STATUS_TENTATIVE)]
+                promoted -= self._hold_unproven(np.unique(now))
         c.tracks_confirmed += promoted
         if p.registration_on and t_now > -np.inf \
                 and not t_now - self._t_registered < p.register_every_s:

@@ -107,10 +107,12 @@ class TrackManager:
         self._t_managed_s = -np.inf        # fusion time deletion and merging last ran at
         self._merge_seen: dict[tuple[int, int], int] = {}
 
-    def initiate(self, z, t, s, pc, R_diag, bias) -> None:
-        """Start a tentative track at each plot (``bias``: the registration's estimates)."""
+    def initiate(self, z, t, s, pc, R_diag, bias, *, ranged: bool = True) -> None:
+        """Start a tentative track at each plot (``bias``: the registration's estimates);
+        ``ranged``: the plots measured range (not crossed bearings)."""
         st, p = self.store, self.params
         rows = st.add(len(z))
+        st.n_ranged[rows] = int(ranged)
         self.k.initiate(st, int(rows[0]), z, t, s, pc, R_diag, self.sensors.M, self.partner,
                         bias, self.mu_initial, self.next_id, p.v_initial_sigma_mps,
                         p.v_up_initial_sigma_mps, p.v_up_ballistic_sigma_mps)

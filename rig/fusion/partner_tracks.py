@@ -216,6 +216,7 @@ class PartnerTrackFusion:
         e, st = self.engine, self.engine.store
         partner = tracks["partner"].astype(np.int64)
         st.n_updates[rows] += 1
+        st.n_ranged[rows] += 1
         st.t_last[rows] = np.fmax(st.t_last[rows], t)
         st.partners[rows] |= np.left_shift(np.uint32(1), partner.astype(np.uint32))
         st.partner_t_last[rows, partner] = np.fmax(st.partner_t_last[rows, partner], t)

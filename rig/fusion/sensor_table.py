@@ -4,14 +4,17 @@ probability and coverage per sensor."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from rig.errors import ConfigError
 from rig.geodesy import site_transform
 from rig.radar import NominalRadar
 from rig.records import MAX_PARTNERS
+
+if TYPE_CHECKING:                       # pandas only where tables are read
+    import pandas
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,8 @@ class SensorTable:
                             "clutter_per_scan")})
 
     @classmethod
-    def from_frame(cls, sensors: pd.DataFrame, M: np.ndarray, t: np.ndarray) -> "SensorTable":
+    def from_frame(cls, sensors: "pandas.DataFrame", M: np.ndarray,
+                   t: np.ndarray) -> "SensorTable":
         """From an interchange ``sensors.csv`` frame and rig.interchange.sensor_transforms
         (the optional columns are read where the frame has them)."""
         partner_names = tuple(dict.fromkeys(str(p) for p in sensors["partner"]))

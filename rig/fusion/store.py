@@ -32,6 +32,8 @@ class TrackStore:
         "partner_t_last": ((MAX_PARTNERS,), float),
         "n_seen": ((), np.uint32),       # n_updates when tracks_updated last looked
         "score": ((), float),            # log likelihood ratio, target against clutter
+        "n_ranged": ((), np.uint32),     # updates by plots that measured range (or partner
+                                         # tracks): what a passive sensor's bearing is not
     }
 
     #: Fields whose fresh value is NaN ("never"); every other field starts at 0.
