@@ -98,6 +98,10 @@ class FirmwareInterface:
     emulator_runner: str = ""
     #: the family's own keys of a bench-config sensor entry
     options: type[FamilyOptions] = FamilyOptions
+    #: what its driver hands the loop: "plots" (``read_plots``: PLOT_DTYPE), or "tracks" (a
+    #: track-level partner: ``read_tracks``, PARTNER_TRACK_DTYPE of rig.fusion.track_input,
+    #: fused by rig.fusion.partner_tracks; ``read_plots`` gives none)
+    delivers: str = "plots"
 
     def add_emulator_arguments(self, group) -> None:
         """Add the family's own ``rig emulate`` flags to ``group`` (an argparse argument

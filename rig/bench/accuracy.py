@@ -54,10 +54,13 @@ def explained_with_partners(sc, tracks, partner_names) -> dict:
 
 def accuracy(result: LoopResult, truth, joint_tracks, *, engine_factory, partner_names,
              partner_of_sensor, t0_ns: int, cutoff_m: float, order: float,
-             warmup_s: float = 0.0, ranged: np.ndarray | None = None) -> dict:
+             warmup_s: float = 0.0, ranged: np.ndarray | None = None,
+             track_sensors: np.ndarray | None = None) -> dict:
     """Scores of the joint picture (``joint_tracks``, rows of tracks.csv), of every partner
-    alone and, when ``ranged`` (per sensor) marks passive sensors, of the radars alone (from
-    ``warmup_s`` on), and the OSPA curves."""
+    alone, when ``ranged`` (per sensor) marks passive sensors of the radars alone, and when
+    ``track_sensors`` (per sensor) marks track-level partners of the plots alone (from
+    ``warmup_s`` on), and the OSPA curves. A partner that shares tracks only has no "alone"
+    picture."""
     end_s = result.elapsed_s
     truth = truth[truth["t"] <= end_s]
     if len(truth) == 0 or not len(result.tick_times_s):
@@ -68,12 +71,19 @@ def accuracy(result: LoopResult, truth, joint_tracks, *, engine_factory, partner
                             f"accuracy warm-up of {warmup_s:g} s was over: nothing scored"},
                 "joint": None, "curves": {}}
     tables = {"joint": joint_tracks}
+    plot_sensors = ~np.asarray(track_sensors, bool) if track_sensors is not None \
+        else np.ones(len(partner_of_sensor), bool)
     for p, name in enumerate(partner_names):
+        if not np.any(plot_sensors & (partner_of_sensor == p)):
+            continue
         tables[f"partner {name} alone"] = pictures_table(pictures_of(
             result, engine_factory, partner_of_sensor == p, result.tick_times_s, t0_ns))
     if ranged is not None and not np.all(ranged) and np.any(ranged):
         tables["radars only"] = pictures_table(pictures_of(
             result, engine_factory, np.asarray(ranged) != 0, result.tick_times_s, t0_ns))
+    if not np.all(plot_sensors):         # the re-fusions take plots: no partner's tracks
+        tables["plots only"] = pictures_table(pictures_of(
+            result, engine_factory, plot_sensors, result.tick_times_s, t0_ns))
     scores, curves = {}, {}
     for label, tracks in tables.items():
         sc = score(truth, tracks, cutoff_m=cutoff_m, order=order,

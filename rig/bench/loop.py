@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
+#: a cycle with a track-level partner's tracks and no plot
+EMPTY_PLOTS = empty_plots(0)
+
 #: The largest buffer preallocated up front; beyond it a buffer doubles as it fills.
 MAX_PREALLOCATED = 1 << 22
 
@@ -110,10 +113,14 @@ class FusionStep:
         self.updates = updates
         self._no_plots = empty_plots(0)
 
-    def cycle(self, plots: np.ndarray, until_s: float, t_update_s: float | None):
-        """Fuse ``plots``, fuse every window ended by ``until_s``; with updates, the tracks
-        updated since the last cycle, extrapolated to ``t_update_s`` (else None)."""
+    def cycle(self, plots: np.ndarray, until_s: float, t_update_s: float | None,
+              partner_tracks: np.ndarray | None = None):
+        """Fuse ``plots``, fuse every window ended by ``until_s``, then any track-level
+        partners' ``partner_tracks``; with updates, the tracks updated since the last cycle,
+        extrapolated to ``t_update_s`` (else None)."""
         self.engine.process(plots, until_s=until_s)
+        if partner_tracks is not None:
+            self.engine.process_tracks(partner_tracks)
         if not self.updates:
             return None
         return self.engine.tracks_updated(t_update_s)
@@ -320,6 +327,7 @@ class RealTimeLoop:
                 pass
             now = time.monotonic_ns()
         batches = []
+        track_batches = []
         counts = []
         depth = 0
         for s in self.sensors:
@@ -327,19 +335,27 @@ class RealTimeLoop:
                 counts.append(0)
                 continue
             depth += s.queued_batches()          # what waited for this cycle
+            if s.delivers_tracks:                # a track-level partner
+                tracks = s.read_tracks(now)
+                if len(tracks):
+                    track_batches.append(tracks)
+                counts.append(0)
+                continue
             plots = s.read_plots(now)
             counts.append(len(plots))
             if len(plots):
                 batches.append(plots)
-        if not batches:
+        if not batches and not track_batches:
             return
-        plots = batches[0] if len(batches) == 1 else np.concatenate(batches)
+        plots = (batches[0] if len(batches) == 1 else np.concatenate(batches)) if batches \
+            else EMPTY_PLOTS
+        partner_tracks = np.concatenate(track_batches) if track_batches else None
         self.depth.append(depth)
         self.cycles += 1
         self._plots.extend(plots)
         until_s = self.run_time_s(time.monotonic_ns())
         t_update_s = self.run_time_s(time.monotonic_ns()) if self.updates else None
-        updated = self.fusion.cycle(plots, until_s, t_update_s)
+        updated = self.fusion.cycle(plots, until_s, t_update_s, partner_tracks)
         self.transport.extend(transport_latency_ms(plots, self.t0_ns))
         done = None
         if updated is not None:

@@ -28,17 +28,19 @@ from rig.outfiles import write_atomic
 from .accuracy import accuracy
 from .faults_report import fault_rows, losses_outside_faults
 from .report_html import write_html
-from rig.firmware import decoder_errors
+from rig.firmware import decoder_errors, get_interface
 
 #: the version of report.json's layout (rig/schemas/report.schema.json)
 REPORT_SCHEMA_VERSION = 1
 
 
 def sensor_row(sensor_id, partner, family, transport, state, plots, counters, elapsed_s, *,
-               stale_events=0, error=None, foreign_sources=()) -> dict:
+               stale_events=0, error=None, foreign_sources=(), tracks=None) -> dict:
     """One sensor's line of the report; ``foreign_sources``: the first few addresses (e.g.
-    ASTERIX SAC/SIC) of records it refused because the config does not name them."""
-    return {"id": sensor_id, "partner": partner, "family": family, "transport": transport,
+    ASTERIX SAC/SIC) of records it refused because the config does not name them;
+    ``tracks``: the tracks a track-level partner's sensor delivered (None for plots)."""
+    extra = {} if tracks is None else {"tracks": int(tracks)}
+    return {**extra, "id": sensor_id, "partner": partner, "family": family, "transport": transport,
             "state": state, "plots": plots, "rate_per_s": plots / max(elapsed_s, 1e-9),
             "stale_events": stale_events, "decoder_errors": decoder_errors(counters),
             "sequence_gaps": int(counters.get("seq_gaps", 0)),
@@ -138,7 +140,9 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
             engine.origin, engine.sensors, engine.params),
             partner_names=partner_names, partner_of_sensor=engine.sensors.partner,
             t0_ns=t0_ns, cutoff_m=cfg.accuracy.cutoff_m, order=cfg.accuracy.order,
-            warmup_s=cfg.accuracy.warmup_s, ranged=engine.sensors.ranged)
+            warmup_s=cfg.accuracy.warmup_s, ranged=engine.sensors.ranged,
+            track_sensors=np.array([get_interface(e.family).delivers == "tracks"
+                                    for e in cfg.sensors]))
         accuracy_json = acc["summary"]
         joint = acc["joint"]
         if joint is not None:

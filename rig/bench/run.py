@@ -93,7 +93,9 @@ def run_bench(loaded: LoadedConfig, out_dir: Path, *, view=None, realtime: bool 
                        "failed" if s.error else ("stale" if s.stale else "ok"),
                        s.plots_received, s.counters(), result.elapsed_s,
                        stale_events=s.stale_events, error=s.error,
-                       foreign_sources=s.foreign_sources()) for s in bench.sensors]
+                       foreign_sources=s.foreign_sources(),
+                       tracks=s.tracks_received if s.delivers_tracks else None)
+            for s in bench.sensors]
     feeds = (feeds_summary(loaded.config.outputs, bench.feeds) if bench.feeds is not None
              else [])
     extra = {"started_utc": started_utc, "realtime": bench.realtime_done or None,
@@ -141,8 +143,9 @@ class Bench:
         self.record_path = record or (Path(cfg.record.path) if cfg.record else None)
         self.table = sensor_table(loaded)
         self.origin = loaded.scenario.origin
-        self.sensors = [SensorHandle(i, e, r) for i, (e, r) in
-                        enumerate(zip(cfg.sensors, loaded.radars))]
+        self.sensors = [SensorHandle(i, e, r, origin=self.origin,
+                                     partner_index=int(self.table.partner[i]))
+                        for i, (e, r) in enumerate(zip(cfg.sensors, loaded.radars))]
         self.engine = FusionEngine(self.origin, self.table, cfg.fusion)
         self.feeds = None
         self.recorder = None

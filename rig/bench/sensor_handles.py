@@ -42,8 +42,11 @@ GOLDEN_FRACTION = 0.6180339887
 class SensorHandle:
     """One sensor: its config entry, radar model, index in the run, and its driver."""
 
-    def __init__(self, index: int, entry: SensorEntry, radar: RadarSpec):
+    def __init__(self, index: int, entry: SensorEntry, radar: RadarSpec, *, origin=None,
+                 partner_index: int = 0):
         self.index = index
+        self.origin = origin                 # the run's origin (rig.geodesy.Geodetic)
+        self.partner_index = partner_index   # the partner's index in the engine (its bit)
         self.entry = entry
         self.radar = radar
         self.id = entry.id
@@ -56,6 +59,8 @@ class SensorHandle:
         self.error: str | None = None
         self.shift_s = 0.0               # t_run = t_sensor - shift_s (modulo a day for ToD)
         self.tod = self.interface.time_of_day
+        self.delivers_tracks = self.interface.delivers == "tracks"
+        self.tracks_received = 0
         self.plots_received = 0
         self.t_first_plot_ns: int | None = None
         self.t_last_plot_ns: int | None = None
@@ -119,8 +124,23 @@ class SensorHandle:
             self.stale = False
         return plots
 
+    def read_tracks(self, now_ns: int) -> np.ndarray:
+        """A track-level partner's validated tracks (PARTNER_TRACK_DTYPE), ``t`` on the run's
+        time line and ``partner`` its index in the engine."""
+        tracks = self.driver.read_tracks(timeout_s=0)
+        if len(tracks):
+            tracks["t"] = to_run_time(tracks["t"], self.shift_s, self.tod)
+            tracks["partner"] = self.partner_index
+            self.tracks_received += len(tracks)
+            self.t_last_plot_ns = now_ns
+            if self.t_first_plot_ns is None:
+                self.t_first_plot_ns = now_ns
+            self.stale = False
+        return tracks
+
     def check_stale(self, now_ns: int, t0_ns: int) -> bool:
-        """Mark the sensor stale once it has been silent ``stale_after_s``."""
+        """Mark the sensor stale once it has been silent (no plots, or no tracks from a
+        track-level partner) ``stale_after_s``."""
         last = self.t_last_plot_ns or t0_ns
         stale = now_ns - last > self.stale_after_s * 1e9
         if stale and not self.stale:
