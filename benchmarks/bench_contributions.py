@@ -12,9 +12,9 @@ partner; seeds never tuned on), fused offline as ``rig fuse`` does (1 s windows,
 - **A + B plots** against **A plots + B tracks**: partner B shares only its tracks. B's own
   engine fuses B's radars each second; its picture goes through rig's CAT062 encoder (with
   I062/500 accuracies) and decoder and :class:`rig.fusion.track_input.TrackInput` into the
-  centre's engine (:meth:`FusionEngine.process_tracks`), beside A's plots. And the NEES of
-  the tracks both partners fed (6 dof: above 6 is overconfident). Both with rig's IMM and with
-  trackers of one constant-velocity model on both sides (``--one-model``).
+  centre's engine (:meth:`FusionEngine.process_tracks`), beside A's plots; and the track
+  input's counters (what CAT062 carried and what was refused). Both sides run rig's engine
+  with its default (IMM) settings.
 
 Scored by ``rig.scoring.score`` (OSPA c = 1000 m, p = 1, 1 s grid). CPU seconds of each
 fusion loop. The last line printed is one JSON object with the figures.
@@ -41,8 +41,6 @@ from rig.scoring import score
 
 SCORED = ("ospa_mean_m", "position_rmse_m", "false_tracks", "missed_targets",
           "time_to_first_track_mean_s", "identity_switches")
-ONE_MODEL = dict(mu_initial=(1.0, 0.0, 0.0, 0.0), switch_rate_per_s=1e-12,
-                 switch_to_ballistic_per_s=1e-12)
 
 
 def folder_for(seed: int, duration_s: float, targets: int, work: Path) -> Path:
@@ -115,11 +113,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", default="101,102,103")
     ap.add_argument("--duration", type=float, default=180.0)
     ap.add_argument("--targets", type=int, default=40)
-    ap.add_argument("--one-model", action="store_true",
-                    help="trackers of one constant-velocity model on both sides")
     ap.add_argument("--work", default=None, help="folder for the scenarios (default: temporary)")
     args = ap.parse_args(argv)
-    params = FusionParams(**ONE_MODEL) if args.one_model else FusionParams()
+    params = FusionParams()
     seeds = [int(s) for s in args.seeds.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work or tmp)
@@ -148,7 +144,7 @@ def main(argv=None) -> int:
                 for k, v in row.items() if k != "seed"), flush=True)
     mean = lambda label, key: float(np.mean([r[label][key] for r in rows]))  # noqa: E731
     labels = ("radars", "radars + passive", "A + B plots", "A plots + B tracks")
-    summary = {"seeds": seeds, "trackers": "one model" if args.one_model else "IMM",
+    summary = {"seeds": seeds,
                **{f"{label}": {k: round(mean(label, k), 3) for k in SCORED + ("cpu_s",)}
                   for label in labels},
                "passive_lowers_ospa": mean("radars + passive", "ospa_mean_m")
