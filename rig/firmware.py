@@ -80,6 +80,7 @@ BUILTIN: dict[str, str] = {
     "asterix-cat048": "firmware_interfaces.asterix_radar:INTERFACE",
     "scpi-sensor": "firmware_interfaces.scpi_sensor:INTERFACE",
     "esm-sensor": "firmware_interfaces.esm_sensor:INTERFACE",
+    "cat062-tracks": "firmware_interfaces.cat062_tracks:INTERFACE",
 }
 
 

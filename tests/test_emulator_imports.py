@@ -11,6 +11,7 @@ def test_an_emulator_s_imports_leave_out_pandas_matplotlib_and_the_web_and_dask_
             "import firmware_interfaces.serial_sensor.emulator, "
             "firmware_interfaces.asterix_radar.emulator, "
             "firmware_interfaces.scpi_sensor.emulator, firmware_interfaces.esm_sensor.emulator, "
+            "firmware_interfaces.cat062_tracks.emulator, "
             "rig.emulation.scenario_source\n"
             "from rig.scenario import load_scenario\n"
             "load_scenario()\n"

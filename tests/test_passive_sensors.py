@@ -235,8 +235,9 @@ def test_a_passive_sensor_needs_no_range_noise_and_measures_no_range_rate():
 # --- the built-in scenario and its passive variant -------------------------------------------
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("biased", [False, True])
-def test_the_default_scenario_is_unchanged_by_the_variant(biased):
+def test_the_default_scenario_is_unchanged_by_the_variant(biased, variant):
     default = load_scenario(seed=7, duration_s=90, biased=biased)
     assert default.variant is None
     assert [s.id for s in default.sensors] == ["A1", "A2", "B1", "B2"]
@@ -248,7 +249,7 @@ def test_the_default_scenario_is_unchanged_by_the_variant(biased):
     plots = simulate_plots(default)
     pd.testing.assert_frame_equal(simulate_plots(plain), plots)
     # the variant's radars: the same errors and the very same plots
-    variant = load_scenario(seed=7, duration_s=90, biased=biased, variant="passive")
+    variant = load_scenario(seed=7, duration_s=90, biased=biased, variant=variant)
     assert variant.sensors[:4] == default.sensors
     mixed = simulate_plots(variant)
     radars = mixed[mixed["sensor_id"].isin(["A1", "A2", "B1", "B2"])]
@@ -278,6 +279,32 @@ def test_the_variant_adds_one_esm_like_passive_sensor_per_partner_sited_apart():
         assert mine["range_m"].isna().all()
 
 
+def test_the_tracks_variant_adds_a_third_partner_with_one_radar_in_the_south():
+    s = load_scenario(variant="tracks", duration_s=60)
+    assert s.variant == "tracks" and [x.id for x in s.sensors][4:] == ["C1"]
+    c1 = s.sensors[4]
+    assert c1.partner == "C" and c1.kind == "radar" and c1.scan_period_s == 5.0
+    # its accuracy is of the other radars' kind
+    others = s.sensors[:4]
+    for name in ("sigma_range_m", "sigma_az_rad", "sigma_el_rad", "pd"):
+        values = [getattr(x, name) for x in others]
+        assert min(values) <= getattr(c1, name) <= max(values), name
+    # in the south, covering the middle of the area and its south edge
+    site = RadarModel(c1, s.origin).site_enu_m
+    assert site[1] < -100e3 and abs(site[0]) < 20e3
+    edge = load_scenario_spec().random.north_m[0]
+    for point in ((0.0, 0.0), (-250e3, edge), (0.0, edge), (250e3, edge)):
+        assert np.hypot(point[0] - site[0], point[1] - site[1]) < 0.9 * c1.range_max_m
+    plots = simulate_plots(s)
+    mine = plots[plots["sensor_id"] == "C1"]
+    assert (mine["truth_id"] >= 0).sum() > 200
+    # both variants: the passive sensors, then partner C
+    both = load_scenario(variant="passive+tracks", duration_s=60)
+    assert both.variant == "passive+tracks"
+    assert [x.id for x in both.sensors] == ["A1", "A2", "B1", "B2", "AP1", "BP1", "C1"]
+    assert both.sensors[6] == c1
+
+
 def test_biased_passive_sensors_get_angle_and_clock_errors_but_no_range_bias():
     s = load_scenario(variant="passive", biased=True, duration_s=30)
     for p in s.sensors[4:]:
@@ -302,6 +329,17 @@ def test_variants_asked_for_but_not_there_and_clashing_ids():
         validate(ScenarioSpec, {"origin": ORIGIN, "duration_s": 60, "sensors": [radar()],
                                 "variants": {"sonar": {"sensors": [passive()]}}}, file="t")
     assert e.value.key.startswith("variants.sonar")
+    # several variants: each must be there, and no sensor twice
+    with pytest.raises(UsageError, match="no variant 'tracks'"):
+        build_scenario(clash, variant="passive+tracks")
+    twice = validate(ScenarioSpec, {"origin": ORIGIN, "duration_s": 60, "sensors": [radar()],
+                                    "variants": {"passive": {"sensors": [passive(id="P")]},
+                                                 "tracks": {"sensors": [radar(id="P")]}}},
+                     file="t")
+    assert [x.id for x in build_scenario(twice, variant="tracks").sensors] == ["R", "P"]
+    with pytest.raises(ConfigError, match="variants before it") as e:
+        build_scenario(twice, variant="passive+tracks")
+    assert e.value.key == "variants.tracks.sensors[0].id"
 
 
 def test_a_variant_scenario_written_out_as_built_builds_the_same():

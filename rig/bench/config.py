@@ -51,7 +51,8 @@ class ScenarioRef(_Strict):
     biased: bool = Field(False, description="give every sensor random biases and clock errors")
     variant: Variant | None = Field(None, description="add the scenario's variant of that name "
                                     "(its sensors after its own; 'passive': one passive "
-                                    "angle-only sensor per partner)")
+                                    "angle-only sensor per partner; 'tracks': a third "
+                                    "partner C sharing tracks only; 'passive+tracks': both)")
 
 
 class SensorEntry(BaseModel):

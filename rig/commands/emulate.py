@@ -54,7 +54,9 @@ def add_parser(sub, argv: list[str] | None = None) -> None:
                         "udp://127.0.0.1:8600). scpi-sensor: a SCPI instrument on a TCP port "
                         "(--port N, 0 picks a free one; default 5025), announced as a VISA "
                         "resource string. esm-sensor: bearings over UDP, --port udp://HOST:PORT "
-                        "(default udp://127.0.0.1:8640)")
+                        "(default udp://127.0.0.1:8640). cat062-tracks: a track-level "
+                        "partner's tracker on a scenario's radar (--scenario, --sensor), CAT062 "
+                        "tracks over UDP, --port udp://HOST:PORT (default udp://127.0.0.1:8620)")
     p.add_argument("--scenario", default=None, metavar="FILE|builtin",
                    help="stream what a radar of this scenario reports (a YAML scenario file, "
                         "or 'builtin' for the default two-partner scenario) instead of random "

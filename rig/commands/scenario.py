@@ -36,7 +36,9 @@ def add_parser(sub) -> None:
                         "it for the same seed. The built-in scenario has 'passive': one "
                         "passive angle-only (ESM-like) sensor per partner (sensors.csv kind "
                         "'passive' with an empty sigma_range_m, an empty range_m in "
-                        "plots.csv)")
+                        "plots.csv), 'tracks': a third partner C whose radar C1 in the south "
+                        "feeds its own tracker, which shares tracks only (family "
+                        "cat062-tracks), and 'passive+tracks': both")
     p.add_argument("--clock-errors", action="store_true",
                    help="give every sensor the random clock offset and drift of --biased, "
                         "without the biases")

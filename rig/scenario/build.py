@@ -59,22 +59,30 @@ class Scenario:
 
 
 def variant_sensors(spec: ScenarioSpec, variant: str | None) -> tuple[RadarSpec, ...]:
-    """The sensors of ``spec`` with those of ``variant`` (None: none) after them."""
+    """The sensors of ``spec`` with those of ``variant`` (None: none) after them; a variant
+    of several names (``passive+tracks``) adds each one's in that order."""
     if variant is None:
         return tuple(spec.sensors)
     if variant not in VARIANTS:
         raise UsageError(f"no variant {variant!r}: give one of {', '.join(VARIANTS)}")
-    if variant not in spec.variants:
-        raise UsageError(f"scenario {spec.name!r} has no variant {variant!r} (it has: "
+    names = variant.split("+")
+    missing = [name for name in names if name not in spec.variants]
+    if missing:
+        raise UsageError(f"scenario {spec.name!r} has no variant {missing[0]!r} (it has: "
                          + (", ".join(spec.variants) or "none") + ")")
-    known = {s.id for s in spec.sensors}
-    extra = spec.variants[variant].sensors
-    for i, sensor in enumerate(extra):
-        if sensor.id in known:
-            raise ConfigError(f"sensor {sensor.id!r} is already in the scenario's sensors",
-                              key=f"variants.{variant}.sensors[{i}].id",
-                              expected="an id of its own")
-    return (*spec.sensors, *extra)
+    sensors = list(spec.sensors)
+    spec_ids = {s.id for s in spec.sensors}
+    for name in names:
+        known = {s.id for s in sensors}
+        extra = spec.variants[name].sensors
+        for i, sensor in enumerate(extra):
+            if sensor.id in known:
+                where = "scenario's sensors" if sensor.id in spec_ids else "variants before it"
+                raise ConfigError(f"sensor {sensor.id!r} is already in the {where}",
+                                  key=f"variants.{name}.sensors[{i}].id",
+                                  expected="an id of its own")
+        sensors += extra
+    return tuple(sensors)
 
 
 def build_scenario(spec: ScenarioSpec, *, seed: int | None = None, targets: int | None = None,

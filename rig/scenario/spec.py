@@ -36,11 +36,13 @@ that name the file and the key. Example::
 Positions are either ``east_m/north_m`` (level coordinates, :mod:`rig.scenario.level`) or
 ``lat_deg/lon_deg``; ``alt_m`` is the height. Headings are degrees clockwise from north.
 
-A *variant* (:data:`Variant`) is a named set of sensors a scenario may define under
+A *variant* (:data:`VariantName`) is a named set of sensors a scenario may define under
 ``variants:``; :func:`rig.scenario.build_scenario` (``rig scenario --variant NAME``) appends
-them to ``sensors:`` only when asked, so the scenario without them stays as it is. A file
-defines variants but does not choose one: a scenario written out as built (a bench run's
-resolved scenario) already lists the variant's sensors under ``sensors:``.
+them to ``sensors:`` only when asked, so the scenario without them stays as it is. One build
+may ask for several (:data:`Variant`: ``passive+tracks`` appends the sensors of ``passive``,
+then those of ``tracks``). A file defines variants but does not choose one: a scenario
+written out as built (a bench run's resolved scenario) already lists the variant's sensors
+under ``sensors:``.
 """
 
 from __future__ import annotations
@@ -58,8 +60,13 @@ Pair = tuple[float, float]
 #: the most random targets a scenario may ask for
 MAX_RANDOM_TARGETS = 100_000
 
-#: Names of scenario variants. ``passive``: one passive angle-only sensor per partner.
-Variant = Literal["passive"]
+#: Names of the variants a scenario may define. ``passive``: one passive angle-only sensor
+#: per partner; ``tracks``: a partner that shares its tracks, not its plots.
+VariantName = Literal["passive", "tracks"]
+VARIANT_NAMES: tuple[str, ...] = get_args(VariantName)
+#: What a build may ask for: one variant, or several joined by ``+`` (their sensors in that
+#: order).
+Variant = Literal["passive", "tracks", "passive+tracks"]
 VARIANTS: tuple[str, ...] = get_args(Variant)
 
 
@@ -215,7 +222,7 @@ class ScenarioSpec(_Strict):
     sensors: list[RadarSpec] = Field(min_length=1)
     targets: list[TargetSpec] = []
     random: RandomTargetsSpec = RandomTargetsSpec()
-    variants: dict[Variant, VariantSpec] = {}
+    variants: dict[VariantName, VariantSpec] = {}
 
     @field_validator("spec", mode="before")
     @classmethod
