@@ -1,6 +1,7 @@
-"""bench_configs/passive.yaml end to end: four radars and two emulated ESM receivers, each in
-its own process on its own real transport (pty, UDP, VISA, UDP bearings), fused live, the
-picture of the radars alone scored beside the joint one. Slow (a whole run): CI runs it with
+"""bench_configs/all_inputs.yaml end to end: four radars, two emulated ESM receivers and a
+partner that shares only its tracker's tracks, each in its own process on its own real
+transport (pty, UDP, VISA, UDP bearings, UDP CAT062), fused live, the pictures of the radars
+alone and of the plots alone scored beside the joint one. Slow (a whole run): CI runs it with
 ``pytest -m slow``."""
 
 import json
@@ -15,10 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-def test_radars_and_passive_sensors_fused_live_through_real_transports(tmp_path):
+def test_radars_passive_sensors_and_a_track_partner_fused_live_through_real_transports(tmp_path):
     out = tmp_path / "run"
     done = subprocess.run([sys.executable, "-m", "rig", "run", str(ROOT / "bench_configs" /
-                                                                  "passive.yaml"),
+                                                                  "all_inputs.yaml"),
                            "--out", str(out), "--duration", "30", "--no-live"],
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
@@ -28,7 +29,12 @@ def test_radars_and_passive_sensors_fused_live_through_real_transports(tmp_path)
         s = sensors[passive]
         assert s["family"] == "esm-sensor" and s["state"] == "ok"
         assert s["plots"] > 50 and s["decoder_errors"] == 0 and s["dropped_plots"] == 0
+    partner = sensors["C1"]
+    assert partner["family"] == "cat062-tracks" and partner["state"] == "ok"
+    assert partner["tracks"] > 50 and partner["plots"] == 0 and partner["decoder_errors"] == 0
     pictures = report["accuracy"]["pictures"]
-    assert {"joint", "radars only", "partner A alone", "partner B alone"} <= set(pictures)
+    assert {"joint", "radars only", "plots only", "partner A alone",
+            "partner B alone"} <= set(pictures)
+    assert "partner C alone" not in pictures            # C shares tracks, not plots
     assert pictures["joint"]["false_tracks"] <= 10
     assert report["counts"]["decoder_errors"] == 0 and report["counts"]["dropped_plots"] == 0
