@@ -398,6 +398,7 @@ def test_optional_sensor_that_cannot_be_opened_is_reported_and_the_run_goes_on(t
     assert report["accuracy"]["not_measurable"].startswith("mode mixed")
 
 
+@pytest.mark.slow                # an emulated run or emulator process: CI runs it with -m slow
 def test_a_sensor_that_goes_silent_is_marked_stale_and_the_run_goes_on(tmp_path):
     path = write_config(tmp_path, duration_s=22, limits={"stale_sensors": {"max": 0}})
     out = tmp_path / "o"

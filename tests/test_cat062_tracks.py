@@ -126,6 +126,7 @@ def test_the_family_delivers_tracks_over_udp_on_a_time_of_day_clock():
 SPEED = 10.0
 
 
+@pytest.mark.slow                # an emulated run or emulator process: CI runs it with -m slow
 def test_rig_emulate_sends_the_partner_s_tracks_near_the_truth(tmp_path):
     """The built-in scenario's variant `tracks`, written out as a run resolves it: partner
     C's tracker on its radar C1, ten times faster than real time, a picture every 0.5 s."""
@@ -186,6 +187,7 @@ def test_rig_emulate_sends_the_partner_s_tracks_near_the_truth(tmp_path):
     assert np.mean(d2 < 9.21) >= 0.95
 
 
+@pytest.mark.slow                # an emulated run or emulator process: CI runs it with -m slow
 def test_a_run_s_sensor_handle_puts_the_tracks_on_the_run_s_time_line(tmp_path):
     """As `rig run` starts an emulated track-level partner: listening socket first, then
     `rig emulate` on the run's scenario and time line; tracks on the run's time line with

@@ -377,6 +377,7 @@ def run_emulated(tmp_path, extra: list[str] = ()):
     return plots, counters, summary, chunks
 
 
+@pytest.mark.slow                # an emulated run or emulator process: CI runs it with -m slow
 def test_rig_emulate_sends_the_scenario_s_bearings_over_udp(tmp_path):
     plots, counters, summary, chunks = run_emulated(tmp_path)
     assert summary["send_errors"] == 0 and summary["plots_unencodable"] == 0
@@ -403,6 +404,7 @@ def test_rig_emulate_sends_the_scenario_s_bearings_over_udp(tmp_path):
         assert np.array_equal(again[field], plots[field], equal_nan=field != "seq"), field
 
 
+@pytest.mark.slow                # an emulated run or emulator process: CI runs it with -m slow
 def test_a_damaged_line_loses_bearings_but_hands_on_only_sent_ones(tmp_path):
     faults = [{"kind": "bit_errors", "at_s": 0.0, "duration_s": 2.0, "rate": 2e-3},
               {"kind": "duplicate_frames", "at_s": 0.0, "duration_s": 2.0, "probability": 0.3},
@@ -423,6 +425,7 @@ def test_a_damaged_line_loses_bearings_but_hands_on_only_sent_ones(tmp_path):
     assert len(set(got)) == len(got)            # no bearing handed on twice
 
 
+@pytest.mark.slow                # an emulated run or emulator process: CI runs it with -m slow
 def test_a_run_s_sensor_handle_opens_the_family_and_its_emulator(tmp_path):
     """As `rig run` starts an emulated esm-sensor: listening socket first, then `rig emulate`
     on the run's scenario and time line; its bearings on the run's time line."""

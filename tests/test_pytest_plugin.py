@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import pytest
 import yaml
 
 SHORT = Path(__file__).parent / "data" / "bench" / "short.yaml"
@@ -32,6 +33,7 @@ def cases_of(junit: Path) -> dict:
     return {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
 
 
+@pytest.mark.slow                # an emulated run or emulator process: CI runs it with -m slow
 def test_run_sensors_and_limits_become_tests_and_the_fixture_gives_the_run(tmp_path):
     limits = {**yaml.safe_load(SHORT.read_text())["limits"],
               "tick_jitter_ms": {"p99_9": 5}}       # ~3000 ticks needed: inconclusive
