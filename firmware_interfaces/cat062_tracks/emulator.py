@@ -27,17 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from rig.emulation import Pacer, PlotSource, SensorClock
+from rig.emulation.udp_sender import UdpSender
 from rig.emulation.faults import FaultSchedule
-from rig.errors import TransportError
 from rig.fusion import FusionEngine, FusionParams, SensorTable
 from rig.publish.cat062 import Cat062Encoder
 from rig.records import empty_plots, empty_tracks
-from rig.transport.udp import UdpTransport
 
 from . import protocol as P
-
-#: the longest wait between looks at the stop flag (a signal does not cut a sleep short)
-MAX_WAIT_S = 0.1
 
 #: The partner's tracker takes plots as they arrive, like rig's own live loop
 #: (bench_configs/emulated.yaml): windows shorter than any latency and no hold-back, so each
@@ -85,7 +81,7 @@ class EmulatorStats:
     pictures_unplugged: int = 0      # updates not sent while a 'disconnect' fault held
 
 
-class Cat062TracksEmulator:
+class Cat062TracksEmulator(UdpSender):
     """One emulated track-level partner sending to ``url`` (``udp://HOST:PORT``).
 
     ``source``: its radar's plots (``take_until``, ``next_release_s``); ``radar`` and
@@ -99,30 +95,10 @@ class Cat062TracksEmulator:
         self.source = source
         self.tracker = PartnerTracker(radar, origin)
         self.encoder = Cat062Encoder(origin, sac, sic)
-        self.transport = UdpTransport(url)
-        if self.transport.listen:
-            raise TransportError(f"{url}: the emulator sends; give the host's address "
-                                 f"(udp://HOST:PORT), not a listening one")
-        self.transport.open()
-        self.url = url
+        super().__init__(url, clock=clock, faults=faults, on_event=on_event)
         self.period_s = period_s
         self.frame_phase = frame_phase
-        self._clock_template = clock
-        self.clock = clock or SensorClock()
-        self._base_clock = self.clock
         self.stats = EmulatorStats()
-        self.faults = faults or FaultSchedule([])
-        self.on_event = on_event
-        self._stop = False
-
-    @property
-    def source_address(self) -> tuple[str, int]:
-        """The (host, port) the datagrams come from."""
-        return self.transport.local_address
-
-    def stop(self) -> None:
-        """Ask :meth:`serve` to return (safe from a signal handler)."""
-        self._stop = True
 
     def serve(self, duration_s: float | None = None, *, start_ns: int | None = None) -> EmulatorStats:
         """Send a picture every ``period_s`` until :meth:`stop` or ``duration_s`` seconds after
@@ -135,22 +111,10 @@ class Cat062TracksEmulator:
         self._base_clock = self.clock
         end_ns = None if duration_s is None else start_ns + round(duration_s * 1e9)
         pacer = Pacer(self.period_s, start_ns=start_ns, phase=self.frame_phase)
-        last_ns = start_ns
-        while not self._stop:
-            now = time.monotonic_ns()
-            if end_ns is not None and now >= end_ns:
-                break
-            wait_s = pacer.remaining_s(now)
-            if end_ns is not None:
-                wait_s = min(wait_s, (end_ns - now) * 1e-9)
-            time.sleep(min(wait_s, MAX_WAIT_S))
-            now = time.monotonic_ns()
-            if pacer.due(now):
-                last_ns = now
-                self._update((now - start_ns) * 1e-9)
+        last_ns = self._run(pacer, start_ns, end_ns)
         end_ns = end_ns or time.monotonic_ns()
         if not self._stop and end_ns > last_ns:     # the picture at the end, unless just sent
-            self._update((end_ns - start_ns) * 1e-9)
+            self._tick((end_ns - start_ns) * 1e-9)
         return self.stats
 
     def system_time(self, t_true_s):
@@ -158,23 +122,10 @@ class Cat062TracksEmulator:
         its epoch."""
         return self._base_clock.sensor_time(t_true_s) - self._base_clock.epoch_s
 
-    def _connected(self, t_true_s: float) -> bool:
-        """Apply the fault schedule at ``t_true_s``; False while the link is unplugged."""
-        for event in self.faults.events(t_true_s):
-            if self.on_event is not None:
-                self.on_event(event)
-        self.clock = self.faults.clock(self._base_clock, t_true_s)
-        unplugged = self.faults.disconnected(t_true_s)
-        if unplugged and self.transport.is_open:
-            self.transport.close()                  # the source address goes away
-        elif not unplugged and not self.transport.is_open:
-            self.transport.open()                   # and comes back from a new port
-        return not unplugged
-
-    def _update(self, t_true_s: float) -> None:
+    def _tick(self, t_true_s: float) -> None:
         """Fuse what the radar reported by ``t_true_s`` and send the picture."""
         plots = self.source.take_until(t_true_s)
-        connected = self._connected(t_true_s) if self.faults else True
+        connected = self._link_up(t_true_s) if self.faults else True
         silent = self.faults.silent(t_true_s)
         if silent:
             self.stats.plots_silenced += len(plots)
@@ -201,13 +152,3 @@ class Cat062TracksEmulator:
         for datagram in datagrams:
             self._write(datagram)
 
-    def _write(self, datagram: bytes) -> None:
-        try:
-            self.transport.write(datagram)
-        except TransportError:
-            self.stats.send_errors += 1
-            return
-        self.stats.datagrams_sent += 1
-
-    def close(self) -> None:
-        self.transport.close()

@@ -18,16 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from rig.emulation import Pacer, PlotSource, SensorClock
+from rig.emulation.udp_sender import UdpSender
 from rig.emulation.faults import FaultSchedule
-from rig.emulation.pacing import ns_after
-from rig.errors import TransportError
-from rig.transport.udp import UdpTransport
 
 from . import protocol as P
 from .codec import encode
-
-#: the longest wait between looks at the stop flag (a signal does not cut a sleep short)
-MAX_WAIT_S = 0.1
 
 
 @dataclass
@@ -42,7 +37,7 @@ class EmulatorStats:
     plots_unplugged: int = 0         # detected while a 'disconnect' fault had the source gone
 
 
-class EsmSensorEmulator:
+class EsmSensorEmulator(UdpSender):
     """One emulated ESM receiver sending to ``url`` (``udp://HOST:PORT``)."""
 
     def __init__(self, source: PlotSource, *, url: str = f"udp://127.0.0.1:{P.DEFAULT_PORT}",
@@ -50,32 +45,13 @@ class EsmSensorEmulator:
                  frame_interval_s: float = 0.01, max_records: int = P.MAX_RECORDS,
                  faults: FaultSchedule | None = None, on_event=None, frame_phase: float = 0.0):
         self.source = source
-        self.transport = UdpTransport(url)
-        if self.transport.listen:
-            raise TransportError(f"{url}: the emulator sends; give the host's address "
-                                 f"(udp://HOST:PORT), not a listening one")
-        self.transport.open()
-        self.url = url
+        super().__init__(url, clock=clock, faults=faults, on_event=on_event)
         self.receiver_id = receiver_id
         self.frame_interval_s = frame_interval_s
         self.frame_phase = frame_phase
         self.max_records = max_records
-        self._clock_template = clock
-        self.clock = clock or SensorClock()
         self.stats = EmulatorStats()
-        self.faults = faults or FaultSchedule([])
-        self.on_event = on_event
         self._seq = 0
-        self._stop = False
-
-    @property
-    def source_address(self) -> tuple[str, int]:
-        """The (host, port) the datagrams come from."""
-        return self.transport.local_address
-
-    def stop(self) -> None:
-        """Ask :meth:`serve` to return (safe from a signal handler)."""
-        self._stop = True
 
     def serve(self, duration_s: float | None = None, *, start_ns: int | None = None) -> EmulatorStats:
         """Send until :meth:`stop` or ``duration_s`` seconds after the start (``start_ns``,
@@ -86,39 +62,14 @@ class EsmSensorEmulator:
         self._base_clock = self.clock
         end_ns = None if duration_s is None else start_ns + round(duration_s * 1e9)
         pacer = Pacer(self.frame_interval_s, start_ns=start_ns, phase=self.frame_phase)
-        while not self._stop:
-            now = time.monotonic_ns()
-            if end_ns is not None and now >= end_ns:
-                break
-            if not self.faults:         # nothing to send before the next plot is due
-                pacer.aim_at(ns_after(start_ns, self.source.next_release_s()))
-            wait_s = pacer.remaining_s(now)
-            if end_ns is not None:
-                wait_s = min(wait_s, (end_ns - now) * 1e-9)
-            time.sleep(min(wait_s, MAX_WAIT_S))
-            now = time.monotonic_ns()
-            if pacer.due(now):
-                self._send((now - start_ns) * 1e-9)
+        self._run(pacer, start_ns, end_ns, source=self.source)
         if not self._stop:
-            self._send(((end_ns or time.monotonic_ns()) - start_ns) * 1e-9)
+            self._tick(((end_ns or time.monotonic_ns()) - start_ns) * 1e-9)
         return self.stats
 
-    def _faults(self, t_true_s: float) -> bool:
-        """Apply the fault schedule at ``t_true_s``; False while the source is unplugged."""
-        for event in self.faults.events(t_true_s):
-            if self.on_event is not None:
-                self.on_event(event)
-        self.clock = self.faults.clock(self._base_clock, t_true_s)
-        unplugged = self.faults.disconnected(t_true_s)
-        if unplugged and self.transport.is_open:
-            self.transport.close()                  # the source address goes away
-        elif not unplugged and not self.transport.is_open:
-            self.transport.open()                   # and comes back from a new port
-        return not unplugged
-
-    def _send(self, t_true_s: float) -> None:
+    def _tick(self, t_true_s: float) -> None:
         plots = self.source.take_until(t_true_s)
-        if self.faults and not self._faults(t_true_s):
+        if self.faults and not self._link_up(t_true_s):
             self.stats.plots_unplugged += len(plots)
             return
         if self.faults.silent(t_true_s):
@@ -152,13 +103,3 @@ class EsmSensorEmulator:
             self._write(datagram)
         self.stats.plots_sent += len(plots)
 
-    def _write(self, datagram: bytes) -> None:
-        try:
-            self.transport.write(datagram)
-        except TransportError:
-            self.stats.send_errors += 1
-            return
-        self.stats.datagrams_sent += 1
-
-    def close(self) -> None:
-        self.transport.close()

@@ -17,6 +17,7 @@ import time
 
 from rig.emulation import PlotSource, SensorClock
 from rig.emulation.faults import FaultSchedule
+from rig.emulation.pacing import MAX_WAIT_S
 from rig.errors import PortBusyError, TransportError
 
 from . import protocol as P
@@ -32,10 +33,6 @@ class _Client:
         self.inbuf = bytearray()
         self.outbuf = bytearray()
         self.discarding = False
-
-
-#: the longest wait between looks at the stop flag
-MAX_WAIT_S = 0.1
 
 
 class ScpiSensorEmulator:

@@ -21,17 +21,13 @@ from pathlib import Path
 
 from rig.emulation import Pacer, PlotSource, SensorClock
 from rig.emulation.faults import FaultSchedule
-from rig.emulation.pacing import ns_after
+from rig.emulation.pacing import MAX_WAIT_S, ns_after
 
 from . import protocol as P
 from .codec import SerialFrameDecoder, encode_frame, encode_plots
 from .device_port import open_device_port
 
 log = logging.getLogger(__name__)
-
-
-#: the longest wait between looks at the stop flag
-MAX_WAIT_S = 0.1
 
 
 @dataclass

@@ -5,6 +5,11 @@ from __future__ import annotations
 import time
 
 
+#: the longest an emulator waits between looks at its stop flag (a signal does not cut a sleep
+#: or a select short: Python resumes it)
+MAX_WAIT_S = 0.1
+
+
 def ns_after(start_ns: int, t_s: float) -> int:
     """Host monotonic ns ``t_s`` seconds after ``start_ns`` (``inf``: about 115 days on)."""
     return start_ns + round(min(t_s, 1e7) * 1e9)
