@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rig.fusion.intersection import associate_tracks, covariance_intersection, track_distances
+from rig.fusion.intersection import associate_tracks, covariance_intersection
 from rig.fusion.models import imm_predict, process_noise
 from rig.records import TRACK_STATUS_CONFIRMED, TRACK_STATUS_TENTATIVE
 
@@ -100,7 +100,7 @@ class PartnerTrackFusion:
         pair_track, pair_row, free = [], [], []
         for i, key in enumerate(keys):
             row = row_of.get(self.bound.get(key, -1))
-            if row is None:
+            if row is None or row in pair_row:      # one partner track per system track
                 free.append(i)
             else:
                 pair_track.append(i)
@@ -108,9 +108,10 @@ class PartnerTrackFusion:
         x_sys, P_sys = self._system_at(rows, t)
         if pair_track:
             where = np.searchsorted(rows, pair_row)
-            d2 = track_distances(x_sys[where], P_sys[where], tracks["state"][pair_track],
-                                 tracks["covariance"][pair_track], np.arange(6))
-            ok = np.diagonal(d2) <= e.params.partner_track_gate_d2
+            d = tracks["state"][pair_track] - x_sys[where]
+            S = tracks["covariance"][pair_track] + P_sys[where]
+            ok = np.einsum("ni,ni->n", d, np.linalg.solve(S, d[..., None])[..., 0]) \
+                <= e.params.partner_track_gate_d2
             self.counters["partner_tracks_ungated"] += int((~ok).sum())
             free += [pair_track[i] for i in np.flatnonzero(~ok)]
             pair_track = [p for p, good in zip(pair_track, ok) if good]
