@@ -170,3 +170,29 @@ def test_a_partner_that_shares_tracks_only_gets_its_own_bit():
     assert np.all(tracks["status"] != TRACK_STATUS_TENTATIVE)
     with pytest.raises(ConfigError, match="partner index 5"):
         engine.process_tracks(partner_tracks(b_engine.tracks(59.0), 5))
+
+
+def test_a_track_the_partner_drops_goes_and_one_that_jumps_is_followed():
+    scn = scenario(43)
+    table = scn.sensor_table()
+    engine = FusionEngine(ORIGIN, table, FusionParams(), track_partners=("C",))
+    b_engine = FusionEngine(ORIGIN, table, FusionParams())
+    plots = scn.plots
+    dropped = jumped = None
+    for tick in np.arange(1.0, 80.0, 1.0):
+        b_engine.process(plots[(plots["t_sensor"] > tick - 1) & (plots["t_sensor"] <= tick)])
+        b_engine.flush(tick)
+        sent = partner_tracks(b_engine.tracks(tick), 2)
+        if tick == 50.0:
+            dropped, jumped = (int(n) for n in sent["track_number"][:2])
+        if dropped is not None:
+            sent = sent[sent["track_number"] != dropped]
+            sent["state"][sent["track_number"] == jumped, 0] += 50e3     # 50 km east
+        engine.process_tracks(sent)
+    theirs, ours = b_engine.tracks(79.0), engine.tracks(79.0)
+    counters = engine.partner_tracks.counters
+    assert counters["partner_tracks_dropped"] >= 1 and counters["partner_tracks_ungated"] >= 1
+    assert (2, dropped) not in engine.partner_tracks.bound
+    assert len(ours) == len(theirs) - 1                  # no track for the jump: followed
+    jumped_at = theirs["east"][theirs["track_id"] % 65536 == jumped][0] + 50e3
+    assert np.min(np.abs(ours["east"] - jumped_at)) < 2000.0

@@ -114,6 +114,10 @@ class FusionParams(BaseModel):
                                          "bound to the system track it was fused into "
                                          "while their states differ by less than this "
                                          "Mahalanobis distance² (6 dof; chi² 0.999)")
+    partner_track_timeout_s: float = Field(3.0, gt=0, description="a partner track not "
+                                           "reported for this long is forgotten, and a "
+                                           "system track only it fed is deleted (the "
+                                           "partner dropped it)")
     confirm_updates: int = Field(2, ge=2, le=1_000_000, description="fewest updates "
                                  "that confirm a tentative track")
     confirm_score: float = Field(18.0, description="a tentative track is confirmed once its "

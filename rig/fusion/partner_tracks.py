@@ -84,12 +84,34 @@ class PartnerTrackFusion:
         #: report taken
         self.last: dict[tuple[int, int], tuple] = {}
         self.counters = {"partner_tracks_fused": 0, "partner_tracks_started": 0,
-                         "partner_tracks_ungated": 0, "partner_tracks_decorrelated": 0}
+                         "partner_tracks_ungated": 0, "partner_tracks_decorrelated": 0,
+                         "partner_tracks_dropped": 0}
 
     def take(self, tracks: np.ndarray) -> None:
         """Fuse validated partner tracks (PARTNER_TRACK_DTYPE), one time or several."""
         for t in np.unique(tracks["t"]):
             self._take_at(tracks[tracks["t"] == t], float(t))
+        if len(tracks):
+            self._expire(float(tracks["t"].max()))
+
+    def _expire(self, t: float) -> None:
+        """Forget partner tracks not reported for ``partner_track_timeout_s`` and delete the
+        system tracks only they fed (the partner dropped its track)."""
+        st, timeout = self.engine.store, self.engine.params.partner_track_timeout_s
+        gone = [key for key, last in self.last.items() if t - last[1] > timeout]
+        if not gone:
+            return
+        row_of = {int(st.track_id[r]): int(r) for r in st.alive()}
+        drop = []
+        for partner, number in gone:
+            track_id = self.last.pop((partner, number))[0]
+            self.bound.pop((partner, number), None)
+            row = row_of.get(track_id)
+            if row is not None and st.sensors[row] == 0 and st.partners[row] == 1 << partner:
+                drop.append(row)
+        if drop:
+            self.engine.counters.tracks_deleted += st.delete(np.unique(drop))
+            self.counters["partner_tracks_dropped"] += len(drop)
 
     def _take_at(self, tracks, t: float) -> None:
         e, st = self.engine, self.engine.store
@@ -97,7 +119,7 @@ class PartnerTrackFusion:
         row_of = {int(st.track_id[r]): int(r) for r in rows}
         # bound tracks first, then the others by assignment
         keys = [(int(p), int(n)) for p, n in zip(tracks["partner"], tracks["track_number"])]
-        pair_track, pair_row, free = [], [], []
+        pair_track, pair_row, free, restarted = [], [], [], []
         for i, key in enumerate(keys):
             row = row_of.get(self.bound.get(key, -1))
             if row is None or row in pair_row:      # one partner track per system track
@@ -113,10 +135,18 @@ class PartnerTrackFusion:
             ok = np.einsum("ni,ni->n", d, np.linalg.solve(S, d[..., None])[..., 0]) \
                 <= e.params.partner_track_gate_d2
             self.counters["partner_tracks_ungated"] += int((~ok).sum())
-            free += [pair_track[i] for i in np.flatnonzero(~ok)]
+            # a track only this partner fed follows the partner's track wherever it went;
+            # another partner's data is not given up for it: the pair is made afresh
+            own = np.array([int(st.partners[r]) == 1 << int(tracks["partner"][i])
+                            for i, r in zip(pair_track, pair_row)], bool)
+            reset = ~ok & own
+            if reset.any():
+                restarted = list(np.array(pair_row)[reset])
+                self._restart(np.array(restarted), tracks[np.array(pair_track)[reset]], t)
+            free += [pair_track[i] for i in np.flatnonzero(~ok & ~own)]
             pair_track = [p for p, good in zip(pair_track, ok) if good]
             pair_row = [r for r, good in zip(pair_row, ok) if good]
-        taken_rows = set(pair_row)
+        taken_rows = set(pair_row) | set(restarted)
         if free:
             open_rows = np.array([r for r in rows if int(r) not in taken_rows], np.int64)
             where = np.searchsorted(rows, open_rows)
@@ -199,18 +229,24 @@ class PartnerTrackFusion:
     def _start(self, tracks: np.ndarray, t: float) -> None:
         e, st = self.engine, self.engine.store
         rows = st.add(len(tracks))
+        st.track_id[rows] = np.arange(e.manager.next_id, e.manager.next_id + len(rows))
+        e.manager.next_id += len(rows)
+        st.t_first[rows] = t
+        st.status[rows] = TRACK_STATUS_TENTATIVE
+        e.counters.tracks_initiated += len(rows)
+        self._restart(rows, tracks, t)
+        self.counters["partner_tracks_started"] += len(rows)
+
+    def _restart(self, rows: np.ndarray, tracks: np.ndarray, t: float) -> None:
+        """Tracks ``rows`` take the partner's estimates as they are (new tracks, and tracks
+        only this partner fed whose partner track went beyond the gate)."""
+        e, st = self.engine, self.engine.store
         st.x[rows] = tracks["state"][:, None, :]
         st.P[rows] = tracks["covariance"][:, None, :, :]
         mu = np.maximum(e.manager.mu_initial, 1e-6)      # as after an update: no model at 0
         st.mu[rows] = mu / mu.sum()
         st.t[rows] = t
-        st.t_first[rows] = t
-        st.track_id[rows] = np.arange(e.manager.next_id, e.manager.next_id + len(rows))
-        e.manager.next_id += len(rows)
-        st.status[rows] = TRACK_STATUS_TENTATIVE
-        e.counters.tracks_initiated += len(rows)
         self._record(rows, tracks, np.full(len(rows), t))
-        self.counters["partner_tracks_started"] += len(rows)
 
     def _record(self, rows, tracks, t) -> None:
         """Provenance, update count and confirmation of tracks fused with partner tracks."""
