@@ -339,6 +339,17 @@ def test_pacer_phase_and_aim():
         Pacer(0.002, phase=1.0)
 
 
+def test_a_variant_s_sensor_can_be_emulated():
+    from rig.emulation.scenario_source import scenario_emulation
+
+    run = scenario_emulation(None, "AP1", speed=10.0, variant="passive")
+    assert run.sensor_id == "AP1" and not run.source.spec.measures_range
+    plots = run.source.take_until(5.0)
+    assert len(plots) > 5 and np.isnan(plots["range_m"]).all()
+    with pytest.raises(Exception, match="AP1"):
+        scenario_emulation(None, "AP1")                 # not in the scenario without it
+
+
 def test_emulation_clock_reads_scenario_time():
     spec = load_scenario().sensor("A1").model_copy(
         update={"clock_offset_s": 0.3, "clock_drift_ppm": 25.0})

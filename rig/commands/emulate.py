@@ -65,6 +65,10 @@ def add_parser(sub, argv: list[str] | None = None) -> None:
                         "ends unless --duration is given")
     p.add_argument("--sensor", default=None, metavar="ID",
                    help="with --scenario: the radar to emulate (default: the first)")
+    p.add_argument("--variant", default=None, metavar="NAME",
+                   help="with --scenario: add the scenario's variant NAME (the built-in "
+                        "scenario's 'passive', 'tracks' or 'passive+tracks'), so that its "
+                        "sensors (AP1, BP1, C1) can be emulated")
     p.add_argument("--speed", type=float, default=1.0, metavar="FACTOR",
                    help="with --scenario: run the scenario FACTOR times faster than real "
                         "time; the sensor clock then reads scenario time (default 1)")
@@ -126,6 +130,7 @@ def plot_source(args):
         from rig.emulation.scenario_source import scenario_emulation
 
         run_ = scenario_emulation(args.scenario, args.sensor, speed=args.speed,
+                                  variant=args.variant,
                                   seed=args.seed, extra_offset_s=args.clock_offset,
                                   extra_drift_ppm=args.clock_drift)
         args.duration = args.duration or run_.duration_s

@@ -127,14 +127,14 @@ class ScenarioEmulation:
 
 def scenario_emulation(scenario_file: str | None, sensor_id: str | None = None, *,
                        speed: float = 1.0, seed: int | None = None,
-                       extra_offset_s: float = 0.0,
-                       extra_drift_ppm: float = 0.0) -> ScenarioEmulation:
+                       extra_offset_s: float = 0.0, extra_drift_ppm: float = 0.0,
+                       variant: str | None = None) -> ScenarioEmulation:
     """Source, clock and duration for ``rig emulate --scenario FILE --sensor ID``:
     ``scenario_file`` as for :func:`rig.scenario.load_scenario_spec`, the first sensor when
-    ``sensor_id`` is None."""
+    ``sensor_id`` is None; ``variant``: the scenario's variant whose sensors join it."""
     if not speed > 0:
         raise UsageError(f"--speed must be positive, not {speed}")
-    scenario = load_scenario(scenario_file, seed=seed)
+    scenario = load_scenario(scenario_file, seed=seed, variant=variant)
     spec = scenario.sensor(sensor_id) if sensor_id is not None else scenario.sensors[0]
     source = ScenarioPlotSource(scenario, spec.id, speed=speed)
     clock = emulation_clock(spec, speed, extra_offset_s=extra_offset_s,
