@@ -20,7 +20,8 @@ def test_radars_passive_sensors_and_a_track_partner_fused_live_through_real_tran
     out = tmp_path / "run"
     done = subprocess.run([sys.executable, "-m", "rig", "run", str(ROOT / "bench_configs" /
                                                                   "all_inputs.yaml"),
-                           "--out", str(out), "--duration", "30", "--no-live"],
+                           "--out", str(out), "--duration", "30", "--no-live",
+                           "--record", str(out / "run.rigrec")],
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     report = json.loads((out / "report.json").read_text())
@@ -38,3 +39,11 @@ def test_radars_passive_sensors_and_a_track_partner_fused_live_through_real_tran
     assert "partner C alone" not in pictures            # C shares tracks, not plots
     assert pictures["joint"]["false_tracks"] <= 10
     assert report["counts"]["decoder_errors"] == 0 and report["counts"]["dropped_plots"] == 0
+    # the recording replays to the same picture, the partner's tracks included
+    replayed = subprocess.run([sys.executable, "-m", "rig", "replay", str(out / "run.rigrec"),
+                               "--out", str(tmp_path / "replay")],
+                              capture_output=True, text=True, timeout=240)
+    assert replayed.returncode in (0, 5), replayed.stderr[-2000:]    # 5: feeds not measured
+    again = json.loads((tmp_path / "replay" / "report.json").read_text())
+    assert again["accuracy"]["pictures"]["joint"] == pictures["joint"]
+    assert {s["id"]: s.get("tracks") for s in again["sensors"]}["C1"] == partner["tracks"]

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, IPvAnyAddress
 
 from rig.errors import FirmwareInterfaceError
+from rig.geodesy import Geodetic
 from rig.firmware import FamilyOptions, FirmwareInterface
 from rig.radar import SiteSpec
 
@@ -80,5 +81,8 @@ class Cat062TracksFamily(FirmwareInterface):
         if "origin" not in info:
             raise FirmwareInterfaceError(f"sensor {info.get('id')}: replaying a track-level "
                                          f"partner needs the run's origin in its timeline")
-        return TrackDecoder(info["origin"], system_origin=info.get("system_origin"),
+        origin = info["origin"]
+        if isinstance(origin, dict):            # as a recording's timeline keeps it
+            origin = Geodetic(**origin)
+        return TrackDecoder(origin, system_origin=info.get("system_origin"),
                             source=(info["sac"], info["sic"]))

@@ -339,7 +339,7 @@ class RealTimeLoop:
                 tracks = s.read_tracks(now)
                 if len(tracks):
                     track_batches.append(tracks)
-                counts.append(0)
+                counts.append(len(tracks))
                 continue
             plots = s.read_plots(now)
             counts.append(len(plots))

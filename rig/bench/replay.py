@@ -120,7 +120,9 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast",
     fusion = FusionStep(engine, updates=cfg.outputs.updates)
     t0_ns = int(meta["t0_ns"])
     n = len(cfg.sensors)
-    timeline = [SensorHandle(i, e, r).timeline()
+    table = engine.sensors
+    timeline = [SensorHandle(i, e, r, origin=loaded.scenario.origin,
+                             partner_index=int(table.partner[i])).timeline()
                 for i, (e, r) in enumerate(zip(cfg.sensors, loaded.radars))]
     decoders = [_Decoder(info) for info in timeline]
     pending = [deque() for _ in range(n)]
@@ -178,7 +180,7 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast",
                                                     / period_ns) - 1)
                 last_tick_sched = marker["sched"]
                 continue
-            batches = []
+            batches, track_batches = [], []
             for k, count in enumerate(marker["n"]):
                 if count:
                     # after a damaged chunk a cycle may name plots whose bytes were lost
@@ -188,15 +190,22 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast",
                     if not len(plots):
                         continue
                     info = timeline[k]
-                    plots["t_sensor"] = to_run_time(plots["t_sensor"], info["shift_s"], info["tod"])
                     decoders[k].plots += len(plots)
+                    if info.get("delivers") == "tracks":     # a track-level partner's
+                        plots["t"] = to_run_time(plots["t"], info["shift_s"], info["tod"])
+                        plots["partner"] = info["partner_index"]
+                        track_batches.append(plots)
+                        continue
+                    plots["t_sensor"] = to_run_time(plots["t_sensor"], info["shift_s"], info["tod"])
                     batches.append(plots)
-            if not batches:
+            if not batches and not track_batches:
                 continue
-            plots = np.concatenate(batches) if len(batches) > 1 else batches[0]
+            plots = (np.concatenate(batches) if len(batches) > 1 else batches[0]) if batches \
+                else empty_plots(0)
             cycles += 1
             fused.append(plots)
-            fusion.cycle(plots, marker["until"], marker["t_update"])
+            fusion.cycle(plots, marker["until"], marker["t_update"],
+                         np.concatenate(track_batches) if track_batches else None)
             transport.extend(transport_latency_ms(plots, t0_ns))
             if marker["done"] is not None:
                 processing.extend((marker["done"] - plots["t_arrival_ns"]) * 1e-6)
@@ -210,8 +219,10 @@ def replay(path: str | Path, out_dir: Path, *, pace: str = "fast",
         tick_times_s=np.array(tick_times), plots=np.concatenate(fused) if fused else empty_plots(0),
         stopped_by="replay", elapsed_s=elapsed, snapshots=snapshots)
     rows = [sensor_row(entry.id, radar.partner, entry.family, entry.transport,
-                       "ok" if info.get("opened", True) else "failed", d.plots, d.counters(),
-                       elapsed, foreign_sources=d.foreign_sources())
+                       "ok" if info.get("opened", True) else "failed",
+                       0 if info.get("delivers") == "tracks" else d.plots, d.counters(),
+                       elapsed, foreign_sources=d.foreign_sources(),
+                       tracks=d.plots if info.get("delivers") == "tracks" else None)
             for entry, radar, info, d in zip(cfg.sensors, loaded.radars, timeline, decoders)]
     if rec_report.damaged or rec_report.torn_tail:
         log.warning("%s: %d damaged chunk(s), torn tail %s: replayed every complete chunk",

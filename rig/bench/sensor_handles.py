@@ -106,9 +106,14 @@ class SensorHandle:
 
     def timeline(self) -> dict:
         """How this sensor's plots reach the run's time line, and what decodes them (replay)."""
-        return {"index": self.index, "id": self.id, "family": self.family,
-                "shift_s": self.shift_s, "tod": self.tod, "sac": self.entry.sac, "sic": self.sic,
-                "site_alt_m": self.radar.site.alt_m, "opened": self.driver is not None}
+        out = {"index": self.index, "id": self.id, "family": self.family,
+               "shift_s": self.shift_s, "tod": self.tod, "sac": self.entry.sac, "sic": self.sic,
+               "site_alt_m": self.radar.site.alt_m, "opened": self.driver is not None}
+        if self.delivers_tracks:             # a track-level partner's tracks are in rig's frame
+            o = self.origin
+            out.update(origin={"lat_deg": o.lat_deg, "lon_deg": o.lon_deg, "alt_m": o.alt_m},
+                       partner_index=self.partner_index, delivers="tracks")
+        return out
 
     # --- running -----------------------------------------------------------------------
     def read_plots(self, now_ns: int) -> np.ndarray:
