@@ -20,6 +20,7 @@ import threading
 from dataclasses import asdict, dataclass
 
 from rig.errors import TransportError
+from rig.transport import Transport, make_transport
 
 from .plot_queue import PlotDriver
 
@@ -192,3 +193,42 @@ class TransportDriver(SensorDriver):
 
     def _is_connected(self) -> bool:
         return self.transport.is_open
+
+
+class DatagramDriver(TransportDriver):
+    """A driver that listens for datagrams (``udp://@HOST:PORT``, port 0 picks a free one; or
+    a :class:`rig.transport.Transport` that gives one datagram per read), stamps each at the
+    read and hands it to ``self.decoder`` (set by the subclass: ``feed(data, t_arrival_ns)``
+    gives a batch to queue, ``counters()``). ``allow_from`` refuses other senders (counted in
+    ``datagrams_refused``)."""
+
+    def __init__(self, prefix: str, url, *, queue_batches: int = 4096,
+                 reconnect_max_s: float = 5.0, allow_from: list[str] | None = None):
+        transport = url if isinstance(url, Transport) else make_transport(
+            url, kind="udp", allow_from=allow_from)
+        super().__init__(f"{prefix}-{transport.url}", queue_batches=queue_batches,
+                         backoff_max_s=reconnect_max_s)
+        self.url = transport.url
+        self.transport = transport
+        if not getattr(transport, "listen", True):
+            raise TransportError(f"{self.url}: the driver listens; give udp://@HOST:PORT")
+        self.t_last_arrival_ns = 0
+
+    @property
+    def local_address(self) -> tuple[str, int]:
+        return self.transport.local_address
+
+    def counters(self) -> dict[str, int]:
+        c = self.decoder.counters()
+        c.update(super().counters())
+        c["datagrams_refused"] = getattr(self.transport, "datagrams_refused", 0)
+        return c
+
+    def _read_once(self) -> None:
+        data, t_arrival_ns = self.transport.read_chunk(0.1)
+        if not data:
+            return
+        self.t_last_arrival_ns = t_arrival_ns
+        if self._tap is not None:
+            self._tap(t_arrival_ns, data)
+        self._queue_plots(self.decoder.feed(data, t_arrival_ns))

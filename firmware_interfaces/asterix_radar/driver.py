@@ -14,15 +14,14 @@ site altitude; after :meth:`only_named_sources` a record of any other SAC/SIC is
 
 from __future__ import annotations
 
-from rig.errors import TransportError
-from rig.transport import Transport, make_transport
+from rig.transport import Transport
 
-from ..sensor_driver import TransportDriver
+from ..sensor_driver import DatagramDriver
 from . import protocol as P
 from .codec import Cat048Decoder
 
 
-class AsterixRadarDriver(TransportDriver):
+class AsterixRadarDriver(DatagramDriver):
     """Receives CAT048 on ``url`` (``udp://@HOST:PORT``, port 0 picks a free one; or a
     :class:`rig.transport.Transport` that gives one datagram per read)."""
 
@@ -30,17 +29,10 @@ class AsterixRadarDriver(TransportDriver):
                  site_alt_m: float = 0.0, queue_batches: int = 4096,
                  reconnect_max_s: float = 5.0, decoder_factory=Cat048Decoder,
                  allow_from: list[str] | None = None):
-        transport = url if isinstance(url, Transport) else make_transport(
-            url, kind="udp", allow_from=allow_from)
-        super().__init__(f"asterix-{transport.url}", queue_batches=queue_batches,
-                         backoff_max_s=reconnect_max_s)
-        self.url = transport.url
-        self.transport = transport
-        if not getattr(transport, "listen", True):
-            raise TransportError(f"{self.url}: the driver listens; give udp://@HOST:PORT")
+        super().__init__("asterix", url, queue_batches=queue_batches,
+                         reconnect_max_s=reconnect_max_s, allow_from=allow_from)
         self.sensor_id = sensor_id
         self.decoder = decoder_factory(sensor_id=sensor_id, site_alt_m=site_alt_m)
-        self.t_last_arrival_ns = 0
 
     def set_source(self, sac: int, sic: int, sensor_id: int, site_alt_m: float) -> None:
         self.decoder.set_source(sac, sic, sensor_id, site_alt_m)
@@ -53,21 +45,3 @@ class AsterixRadarDriver(TransportDriver):
         """The first few (SAC, SIC) of the records refused as foreign."""
         return self.decoder.foreign_sources()
 
-    @property
-    def local_address(self) -> tuple[str, int]:
-        return self.transport.local_address
-
-    def counters(self) -> dict[str, int]:
-        c = self.decoder.counters()
-        c.update(super().counters())
-        c["datagrams_refused"] = getattr(self.transport, "datagrams_refused", 0)
-        return c
-
-    def _read_once(self) -> None:
-        data, t_arrival_ns = self.transport.read_chunk(0.1)
-        if not data:
-            return
-        self.t_last_arrival_ns = t_arrival_ns
-        if self._tap is not None:
-            self._tap(t_arrival_ns, data)
-        self._queue_plots(self.decoder.feed(data, t_arrival_ns))

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from rig.errors import TransportError
 from rig.fusion.track_input import PARTNER_TRACK_DTYPE
 from rig.records import empty_plots
-from rig.transport import Transport, make_transport
+from rig.transport import Transport
 
 from ..plot_queue import PlotQueue
-from ..sensor_driver import TransportDriver
+from ..sensor_driver import DatagramDriver
 from . import protocol as P
 from .codec import TrackDecoder, empty_partner_tracks
 
@@ -36,7 +35,7 @@ class TrackQueue(PlotQueue):
         return tracks if tracks.dtype == PARTNER_TRACK_DTYPE else empty_partner_tracks()
 
 
-class Cat062TracksDriver(TransportDriver):
+class Cat062TracksDriver(DatagramDriver):
     """Receives a partner's CAT062 on ``url`` (``udp://@HOST:PORT``, port 0 picks a free one;
     or a :class:`rig.transport.Transport` that gives one datagram per read). ``origin``,
     ``system_origin`` and ``source``: as for :class:`codec.TrackDecoder`."""
@@ -45,20 +44,10 @@ class Cat062TracksDriver(TransportDriver):
                  origin, system_origin=None, source: tuple[int, int] | None = None,
                  queue_batches: int = 4096, reconnect_max_s: float = 5.0,
                  allow_from: list[str] | None = None):
-        transport = url if isinstance(url, Transport) else make_transport(
-            url, kind="udp", allow_from=allow_from)
-        super().__init__(f"cat062-tracks-{transport.url}", queue_batches=queue_batches,
-                         backoff_max_s=reconnect_max_s)
+        super().__init__("cat062-tracks", url, queue_batches=queue_batches,
+                         reconnect_max_s=reconnect_max_s, allow_from=allow_from)
         self._queue = TrackQueue(queue_batches)
-        self.url = transport.url
-        self.transport = transport
-        if not getattr(transport, "listen", True):
-            raise TransportError(f"{self.url}: the driver listens; give udp://@HOST:PORT")
         self.decoder = TrackDecoder(origin, system_origin=system_origin, source=source)
-
-    @property
-    def local_address(self) -> tuple[str, int]:
-        return self.transport.local_address
 
     def read_tracks(self, timeout_s: float | None = None) -> np.ndarray:
         """Every track validated since the last call (PARTNER_TRACK_DTYPE, ``t`` the
@@ -69,16 +58,3 @@ class Cat062TracksDriver(TransportDriver):
         """A track-level partner sends no plots: always empty, never waits."""
         return empty_plots(0)
 
-    def counters(self) -> dict[str, int]:
-        c = self.decoder.counters()
-        c.update(super().counters())
-        c["datagrams_refused"] = getattr(self.transport, "datagrams_refused", 0)
-        return c
-
-    def _read_once(self) -> None:
-        data, t_arrival_ns = self.transport.read_chunk(0.1)
-        if not data:
-            return
-        if self._tap is not None:
-            self._tap(t_arrival_ns, data)
-        self._queue_plots(self.decoder.feed(data, t_arrival_ns))   # queues any batch
