@@ -11,10 +11,9 @@ and counted.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-from rig.emulation import Pacer, PlotSource, SensorClock
+from rig.emulation import PlotSource, SensorClock
 from rig.emulation.udp_sender import UdpSender
 from rig.emulation.faults import FaultSchedule
 
@@ -46,25 +45,10 @@ class AsterixRadarEmulator(UdpSender):
         self.sac = sac
         self.sic = sic
         self.site_alt_m = site_alt_m
-        self.frame_interval_s = frame_interval_s
+        self.frame_interval_s = self.interval_s = frame_interval_s
         self.frame_phase = frame_phase
         self.max_datagram_bytes = max_datagram_bytes
         self.stats = EmulatorStats()
-
-    def serve(self, duration_s: float | None = None, *, start_ns: int | None = None) -> EmulatorStats:
-        """Send until :meth:`stop` or ``duration_s`` seconds after the start (``start_ns``,
-        host monotonic: emulation time 0 shared by the emulators of one run; default now)."""
-        start_ns = time.monotonic_ns() if start_ns is None else start_ns
-        if self._clock_template is None:
-            utc_at_start = time.time() - (time.monotonic_ns() - start_ns) * 1e-9
-            self.clock = SensorClock(epoch_s=utc_at_start % 86400.0)
-        self._base_clock = self.clock
-        end_ns = None if duration_s is None else start_ns + round(duration_s * 1e9)
-        pacer = Pacer(self.frame_interval_s, start_ns=start_ns, phase=self.frame_phase)
-        self._run(pacer, start_ns, end_ns, source=self.source)
-        if not self._stop:
-            self._tick(((end_ns or time.monotonic_ns()) - start_ns) * 1e-9)
-        return self.stats
 
     def _tick(self, t_true_s: float) -> None:
         plots = self.source.take_until(t_true_s)

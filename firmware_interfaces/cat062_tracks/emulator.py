@@ -21,12 +21,11 @@ and nothing is sent; while ``disconnect`` the tracker goes on fusing and nothing
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from rig.emulation import Pacer, PlotSource, SensorClock
+from rig.emulation import PlotSource, SensorClock
 from rig.emulation.udp_sender import UdpSender
 from rig.emulation.faults import FaultSchedule
 from rig.fusion import FusionEngine, FusionParams, SensorTable
@@ -88,6 +87,8 @@ class Cat062TracksEmulator(UdpSender):
     ``origin``: as for :class:`PartnerTracker`; ``sac``, ``sic``: its system's I062/010;
     ``period_s``: host seconds between pictures."""
 
+    aim_at_plots = False                # a picture every period, plots due or not
+
     def __init__(self, source: PlotSource, *, radar, origin,
                  url: str = f"udp://127.0.0.1:{P.DEFAULT_PORT}", sac: int = 0, sic: int = 1,
                  period_s: float = P.DEFAULT_PERIOD_S, clock: SensorClock | None = None,
@@ -96,26 +97,9 @@ class Cat062TracksEmulator(UdpSender):
         self.tracker = PartnerTracker(radar, origin)
         self.encoder = Cat062Encoder(origin, sac, sic)
         super().__init__(url, clock=clock, faults=faults, on_event=on_event)
-        self.period_s = period_s
+        self.period_s = self.interval_s = period_s
         self.frame_phase = frame_phase
         self.stats = EmulatorStats()
-
-    def serve(self, duration_s: float | None = None, *, start_ns: int | None = None) -> EmulatorStats:
-        """Send a picture every ``period_s`` until :meth:`stop` or ``duration_s`` seconds after
-        the start (``start_ns``, host monotonic: emulation time 0 shared by the emulators of
-        one run; default now)."""
-        start_ns = time.monotonic_ns() if start_ns is None else start_ns
-        if self._clock_template is None:
-            utc_at_start = time.time() - (time.monotonic_ns() - start_ns) * 1e-9
-            self.clock = SensorClock(epoch_s=utc_at_start % P.DAY_S)
-        self._base_clock = self.clock
-        end_ns = None if duration_s is None else start_ns + round(duration_s * 1e9)
-        pacer = Pacer(self.period_s, start_ns=start_ns, phase=self.frame_phase)
-        last_ns = self._run(pacer, start_ns, end_ns)
-        end_ns = end_ns or time.monotonic_ns()
-        if not self._stop and end_ns > last_ns:     # the picture at the end, unless just sent
-            self._tick((end_ns - start_ns) * 1e-9)
-        return self.stats
 
     def system_time(self, t_true_s):
         """The tracker's time line at host seconds ``t_true_s``: the partner's clock without

@@ -12,12 +12,11 @@ left out and counted.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from rig.emulation import Pacer, PlotSource, SensorClock
+from rig.emulation import PlotSource, SensorClock
 from rig.emulation.udp_sender import UdpSender
 from rig.emulation.faults import FaultSchedule
 
@@ -40,6 +39,8 @@ class EmulatorStats:
 class EsmSensorEmulator(UdpSender):
     """One emulated ESM receiver sending to ``url`` (``udp://HOST:PORT``)."""
 
+    time_of_day = False                 # its clock reads UTC seconds
+
     def __init__(self, source: PlotSource, *, url: str = f"udp://127.0.0.1:{P.DEFAULT_PORT}",
                  receiver_id: int = 1, clock: SensorClock | None = None,
                  frame_interval_s: float = 0.01, max_records: int = P.MAX_RECORDS,
@@ -47,25 +48,11 @@ class EsmSensorEmulator(UdpSender):
         self.source = source
         super().__init__(url, clock=clock, faults=faults, on_event=on_event)
         self.receiver_id = receiver_id
-        self.frame_interval_s = frame_interval_s
+        self.frame_interval_s = self.interval_s = frame_interval_s
         self.frame_phase = frame_phase
         self.max_records = max_records
         self.stats = EmulatorStats()
         self._seq = 0
-
-    def serve(self, duration_s: float | None = None, *, start_ns: int | None = None) -> EmulatorStats:
-        """Send until :meth:`stop` or ``duration_s`` seconds after the start (``start_ns``,
-        host monotonic: emulation time 0 shared by the emulators of one run; default now)."""
-        start_ns = time.monotonic_ns() if start_ns is None else start_ns
-        if self._clock_template is None:
-            self.clock = SensorClock(epoch_s=time.time() - (time.monotonic_ns() - start_ns) * 1e-9)
-        self._base_clock = self.clock
-        end_ns = None if duration_s is None else start_ns + round(duration_s * 1e9)
-        pacer = Pacer(self.frame_interval_s, start_ns=start_ns, phase=self.frame_phase)
-        self._run(pacer, start_ns, end_ns, source=self.source)
-        if not self._stop:
-            self._tick(((end_ns or time.monotonic_ns()) - start_ns) * 1e-9)
-        return self.stats
 
     def _tick(self, t_true_s: float) -> None:
         plots = self.source.take_until(t_true_s)

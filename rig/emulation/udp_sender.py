@@ -2,9 +2,11 @@
 receiver, the track-level partner's tracker): the sending socket, the link faults, the paced
 loop and the count of what was sent.
 
-A subclass makes its datagrams in :meth:`UdpSender._tick` (called at each due tick of the
-pacer with the true time in seconds since emulation time 0) and writes them with
-:meth:`UdpSender._write`; its ``stats`` has ``datagrams_sent`` and ``send_errors``.
+A subclass makes its datagrams in :meth:`UdpSender._tick` (called every ``interval_s`` with
+the true time in seconds since emulation time 0, and once more at the end) and writes them
+with :meth:`UdpSender._write`; its ``stats`` has ``datagrams_sent`` and ``send_errors``. Ticks
+before the plot ``source``'s next plot are slept through (unless faults are scheduled, or the
+subclass sets ``aim_at_plots`` False).
 """
 
 from __future__ import annotations
@@ -18,11 +20,20 @@ from .clock import SensorClock
 from .faults import FaultSchedule
 from .pacing import MAX_WAIT_S, Pacer, ns_after
 
+DAY_S = 86400.0
+
 
 class UdpSender:
     """Sends to ``url`` (``udp://HOST:PORT``: the host's listening socket)."""
 
     stats: object                   # the subclass's statistics
+    interval_s: float               # between ticks
+    frame_phase: float = 0.0        # of interval_s: where the ticks fall
+    source = None                   # its plot source
+    #: ticks before the source's next plot are slept through (else every tick is taken)
+    aim_at_plots = True
+    #: an unset clock's epoch: UTC time of day (else UTC seconds)
+    time_of_day = True
 
     def __init__(self, url: str, *, clock: SensorClock | None, faults: FaultSchedule | None,
                  on_event=None):
@@ -50,6 +61,25 @@ class UdpSender:
 
     def close(self) -> None:
         self.transport.close()
+
+    def serve(self, duration_s: float | None = None, *, start_ns: int | None = None):
+        """Send until :meth:`stop` or ``duration_s`` seconds after the start (``start_ns``,
+        host monotonic: emulation time 0 shared by the emulators of one run; default now);
+        returns the statistics."""
+        start_ns = time.monotonic_ns() if start_ns is None else start_ns
+        if self._clock_template is None:
+            utc_at_start = time.time() - (time.monotonic_ns() - start_ns) * 1e-9
+            self.clock = SensorClock(epoch_s=utc_at_start % DAY_S if self.time_of_day
+                                     else utc_at_start)
+        self._base_clock = self.clock
+        end_ns = None if duration_s is None else start_ns + round(duration_s * 1e9)
+        pacer = Pacer(self.interval_s, start_ns=start_ns, phase=self.frame_phase)
+        last_ns = self._run(pacer, start_ns, end_ns,
+                            source=self.source if self.aim_at_plots else None)
+        end_ns = end_ns or time.monotonic_ns()
+        if not self._stop and end_ns > last_ns:     # what is left at the end, unless just sent
+            self._tick((end_ns - start_ns) * 1e-9)
+        return self.stats
 
     # --- for subclasses ------------------------------------------------------------------
     def _run(self, pacer: Pacer, start_ns: int, end_ns: int | None, *,
