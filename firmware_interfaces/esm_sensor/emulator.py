@@ -55,18 +55,9 @@ class EsmSensorEmulator(UdpSender):
         self._seq = 0
 
     def _tick(self, t_true_s: float) -> None:
-        plots = self.source.take_until(t_true_s)
-        if self.faults and not self._link_up(t_true_s):
-            self.stats.plots_unplugged += len(plots)
+        plots = self._plots_due(t_true_s)
+        if plots is None:
             return
-        if self.faults.silent(t_true_s):
-            self.stats.plots_silenced += len(plots)
-            plots = plots[:0]
-        if not len(plots):
-            for datagram in self.faults.release(t_true_s):
-                self._write(datagram)
-            return
-        plots["t_sensor"] = self.clock.sensor_time(plots["t_sensor"])
         plots["range_m"] = np.nan                   # a passive receiver measures no range
         plots["range_rate_mps"] = np.nan
         ok = P.encodable(plots)

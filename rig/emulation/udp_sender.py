@@ -107,6 +107,25 @@ class UdpSender:
     def _tick(self, t_true_s: float) -> None:
         raise NotImplementedError
 
+    def _plots_due(self, t_true_s: float):
+        """The source's plots due by ``t_true_s``, stamped by the sensor's clock, or None when
+        nothing is to be framed: the link unplugged or the sensor silenced by a fault (their
+        plots counted in ``stats.plots_unplugged``, ``stats.plots_silenced``), or no plot
+        (then what a fault held back is released)."""
+        plots = self.source.take_until(t_true_s)
+        if self.faults and not self._link_up(t_true_s):
+            self.stats.plots_unplugged += len(plots)
+            return None
+        if self.faults.silent(t_true_s):
+            self.stats.plots_silenced += len(plots)
+            plots = plots[:0]
+        if not len(plots):
+            for datagram in self.faults.release(t_true_s):
+                self._write(datagram)
+            return None
+        plots["t_sensor"] = self.clock.sensor_time(plots["t_sensor"])
+        return plots
+
     def _link_up(self, t_true_s: float) -> bool:
         """Apply the fault schedule at ``t_true_s`` (events reported, the clock's faults, the
         link unplugged and back from a new port); False while it is unplugged."""
