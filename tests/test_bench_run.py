@@ -357,6 +357,44 @@ def test_a_signal_while_starting_ends_the_run_within_two_seconds_with_a_report(t
     assert not emulators_of(out)
 
 
+def test_a_stop_python_could_not_raise_while_starting_is_raised_at_the_next_step(tmp_path):
+    """A signal whose KeyboardInterrupt lands where Python swallows it (an at-fork hook while
+    an emulator starts) still stops the start-up, without a traceback on stderr."""
+    from rig.bench.config import load_bench_config
+    from rig.bench.run import Bench
+
+    class RaisesWhenCollected:            # Python reports its exception as unraisable
+        def __del__(self):
+            raise KeyboardInterrupt()
+
+    loaded = load_bench_config(write_config(tmp_path))
+    bench = Bench(loaded, tmp_path / "o")
+    hook = sys.unraisablehook
+    with bench:
+        bench.watchdog.arm(signal.SIGINT)
+        try:
+            errors = []
+            previous_stderr, sys.stderr = sys.stderr, _Collect(errors)
+            try:
+                RaisesWhenCollected()
+            finally:
+                sys.stderr = previous_stderr
+            assert not "".join(errors)
+            with pytest.raises(KeyboardInterrupt):
+                bench._stop_if_signalled()
+        finally:
+            bench.watchdog.disarm()
+    assert sys.unraisablehook is hook
+
+
+class _Collect:
+    def __init__(self, into: list):
+        self.write = into.append
+
+    def flush(self):
+        pass
+
+
 def test_a_duration_override_is_the_run_s_whole_duration():
     """--duration rebuilds the scenario to last as long, and is validated like the file's."""
     from rig.bench.config import load_bench_config

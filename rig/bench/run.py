@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import signal
+import sys
 import threading
 import time
 from contextlib import ExitStack
@@ -172,6 +173,9 @@ class Bench:
         for s in previous:
             signal.signal(s, self._on_signal)
         self._stack.callback(lambda: [signal.signal(s, h) for s, h in previous.items()])
+        previous_hook = sys.unraisablehook
+        sys.unraisablehook = self._on_unraisable
+        self._stack.callback(setattr, sys, "unraisablehook", previous_hook)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -188,6 +192,19 @@ class Bench:
         if self.loop is None:
             raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
         self.loop.stop(self.watchdog.signal_name)
+
+    def _on_unraisable(self, unraisable) -> None:
+        """A stop raised where Python cannot propagate it (e.g. in an at-fork hook while an
+        emulator starts) is not lost: :meth:`_stop_if_signalled` raises it again at the next
+        step of the start-up. Anything else is reported as usual."""
+        if isinstance(unraisable.exc_value, (KeyboardInterrupt, Terminated)) \
+                and self.watchdog.armed:
+            return
+        sys.__unraisablehook__(unraisable)
+
+    def _stop_if_signalled(self) -> None:
+        if self.watchdog.armed:
+            raise Terminated() if self.watchdog.signal_name == "SIGTERM" else KeyboardInterrupt()
 
     def _close_recorder(self) -> None:
         for s in self.sensors:
@@ -248,6 +265,7 @@ class Bench:
                     s.start_emulator(scenario_file, self.t0_ns, cfg.duration_s + 1.0, faults)
             except TransportError as e:
                 _sensor_failed(s, e, self.failures)
+            self._stop_if_signalled()
         emulated = [s for s in self.sensors if s.entry.emulated]
         if emulated:
             started = sum(s.emulator is not None for s in emulated)
@@ -263,6 +281,7 @@ class Bench:
             else:
                 self.steps("sensor opened", id=s.id, family=s.family, transport=(
                     s.emulator.device if s.emulator is not None else s.entry.transport))
+            self._stop_if_signalled()
         if self.recorder is not None:
             self.recorder.event(time.monotonic_ns(),
                                 {"timeline": [s.timeline() for s in self.sensors]})
@@ -297,6 +316,7 @@ class Bench:
         expected = int(sum(50 * cfg.duration_s for _ in self.sensors)) + 1024
         if realtime:       # this thread (the loop's) alone: readers and the view keep theirs
             self.realtime_done = apply_realtime()
+        self._stop_if_signalled()
         self.loop = RealTimeLoop(
             self.sensors, self.engine, self.feeds, self.pictures,
             LoopTiming.of(cfg, self.t0_ns, fifo=is_fifo()), updates=cfg.outputs.updates,
