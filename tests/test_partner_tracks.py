@@ -1,7 +1,9 @@
 """A track-level partner fused into the engine (rig.fusion.partner_tracks): with trackers of
-one linear model on both sides as good as the partner's plots (OSPA within 10 %), with IMM
-trackers far better than without the partner, never overconfident, provenance kept, a
-re-sent picture harmless. Simulated data (tests.test_fusion_sim); nothing timed."""
+one linear model or IMM trackers on both sides as good as the partner's plots (OSPA within
+10 %), never overconfident, provenance kept, a re-sent picture harmless. Simulated data
+(tests.test_fusion_sim, no sensor biases, so no registration on either side: a partner
+registering its two radars alone is another matter, benchmarks/bench_contributions.py);
+nothing timed."""
 
 import numpy as np
 import pytest
@@ -81,7 +83,8 @@ MODES = ("plots", "A alone", "A plots + B tracks")
 
 @pytest.fixture(scope="module", params=["one model", "IMM"])
 def three_ways(request):
-    params = FusionParams(**CV_ONLY) if request.param == "one model" else FusionParams()
+    params = FusionParams(**CV_ONLY) if request.param == "one model" \
+        else FusionParams(registration_on=False)
     out = []
     for seed in (21, 22, 23):
         scn = scenario(seed)
@@ -93,12 +96,7 @@ def test_a_partners_tracks_are_worth_its_plots(three_ways):
     trackers, runs = three_ways
     ospa_of = {mode: np.mean([mean_ospa(scn, r[mode][1]) for scn, r in runs]) for mode in MODES}
     assert ospa_of["A plots + B tracks"] < 0.5 * ospa_of["A alone"], ospa_of
-    if trackers == "one model":
-        # the partner's information increments are exactly what its plots gave
-        assert ospa_of["A plots + B tracks"] <= 1.10 * ospa_of["plots"], ospa_of
-    else:
-        # an IMM partner's mixture says less than its plots did (docs/fusion.md)
-        assert ospa_of["A plots + B tracks"] <= 4.0 * ospa_of["plots"], ospa_of
+    assert ospa_of["A plots + B tracks"] <= 1.10 * ospa_of["plots"], (trackers, ospa_of)
 
 
 def mean_nees(scn, pictures, both_only: bool) -> tuple[float, int]:
@@ -129,13 +127,10 @@ def test_fused_partner_tracks_are_not_overconfident(three_ways):
     assert all(n > 300 for _, n in fused)
     fused_nees = np.mean([v for v, _ in fused])
     plots_nees = np.mean([v for v, _ in plots])
-    if trackers == "one model":
-        # consistent or conservative (6 dof would average 6); double counting would exceed
-        assert fused_nees < 6.0 * 1.25, (fused_nees, plots_nees)
-    else:
-        # the IMM's common process noise is not decorrelated: somewhat overconfident beside
-        # the engine's own (docs/fusion.md); a bound against getting worse
-        assert fused_nees < 1.8 * plots_nees, (fused_nees, plots_nees)
+    # consistent or conservative (6 dof would average 6); double counting would exceed, and
+    # no more overconfident than the engine on the partner's plots
+    assert fused_nees < 6.0 * 1.25 and fused_nees < 1.3 * plots_nees, \
+        (trackers, fused_nees, plots_nees)
 
 
 def test_provenance_and_a_picture_sent_three_times():
