@@ -123,6 +123,7 @@ def faulty_run(tmp_path_factory):
     return proc, out
 
 
+@pytest.mark.slow                # a whole emulated run: CI runs it with -m slow
 def test_the_rig_survives_every_fault_and_reports_each(faulty_run):
     proc, out = faulty_run
     assert proc.returncode == 0, proc.stderr
@@ -142,6 +143,7 @@ def test_the_rig_survives_every_fault_and_reports_each(faulty_run):
     assert report["stopped_by"] == "duration"
 
 
+@pytest.mark.slow                # a whole emulated run: CI runs it with -m slow
 def test_a_faulty_run_replays_bit_for_bit(faulty_run, tmp_path):
     _, out = faulty_run
     proc = subprocess.run([sys.executable, "-m", "rig", "replay", str(out / "run.rigrec"),

@@ -43,6 +43,7 @@ def test_the_family_is_checked_through_its_entry_point():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow                # a whole emulated run: CI runs it with -m slow
 def test_a_run_streams_and_fuses_the_plugin_family_s_plots(plugin_run):
     report = json.loads((plugin_run / "report.json").read_text())
     rows = {r["id"]: r for r in report["sensors"]}
@@ -52,6 +53,7 @@ def test_a_run_streams_and_fuses_the_plugin_family_s_plots(plugin_run):
     assert report["counts"]["tracks_published"] > 0
 
 
+@pytest.mark.slow                # a whole emulated run: CI runs it with -m slow
 def test_a_recording_of_the_plugin_family_replays_to_the_same_tracks(plugin_run, tmp_path):
     done = rig("replay", str(plugin_run / "run.rigrec"), "--out", str(tmp_path))
     assert done.returncode in (0, 1), done.stdout + done.stderr

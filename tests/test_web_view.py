@@ -121,6 +121,7 @@ def track_positions(page) -> dict[int, tuple[float, float]]:
         "({id: r.dataset.track, lat: r.dataset.lat, lon: r.dataset.lon})).filter(Boolean)")}
 
 
+@pytest.mark.slow                # a whole emulated run: CI runs it with -m slow
 def test_the_page_shows_tracks_moving_an_unplugged_sensor_and_survives_a_reload(web_run):
     playwright = browser_or_skip()
     proc, url, out = web_run
@@ -169,6 +170,7 @@ def test_the_page_shows_tracks_moving_an_unplugged_sensor_and_survives_a_reload(
     assert proc.wait(timeout=60) in (0, 1, 5)
 
 
+@pytest.mark.slow                # a whole emulated run: CI runs it with -m slow
 def test_rig_view_plays_the_recording_of_that_run(web_run):
     playwright = browser_or_skip()
     proc, _url, out = web_run
