@@ -14,7 +14,13 @@ partner; seeds never tuned on), fused offline as ``rig fuse`` does (1 s windows,
   I062/500 accuracies) and decoder and :class:`rig.fusion.track_input.TrackInput` into the
   centre's engine (:meth:`FusionEngine.process_tracks`), beside A's plots; and the track
   input's counters (what CAT062 carried and what was refused). Both sides run rig's engine
-  with its default (IMM) settings.
+  with its default (IMM) settings; and again with registration off on both sides
+  (**... no registration**): the scenario has no sensor biases, and a partner that shares
+  tracks registers its two radars alone, which the centre does far better with every plot.
+  That pair isolates the fusion rule from what the partner's own tracker does. Both
+  pictures of each pair come from the same loop (the centre's engine each second), with
+  the mean NEES of their confirmed tracks (6 dof: 6 if consistent; double counting the
+  partner's information would show as more than the plots' picture).
 
 Scored by ``rig.scoring.score`` (OSPA c = 1000 m, p = 1, 1 s grid). CPU seconds of each
 fusion loop. The last line printed is one JSON object with the figures.
@@ -36,6 +42,7 @@ from rig.fusion.offline import engine_for, fuse, plots_from_frame, tracks_frame
 from rig.fusion.track_input import TrackInput
 from rig.interchange import read_interchange, read_truth
 from rig.publish.cat062 import Cat062Decoder, Cat062Encoder
+from rig.records import TRACK_STATUS_TENTATIVE
 from rig.scenario import load_scenario, write_scenario_folder
 from rig.scoring import score
 
@@ -70,9 +77,10 @@ def without_passive(ic):
     return type(ic)(ic.folder, ic.scenario, ic.sensors, plots.reset_index(drop=True))
 
 
-def tracks_partner_run(ic, params: FusionParams, tracks_from: str = "B"):
-    """A's plots fused by the centre, partner ``tracks_from`` sending its own picture each
-    second as CAT062: ``(tracks frame, centre engine, cpu s, input counters)``."""
+def centre_run(ic, params: FusionParams, tracks_from: str | None = "B"):
+    """The centre's engine each second on every radar's plots, or (``tracks_from``) on the
+    other partners' plots with partner ``tracks_from`` sending its own picture each second as
+    CAT062: ``(pictures, centre engine, cpu s, input counters)``."""
     sensors = ic.sensors
     partner_of = sensors["partner"].astype(str).to_numpy()
     radar = ~passive_sensors(sensors)
@@ -83,29 +91,58 @@ def tracks_partner_run(ic, params: FusionParams, tracks_from: str = "B"):
     ours = plots[ours_mask[plots["sensor_id"]]]
     theirs = plots[theirs_mask[plots["sensor_id"]]]
     centre, partner = engine_for(ic, params), engine_for(ic, params)
-    b_index = centre.partner_names.index(tracks_from)
     origin = ic.scenario.origin
     encoder = Cat062Encoder(origin, sac=7, sic=9)
     decoder = Cat062Decoder()
     take = TrackInput(origin)
-    frames, cpu = [], 0.0
+    pictures, cpu = [], 0.0
     for tick in np.arange(1.0, float(ic.scenario.duration_s) + 1e-9, 1.0):
-        partner.process(theirs[(theirs["t_sensor"] > tick - 1) & (theirs["t_sensor"] <= tick)])
-        partner.flush(tick)
-        picture = partner.tracks(tick)
         received = []
-        for datagram in encoder.encode(picture, tick):
-            tracks, info = decoder.feed(datagram)
-            received.append(take.take(tracks, info, b_index))
+        if tracks_from is not None:
+            partner.process(theirs[(theirs["t_sensor"] > tick - 1)
+                                   & (theirs["t_sensor"] <= tick)])
+            partner.flush(tick)
+            for datagram in encoder.encode(partner.tracks(tick), tick):
+                tracks, info = decoder.feed(datagram)
+                received.append(take.take(tracks, info,
+                                          centre.partner_names.index(tracks_from)))
         start = time.process_time()
         centre.process(ours[(ours["t_sensor"] > tick - 1) & (ours["t_sensor"] <= tick)])
         centre.flush(tick)
         for accepted in received:
             centre.process_tracks(accepted)
         cpu += time.process_time() - start
-        frames.append(centre.tracks(tick))
-    tracks = np.concatenate(frames) if frames else centre.tracks(0.0)[:0]
-    return tracks_frame(tracks), centre, cpu, dict(take.counters)
+        pictures.append(centre.tracks(tick))
+    return pictures, centre, cpu, dict(take.counters)
+
+
+def mean_nees(truth, pictures, gate_m: float = 1000.0) -> float:
+    """Mean NEES (6 dof: 6 if consistent) of the confirmed tracks within ``gate_m`` of a
+    target, each against its nearest target, over every picture."""
+    by_t = {float(t): g[["east_m", "north_m", "up_m", "ve", "vn", "vu"]].to_numpy()
+            for t, g in truth.groupby("t")}
+    nees = []
+    for picture in pictures:
+        picture = picture[picture["status"] != TRACK_STATUS_TENTATIVE]
+        if not len(picture) or float(picture["t"][0]) not in by_t:
+            continue
+        targets = by_t[float(picture["t"][0])]
+        est = np.stack([picture[k] for k in ("east", "north", "up", "v_east", "v_north",
+                                             "v_up")], 1)
+        d = np.linalg.norm(est[:, None, :3] - targets[None, :, :3], axis=2)
+        for i in np.flatnonzero(d.min(axis=1) < gate_m):
+            e = est[i] - targets[d[i].argmin()]
+            nees.append(e @ np.linalg.solve(picture["covariance"][i], e))
+    return float(np.mean(nees)) if nees else float("nan")
+
+
+def centre_scored(truth, ic, params, tracks_from) -> dict:
+    pictures, centre, cpu, counters = centre_run(ic, params, tracks_from)
+    out = {**scored(truth, tracks_frame(np.concatenate(pictures))),
+           "nees": round(mean_nees(truth, pictures), 2), "cpu_s": round(cpu, 3)}
+    if tracks_from is not None:
+        out.update(**centre.partner_tracks.counters, track_input=counters)
+    return out
 
 
 def main(argv=None) -> int:
@@ -116,6 +153,7 @@ def main(argv=None) -> int:
     ap.add_argument("--work", default=None, help="folder for the scenarios (default: temporary)")
     args = ap.parse_args(argv)
     params = FusionParams()
+    unregistered = FusionParams(registration_on=False)
     seeds = [int(s) for s in args.seeds.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work or tmp)
@@ -131,22 +169,22 @@ def main(argv=None) -> int:
                 done = fuse(data, params=params)
                 row[label] = {**scored(truth, done.tracks), "cpu_s": round(done.cpu_s, 3),
                               "crossings": done.engine.bearings.crossings}
-            # both partners' radar plots: the "radars" picture, the baseline of B's tracks
-            row["A + B plots"] = {k: v for k, v in row["radars"].items() if k != "crossings"}
-            tracks, centre, cpu, counters = tracks_partner_run(radars, params)
-            row["A plots + B tracks"] = {**scored(truth, tracks), "cpu_s": round(cpu, 3),
-                                         **centre.partner_tracks.counters,
-                                         "track_input": counters}
+            # both partners' radar plots (the "radars" picture), the baseline of B's tracks
+            for suffix, p in (("", params), (", no registration", unregistered)):
+                row["A + B plots" + suffix] = centre_scored(truth, radars, p, None)
+                row["A plots + B tracks" + suffix] = centre_scored(truth, radars, p, "B")
             rows.append(row)
             print(f"seed {seed}: " + "; ".join(
                 f"{k}: OSPA {v['ospa_mean_m']:.1f} m, first track {v['time_to_first_track_mean_s']:.2f} s, "
                 f"false {v['false_tracks']}, missed {v['missed_targets']}"
                 for k, v in row.items() if k != "seed"), flush=True)
     mean = lambda label, key: float(np.mean([r[label][key] for r in rows]))  # noqa: E731
-    labels = ("radars", "radars + passive", "A + B plots", "A plots + B tracks")
+    labels = ("radars", "radars + passive", "A + B plots", "A plots + B tracks",
+              "A + B plots, no registration", "A plots + B tracks, no registration")
     summary = {"seeds": seeds,
                **{f"{label}": {k: round(mean(label, k), 3) for k in SCORED + ("cpu_s",)}
                   for label in labels},
+               **{f"{label} nees": round(mean(label, "nees"), 2) for label in labels[2:]},
                "passive_lowers_ospa": mean("radars + passive", "ospa_mean_m")
                < mean("radars", "ospa_mean_m"),
                "passive_first_track_earlier": mean("radars + passive",
@@ -155,7 +193,10 @@ def main(argv=None) -> int:
                "passive_false_tracks_added": mean("radars + passive", "false_tracks")
                - mean("radars", "false_tracks"),
                "tracks_over_plots_ospa_ratio": mean("A plots + B tracks", "ospa_mean_m")
-               / mean("A + B plots", "ospa_mean_m")}
+               / mean("A + B plots", "ospa_mean_m"),
+               "tracks_over_plots_ospa_ratio_no_registration": mean(
+                   "A plots + B tracks, no registration", "ospa_mean_m")
+               / mean("A + B plots, no registration", "ospa_mean_m")}
     print(json.dumps(summary))
     return 0
 
