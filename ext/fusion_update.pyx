@@ -11,7 +11,7 @@ from fusion_maths cimport *
 cnp.import_array()
 check_shared_layouts()
 
-__all__ = ("update", "predict", "record_updates")
+__all__ = ("update", "predict", "predict_models", "record_updates")
 
 
 def update(double[:, :, ::1] x, double[:, :, :, ::1] P, double[:, ::1] mu,
@@ -108,6 +108,27 @@ def predict(const double[:, :, ::1] x, const double[:, :, :, ::1] P, const doubl
                         Pp, cbar)
             combine(xp, Pp, cbar, &xs[a, 0], &Ps[a, 0, 0])
     return xs_a, Ps_a
+
+
+def predict_models(const double[:, :, ::1] x, const double[:, :, :, ::1] P,
+                   const double[:, ::1] mu, const long long[::1] rows, const double[::1] dt,
+                   const double[::1] model):
+    """Per-model IMM prediction of tracks ``rows``, each over its own ``dt`` (twin
+    predict_models)."""
+    cdef Py_ssize_t m = rows.shape[0], a
+    xs_a = np.zeros((m, K, NX))
+    Ps_a = np.zeros((m, K, 6, 6))
+    cbar_a = np.zeros((m, K))
+    cdef double[:, :, ::1] xs = xs_a
+    cdef double[:, :, :, ::1] Ps = Ps_a
+    cdef double[:, ::1] cbar = cbar_a
+    cdef long long k
+    with nogil:
+        for a in range(m):
+            k = rows[a]
+            imm_predict(&x[k, 0, 0], &P[k, 0, 0, 0], &mu[k, 0], dt[a], as_model(model),
+                        &xs[a, 0, 0], &Ps[a, 0, 0, 0], &cbar[a, 0])
+    return xs_a, Ps_a, cbar_a
 
 
 def record_updates(st, const long long[::1] pair_plot, const long long[::1] pair_track,

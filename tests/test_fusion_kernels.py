@@ -130,6 +130,12 @@ def test_predict_and_close_pairs_match_reference(case):
                                  case["model"])
         close(got[0], want[0])
         close(got[1], want[1])
+    dt = np.linspace(-0.7, 40.0, len(rows))
+    for mine, theirs in zip(compiled.predict_models(case["x"], case["P"], case["mu"], rows, dt,
+                                                 case["model"]),
+                         reference.predict_models(case["x"], case["P"], case["mu"], rows, dt,
+                                                  case["model"])):
+        close(mine, theirs)
     xs, Ps = want
     for radius, d2 in ((1e9, 1e9), (80e3, 5e3)):
         a, b = compiled.close_pairs(xs, Ps, radius, d2), reference.close_pairs(xs, Ps, radius, d2)

@@ -6,6 +6,7 @@ step       compiled (``ext/``)      twin                          kernels
 prepare    ``fusion_prepare.pyx``   :mod:`.reference.prepare`     screen, next_window, prepare
 gate       ``fusion_gate.pyx``      :mod:`.reference.gate`        moments, gate
 update     ``fusion_update.pyx``    :mod:`.reference.update`      update, predict,
+                                                                  predict_models,
                                                                   record_updates
 assign     ``fusion_assign.pyx``    :mod:`.reference.assign`      pair_clusters,
                                                                   solve_cluster, gnn

@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from rig.fusion.intersection import associate_tracks, covariance_intersection
-from rig.fusion.models import imm_predict, process_noise
+from rig.fusion.models import process_noise
 from rig.records import TRACK_STATUS_CONFIRMED, TRACK_STATUS_TENTATIVE
 
 
@@ -64,12 +64,20 @@ def decorrelated_update(x_s, P_s, x_p, P_p, P_0):
         return _decorrelated(x_s, P_s, x_p, P_p, P_0)
 
 
+def _information(P):
+    """``P⁻¹`` of covariances (the pseudo-inverse where one is singular)."""
+    try:
+        return np.linalg.inv(P)
+    except np.linalg.LinAlgError:
+        return np.linalg.pinv(P, hermitian=True)
+
+
 def _decorrelated(x_s, P_s, x_p, P_p, P_0):
-    Y_s, Y_p, Y_0 = (np.linalg.pinv(P, hermitian=True) for P in (P_s, P_p, P_0))
+    Y_s, Y_p, Y_0 = (_information(P) for P in (P_s, P_p, P_0))
     dY = Y_p - Y_0
     lam, V = np.linalg.eigh(0.5 * (dY + dY.transpose(0, 2, 1)))
     dY = np.einsum("nij,nj,nkj->nik", V, np.maximum(lam, 0.0), V)
-    P = np.linalg.pinv(Y_s + dY, hermitian=True)
+    P = _information(Y_s + dY)
     P = 0.5 * (P + P.transpose(0, 2, 1))
     x = np.einsum("nij,nj->ni", P, np.einsum("nij,nj->ni", Y_s, x_s)
                   + np.einsum("nij,nj->ni", dY, x_p))
@@ -181,10 +189,8 @@ class PartnerTrackFusion:
                               p.q_cv, p.q_vertical)
         # every model of the IMM takes the partner's estimate, as it would a plot
         n, K = len(rows), st.x.shape[1]
-        x_s, P_s, cbar = np.empty((n, K, 6)), np.empty((n, K, 6, 6)), np.empty((n, K))
-        for i, r in enumerate(rows):
-            x_s[i], P_s[i], cbar[i] = imm_predict(st.x[r], st.P[r], st.mu[r],
-                                                  t_fuse[i] - st.t[r], e.model)
+        x_s, P_s, cbar = e.k.predict_models(st.x, st.P, st.mu, rows, t_fuse - st.t[rows],
+                                            e.model)
         prior = self._previous(rows, tracks, t_fuse)
         known = np.repeat(prior["known"], K)
         flat = lambda a: a.reshape(n * K, *a.shape[2:])          # noqa: E731

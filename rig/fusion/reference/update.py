@@ -10,7 +10,7 @@ from rig.fusion.models import LOG_2PI, N_MODELS, combine, imm_predict
 from rig.fusion.reference.maths import chol_terms, ekf_update, innovation
 from rig.records import TRACK_STATUS_CONFIRMED, TRACK_STATUS_TENTATIVE
 
-__all__ = ("update", "predict", "record_updates")
+__all__ = ("update", "predict", "predict_models", "record_updates")
 
 
 def update(x, P, mu, t_trk, pair_plot, pair_track, z, t_plot, sensor, R_diag, var_clock, M,
@@ -65,6 +65,17 @@ def predict(x, P, mu, t_trk, rows, t, model):
         xp, Pp, cbar = imm_predict(x[k], P[k], mu[k], t - t_trk[k], model)
         xs[a], Ps[a] = combine(xp, Pp, cbar)
     return xs, Ps
+
+
+def predict_models(x, P, mu, rows, dt, model):
+    """Per-model IMM prediction of tracks ``rows``, each over its own ``dt``:
+    ``(x⁻ (m,K,6), P⁻ (m,K,6,6), c̄ (m,K))``."""
+    K = x.shape[1]
+    xs, Ps, cbar = np.zeros((len(rows), K, 6)), np.zeros((len(rows), K, 6, 6)), \
+        np.zeros((len(rows), K))
+    for a, k in enumerate(rows):
+        xs[a], Ps[a], cbar[a] = imm_predict(x[k], P[k], mu[k], dt[a], model)
+    return xs, Ps, cbar
 
 
 def record_updates(st, pair_plot, pair_track, ok, d2, ll, z, t_plot, sensor, partner, bias,
