@@ -46,7 +46,7 @@ from rig.records import TRACK_STATUS_TENTATIVE
 from rig.scenario import load_scenario, write_scenario_folder
 from rig.scoring import score
 
-SCORED = ("ospa_mean_m", "position_rmse_m", "false_tracks", "missed_targets",
+SCORED = ("ospa_mean_m", "position_rmse_m", "false_tracks", "missed_targets", "coverage",
           "time_to_first_track_mean_s", "identity_switches")
 
 

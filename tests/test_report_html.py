@@ -175,7 +175,8 @@ def test_accuracy_shows_key_columns_and_keeps_the_rest_behind_a_toggle(run):
     compact = rows(by_id(root, "accuracy"))
     assert compact[0] == ["picture", "OSPA mean m", "OSPA p95 m", "GOSPA mean m",
                           "position RMSE m", "false tracks", "missed targets",
-                          "identity switches", "track breaks", "first track mean s"]
+                          "identity switches", "track breaks", "first track mean s",
+                          "coverage"]
     pictures = run["report"]["accuracy"]["pictures"]
     assert [r[0] for r in compact[1:]] == list(pictures)
     joint = pictures["joint"]

@@ -131,6 +131,7 @@ def test_perfect_tracks_score_zero():
     assert s["ospa_mean_m"] == 0 and s["gospa_mean_m"] == 0 and s["position_rmse_m"] == 0
     assert s["missed_targets"] == s["false_tracks"] == s["track_breaks"] == 0
     assert s["identity_switches"] == 0 and s["time_to_first_track_max_s"] == 0
+    assert s["coverage"] == 1.0
 
 
 def test_breaks_switches_missed_false_and_first_track():
@@ -154,6 +155,8 @@ def test_breaks_switches_missed_false_and_first_track():
     assert result.n_truth[k] == 3 and result.n_tracks[k] == 2 and result.n_assigned[k] == 1
     assert result.ospa_m[k] == pytest.approx(2000 / 3)
     assert result.gospa_m[k] == pytest.approx(0 + 500 * 3)
+    # target-times held: target 1 at 10 of 11 times (not t = 5), target 3 at 8, target 2 never
+    assert s["coverage"] == pytest.approx(18 / 33)
 
 
 def test_tracks_are_extrapolated_at_constant_velocity():

@@ -63,6 +63,7 @@ ACCURACY_KEY_COLUMNS = {
     "position_rmse_m": "position RMSE m", "false_tracks": "false tracks",
     "missed_targets": "missed targets", "identity_switches": "identity switches",
     "track_breaks": "track breaks", "time_to_first_track_mean_s": "first track mean s",
+    "coverage": "coverage",
 }
 
 

@@ -147,6 +147,8 @@ class ScoreResult:
             "mostly_false_tracks": len(ident.mostly_false_tracks) if ident else 0,
             "duplicate_tracks": len(ident.duplicate_tracks) if ident else 0,
             "tracks_per_target": self.tracks / self.targets if self.targets else None,
+            "coverage": (float(self.n_assigned.sum() / self.n_truth.sum())
+                         if self.n_truth.sum() else None),
             "missed_per_time_mean": stat(self.n_missed, np.mean),
             "false_per_time_mean": stat(self.n_false, np.mean),
             "track_breaks": self.track_breaks, "identity_switches": self.identity_switches,

@@ -24,6 +24,7 @@ _ROWS = (
     ("false_tracks", "false tracks (never held a target)", ""),
     ("mostly_false_tracks", "mostly false tracks (held < half their time)", ""),
     ("duplicate_tracks", "  of those: duplicates (beside a held target)", ""),
+    ("coverage", "coverage (share of target-time with a track)", ""),
     ("missed_per_time_mean", "missed targets per time, mean", ""),
     ("false_per_time_mean", "false tracks per time, mean", ""),
     ("track_breaks", "track breaks", ""),
