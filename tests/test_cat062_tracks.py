@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -449,3 +450,24 @@ def test_the_emulator_imports_no_analysis_stack():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_check_leaves_a_track_partner_s_plots_out_of_its_estimate(tmp_path):
+    """rig check counts the plots the centre fuses: C1's stay with partner C's tracker."""
+    from rig.bench.config import load_bench_config
+    from rig.commands.check import expected_plots
+
+    path = Path(__file__).parent.parent / "bench_configs" / "all_inputs.yaml"
+    out = subprocess.run([sys.executable, "-m", "rig", "check", str(path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "sensor C1 (partner C): cat062-tracks via emulated (the partner's tracks)" \
+        in out.stdout
+    loaded = load_bench_config(path)
+    counted = expected_plots(loaded)
+    assert f"about {counted} plots over the run" in out.stdout
+    without_c1 = yaml.safe_load(path.read_text())
+    without_c1["sensors"] = [s for s in without_c1["sensors"] if s["id"] != "C1"]
+    short = tmp_path / "without-c1.yaml"
+    short.write_text(yaml.safe_dump(without_c1))
+    assert expected_plots(load_bench_config(short)) == counted

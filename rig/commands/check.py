@@ -70,8 +70,9 @@ def describe(loaded) -> None:
           f"{sc.origin.lat_deg:.4f} {sc.origin.lon_deg:.4f} {sc.origin.alt_m:g} m")
     print(f"  scenario {sc.name!r}: {len(sc.trajectories)} targets, seed {sc.seed}")
     for entry, radar in zip(cfg.sensors, loaded.radars):
+        sends = " (the partner's tracks)" if sends_tracks(entry) else ""
         print(f"  sensor {entry.id} (partner {radar.partner}): {entry.family} via "
-              f"{entry.transport}{'' if entry.required else ' (not required)'}")
+              f"{entry.transport}{sends}{'' if entry.required else ' (not required)'}")
     for feed in cfg.outputs.feeds:
         print(f"  feed to partner {feed.partner}: {feed.format} via {feed.transport}")
     plots = expected_plots(loaded)
@@ -99,8 +100,9 @@ def expected_samples(cfg, plots: int | None = None) -> dict[str, int]:
 
 def expected_plots(loaded) -> int | None:
     """About how many plots an emulated run of ``loaded`` fuses: its radars' models drawn
-    over the scenario for the run's duration, as the emulators draw them (None when a sensor
-    is real: its rate is not known beforehand)."""
+    over the scenario for the run's duration, as the emulators draw them, but for the radars
+    of track-level partners (None when a sensor is real: its rate is not known
+    beforehand)."""
     if not loaded.has_truth:
         return None
     from rig.sensor_models.radar import RadarModel
@@ -109,7 +111,15 @@ def expected_plots(loaded) -> int | None:
     sc = loaded.scenario
     return sum(len(RadarModel(radar, sc.origin).plots(
         sc.trajectories, 0.0, loaded.config.duration_s, sensor_rng(sc.seed, radar.id)))
-        for radar in loaded.radars)
+        for entry, radar in zip(loaded.config.sensors, loaded.radars)
+        if not sends_tracks(entry))
+
+
+def sends_tracks(entry) -> bool:
+    """A track-level partner's sensor: its radar's plots stay with the partner's tracker."""
+    from rig.firmware import get_interface
+
+    return get_interface(entry.family).delivers == "tracks"
 
 
 def inconclusive_by_design(cfg, limits, plots: int | None = None) -> list[str]:
