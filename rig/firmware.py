@@ -103,6 +103,9 @@ class FirmwareInterface:
     #: track-level partner: ``read_tracks``, PARTNER_TRACK_DTYPE of rig.fusion.track_input,
     #: fused by rig.fusion.partner_tracks; ``read_plots`` gives none)
     delivers: str = "plots"
+    #: its datagrams are ASTERIX (``rig export --pcapng`` shows an emulated one's on UDP port
+    #: 8600, which Wireshark decodes as ASTERIX; other families' on a port it does not)
+    asterix: bool = False
 
     def add_emulator_arguments(self, group) -> None:
         """Add the family's own ``rig emulate`` flags to ``group`` (an argparse argument

@@ -383,7 +383,25 @@ def test_udp_endpoints_come_from_the_transport_url():
     assert udp_endpoints("udp://10.0.0.7:9101?bind=10.0.0.1:5000", received=False) == \
         (("10.0.0.1", 5000), ("10.0.0.7", 9101))
     assert udp_endpoints("emulated", received=True) == (("127.0.0.1", 8600), ("127.0.0.1", 8600))
+    assert udp_endpoints("emulated", received=True, default_port=50000) == \
+        (("127.0.0.1", 50000), ("127.0.0.1", 50000))
     assert udp_endpoints("udp://[::1]:9101", received=False) == (("::1", 9101), ("::1", 9101))
+
+
+def test_emulated_udp_sensors_show_on_asterix_s_port_only_when_they_send_asterix():
+    """CAT048 plots and a partner's CAT062 tracks on 8600 (Wireshark decodes them as ASTERIX),
+    an ESM sensor's bearings elsewhere (Wireshark leaves them as data)."""
+    from rig.record.export_pcapng import sensor_interfaces
+
+    meta = {"config": {"sensors": [{"id": i, "family": f, "transport": "emulated"} for i, f in
+                                   (("A2", "asterix-cat048"), ("AP1", "esm-sensor"),
+                                    ("C1", "cat062-tracks"))]}}
+    ports = {}
+    for interface in sensor_interfaces(meta):
+        (frame,) = interface.frames(b"payload", 0)
+        assert frame[12:14] == b"\x08\x00" and frame[23] == 17        # IPv4, UDP
+        ports[interface.name] = int.from_bytes(frame[36:38], "big")     # destination port
+    assert ports == {"sensor A2": 8600, "sensor AP1": 50000, "sensor C1": 8600}
 
 
 def test_progress_draws_on_a_terminal_only(monkeypatch):

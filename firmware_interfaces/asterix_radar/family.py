@@ -28,6 +28,7 @@ class AsterixRadarFamily(FirmwareInterface):
     name = "asterix-cat048"
     description = "ASTERIX CAT048 (ed. 1.31) monoradar target reports over UDP"
     transport = "udp"
+    asterix = True
     time_of_day = True                  # I048/140: UTC time of day
     emulator_runner = "firmware_interfaces.asterix_radar.cli:run_emulator"
     options = AsterixRadarOptions

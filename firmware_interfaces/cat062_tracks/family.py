@@ -32,6 +32,7 @@ class Cat062TracksFamily(FirmwareInterface):
     description = ("track-level partner: its tracker's system tracks (ASTERIX CAT062 with "
                    "I062/500 accuracies) over UDP")
     transport = "udp"
+    asterix = True
     time_of_day = True                  # I062/070: UTC time of day
     delivers = "tracks"
     emulator_runner = "firmware_interfaces.cat062_tracks.cli:run_emulator"

@@ -7,7 +7,9 @@ with nanosecond timestamps (``if_tsresol`` 9) in UTC (:mod:`rig.record.export_cl
 - a UDP sensor's datagrams (ASTERIX CAT048), each as it came, and every CAT062 datagram
   published, on each UDP feed, as Ethernet/IP/UDP packets with the ports of the transport
   URL. An emulated UDP sensor listened on a port the recording does not keep: its packets go
-  to 8600, the port Wireshark decodes as ASTERIX without being told;
+  to 8600, the port Wireshark decodes as ASTERIX without being told, if its family's
+  datagrams are ASTERIX (CAT048 plots, a partner's CAT062 tracks), else to 50000 (an ESM
+  sensor's bearings: Wireshark shows them as data);
 - a serial sensor's bytes, one packet per chunk read, and a serial feed's HDLC frames as
   RTAC serial packets (received, sent); any other byte stream (a SCPI instrument's answers
   through VISA) as Data (:mod:`rig.record.export_frames`).
@@ -43,6 +45,9 @@ from .reader import Record
 
 #: the UDP port Wireshark decodes as ASTERIX by default
 ASTERIX_UDP_PORT = 8600
+#: the port shown for a UDP family that is not ASTERIX where the recording has none (one
+#: Wireshark leaves as data)
+OTHER_UDP_PORT = 50000
 #: byte-stream chunks longer than this go as several packets (Wireshark reads up to 256 KiB)
 MAX_STREAM_PACKET = 65536
 TSRESOL_NS = b"\x09"
@@ -90,16 +95,18 @@ def _other_end(address) -> str:
     return "127.0.0.1" if address.is_loopback else "0.0.0.0"
 
 
-def udp_endpoints(url: str, *, received: bool, sender: str | None = None
+def udp_endpoints(url: str, *, received: bool, sender: str | None = None,
+                  default_port: int = ASTERIX_UDP_PORT
                   ) -> tuple[tuple[str, int], tuple[str, int]]:
     """(source, destination) of the datagrams of a UDP transport ``url``, whose address is
     always the destination: rig ``received`` them there (a sensor; ``sender``: the address
     it believes, else the source is unknown), or sent them there (a feed; from its
-    ``?bind=``). An unknown source port is taken to be the destination's."""
+    ``?bind=``). An unknown source port is taken to be the destination's, an unknown
+    destination port (an emulated sensor's) is ``default_port``."""
     if url == EMULATED:
-        return ("127.0.0.1", ASTERIX_UDP_PORT), ("127.0.0.1", ASTERIX_UDP_PORT)
+        return ("127.0.0.1", default_port), ("127.0.0.1", default_port)
     _, (host, port), bind = parse_udp_url(url)
-    port = port or ASTERIX_UDP_PORT
+    port = port or default_port
     here = _address(host) or ipaddress.ip_address("0.0.0.0")
     far = _address(sender) if received else _address(bind[0]) if bind else None
     if far is None or far.version != here.version:
@@ -120,7 +127,9 @@ def _stream_frames(frame, payload: bytes, utc_ns: int) -> list[bytes]:
 def _interface(name: str, description: str, kind: str, url: str, *, received: bool,
                sender: str | None = None, wrap=None, protocol: str | None = None) -> Interface:
     if kind == "udp" and (url == EMULATED or url.startswith("udp://")):
-        src, dst = udp_endpoints(url, received=received, sender=sender)
+        src, dst = udp_endpoints(url, received=received, sender=sender,
+                                 default_port=ASTERIX_UDP_PORT if _asterix(protocol)
+                                 else OTHER_UDP_PORT)
         frames = partial(_udp_frames, src, dst)
         if url == EMULATED:
             description += f" (shown as UDP {src[0]}:{src[1]} -> {dst[0]}:{dst[1]})"
@@ -135,6 +144,16 @@ def _interface(name: str, description: str, kind: str, url: str, *, received: bo
     if wrap is not None:
         frames = partial(_wrapped, wrap, frames)
     return Interface(name, description, link_type, frames)
+
+
+def _asterix(family: str | None) -> bool:
+    """Whether a family's datagrams are ASTERIX (a feed's, without a family, are CAT062)."""
+    if family is None:
+        return True
+    try:
+        return get_interface(family).asterix
+    except FirmwareInterfaceError:
+        return False
 
 
 def _rtac(payload: bytes, utc_ns: int, *, sent: bool) -> bytes:
