@@ -9,17 +9,17 @@ partner; seeds never tuned on), fused offline as ``rig fuse`` does (1 s windows,
 - **radars**: the radars' plots alone; **radars + passive**: every plot. Time to first
   track, OSPA, false tracks (the bearing ghosts would be here), missed targets; and the
   passive sensors' own share: tracks started by crossing bearings.
-- **A + B plots** against **A plots + B tracks**: partner B shares only its tracks. B's own
-  engine fuses B's radars each second; its picture goes through rig's CAT062 encoder (with
-  I062/500 accuracies) and decoder and :class:`rig.fusion.track_input.TrackInput` into the
-  centre's engine (:meth:`FusionEngine.process_tracks`), beside A's plots; and the track
-  input's counters (what CAT062 carried and what was refused). Both sides run rig's engine
+- **A + B plots** against **A plots + B tracks**: partner B shares only its tracks
+  (``rig fuse --tracks-from B``, :class:`rig.fusion.offline.TrackPartner`). B's own engine
+  fuses B's radars each second; its picture goes through rig's CAT062 encoder (with I062/500
+  accuracies) and decoder and :class:`rig.fusion.track_input.TrackInput` into the centre's
+  engine (:meth:`FusionEngine.process_tracks`), beside A's plots; and the track input's
+  counters (what CAT062 carried and what was refused). Both sides run rig's engine
   with its default (IMM) settings; and again with registration off on both sides
   (**... no registration**): the scenario has no sensor biases, and a partner that shares
   tracks registers its two radars alone, which the centre does far better with every plot.
-  That pair isolates the fusion rule from what the partner's own tracker does. Both
-  pictures of each pair come from the same loop (the centre's engine each second), with
-  the mean NEES of their confirmed tracks (6 dof: 6 if consistent; double counting the
+  That pair isolates the fusion rule from what the partner's own tracker does. Each
+  picture of a pair comes with the mean NEES of their confirmed tracks (6 dof: 6 if consistent; double counting the
   partner's information would show as more than the plots' picture).
 
 Scored by ``rig.scoring.score`` (OSPA c = 1000 m, p = 1, 1 s grid). CPU seconds of each
@@ -32,16 +32,13 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 from rig.fusion import FusionParams
-from rig.fusion.offline import engine_for, fuse, plots_from_frame, tracks_frame
-from rig.fusion.track_input import TrackInput
+from rig.fusion.offline import fuse
 from rig.interchange import read_interchange, read_truth
-from rig.publish.cat062 import Cat062Decoder, Cat062Encoder
 from rig.records import TRACK_STATUS_TENTATIVE
 from rig.scenario import load_scenario, write_scenario_folder
 from rig.scoring import score
@@ -77,56 +74,17 @@ def without_passive(ic):
     return type(ic)(ic.folder, ic.scenario, ic.sensors, plots.reset_index(drop=True))
 
 
-def centre_run(ic, params: FusionParams, tracks_from: str | None = "B"):
-    """The centre's engine each second on every radar's plots, or (``tracks_from``) on the
-    other partners' plots with partner ``tracks_from`` sending its own picture each second as
-    CAT062: ``(pictures, centre engine, cpu s, input counters)``."""
-    sensors = ic.sensors
-    partner_of = sensors["partner"].astype(str).to_numpy()
-    radar = ~passive_sensors(sensors)
-    plots = plots_from_frame(ic.plots, list(sensors["sensor_id"]))
-    plots = plots[np.argsort(plots["t_sensor"], kind="stable")]
-    theirs_mask = (partner_of == tracks_from) & radar
-    ours_mask = (partner_of != tracks_from) & radar
-    ours = plots[ours_mask[plots["sensor_id"]]]
-    theirs = plots[theirs_mask[plots["sensor_id"]]]
-    centre, partner = engine_for(ic, params), engine_for(ic, params)
-    origin = ic.scenario.origin
-    encoder = Cat062Encoder(origin, sac=7, sic=9)
-    decoder = Cat062Decoder()
-    take = TrackInput(origin)
-    pictures, cpu = [], 0.0
-    for tick in np.arange(1.0, float(ic.scenario.duration_s) + 1e-9, 1.0):
-        received = []
-        if tracks_from is not None:
-            partner.process(theirs[(theirs["t_sensor"] > tick - 1)
-                                   & (theirs["t_sensor"] <= tick)])
-            partner.flush(tick)
-            for datagram in encoder.encode(partner.tracks(tick), tick):
-                tracks, info = decoder.feed(datagram)
-                received.append(take.take(tracks, info,
-                                          centre.partner_names.index(tracks_from)))
-        start = time.process_time()
-        centre.process(ours[(ours["t_sensor"] > tick - 1) & (ours["t_sensor"] <= tick)])
-        centre.flush(tick)
-        for accepted in received:
-            centre.process_tracks(accepted)
-        cpu += time.process_time() - start
-        pictures.append(centre.tracks(tick))
-    return pictures, centre, cpu, dict(take.counters)
-
-
-def mean_nees(truth, pictures, gate_m: float = 1000.0) -> float:
-    """Mean NEES (6 dof: 6 if consistent) of the confirmed tracks within ``gate_m`` of a
-    target, each against its nearest target, over every picture."""
+def mean_nees(truth, tracks: np.ndarray, gate_m: float = 1000.0) -> float:
+    """Mean NEES (6 dof: 6 if consistent) of the confirmed tracks (TRACK_DTYPE, every
+    picture) within ``gate_m`` of a target, each against its nearest target."""
     by_t = {float(t): g[["east_m", "north_m", "up_m", "ve", "vn", "vu"]].to_numpy()
             for t, g in truth.groupby("t")}
+    tracks = tracks[tracks["status"] != TRACK_STATUS_TENTATIVE]
     nees = []
-    for picture in pictures:
-        picture = picture[picture["status"] != TRACK_STATUS_TENTATIVE]
-        if not len(picture) or float(picture["t"][0]) not in by_t:
+    for t in np.unique(tracks["t"]):
+        if float(t) not in by_t:
             continue
-        targets = by_t[float(picture["t"][0])]
+        picture, targets = tracks[tracks["t"] == t], by_t[float(t)]
         est = np.stack([picture[k] for k in ("east", "north", "up", "v_east", "v_north",
                                              "v_up")], 1)
         d = np.linalg.norm(est[:, None, :3] - targets[None, :, :3], axis=2)
@@ -136,12 +94,16 @@ def mean_nees(truth, pictures, gate_m: float = 1000.0) -> float:
     return float(np.mean(nees)) if nees else float("nan")
 
 
-def centre_scored(truth, ic, params, tracks_from) -> dict:
-    pictures, centre, cpu, counters = centre_run(ic, params, tracks_from)
-    out = {**scored(truth, tracks_frame(np.concatenate(pictures))),
-           "nees": round(mean_nees(truth, pictures), 2), "cpu_s": round(cpu, 3)}
+def centre_scored(truth, ic, params, tracks_from: str | None) -> dict:
+    """The picture of every radar's plots, or with partner ``tracks_from`` sharing its own
+    tracks over CAT062 instead (``rig fuse --tracks-from``): scores, NEES, the centre's CPU
+    seconds and, for the track partner, its input's counters."""
+    done = fuse(ic, params=params, tracks_from=[tracks_from] if tracks_from else None)
+    out = {**scored(truth, done.tracks), "nees": round(mean_nees(truth, done.track_array), 2),
+           "cpu_s": round(done.cpu_s, 3)}
     if tracks_from is not None:
-        out.update(**centre.partner_tracks.counters, track_input=counters)
+        out.update(**done.engine.partner_tracks.counters,
+                   track_input=done.track_input[tracks_from])
     return out
 
 

@@ -36,6 +36,42 @@ def test_fuse_partners_and_json(tmp_path, capsys):
     assert main(["fuse", folder, "--out", str(out), "--partners", "Z"]) == 2
 
 
+def test_fuse_with_a_partner_that_shares_its_tracks(tmp_path, capsys):
+    """--tracks-from B: B's plots reach the centre only as B's own tracks over CAT062, every
+    received record taken or refused by reason, and the picture holds B's targets."""
+    from rig.interchange import read_truth
+    from rig.scoring import score
+
+    folder = DATA / "interchange-wgs84"
+    plots_out, tracks_out = tmp_path / "plots.csv", tmp_path / "tracks.csv"
+    assert main(["fuse", str(folder), "--out", str(plots_out), "--json"]) == 0
+    plots_summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert main(["fuse", str(folder), "--out", str(tracks_out), "--tracks-from", "B",
+                 "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    received = summary["partner_tracks"]["received"]["B"]
+    assert received["received"] > 0 and received["received"] == sum(
+        n for reason, n in received.items() if reason != "received")
+    assert summary["partner_tracks"]["partner_tracks_fused"] > 0
+    assert summary["plots_in"] < plots_summary["plots_in"]       # B's plots stayed with B
+    tracks = pd.read_csv(tracks_out)
+    assert {2, 3} & set(tracks["partners"].unique())                 # B's bit (1 << 1)
+    truth = read_truth(folder / "truth.csv")
+    with_plots = score(truth, pd.read_csv(plots_out), cutoff_m=1000.0, order=1.0).summary()
+    with_tracks = score(truth, tracks, cutoff_m=1000.0, order=1.0).summary()
+    alone = tmp_path / "a.csv"
+    assert main(["fuse", str(folder), "--out", str(alone), "--partners", "A"]) == 0
+    a_alone = score(truth, pd.read_csv(alone), cutoff_m=1000.0, order=1.0).summary()
+    assert with_tracks["ospa_mean_m"] < a_alone["ospa_mean_m"], (with_tracks, a_alone)
+    assert with_tracks["ospa_mean_m"] < 1.2 * with_plots["ospa_mean_m"], \
+        (with_tracks, with_plots)
+    capsys.readouterr()
+    assert main(["fuse", str(folder), "--out", str(tracks_out), "--tracks-from", "Z"]) == 2
+    assert "--tracks-from Z: no such partner" in capsys.readouterr().err
+    assert main(["fuse", str(folder), "--out", str(tracks_out), "--tracks-from", "B",
+                 "--partners", "A"]) == 2
+
+
 def test_bad_plots_are_rejected_and_counted(tmp_path, capsys):
     folder = tmp_path / "bad"
     shutil.copytree(DATA / "interchange-flat", folder)

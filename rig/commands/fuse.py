@@ -19,10 +19,21 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, metavar="TRACKS.csv", help="tracks file to write")
     p.add_argument("--partners", default=None, metavar="A,B",
                    help="fuse only these partners' sensors (default: all)")
+    p.add_argument("--tracks-from", default=None, metavar="B",
+                   help="these partners share their own tracks, not their plots: each one's "
+                        "plots are fused by its own tracker and its picture reaches the "
+                        "centre each tick as CAT062 with I062/500 accuracies, as from a live "
+                        "cat062-tracks partner (docs/fusion.md)")
     p.add_argument("--dt", type=float, default=1.0, metavar="S",
                    help="output tick (default 1 s)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=run)
+
+
+def names(text: str | None) -> list[str] | None:
+    """``"A,B"`` as ``["A", "B"]``; None or nothing as None."""
+    out = [s.strip() for s in text.split(",") if s.strip()] if text else []
+    return out or None
 
 
 def run(args) -> int:
@@ -36,12 +47,13 @@ def run(args) -> int:
         raise UsageError(f"--out {args.out}: is a folder; give the tracks file to write")
     if not out.parent.is_dir():
         raise UsageError(f"--out {args.out}: its folder {out.parent} is not there")
-    partners = [s.strip() for s in args.partners.split(",") if s.strip()] if args.partners \
-        else None
+    partners = names(args.partners)
+    tracks_from = names(args.tracks_from)
     with Stages() as progress:
         progress.stage(f"reading {args.folder}")
         ic = read_interchange(args.folder)
-        result = fuse(ic, partners=partners, dt_s=args.dt, progress=progress)
+        result = fuse(ic, partners=partners, dt_s=args.dt, progress=progress,
+                      tracks_from=tracks_from)
         progress.stage(f"writing {out.name}")
         try:
             write_tracks(out, result.tracks)
@@ -50,6 +62,9 @@ def run(args) -> int:
     c = result.engine.counters
     summary = dict(c.as_dict(), tracks=int(result.tracks["track_id"].nunique()),
                    plots_not_selected=result.plots_not_selected,
+                   partner_tracks=dict(result.engine.partner_tracks.counters,
+                                       received=result.track_input)
+                   if result.track_input else None,
                    time_s=round(result.elapsed_s, 4), out=str(args.out))
     if args.json:
         print(strict_json.dumps(summary))
@@ -62,6 +77,15 @@ def run(args) -> int:
         print(f"    rejected, {reason}: {count}")
     print(f"  tracks: {c.tracks_initiated} initiated, {c.tracks_confirmed} confirmed, "
           f"{c.tracks_deleted} deleted ({c.tracks_merged} merged as duplicates)")
+    for partner, counts in result.track_input.items():
+        refused = ", ".join(f"{n} {reason}" for reason, n in counts.items()
+                            if reason not in ("received", "taken") and n)
+        print(f"  partner {partner}'s tracks: {counts['received']} received, "
+              f"{counts['taken']} taken" + (f" (refused: {refused})" if refused else ""))
+    if result.track_input:
+        pt = result.engine.partner_tracks.counters
+        print(f"  partner tracks fused: {pt['partner_tracks_fused']} "
+              f"({pt['partner_tracks_started']} started a track)")
     reg = result.engine.registration()
     for row in reg:
         print(f"  registration {row['sensor']}: range {row['range_bias_m']:+.1f} ± "

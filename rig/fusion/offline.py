@@ -4,7 +4,7 @@ tracks at each output tick."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -55,14 +55,51 @@ class FuseResult:
     engine: FusionEngine
     plots_not_selected: int
     elapsed_s: float                # wall-clock seconds of the fusion loop
-    cpu_s: float                    # CPU seconds of the fusion loop
+    cpu_s: float                    # CPU seconds of the fusion loop (not the track partners')
     track_array: np.ndarray         # the same tracks as TRACK_DTYPE (with covariances)
+    #: per partner that shared tracks: what its CAT062 carried and what was refused
+    track_input: dict[str, dict] = field(default_factory=dict)
+
+
+class TrackPartner:
+    """A partner that shares its own tracker's tracks instead of its plots: its sensors'
+    plots fused by an engine of its own, its picture at each tick sent as CAT062 with
+    I062/500 accuracies and read back through :class:`TrackInput`, as the centre would
+    receive it from a live partner (family ``cat062-tracks``)."""
+
+    def __init__(self, ic: Interchange, name: str, plots: np.ndarray, params, partner: int):
+        from rig.fusion.track_input import TrackInput
+        from rig.publish.cat062 import Cat062Decoder, Cat062Encoder
+
+        self.name, self.partner = name, partner
+        self.engine = engine_for(ic, params)
+        self.plots = plots
+        self._cut = 0
+        self._encoder = Cat062Encoder(ic.scenario.origin, sac=0, sic=partner + 1)
+        self._decoder = Cat062Decoder()
+        self.input = TrackInput(ic.scenario.origin)
+
+    def tracks_at(self, tick: float) -> list[np.ndarray]:
+        """The partner's picture at ``tick``, as validated partner tracks (one array per
+        CAT062 datagram)."""
+        nxt = int(np.searchsorted(self.plots["t_sensor"], tick, side="right"))
+        if nxt > self._cut:
+            self.engine.process(self.plots[self._cut:nxt])
+            self._cut = nxt
+        self.engine.flush(tick)
+        out = []
+        for datagram in self._encoder.encode(self.engine.tracks(tick), tick):
+            tracks, info = self._decoder.feed(datagram)
+            out.append(self.input.take(tracks, info, self.partner))
+        return out
 
 
 def fuse(ic: Interchange, *, partners: list[str] | None = None, dt_s: float = 1.0,
-         params: FusionParams | None = None, progress: Stages | None = None) -> FuseResult:
+         params: FusionParams | None = None, progress: Stages | None = None,
+         tracks_from: list[str] | None = None) -> FuseResult:
     """Fuse a folder's plots (only ``partners``' sensors if given), tracks every ``dt_s``;
-    ``progress`` shows the time steps done."""
+    the partners ``tracks_from`` share their own tracks instead of their plots
+    (:class:`TrackPartner`, one picture a tick); ``progress`` shows the time steps done."""
     progress = progress or silent()
     if not dt_s > 0:
         raise UsageError(f"--dt must be positive, not {dt_s}")
@@ -80,6 +117,7 @@ def fuse(ic: Interchange, *, partners: list[str] | None = None, dt_s: float = 1.
         not_selected = int((~keep).sum())
         plots = plots[keep]
     engine = engine_for(ic, params)
+    sharing, plots = _track_partners(ic, plots, tracks_from or [], partners, engine, params)
     malformed = int(ic.plots.attrs.get("malformed_rows", 0))
     if malformed:                      # rows with more fields than the header: not plots
         engine.counters.rejected[MALFORMED_ROW] = malformed
@@ -115,12 +153,18 @@ def fuse(ic: Interchange, *, partners: list[str] | None = None, dt_s: float = 1.
     if len(bad):
         engine.process(bad)                      # counted as rejected (not a number)
     cut = 0
+    partner_cpu = 0.0
     for tick in ticks:
+        before = time.process_time()
+        received = [a for partner in sharing for a in partner.tracks_at(float(tick))]
+        partner_cpu += time.process_time() - before
         nxt = int(np.searchsorted(t_plot, tick, side="right"))
         if nxt > cut:
             engine.process(plots[cut:nxt])
             cut = nxt
         engine.flush(tick)
+        for accepted in received:
+            engine.process_tracks(accepted)
         rows = engine.track_rows()
         if len(rows):
             frames.append(engine.tracks(tick, rows=rows))
@@ -129,11 +173,39 @@ def fuse(ic: Interchange, *, partners: list[str] | None = None, dt_s: float = 1.
     if cut < len(plots):
         engine.process(plots[cut:])
     engine.flush()
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu - partner_cpu
     tracks = np.concatenate(frames) if frames else engine.tracks(0.0)[:0]
     sensors = np.concatenate(masks) if masks else np.zeros(0, np.uint64)
     return FuseResult(tracks_frame(tracks, sensor_names(sensors, engine.sensors.names)),
-                      engine, not_selected, elapsed, cpu, tracks)
+                      engine, not_selected, elapsed, cpu, tracks,
+                      {p.name: dict(p.input.counters) for p in sharing})
+
+
+def _track_partners(ic: Interchange, plots: np.ndarray, names: list[str],
+                    selected: list[str] | None, engine: FusionEngine, params
+                    ) -> tuple[list[TrackPartner], np.ndarray]:
+    """The :class:`TrackPartner` of each partner ``names`` (their sensors' plots, in time
+    order), and the plots left for the centre."""
+    known = list(dict.fromkeys(ic.sensors["partner"].astype(str)))
+    for name in names:
+        if name not in known:
+            raise UsageError(f"--tracks-from {name}: no such partner; the folder has "
+                             f"{', '.join(known)}")
+        if selected and name not in selected:
+            raise UsageError(f"--tracks-from {name}: not among --partners "
+                             f"{','.join(selected)}")
+    partner_of = ic.sensors["partner"].astype(str).to_numpy()
+    known_sensor = plots["sensor_id"] < len(partner_of)
+    of_sensor = np.where(known_sensor, plots["sensor_id"], 0)
+    sharing = []
+    for name in dict.fromkeys(names):
+        theirs = known_sensor & (partner_of[of_sensor] == name)
+        mine = plots[theirs]
+        mine = mine[np.isfinite(mine["t_sensor"])]
+        sharing.append(TrackPartner(ic, name, mine[np.argsort(mine["t_sensor"], kind="stable")],
+                                    params, engine.partner_names.index(name)))
+        plots = plots[~theirs]
+    return sharing, plots
 
 
 def sensor_names(masks: np.ndarray, names) -> np.ndarray:
