@@ -37,6 +37,8 @@ def test_radars_passive_sensors_and_a_track_partner_fused_live_through_real_tran
     assert {"joint", "radars only", "plots only", "partner A alone",
             "partner B alone"} <= set(pictures)
     assert "partner C alone" not in pictures            # C shares tracks, not plots
+    fused = report["accuracy"]["engine"]["partner_tracks"]
+    assert 0 < fused["partner_tracks_fused"] <= partner["tracks"]
     assert pictures["joint"]["false_tracks"] <= 10
     assert report["counts"]["decoder_errors"] == 0 and report["counts"]["dropped_plots"] == 0
     # the recording replays to the same picture, the partner's tracks included

@@ -168,6 +168,8 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
                              f"{result.stopped_by} and ended before its accuracy against "
                              "truth was scored"}
     accuracy_json["engine"] = engine.counters.as_dict()
+    if any(engine.partner_tracks.counters.values()):      # a partner shared its tracks
+        accuracy_json["engine"]["partner_tracks"] = dict(engine.partner_tracks.counters)
     samples = {k: getattr(result, k) for k in (
         "processing_latency_ms", "transport_latency_ms", "tick_lateness_ms", "tick_jitter_ms",
         "cycle_time_ms", "queue_depth")}
