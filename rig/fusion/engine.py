@@ -240,7 +240,8 @@ class FusionEngine:
     def process_tracks(self, tracks: np.ndarray) -> None:
         """Fuse a track-level partner's validated tracks (PARTNER_TRACK_DTYPE of
         :mod:`rig.fusion.track_input`, ``partner`` an index into :attr:`partner_names`) into
-        the picture by covariance intersection (:mod:`rig.fusion.partner_tracks`)."""
+        the picture (:mod:`rig.fusion.partner_tracks`: covariance intersection at first
+        contact, information de-correlation afterwards)."""
         bad = tracks["partner"] >= len(self.partner_names)
         if bad.any():
             raise ConfigError(f"partner track of partner index {int(tracks['partner'][bad][0])}: "

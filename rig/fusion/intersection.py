@@ -11,10 +11,11 @@ assumes it to be zero, counts the shared information twice and is overconfident.
     P⁻¹ = ω P_a⁻¹ + (1 − ω) P_b⁻¹,    x = P (ω P_a⁻¹ x_a + (1 − ω) P_b⁻¹ x_b),   ω ∈ [0, 1],
 
 is consistent for every cross-covariance (Julier and Uhlmann, 1997): if P_a and P_b bound the
-errors of x_a and x_b, P bounds the error of x. Information de-correlation (subtracting the
-information the two share) would be tighter, but needs the partner's prior or its own
-measurements, which CAT062 does not carry. A partner that re-sends the same picture cannot
-make a track overconfident either: fusing an estimate with itself returns it unchanged.
+errors of x_a and x_b, P bounds the error of x. A partner that re-sends the same picture
+cannot make a track overconfident either: fusing an estimate with itself returns it
+unchanged. :mod:`rig.fusion.partner_tracks` uses it at a partner track's first contact with
+a system track; afterwards, knowing the partner's previous report, it adds only what the
+partner learnt since (information de-correlation), which is tighter.
 
 ω minimises the trace of the fused covariance (optionally weighted per state component):
 the trace is the expected squared error of the fused state, the quantity OSPA and RMSE score,

@@ -48,9 +48,8 @@ from collections import deque
 
 import numpy as np
 
-from rig.geodesy import Geodetic, LocalFrame
 from rig.publish import cat062_format as F
-from rig.publish.cat062 import Origin, _origin
+from rig.publish.cat062 import Origin, _frame, _origin, _up_axes
 from rig.records_asterix import ITEM_062_500
 
 #: One validated partner track, in rig's ENU frame at the configuration's origin.
@@ -77,12 +76,6 @@ SD_ROCD_MAX_MPS = F.SD_OCTET_MAX * F.ROCD_SCALE_MPS
 SAME_TIME_S = F.TOD_SCALE_S / 2                 # two wire times closer than this are one
 
 
-def _up_ecef(lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
-    """The local vertical at each point, ECEF axes, ``(n, 3)``."""
-    lat, lon = np.radians(lat_deg), np.radians(lon_deg)
-    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], -1)
-
-
 class TrackInput:
     """Validates the tracks partners send: :meth:`take` one decoded datagram at a time.
 
@@ -98,8 +91,7 @@ class TrackInput:
                  default_sd_alt_m: float = 1000.0, default_sd_rocd_mps: float = 15.0,
                  forget_s: float = 600.0):
         self.origin: Origin = _origin(origin)
-        self.frame = LocalFrame(Geodetic(self.origin.lat_deg, self.origin.lon_deg,
-                                         self.origin.alt_m))
+        self.frame = _frame(self.origin)
         self.partner_origins = {int(p): _origin(o) for p, o in (partner_origins or {}).items()}
         self.max_ahead_s = float(max_ahead_s)
         self.max_behind_s = float(max_behind_s)
@@ -225,9 +217,8 @@ class TrackInput:
         p = self.frame.enu_from_geodetic(lat, lon, alt).reshape(n, 3)
 
         o = self.partner_origins.get(partner, self.origin)
-        R_p = LocalFrame(Geodetic(o.lat_deg, o.lon_deg, o.alt_m)).rotation  # ECEF -> partner ENU
-        R = self.frame.rotation @ R_p.T                                      # partner ENU -> rig ENU
-        u = _up_ecef(lat, lon) @ R_p.T                     # local vertical, partner ENU axes
+        R = self.frame.rotation @ _frame(o).rotation.T          # partner ENU -> rig ENU
+        u = _up_axes(o, lat, lon)                       # local vertical, partner ENU axes
         with np.errstate(invalid="ignore", divide="ignore"):
             # v_up in the partner's plane: rocd = u · v
             vx, vy = tracks["v_east"], tracks["v_north"]
