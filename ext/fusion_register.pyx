@@ -35,7 +35,7 @@ def registration_pairs(st, const long long[::1] pair_plot, const long long[::1] 
                        const long long[::1] sensor, const double[:, ::1] bias,
                        long long min_updates, double max_dt_s, tuple out, Py_ssize_t start):
     """Plot pairs for registration before the window's updates, into rows ``start …`` of
-    ``out`` (twin registration_pairs)."""
+    ``out``; only plots that measured range pair (twin registration_pairs)."""
     cdef const double[:, :, ::1] x = st.x
     cdef const double[:, :, :, ::1] P = st.P
     cdef const double[:, ::1] mu = st.mu
@@ -51,10 +51,11 @@ def registration_pairs(st, const long long[::1] pair_plot, const long long[::1] 
             i = pair_plot[p]
             k = pair_track[p]
             s = sensor[i]
-            if status[k] != CONFIRMED or n_updates[k] < min_updates:
+            if status[k] != CONFIRMED or n_updates[k] < min_updates or isnan(z[i, 0]):
                 continue
             for r in range(S):
-                if r != s and fabs(t_plot[i] - s_t_last[k, r]) <= max_dt_s:
+                if r != s and fabs(t_plot[i] - s_t_last[k, r]) <= max_dt_s \
+                        and not isnan(s_z_raw[k, r, 0]):
                     count += 1
     cdef long long[::1] s_o = out[0]
     cdef long long[::1] r_o = out[1]
@@ -78,10 +79,11 @@ def registration_pairs(st, const long long[::1] pair_plot, const long long[::1] 
             i = pair_plot[p]
             k = pair_track[p]
             s = sensor[i]
-            if status[k] != CONFIRMED or n_updates[k] < min_updates:
+            if status[k] != CONFIRMED or n_updates[k] < min_updates or isnan(z[i, 0]):
                 continue
             for r in range(S):
-                if r == s or not fabs(t_plot[i] - s_t_last[k, r]) <= max_dt_s:
+                if r == s or not fabs(t_plot[i] - s_t_last[k, r]) <= max_dt_s \
+                        or isnan(s_z_raw[k, r, 0]):
                     continue
                 s_o[m] = s
                 r_o[m] = r

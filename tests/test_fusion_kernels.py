@@ -253,14 +253,16 @@ def test_registration_pairs_and_record_updates_match_reference(case):
         st = store_of(case)
         st.status[:st.n:2] = TRACK_STATUS_CONFIRMED     # half of them lend to registration
         st.n_updates[:st.n:2] = 6
-        out = engine_mod.pair_buffer(4)                  # too short: nothing written
+        out = engine_mod.pair_buffer(3)                  # too short: nothing written
         need = kernels.registration_pairs(st, pair_p, pair_k, z, t, s, case["bias"], 4, 3.0,
                                           out, 2)
-        assert need > 4 and not out[0].any()
+        assert need > 3 and not out[0].any()
         out = engine_mod.pair_buffer(need + 5)
         end = kernels.registration_pairs(st, pair_p, pair_k, z, t, s, case["bias"], 4, 3.0,
                                          out, 2)
         assert end == need
+        # a passive sensor's bearings measure no range: they pair with nothing
+        assert all(case["ranged"][out[0][2:end]]) and all(case["ranged"][out[1][2:end]])
         ok = (np.arange(len(pair_p)) % 5 != 3).astype(np.uint8)
         d2 = np.linspace(0.5, 9.0, len(pair_p))
         ll = np.linspace(-12.0, -3.0, len(pair_p))

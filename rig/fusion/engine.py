@@ -433,16 +433,6 @@ class FusionEngine:
             self.reg.solve(t_now)
             self._t_registered = t_now
 
-    def _drop_passive_pairs(self, start: int, end: int) -> int:
-        """Keep, of pair rows ``start:end``, those of two ranging sensors (registration
-        estimates range, azimuth, elevation and clock from plots that measure position);
-        returns the new end."""
-        s, r = self._pairs[0][start:end], self._pairs[1][start:end]
-        keep = start + np.flatnonzero((self._ranged[s] != 0) & (self._ranged[r] != 0))
-        for a in self._pairs:
-            a[start:start + len(keep)] = a[keep]
-        return start + len(keep)
-
     def _take_pairs(self, chosen_p, chosen_k, z, t, s) -> None:
         """Append this window's plot pairs for registration to the buffer (grown when full)."""
         p = self.params
@@ -451,8 +441,6 @@ class FusionEngine:
                                             self.reg.b, p.register_min_updates,
                                             p.register_max_dt_s, self._pairs, self._n_pairs)
             if end <= len(self._pairs[0]):
-                if self._passive:
-                    end = self._drop_passive_pairs(self._n_pairs, end)
                 self._n_pairs = end
                 return
             grown = pair_buffer(max(2 * len(self._pairs[0]), end))

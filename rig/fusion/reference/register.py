@@ -18,16 +18,18 @@ def registration_pairs(st, pair_plot, pair_track, z, t_plot, sensor, bias, min_u
                        max_dt_s, out, start):
     """Plot pairs for registration, taken before the window's updates: each pair's plot of
     sensor s on a confirmed track with at least ``min_updates`` updates and the last plot of
-    every other sensor r on that track within ``max_dt_s``, in pair-major, r-ascending order,
+    every other sensor r on that track within ``max_dt_s`` (both plots with a range: a
+    passive sensor's bearings do not pair), in pair-major, r-ascending order,
     written into rows ``start …`` of ``out = (s, r, z_s (·,3), z_r (·,3), t_s, t_r, v (·,3),
     P_v (·,3,3))``: the plots and times as measured (registered ones plus ``bias``) and the
     track's mixture velocity and its covariance ``Σ μ_j P_j,vv``. Returns the row after the
     last; if ``out`` is too short, writes nothing and returns the row count it needs."""
     sensor_p = sensor[pair_plot]
     good = ((st.status[pair_track] == TRACK_STATUS_CONFIRMED)
-            & (st.n_updates[pair_track] >= min_updates))
+            & (st.n_updates[pair_track] >= min_updates) & ~np.isnan(z[pair_plot, 0]))
     with np.errstate(invalid="ignore"):
         near = np.abs(t_plot[pair_plot][:, None] - st.sensor_t_last[pair_track]) <= max_dt_s
+    near &= ~np.isnan(st.sensor_z_raw[pair_track, :, 0])
     near[np.arange(len(sensor_p)), sensor_p] = False
     i, r = np.nonzero(near & good[:, None])
     end = start + len(i)
