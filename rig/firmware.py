@@ -203,3 +203,9 @@ def get_interface(name: str) -> FirmwareInterface:
         raise FirmwareInterfaceError(
             f"firmware interface {name!r}: {families[name]} is not a FirmwareInterface")
     return interface
+
+
+def delivers_tracks(family: str) -> bool:
+    """Whether the family ``family`` is a track-level partner's: its driver hands the loop
+    the partner's tracks, never plots (:attr:`FirmwareInterface.delivers`)."""
+    return get_interface(family).delivers == "tracks"

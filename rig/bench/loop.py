@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-#: a cycle with a track-level partner's tracks and no plot
+#: no plots (a cycle with a track-level partner's tracks only; windows closed on time)
 EMPTY_PLOTS = empty_plots(0)
 
 #: The largest buffer preallocated up front; beyond it a buffer doubles as it fills.
@@ -111,7 +111,6 @@ class FusionStep:
     def __init__(self, engine, *, updates: bool):
         self.engine = engine
         self.updates = updates
-        self._no_plots = empty_plots(0)
 
     def cycle(self, plots: np.ndarray, until_s: float, t_update_s: float | None,
               partner_tracks: np.ndarray | None = None):
@@ -129,7 +128,7 @@ class FusionStep:
         """The whole picture at ``t_s``. Fusion time moves on to ``t_s`` first, so that
         deletion runs even when no sensor has sent a plot for a while (tracks of silent
         sensors coast, then go, instead of being extrapolated forever)."""
-        self.engine.process(self._no_plots, until_s=t_s)
+        self.engine.process(EMPTY_PLOTS, until_s=t_s)
         return self.engine.tracks(t_s)
 
 

@@ -28,7 +28,7 @@ from rig.outfiles import write_atomic
 from .accuracy import accuracy
 from .faults_report import fault_rows, losses_outside_faults
 from .report_html import write_html
-from rig.firmware import decoder_errors, get_interface
+from rig.firmware import decoder_errors, delivers_tracks
 
 #: the version of report.json's layout (rig/schemas/report.schema.json)
 REPORT_SCHEMA_VERSION = 1
@@ -141,8 +141,7 @@ def write_reports(loaded, sensor_rows: list[dict], engine, result, out_dir: Path
             partner_names=partner_names, partner_of_sensor=engine.sensors.partner,
             t0_ns=t0_ns, cutoff_m=cfg.accuracy.cutoff_m, order=cfg.accuracy.order,
             warmup_s=cfg.accuracy.warmup_s, ranged=engine.sensors.ranged,
-            track_sensors=np.array([get_interface(e.family).delivers == "tracks"
-                                    for e in cfg.sensors]))
+            track_sensors=np.array([delivers_tracks(e.family) for e in cfg.sensors]))
         accuracy_json = acc["summary"]
         joint = acc["joint"]
         if joint is not None:

@@ -121,12 +121,7 @@ class SensorHandle:
         if len(plots):
             plots["t_sensor"] = to_run_time(plots["t_sensor"], self.shift_s, self.tod)
             self.plots_received += len(plots)
-            self.t_last_plot_ns = now_ns
-            if self.t_first_plot_ns is None:
-                self.t_first_plot_ns = now_ns
-            if self.stale:
-                log.warning("sensor %s: plots again", self.id)
-            self.stale = False
+            self._heard(now_ns, "plots")
         return plots
 
     def read_tracks(self, now_ns: int) -> np.ndarray:
@@ -137,11 +132,17 @@ class SensorHandle:
             tracks["t"] = to_run_time(tracks["t"], self.shift_s, self.tod)
             tracks["partner"] = self.partner_index
             self.tracks_received += len(tracks)
-            self.t_last_plot_ns = now_ns
-            if self.t_first_plot_ns is None:
-                self.t_first_plot_ns = now_ns
-            self.stale = False
+            self._heard(now_ns, "tracks")
         return tracks
+
+    def _heard(self, now_ns: int, what: str) -> None:
+        """The sensor delivered (``what``: plots or tracks) at ``now_ns``: no longer stale."""
+        self.t_last_plot_ns = now_ns
+        if self.t_first_plot_ns is None:
+            self.t_first_plot_ns = now_ns
+        if self.stale:
+            log.warning("sensor %s: %s again", self.id, what)
+        self.stale = False
 
     def check_stale(self, now_ns: int, t0_ns: int) -> bool:
         """Mark the sensor stale once it has been silent (no plots, or no tracks from a

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 from rig.errors import ConfigError, RigError
+from rig.firmware import delivers_tracks
 
 
 def add_parser(sub) -> None:
@@ -70,7 +71,7 @@ def describe(loaded) -> None:
           f"{sc.origin.lat_deg:.4f} {sc.origin.lon_deg:.4f} {sc.origin.alt_m:g} m")
     print(f"  scenario {sc.name!r}: {len(sc.trajectories)} targets, seed {sc.seed}")
     for entry, radar in zip(cfg.sensors, loaded.radars):
-        sends = " (the partner's tracks)" if sends_tracks(entry) else ""
+        sends = " (the partner's tracks)" if delivers_tracks(entry.family) else ""
         print(f"  sensor {entry.id} (partner {radar.partner}): {entry.family} via "
               f"{entry.transport}{sends}{'' if entry.required else ' (not required)'}")
     for feed in cfg.outputs.feeds:
@@ -112,14 +113,7 @@ def expected_plots(loaded) -> int | None:
     return sum(len(RadarModel(radar, sc.origin).plots(
         sc.trajectories, 0.0, loaded.config.duration_s, sensor_rng(sc.seed, radar.id)))
         for entry, radar in zip(loaded.config.sensors, loaded.radars)
-        if not sends_tracks(entry))
-
-
-def sends_tracks(entry) -> bool:
-    """A track-level partner's sensor: its radar's plots stay with the partner's tracker."""
-    from rig.firmware import get_interface
-
-    return get_interface(entry.family).delivers == "tracks"
+        if not delivers_tracks(entry.family))      # its plots stay with its partner's tracker
 
 
 def inconclusive_by_design(cfg, limits, plots: int | None = None) -> list[str]:
