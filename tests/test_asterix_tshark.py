@@ -71,6 +71,16 @@ def check_structure(packets, sent, category):
     return records
 
 
+def sent_and_captured(datagrams, tmp_path, category):
+    """``datagrams`` sent over UDP on loopback and captured by tshark: (the packets, their
+    records), the structure checked by :func:`check_structure`."""
+    port = free_udp_port()
+    with Capture(port, tmp_path, len(datagrams)) as capture:
+        send_datagrams(port, datagrams)
+        packets = capture.packets()
+    return packets, check_structure(packets, datagrams, category)
+
+
 @needs_tshark
 def test_cat048_decoded_by_tshark_equals_what_was_encoded(tmp_path):
     rng = np.random.default_rng(48)
@@ -81,11 +91,7 @@ def test_cat048_decoded_by_tshark_equals_what_was_encoded(tmp_path):
     datagrams = asterix048.encode(plots, sac=7, sic=42, site_alt_m=SITE_ALT_M, items=items,
                                   max_records_per_block=9)
     assert any(d.count(b"\x30") and len(d) > 600 for d in datagrams)
-    port = free_udp_port()
-    with Capture(port, tmp_path, len(datagrams)) as capture:
-        send_datagrams(port, datagrams)
-        packets = capture.packets()
-    records = check_structure(packets, datagrams, 48)
+    packets, records = sent_and_captured(datagrams, tmp_path, 48)
     assert len(records) == n
     assert max(len(p.blocks) for p in packets) > 1          # several blocks per datagram
     heights_ft = geometry.height_from_elevation(plots["range_m"], plots["el_rad"], SITE_ALT_M) / FT
@@ -152,11 +158,7 @@ def test_cat062_decoded_by_tshark_equals_what_was_encoded(tmp_path):
     datagrams = asterix062.encode(tracks, lat, lon, alt, rocd, t_tod, sac=3, sic=9,
                                   service_id=4, partner_sources=sources,
                                   max_records_per_block=13)
-    port = free_udp_port()
-    with Capture(port, tmp_path, len(datagrams)) as capture:
-        send_datagrams(port, datagrams)
-        packets = capture.packets()
-    records = check_structure(packets, datagrams, 62)
+    packets, records = sent_and_captured(datagrams, tmp_path, 62)
     assert len(records) == n
     status_bits = {0: ("CNF", 1), 1: ("CNF", 0), 2: ("CST", 1), 3: ("TSE", 1)}
     for i, (f, tr) in enumerate(zip(records, tracks)):
@@ -251,11 +253,7 @@ def test_cat062_accuracies_decoded_by_tshark_as_intended(tmp_path):
     tracks = random_tracks(rng, n)
     tracks["covariance"] = random_covariances(rng, n)
     datagrams = Cat062Encoder(ORIGIN, 3, 9).encode(tracks, 50_000.0)
-    port = free_udp_port()
-    with Capture(port, tmp_path, len(datagrams)) as capture:
-        send_datagrams(port, datagrams)
-        packets = capture.packets()
-    records = check_structure(packets, datagrams, 62)
+    _, records = sent_and_captured(datagrams, tmp_path, 62)
     assert len(records) == n
     lat, lon, _, _ = geodetic_of_tracks(tracks, ORIGIN)
     # the local vertical at each track in the origin's ENU axes

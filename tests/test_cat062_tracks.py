@@ -10,7 +10,6 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 import types
 from pathlib import Path
@@ -24,7 +23,6 @@ from hypothesis import strategies as st
 from firmware_interfaces.cat062_tracks import Cat062TracksDriver, TrackDecoder
 from firmware_interfaces.cat062_tracks.family import Cat062TracksOptions
 from rig.emulation.faults import FaultSchedule
-from rig.emulation.process import EmulatorProcess
 from rig.emulation.scenario_source import ScenarioPlotSource, emulation_clock
 from rig.errors import ConfigError
 from rig.firmware import DECODER_ERROR_KEYS, FRAME_OK_KEYS, decoder_errors, get_interface
@@ -35,6 +33,9 @@ from rig.publish.codec import Cat062Decoder
 from rig.records import empty_tracks
 from rig.scenario import ScenarioSpec, build_scenario, load_scenario, load_scenario_spec
 from rig.validation import validate
+
+from tests.emulation_helpers import drain, emulate_into_early_driver, read_until_quiet
+from tests.test_emulator_imports import analysis_stack_after
 
 WAIT_S = 30.0
 NOON_S = 43200.0                  # a time of day on the wire
@@ -101,14 +102,6 @@ def fake_sensor(origin, transport: str = "emulated", *, sac: int = 0, sic: int =
                                  partner_index=2)
 
 
-def drain(driver, quiet_s: float = 0.5) -> np.ndarray:
-    """Every track the driver has and will have once its sender has stopped."""
-    batches = [driver.read_tracks(timeout_s=quiet_s)]
-    while len(batches[-1]):
-        batches.append(driver.read_tracks(timeout_s=quiet_s))
-    return np.concatenate(batches)
-
-
 # --- the family's contract -------------------------------------------------------------------
 def test_the_family_delivers_tracks_over_udp_on_a_time_of_day_clock():
     family = get_interface("cat062-tracks")
@@ -136,24 +129,11 @@ def test_rig_emulate_sends_the_partner_s_tracks_near_the_truth(tmp_path):
         "duration_s": 60.0, "sensors": list(scenario.sensors)})
     path = tmp_path / "scenario.yaml"
     path.write_text(yaml.safe_dump(resolved.model_dump(mode="json")))
-    family = get_interface("cat062-tracks")
-    sensor = fake_sensor(scenario.origin, sac=3, sic=9)
-    chunks = []
-    driver = family.open_early(sensor, lambda t_ns, data: chunks.append(data))
-    try:
-        args = ["emulate", "--family", "cat062-tracks", "--scenario", str(path), "--sensor",
-                "C1", "--speed", str(SPEED), "--period", "0.5",
-                *family.emulator_args(sensor, tmp_path, driver)]
-        with EmulatorProcess(args, name="partner C") as proc:
-            ready = proc.wait_ready()
-            assert (ready["family"], ready["sac"], ready["sic"]) == ("cat062-tracks", 3, 9)
-            proc.proc.wait(WAIT_S)
-        proc.stop()
-        summary = proc.summary
-        tracks = drain(driver)
-        c = driver.counters()
-    finally:
-        driver.close()
+    ready, summary, tracks, c, chunks = emulate_into_early_driver(
+        get_interface("cat062-tracks"), fake_sensor(scenario.origin, sac=3, sic=9),
+        ["emulate", "--family", "cat062-tracks", "--scenario", str(path), "--sensor", "C1",
+         "--speed", str(SPEED), "--period", "0.5"], tmp_path, name="partner C")
+    assert (ready["family"], ready["sac"], ready["sic"]) == ("cat062-tracks", 3, 9)
     assert summary["send_errors"] == 0 and summary["tracks_unencodable"] == 0
     assert summary["plots_fused"] > 300 and summary["tracks_confirmed"] >= 10
     assert c["datagrams"] == summary["datagrams_sent"] == len(chunks) == c["blocks_ok"]
@@ -172,7 +152,7 @@ def test_rig_emulate_sends_the_partner_s_tracks_near_the_truth(tmp_path):
     assert dist.max() < 2500.0 and np.median(dist) < 500.0
     # the covariances are those of I062/500 (origin and system plane are one: no rotation)
     decoder = Cat062Decoder()
-    decoded = [decoder.feed(d) for d in chunks]
+    decoded = [decoder.feed(d) for _, d in chunks]
     rows = np.concatenate([r for r, _ in decoded])
     info = np.concatenate([i for _, i in decoded])
     sent = {(int(n), float(t)): (x, y) for n, t, x, y in zip(
@@ -206,20 +186,7 @@ def test_a_run_s_sensor_handle_puts_the_tracks_on_the_run_s_time_line(tmp_path):
     origin = loaded.scenario.origin
     handle = SensorHandle(0, loaded.config.sensors[0], loaded.radars[0], origin=origin,
                           partner_index=2)
-    t0_ns = time.monotonic_ns()
-    try:
-        handle.prepare()
-        handle.start_emulator(scenario_file, t0_ns, 8.0)
-        handle.open(threading.Event(), t0_ns)
-        handle.emulator.proc.wait(WAIT_S)
-        batches = [handle.read_tracks(time.monotonic_ns())]
-        while len(batches[-1]) or len(batches) == 1:      # until quiet for 0.5 s
-            time.sleep(0.5)
-            batches.append(handle.read_tracks(time.monotonic_ns()))
-        counters = handle.counters()
-    finally:
-        summary = handle.close()
-    tracks = np.concatenate(batches)
+    tracks, counters, summary = read_until_quiet(handle, scenario_file, 8.0, handle.read_tracks)
     assert summary["tracks_confirmed"] == 2 and summary["send_errors"] == 0
     assert len(tracks) == counters["tracks_ok"] > 4 and (tracks["partner"] == 2).all()
     assert len(set(tracks["track_number"].tolist())) == 2
@@ -246,7 +213,7 @@ def run_in_process(faults: list[dict], *, duration_s: float = 10.0, speed: float
             stats = emulator.serve(duration_s / speed)
         finally:
             emulator.close()
-        tracks = drain(driver)
+        tracks = drain(driver.read_tracks)
         counters = driver.counters()
         state = str(driver.state)
     return scenario, stats, emulator.faults.counts, tracks, counters, state
@@ -356,7 +323,7 @@ def test_bad_tracks_are_counted_by_reason_and_never_handed_on():
         send_all(driver, good)
         send_all(driver, [d for _, d in bad.values()] + garbage)
         send_all(driver, [good[1]])                      # the same again: repeated
-        tracks = drain(driver, 0.2)
+        tracks = drain(driver.read_tracks, 0.2)
         c = driver.counters()
         state = str(driver.state)
     assert state == "streaming"
@@ -442,14 +409,9 @@ def test_a_bench_config_takes_its_keys_and_refuses_others(tmp_path):
 
 
 def test_the_emulator_imports_no_analysis_stack():
-    code = ("import sys\n"
-            "import firmware_interfaces.cat062_tracks.cli, "
-            "firmware_interfaces.cat062_tracks.emulator, rig.emulation.scenario_source\n"
-            "print(' '.join(m for m in ('pandas', 'matplotlib', 'aiohttp', 'dask') "
-            "if m in sys.modules))\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=True)
-    assert done.stdout.strip() == ""
+    assert analysis_stack_after("import firmware_interfaces.cat062_tracks.cli, "
+                                "firmware_interfaces.cat062_tracks.emulator, "
+                                "rig.emulation.scenario_source\n") == ""
 
 
 def test_check_leaves_a_track_partner_s_plots_out_of_its_estimate(tmp_path):

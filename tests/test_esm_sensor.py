@@ -6,7 +6,6 @@ read again by the replay decoder and watched by ``rig monitor``."""
 from __future__ import annotations
 
 import json
-import signal
 import struct
 import time
 import types
@@ -22,14 +21,15 @@ from firmware_interfaces.esm_sensor import EsmSensorDriver, EsmSensorEmulator
 from firmware_interfaces.esm_sensor.codec import EsmDecoder, encode
 from firmware_interfaces.esm_sensor.family import EsmSensorOptions
 from firmware_interfaces.esm_sensor.protocol import encodable
-from rig.emulation.process import EmulatorProcess
 from rig.emulation.scenario_source import ScenarioPlotSource
 from rig.errors import ConfigError, EncodeError
 from rig.firmware import decoder_errors, get_interface
 from rig.records import PLOT_DTYPE, PLOT_FLAG_SATURATED, PLOT_FLAG_SIMULATED, empty_plots
 from rig.scenario import load_scenario
 
-from tests.test_monitor import Monitor, assert_clean_counts, emulator_summary, free_udp_port
+from tests.emulation_helpers import drain, emulate_into_early_driver, read_until_quiet
+from tests.test_emulator_imports import analysis_stack_after
+from tests.test_monitor import emulated_and_counted, sent_over_udp_and_counted
 
 WAIT_S = 30.0
 TWO_PI = 2 * np.pi
@@ -306,15 +306,6 @@ class FixedSource:
         return plots
 
 
-def drain(driver, quiet_s: float = 0.5) -> np.ndarray:
-    """Every plot the driver has and will have once its sender has stopped: read until
-    nothing comes for ``quiet_s``."""
-    batches = [driver.read_plots(timeout_s=quiet_s)]
-    while len(batches[-1]):
-        batches.append(driver.read_plots(timeout_s=quiet_s))
-    return np.concatenate(batches)
-
-
 def test_the_emulator_drops_range_and_leaves_out_impossible_bearings():
     plots = plots_of([(float(a), 0.2, 10.0, 0, 0.0) for a in np.linspace(0.1, 6.0, 200)])
     plots["t_sensor"] = 0.0
@@ -329,7 +320,7 @@ def test_the_emulator_drops_range_and_leaves_out_impossible_bearings():
             stats = emulator.serve(0.3)
         finally:
             emulator.close()
-        got = drain(driver)
+        got = drain(driver.read_plots)
         counters = driver.counters()
     assert stats.plots_unencodable == 3 and stats.plots_sent == 197 == len(got)
     assert stats.datagrams_sent == 3 and (stats.first_seq, stats.last_seq) == (0, 2)
@@ -358,22 +349,11 @@ def scenario_bearings(n: int) -> np.ndarray:
 def run_emulated(tmp_path, extra: list[str] = ()):
     """A `rig emulate --family esm-sensor` of the built-in scenario's B2, as `rig run` starts
     it: (plots, driver counters, emulator summary, raw chunks the driver read)."""
-    family = get_interface("esm-sensor")
-    chunks = []
-    driver = family.open_early(fake_sensor(6), lambda t_ns, data: chunks.append((t_ns, data)))
-    try:
-        args = ["emulate", "--family", "esm-sensor", "--scenario", "builtin", "--sensor", "B2",
-                "--speed", str(SPEED), "--duration", "2.5", *extra,
-                *family.emulator_args(fake_sensor(6), tmp_path, driver)]
-        with EmulatorProcess(args, name="esm sensor") as proc:
-            assert proc.wait_ready()["family"] == "esm-sensor"
-            proc.proc.wait(WAIT_S)
-        proc.stop()
-        summary = proc.summary
-        plots = drain(driver)
-        counters = driver.counters()
-    finally:
-        driver.close()
+    ready, summary, plots, counters, chunks = emulate_into_early_driver(
+        get_interface("esm-sensor"), fake_sensor(6),
+        ["emulate", "--family", "esm-sensor", "--scenario", "builtin", "--sensor", "B2",
+         "--speed", str(SPEED), "--duration", "2.5", *extra], tmp_path, name="esm sensor")
+    assert ready["family"] == "esm-sensor"
     return plots, counters, summary, chunks
 
 
@@ -429,8 +409,6 @@ def test_a_damaged_line_loses_bearings_but_hands_on_only_sent_ones(tmp_path):
 def test_a_run_s_sensor_handle_opens_the_family_and_its_emulator(tmp_path):
     """As `rig run` starts an emulated esm-sensor: listening socket first, then `rig emulate`
     on the run's scenario and time line; its bearings on the run's time line."""
-    import threading
-
     from rig.bench.config import load_bench_config
     from rig.bench.sensor_handles import SensorHandle
 
@@ -440,19 +418,7 @@ def test_a_run_s_sensor_handle_opens_the_family_and_its_emulator(tmp_path):
     loaded = load_bench_config(path)
     scenario_file = loaded.write_scenario(tmp_path / "scenario.yaml")
     handle = SensorHandle(3, loaded.config.sensors[0], loaded.radars[0])
-    t0_ns = time.monotonic_ns()
-    try:
-        handle.prepare()
-        handle.start_emulator(scenario_file, t0_ns, 3.0)
-        handle.open(threading.Event(), t0_ns)
-        handle.emulator.proc.wait(WAIT_S)
-        batches = [handle.read_plots(time.monotonic_ns())]
-        while len(batches[-1]) or len(batches) == 1:      # until quiet for 0.5 s
-            time.sleep(0.5)
-            batches.append(handle.read_plots(time.monotonic_ns()))
-    finally:
-        summary = handle.close()
-    plots = np.concatenate(batches)
+    plots, _, summary = read_until_quiet(handle, scenario_file, 3.0, handle.read_plots)
     assert len(plots) == summary["plots_sent"] > 5
     assert np.isnan(plots["range_m"]).all() and (plots["sensor_id"] == 3).all()
     expected = ScenarioPlotSource(load_scenario(str(scenario_file)), "B2").take_until(10.0)
@@ -510,34 +476,13 @@ def test_a_bench_config_takes_its_keys_and_refuses_others(tmp_path):
 
 # --- rig monitor -------------------------------------------------------------------------------
 def test_monitor_counts_every_bearing_sent_to_it():
-    port = free_udp_port()
-    monitor = Monitor("esm-sensor", f"udp://@127.0.0.1:{port}", "--duration", "60")
-    monitor.wait_line(lambda line: "state" in line)
-    with EmulatorProcess(["emulate", "--family", "esm-sensor", "--port",
-                          f"udp://127.0.0.1:{port}", "--rate", "200", "--duration", "1",
-                          "--frame-interval", "0.01"], name="esm sensor") as emulator:
-        emulator.proc.wait(WAIT_S)
-    emulator.stop()
-    sent = emulator.summary
-    monitor.wait_line(lambda line: int(line["plots"]) >= sent["plots_sent"])
-    monitor.signal(signal.SIGTERM)
-    code, last, stderr = monitor.end()
-    assert code == 143, stderr
-    assert int(last["plots"]) == sent["plots_sent"] > 0
-    assert int(last["frames_ok"]) == sent["datagrams_sent"]
-    assert_clean_counts(last)
-    assert last["stop"] == "none" and "no control channel" in stderr
+    last = sent_over_udp_and_counted("esm-sensor", "esm-sensor", rate=200, name="esm sensor")
     # the receiver's clock reads UTC, which the monitor places: a latency, not hours
     assert 0 < float(last["latency_ms_p50"]) < 1000
 
 
 def test_monitor_of_an_emulated_receiver_counts_to_the_last_bearing():
-    monitor = Monitor("esm-sensor", "--rate", "100", "--duration", "2")
-    code, last, stderr = monitor.end()
-    assert code == 0, stderr
-    sent = emulator_summary(stderr)
-    assert int(last["plots"]) == sent["plots_sent"] > 0
-    assert_clean_counts(last)
+    emulated_and_counted("esm-sensor", "--rate", "100", "--duration", "2")
 
 
 
@@ -552,13 +497,5 @@ def test_the_shipped_schema_knows_the_family_s_keys():
 
 
 def test_the_emulator_imports_no_analysis_stack():
-    import subprocess
-    import sys
-
-    code = ("import sys\n"
-            "import firmware_interfaces.esm_sensor.cli, firmware_interfaces.esm_sensor.family\n"
-            "print(' '.join(m for m in ('pandas', 'matplotlib', 'aiohttp', 'dask') "
-            "if m in sys.modules))\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=True)
-    assert done.stdout.strip() == ""
+    assert analysis_stack_after(
+        "import firmware_interfaces.esm_sensor.cli, firmware_interfaces.esm_sensor.family\n") == ""

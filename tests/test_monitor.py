@@ -81,6 +81,44 @@ def assert_clean_counts(line: dict) -> None:
     assert line["seq_gaps"] in ("0", "-") and line["dropped"] in ("0", "-")
 
 
+def emulated_and_counted(*args) -> tuple[dict, str, dict]:
+    """``rig monitor ARGS`` starting its own emulator (and ending by ``--duration``): it exits
+    0, having counted every plot the emulator sent, and cleanly. (last line, stderr, the
+    emulator's summary)"""
+    monitor = Monitor(*args)
+    code, last, stderr = monitor.end()
+    assert code == 0, stderr
+    sent = emulator_summary(stderr)
+    assert int(last["plots"]) == sent["plots_sent"] > 0
+    assert_clean_counts(last)
+    return last, stderr, sent
+
+
+def sent_over_udp_and_counted(family: str, *words, rate: int, name: str) -> dict:
+    """``rig monitor WORDS udp://@...`` on a free port while ``rig emulate --family FAMILY``
+    sends it plots at ``rate`` a second for 1 s; once the monitor has counted them all,
+    SIGTERM. It exits 143 having counted every plot and datagram sent, cleanly, and sends no
+    stop (UDP has no control channel). Its last line."""
+    port = free_udp_port()
+    monitor = Monitor(*words, f"udp://@127.0.0.1:{port}", "--duration", "60")
+    monitor.wait_line(lambda line: "state" in line)
+    with EmulatorProcess(["emulate", "--family", family, "--port",
+                          f"udp://127.0.0.1:{port}", "--rate", str(rate), "--duration", "1",
+                          "--frame-interval", "0.01"], name=name) as emulator:
+        emulator.proc.wait(WAIT_S)
+    emulator.stop()
+    sent = emulator.summary
+    monitor.wait_line(lambda line: int(line["plots"]) >= sent["plots_sent"])
+    monitor.signal(signal.SIGTERM)
+    code, last, stderr = monitor.end()
+    assert code == 143, stderr
+    assert int(last["plots"]) == sent["plots_sent"] > 0
+    assert int(last["frames_ok"]) == sent["datagrams_sent"]
+    assert_clean_counts(last)
+    assert last["stop"] == "none" and "no control channel" in stderr
+    return last
+
+
 # --- where the command line points ---------------------------------------------------------
 @pytest.mark.parametrize("words,family,url", [
     ((None, None), "serial-sensor", None),
@@ -99,13 +137,8 @@ def test_the_family_is_named_or_inferred_from_the_url(words, family, url):
 
 # --- serial sensor on a pty -------------------------------------------------------------------
 def test_emulate_counts_every_plot_the_emulator_sent_and_stops_it():
-    monitor = Monitor("--emulate", "--rate", "2000", "--duration", "2")
-    code, last, stderr = monitor.end()
-    assert code == 0, stderr
-    sent = emulator_summary(stderr)
+    last, stderr, sent = emulated_and_counted("--emulate", "--rate", "2000", "--duration", "2")
     assert sent["commands"].get("STOP") == 1
-    assert int(last["plots"]) == sent["plots_sent"] > 0
-    assert_clean_counts(last)
     assert last["stop"] == "STOP" and float(last["latency_ms_p50"]) > 0
     assert stderr.strip().splitlines()[-1].startswith(f"received {sent['plots_sent']} plots")
     assert "STOP acknowledged" in stderr
@@ -137,33 +170,13 @@ def test_a_monitor_that_ends_leaves_the_serial_sensor_stopped(ending):
 
 # --- ASTERIX CAT048 over UDP --------------------------------------------------------------------
 def test_cat048_over_udp_every_plot_counted_and_no_stop_to_send():
-    port = free_udp_port()
-    monitor = Monitor(f"udp://@127.0.0.1:{port}", "--duration", "60")
-    monitor.wait_line(lambda line: "state" in line)
-    with EmulatorProcess(["emulate", "--family", "asterix-cat048", "--port",
-                          f"udp://127.0.0.1:{port}", "--rate", "1000", "--duration", "1",
-                          "--frame-interval", "0.01"], name="cat048 radar") as emulator:
-        emulator.proc.wait(WAIT_S)
-    emulator.stop()
-    sent = emulator.summary
-    monitor.wait_line(lambda line: int(line["plots"]) >= sent["plots_sent"])
-    monitor.signal(signal.SIGTERM)
-    code, last, stderr = monitor.end()
-    assert code == 143, stderr
-    assert int(last["plots"]) == sent["plots_sent"] > 0
-    assert int(last["frames_ok"]) == sent["datagrams_sent"]
-    assert_clean_counts(last)
-    assert last["stop"] == "none" and "no control channel" in stderr
+    # the family inferred from the URL
+    last = sent_over_udp_and_counted("asterix-cat048", rate=1000, name="cat048 radar")
     assert last["latency_ms_p50"] != "-"
 
 
 def test_cat048_emulated_is_counted_to_the_last_plot():
-    monitor = Monitor("asterix-cat048", "--rate", "1000", "--duration", "2")
-    code, last, stderr = monitor.end()
-    assert code == 0, stderr
-    sent = emulator_summary(stderr)
-    assert int(last["plots"]) == sent["plots_sent"] > 0
-    assert_clean_counts(last)
+    emulated_and_counted("asterix-cat048", "--rate", "1000", "--duration", "2")
 
 
 # --- SCPI instrument through pyvisa-py ----------------------------------------------------------

@@ -39,9 +39,8 @@ from rig.sensor_models.coverage import horizon_range_m
 from rig.sensor_models.simulate import sensor_rng
 from rig.validation import validate
 
-ALPHA = 1e-4
-Z = stats.norm.ppf(1 - ALPHA / 2)
-ORIGIN = {"lat_deg": 52.0, "lon_deg": 21.0, "alt_m": 100.0}
+from tests.test_sensors import ALPHA, ORIGIN, Z, assert_mean_and_sigma, scenario
+
 DEG = np.pi / 180.0
 
 
@@ -63,15 +62,6 @@ def radar(**changes):
     return spec
 
 
-def scenario(sensors, *, targets=150, duration_s=120.0, seed=3, scripted=(), **random):
-    random = {"count": targets, "east_m": [-150_000, 150_000], "north_m": [-150_000, 150_000],
-              "alt_m": [3000, 11000], "ballistic": 0.0, "appear_disappear": 0.0, **random}
-    spec = validate(ScenarioSpec, {"origin": ORIGIN, "duration_s": duration_s, "seed": seed,
-                                   "sensors": sensors, "random": random,
-                                   "targets": list(scripted)}, file="test")
-    return build_scenario(spec)
-
-
 def detections(s, rng=None, spec_index=0):
     """Target plots of one sensor with the true range, azimuth and elevation (site frame) at
     the true detection time."""
@@ -83,14 +73,6 @@ def detections(s, rng=None, spec_index=0):
     pos, _, _ = s.trajectories.state(idx, p["t_true_s"])
     r, az, el = polar_from_enu(model.to_site(pos))
     return p, {"range": r, "az": az, "el": el}
-
-
-def assert_mean_and_sigma(x, mean, sigma):
-    n = len(x)
-    assert abs(np.mean(x) - mean) < Z * sigma / np.sqrt(n), (np.mean(x), mean)
-    lo, hi = stats.chi2.ppf([ALPHA / 2, 1 - ALPHA / 2], n - 1) / (n - 1)
-    ratio = np.var(x, ddof=1) / sigma**2
-    assert lo < ratio < hi, (np.std(x, ddof=1), sigma)
 
 
 def wrapped(x):
