@@ -19,8 +19,9 @@ partner; seeds never tuned on), fused offline as ``rig fuse`` does (1 s windows,
   (**... no registration**): the scenario has no sensor biases, and a partner that shares
   tracks registers its two radars alone, which the centre does far better with every plot.
   That pair isolates the fusion rule from what the partner's own tracker does. Each
-  picture of a pair comes with the mean NEES of their confirmed tracks (6 dof: 6 if consistent; double counting the
-  partner's information would show as more than the plots' picture).
+  picture of a pair comes with the NEES of its confirmed tracks (6 dof): the mean and the
+  share above the chi² 99 % quantile (1 % if consistent), of all and of those both partners
+  fed, where the fusion rule acts (double counting would show there first).
 
 Scored by ``rig.scoring.score`` (OSPA c = 1000 m, p = 1, 1 s grid). CPU seconds of each
 fusion loop. The last line printed is one JSON object with the figures.
@@ -35,6 +36,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import chi2
 
 from rig.fusion import FusionParams
 from rig.fusion.offline import fuse
@@ -74,13 +76,21 @@ def without_passive(ic):
     return type(ic)(ic.folder, ic.scenario, ic.sensors, plots.reset_index(drop=True))
 
 
-def mean_nees(truth, tracks: np.ndarray, gate_m: float = 1000.0) -> float:
-    """Mean NEES (6 dof: 6 if consistent) of the confirmed tracks (TRACK_DTYPE, every
-    picture) within ``gate_m`` of a target, each against its nearest target."""
+#: a consistent track's NEES (6 dof) exceeds this one time in a hundred
+NEES_99 = float(chi2.ppf(0.99, 6))
+#: partners bits of a track both A's plots and B (plots or tracks) fed
+BOTH_PARTNERS = 0b11
+
+
+def nees_figures(truth, tracks: np.ndarray, gate_m: float = 1000.0) -> dict:
+    """NEES (6 dof: 6 on average if consistent) of the confirmed tracks (TRACK_DTYPE, every
+    picture) within ``gate_m`` of a target, each against its nearest target: the mean and the
+    share above the chi² 99 % quantile, of every such track and of those both partners fed
+    (where the partner-track fusion rule acts)."""
     by_t = {float(t): g[["east_m", "north_m", "up_m", "ve", "vn", "vu"]].to_numpy()
             for t, g in truth.groupby("t")}
     tracks = tracks[tracks["status"] != TRACK_STATUS_TENTATIVE]
-    nees = []
+    nees, both = [], []
     for t in np.unique(tracks["t"]):
         if float(t) not in by_t:
             continue
@@ -91,7 +101,13 @@ def mean_nees(truth, tracks: np.ndarray, gate_m: float = 1000.0) -> float:
         for i in np.flatnonzero(d.min(axis=1) < gate_m):
             e = est[i] - targets[d[i].argmin()]
             nees.append(e @ np.linalg.solve(picture["covariance"][i], e))
-    return float(np.mean(nees)) if nees else float("nan")
+            both.append(picture["partners"][i] == BOTH_PARTNERS)
+    nees, both = np.array(nees), np.array(both, bool)
+    share = lambda v: float(np.mean(v > NEES_99)) if len(v) else float("nan")  # noqa: E731
+    mean = lambda v: float(np.mean(v)) if len(v) else float("nan")           # noqa: E731
+    return {"nees": mean(nees), "nees_above_99": share(nees),
+            "nees_both_partners": mean(nees[both]),
+            "nees_both_partners_above_99": share(nees[both])}
 
 
 def centre_scored(truth, ic, params, tracks_from: str | None) -> dict:
@@ -99,7 +115,8 @@ def centre_scored(truth, ic, params, tracks_from: str | None) -> dict:
     tracks over CAT062 instead (``rig fuse --tracks-from``): scores, NEES, the centre's CPU
     seconds and, for the track partner, its input's counters."""
     done = fuse(ic, params=params, tracks_from=[tracks_from] if tracks_from else None)
-    out = {**scored(truth, done.tracks), "nees": round(mean_nees(truth, done.track_array), 2),
+    out = {**scored(truth, done.tracks),
+           **{k: round(v, 3) for k, v in nees_figures(truth, done.track_array).items()},
            "cpu_s": round(done.cpu_s, 3)}
     if tracks_from is not None:
         out.update(**done.engine.partner_tracks.counters,
@@ -146,7 +163,9 @@ def main(argv=None) -> int:
     summary = {"seeds": seeds,
                **{f"{label}": {k: round(mean(label, k), 3) for k in SCORED + ("cpu_s",)}
                   for label in labels},
-               **{f"{label} nees": round(mean(label, "nees"), 2) for label in labels[2:]},
+               **{f"{label} {k}": round(mean(label, k), 3) for label in labels[2:]
+                  for k in ("nees", "nees_above_99", "nees_both_partners",
+                            "nees_both_partners_above_99")},
                "passive_lowers_ospa": mean("radars + passive", "ospa_mean_m")
                < mean("radars", "ospa_mean_m"),
                "passive_first_track_earlier": mean("radars + passive",

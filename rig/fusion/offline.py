@@ -55,7 +55,8 @@ class FuseResult:
     engine: FusionEngine
     plots_not_selected: int
     elapsed_s: float                # wall-clock seconds of the fusion loop
-    cpu_s: float                    # CPU seconds of the fusion loop (not the track partners')
+    cpu_s: float                    # CPU seconds of the fusion loop (not the track partners'
+                                    # own trackers and encoders)
     track_array: np.ndarray         # the same tracks as TRACK_DTYPE (with covariances)
     #: per partner that shared tracks: what its CAT062 carried and what was refused
     track_input: dict[str, dict] = field(default_factory=dict)
@@ -79,16 +80,20 @@ class TrackPartner:
         self._decoder = Cat062Decoder()
         self.input = TrackInput(ic.scenario.origin)
 
-    def tracks_at(self, tick: float) -> list[np.ndarray]:
-        """The partner's picture at ``tick``, as validated partner tracks (one array per
-        CAT062 datagram)."""
+    def send(self, tick: float) -> list[bytes]:
+        """The partner's side: its picture at ``tick`` as CAT062 datagrams."""
         nxt = int(np.searchsorted(self.plots["t_sensor"], tick, side="right"))
         if nxt > self._cut:
             self.engine.process(self.plots[self._cut:nxt])
             self._cut = nxt
         self.engine.flush(tick)
+        return list(self._encoder.encode(self.engine.tracks(tick), tick))
+
+    def receive(self, datagrams: list[bytes]) -> list[np.ndarray]:
+        """The centre's side: the datagrams decoded and validated (one array of partner
+        tracks per datagram)."""
         out = []
-        for datagram in self._encoder.encode(self.engine.tracks(tick), tick):
+        for datagram in datagrams:
             tracks, info = self._decoder.feed(datagram)
             out.append(self.input.take(tracks, info, self.partner))
         return out
@@ -156,8 +161,10 @@ def fuse(ic: Interchange, *, partners: list[str] | None = None, dt_s: float = 1.
     partner_cpu = 0.0
     for tick in ticks:
         before = time.process_time()
-        received = [a for partner in sharing for a in partner.tracks_at(float(tick))]
+        sent = [partner.send(float(tick)) for partner in sharing]
         partner_cpu += time.process_time() - before
+        received = [a for partner, datagrams in zip(sharing, sent)
+                    for a in partner.receive(datagrams)]
         nxt = int(np.searchsorted(t_plot, tick, side="right"))
         if nxt > cut:
             engine.process(plots[cut:nxt])
