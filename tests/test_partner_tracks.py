@@ -138,6 +138,9 @@ def test_provenance_and_a_picture_sent_three_times():
     engine_once, once = run(scn, "A plots + B tracks")
     engine_thrice, thrice = run(scn, "A plots + B tracks", resend=3)
     assert engine_once.partner_tracks.counters["partner_tracks_decorrelated"] > 400
+    # each copy after the first is known for what it is
+    fused_once = engine_once.partner_tracks.counters["partner_tracks_fused"]
+    assert engine_thrice.partner_tracks.counters["partner_tracks_repeated"] >= fused_once
     both = [t for t in once[-1] if t["partners"] == 0b11]
     assert len(both) >= 3                               # A's plots and B's tracks
     assert engine_once.partner_tracks.counters["partner_tracks_fused"] > 500

@@ -55,14 +55,14 @@ def cv_predict(x: np.ndarray, P: np.ndarray, dt: np.ndarray, q_h: float, q_up: f
             np.einsum("nij,njk,nlk->nil", F, P, F) + Q)
 
 
-def decorrelated_update(x_s, P_s, x_p, P_p, P_0):
+def decorrelated_update(x_s, P_s, x_p, P_p, P_0, share: float = 1.0):
     """The system estimates ``x_s, P_s`` updated with a partner's track ``x_p, P_p`` weighted
     by what it learnt since its previous report (covariance ``P_0``, predicted to the same
-    time): the information increment ``ΔY = P_p⁻¹ − P_0⁻¹``, kept to its positive part;
-    ``P = (P_s⁻¹ + ΔY)⁻¹``, ``x = P (P_s⁻¹ x_s + ΔY x_p)``. All ``(n, 6)`` and
-    ``(n, 6, 6)``."""
+    time): ``share`` of the information increment ``P_p⁻¹ − P_0⁻¹``, kept to its positive
+    part, is ``ΔY``; ``P = (P_s⁻¹ + ΔY)⁻¹``, ``x = P (P_s⁻¹ x_s + ΔY x_p)``. All ``(n, 6)``
+    and ``(n, 6, 6)``."""
     with np.errstate(all="ignore"):
-        return _decorrelated(x_s, P_s, x_p, P_p, P_0)
+        return _decorrelated(x_s, P_s, x_p, P_p, P_0, share)
 
 
 def _information(P):
@@ -73,11 +73,11 @@ def _information(P):
         return np.linalg.pinv(P, hermitian=True)
 
 
-def _decorrelated(x_s, P_s, x_p, P_p, P_0):
+def _decorrelated(x_s, P_s, x_p, P_p, P_0, share):
     Y_s, Y_p, Y_0 = (_information(P) for P in (P_s, P_p, P_0))
     dY = Y_p - Y_0
     lam, V = np.linalg.eigh(0.5 * (dY + dY.transpose(0, 2, 1)))
-    dY = np.einsum("nij,nj,nkj->nik", V, np.maximum(lam, 0.0), V)
+    dY = np.einsum("nij,nj,nkj->nik", V, share * np.maximum(lam, 0.0), V)
     P = _information(Y_s + dY)
     P = 0.5 * (P + P.transpose(0, 2, 1))
     x = np.einsum("nij,nj->ni", P, np.einsum("nij,nj->ni", Y_s, x_s)
@@ -96,7 +96,7 @@ class PartnerTrackFusion:
         self.last: dict[tuple[int, int], tuple] = {}
         self.counters = {"partner_tracks_fused": 0, "partner_tracks_started": 0,
                          "partner_tracks_ungated": 0, "partner_tracks_decorrelated": 0,
-                         "partner_tracks_dropped": 0}
+                         "partner_tracks_dropped": 0, "partner_tracks_repeated": 0}
 
     def take(self, tracks: np.ndarray) -> None:
         """Fuse validated partner tracks (PARTNER_TRACK_DTYPE), one time or several."""
@@ -183,6 +183,12 @@ class PartnerTrackFusion:
 
     def _fuse(self, rows: np.ndarray, tracks: np.ndarray, t: float) -> None:
         e, st, p = self.engine, self.engine.store, self.engine.params
+        again = self._taken_already(rows, tracks)
+        if again.any():                     # a picture sent again adds nothing
+            self.counters["partner_tracks_repeated"] += int(again.sum())
+            rows, tracks = rows[~again], tracks[~again]
+            if not len(rows):
+                return
         # at the later of the two times: a partner track older than the system track's last
         # update is carried forward to it
         t_fuse = np.maximum(t, st.t[rows])
@@ -203,7 +209,8 @@ class PartnerTrackFusion:
                                                               xp[~known], Pp[~known])
         if known.any():                     # only what the partner learnt since its last report
             x[known], P[known] = decorrelated_update(xs[known], Ps[known], xp[known],
-                                                     Pp[known], each(prior["P"])[known])
+                                                     Pp[known], each(prior["P"])[known],
+                                                     p.partner_track_information_share)
             bad = known & ~(np.isfinite(x).all(axis=1) & np.isfinite(P).all(axis=(1, 2)))
             if bad.any():                   # an increment beyond numbers: intersect instead
                 x[bad], P[bad], _ = covariance_intersection(xs[bad], Ps[bad], xp[bad], Pp[bad])
@@ -219,6 +226,18 @@ class PartnerTrackFusion:
         self._record(rows, tracks, t_fuse)
         self.counters["partner_tracks_fused"] += len(rows)
 
+    def _taken_already(self, rows, tracks) -> np.ndarray:
+        """Per pair: the partner's report is no newer than the one of the same partner track
+        already fused into the same system track."""
+        st = self.engine.store
+        out = np.zeros(len(rows), bool)
+        for i, (r, partner, number) in enumerate(zip(rows, tracks["partner"],
+                                                     tracks["track_number"])):
+            last = self.last.get((int(partner), int(number)))
+            out[i] = (last is not None and last[0] == int(st.track_id[r])
+                      and not last[1] < tracks["t"][i])
+        return out
+
     def _previous(self, rows, tracks, t_fuse) -> dict:
         """Per pair: whether the partner's previous report of the track was fused into the
         same system track (``known``), and that report's covariance predicted to ``t_fuse``."""
@@ -229,7 +248,7 @@ class PartnerTrackFusion:
         for i, (r, partner, number) in enumerate(zip(rows, tracks["partner"],
                                                      tracks["track_number"])):
             last = self.last.get((int(partner), int(number)))
-            if last is None or last[0] != int(st.track_id[r]) or not last[1] < tracks["t"][i]:
+            if last is None or last[0] != int(st.track_id[r]):
                 continue
             known[i] = True
             _, t_last, x0[i], P0[i] = last
