@@ -15,11 +15,13 @@ class PlotQueue:
     and its plots counted in :attr:`plots_dropped`, so a slow consumer never blocks the reader.
 
     :attr:`wakeup`, when set, is an event set after every batch: one consumer of many drivers
-    waits on one event instead of polling each queue.
+    waits on one event instead of polling each queue. ``empty(0)`` is what :meth:`get_all`
+    gives when nothing is queued (a queue of another dtype's batches, e.g. tracks, sets it).
     """
 
-    def __init__(self, max_batches: int = 4096):
+    def __init__(self, max_batches: int = 4096, *, empty=empty_plots):
         self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=max_batches)
+        self._empty = empty
         self.plots_dropped = 0
         self.wakeup: threading.Event | None = None
 
@@ -47,7 +49,7 @@ class PlotQueue:
         except queue.Empty:
             pass
         if not batches:
-            return empty_plots(0)
+            return self._empty(0)
         return batches[0] if len(batches) == 1 else np.concatenate(batches)
 
     def __len__(self) -> int:

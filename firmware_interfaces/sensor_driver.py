@@ -199,13 +199,14 @@ class DatagramDriver(TransportDriver):
     """A driver that listens for datagrams (``udp://@HOST:PORT``, port 0 picks a free one; or
     a :class:`rig.transport.Transport` that gives one datagram per read), stamps each at the
     read and hands it to ``self.decoder`` (set by the subclass: ``feed(data, t_arrival_ns)``
-    gives a batch to queue, ``counters()``). ``allow_from`` refuses other senders (counted in
-    ``datagrams_refused``)."""
+    gives a batch to queue, ``counters()``). ``allow_from`` (addresses, as text or
+    :mod:`ipaddress` objects) refuses other senders (counted in ``datagrams_refused``)."""
 
     def __init__(self, prefix: str, url, *, queue_batches: int = 4096,
-                 reconnect_max_s: float = 5.0, allow_from: list[str] | None = None):
+                 reconnect_max_s: float = 5.0, allow_from=None):
         transport = url if isinstance(url, Transport) else make_transport(
-            url, kind="udp", allow_from=allow_from)
+            url, kind="udp",
+            allow_from=None if allow_from is None else [str(a) for a in allow_from])
         super().__init__(f"{prefix}-{transport.url}", queue_batches=queue_batches,
                          backoff_max_s=reconnect_max_s)
         self.url = transport.url

@@ -5,9 +5,9 @@ from __future__ import annotations
 import signal
 import sys
 
-from rig.errors import UsageError
 from rig.firmware import EmulatorSettings
 
+from ..udp_family import emulator_url
 from . import protocol as P
 from .emulator import AsterixRadarEmulator
 
@@ -20,9 +20,7 @@ def run_emulator(run: EmulatorSettings, options) -> int:
     """Serve until the duration ends or a signal stops it; ``options``: the family's flags
     (``sac``, ``sic``, ``site_alt``)."""
     emit = run.emit
-    url = run.port if run.port != "pty" else f"udp://127.0.0.1:{P.DEFAULT_PORT}"
-    if not url.startswith("udp://") or "@" in url:
-        raise UsageError(f"--port {url}: the CAT048 emulator sends to udp://HOST:PORT")
+    url = emulator_url(run, P.DEFAULT_PORT, "CAT048 emulator")
     if not run.from_scenario:
         run.source.range_max_m = RANGE_MAX_M
     # unless told otherwise the radar's clock reads UTC time of day

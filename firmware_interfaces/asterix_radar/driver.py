@@ -28,7 +28,7 @@ class AsterixRadarDriver(DatagramDriver):
     def __init__(self, url: str | Transport = f"udp://@127.0.0.1:{P.DEFAULT_PORT}", *, sensor_id: int = 0,
                  site_alt_m: float = 0.0, queue_batches: int = 4096,
                  reconnect_max_s: float = 5.0, decoder_factory=Cat048Decoder,
-                 allow_from: list[str] | None = None):
+                 allow_from=None):
         super().__init__("asterix", url, queue_batches=queue_batches,
                          reconnect_max_s=reconnect_max_s, allow_from=allow_from)
         self.sensor_id = sensor_id

@@ -8,6 +8,7 @@ import sys
 from rig.errors import UsageError
 from rig.firmware import EmulatorSettings
 
+from ..udp_family import emulator_url
 from . import protocol as P
 from .emulator import Cat062TracksEmulator
 
@@ -16,9 +17,7 @@ def run_emulator(run: EmulatorSettings, options) -> int:
     """Serve until the duration ends or a signal stops it; ``options``: the family's flags
     (``period``, ``sac``, ``sic``)."""
     emit = run.emit
-    url = run.port if run.port != "pty" else f"udp://127.0.0.1:{P.DEFAULT_PORT}"
-    if not url.startswith("udp://") or "@" in url:
-        raise UsageError(f"--port {url}: the track-level partner sends to udp://HOST:PORT")
+    url = emulator_url(run, P.DEFAULT_PORT, "track-level partner")
     if not run.from_scenario:
         raise UsageError("--family cat062-tracks runs a partner's tracker on a scenario's "
                          "radar: give --scenario FILE|builtin and --sensor ID")

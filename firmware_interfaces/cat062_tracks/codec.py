@@ -18,8 +18,8 @@ from rig.publish.codec import Cat062Decoder
 PARTNER = 0
 
 
-def empty_partner_tracks() -> np.ndarray:
-    return np.zeros(0, PARTNER_TRACK_DTYPE)
+def empty_partner_tracks(n: int = 0) -> np.ndarray:
+    return np.zeros(n, PARTNER_TRACK_DTYPE)
 
 
 class TrackDecoder:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from rig.fusion.track_input import PARTNER_TRACK_DTYPE
 from rig.records import empty_plots
 from rig.transport import Transport
 
@@ -25,14 +24,6 @@ from ..plot_queue import PlotQueue
 from ..sensor_driver import DatagramDriver
 from . import protocol as P
 from .codec import TrackDecoder, empty_partner_tracks
-
-
-class TrackQueue(PlotQueue):
-    """The bounded queue of :class:`PlotQueue`, holding PARTNER_TRACK_DTYPE batches."""
-
-    def get_all(self, timeout_s: float | None = None) -> np.ndarray:
-        tracks = super().get_all(timeout_s)
-        return tracks if tracks.dtype == PARTNER_TRACK_DTYPE else empty_partner_tracks()
 
 
 class Cat062TracksDriver(DatagramDriver):
@@ -43,10 +34,10 @@ class Cat062TracksDriver(DatagramDriver):
     def __init__(self, url: str | Transport = f"udp://@127.0.0.1:{P.DEFAULT_PORT}", *,
                  origin, system_origin=None, source: tuple[int, int] | None = None,
                  queue_batches: int = 4096, reconnect_max_s: float = 5.0,
-                 allow_from: list[str] | None = None):
+                 allow_from=None):
         super().__init__("cat062-tracks", url, queue_batches=queue_batches,
                          reconnect_max_s=reconnect_max_s, allow_from=allow_from)
-        self._queue = TrackQueue(queue_batches)
+        self._queue = PlotQueue(queue_batches, empty=empty_partner_tracks)
         self.decoder = TrackDecoder(origin, system_origin=system_origin, source=source)
 
     def read_tracks(self, timeout_s: float | None = None) -> np.ndarray:

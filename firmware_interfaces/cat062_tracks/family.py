@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from pydantic import Field, IPvAnyAddress
 
 from rig.errors import FirmwareInterfaceError
 from rig.geodesy import Geodetic
-from rig.firmware import FamilyOptions, FirmwareInterface
+from rig.firmware import FamilyOptions
 from rig.radar import SiteSpec
 
+from ..udp_family import UdpFamily
 from . import protocol as P
 from .driver import Cat062TracksDriver
 
@@ -27,11 +27,10 @@ class Cat062TracksOptions(FamilyOptions):
         "I062/185 and I062/500 (default: the run's origin)")
 
 
-class Cat062TracksFamily(FirmwareInterface):
+class Cat062TracksFamily(UdpFamily):
     name = "cat062-tracks"
     description = ("track-level partner: its tracker's system tracks (ASTERIX CAT062 with "
                    "I062/500 accuracies) over UDP")
-    transport = "udp"
     asterix = True
     time_of_day = True                  # I062/070: UTC time of day
     delivers = "tracks"
@@ -47,31 +46,18 @@ class Cat062TracksFamily(FirmwareInterface):
                            help="System Identification Code of the partner's system "
                                 "(default 1)")
 
-    def open_early(self, sensor, tap):
-        # the listening socket exists before the emulated partner starts sending to it
+    def _driver(self, url: str, options: Cat062TracksOptions, sensor) -> Cat062TracksDriver:
         if sensor.origin is None:
             raise FirmwareInterfaceError(f"sensor {sensor.id}: a track-level partner's driver "
                                          f"needs the run's origin")
-        url = "udp://@127.0.0.1:0" if sensor.entry.emulated else sensor.entry.transport
-        options = sensor.entry.options
-        allow = options.allow_from
-        driver = Cat062TracksDriver(
-            url, origin=sensor.origin, system_origin=options.system_origin,
-            source=(sensor.entry.sac, sensor.sic),
-            allow_from=None if allow is None else [str(a) for a in allow])
-        return self.opened(driver, tap)
+        return Cat062TracksDriver(url, origin=sensor.origin,
+                                  system_origin=options.system_origin,
+                                  source=(sensor.entry.sac, sensor.sic),
+                                  allow_from=options.allow_from)
 
     def emulator_args(self, sensor, run_dir: Path, early_driver) -> list[str]:
-        return ["--port", f"udp://127.0.0.1:{early_driver.local_address[1]}",
-                "--sac", str(sensor.entry.sac), "--sic", str(sensor.sic)]
-
-    def clock_shift_s(self, sensor, driver, t0_ns: int) -> float:
-        # the partner's clock is UTC time of day: the time of day at the run's start
-        return (time.time() - (time.monotonic_ns() - t0_ns) * 1e-9) % P.DAY_S
-
-    def stop_streaming(self, driver) -> None:
-        """The partner sends over UDP with no control channel: it cannot be told to stop."""
-        return None
+        return super().emulator_args(sensor, run_dir, early_driver) + [
+            "--sac", str(sensor.entry.sac), "--sic", str(sensor.sic)]
 
     def replay_decoder(self, info: dict):
         """The driver's decode path (:class:`codec.TrackDecoder`: ``feed`` gives partner

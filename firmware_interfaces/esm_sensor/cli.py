@@ -8,6 +8,7 @@ import sys
 from rig.errors import UsageError
 from rig.firmware import EmulatorSettings
 
+from ..udp_family import emulator_url
 from . import protocol as P
 from .emulator import EsmSensorEmulator
 
@@ -16,9 +17,7 @@ def run_emulator(run: EmulatorSettings, options) -> int:
     """Serve until the duration ends or a signal stops it; ``options``: the family's flags
     (``receiver_id``)."""
     emit = run.emit
-    url = run.port if run.port != "pty" else f"udp://127.0.0.1:{P.DEFAULT_PORT}"
-    if not url.startswith("udp://") or "@" in url:
-        raise UsageError(f"--port {url}: the ESM emulator sends to udp://HOST:PORT")
+    url = emulator_url(run, P.DEFAULT_PORT, "ESM emulator")
     if not 0 <= options.receiver_id <= 0xFFFF:
         raise UsageError(f"--receiver-id must be 0 to 65535, not {options.receiver_id}")
     # unless told otherwise the receiver's clock reads UTC

@@ -77,9 +77,8 @@ def _records(plots: np.ndarray, t_sensor_ns: int) -> np.ndarray:
         offset = _round((plots["t_sensor"] - t_sensor_ns * 1e-9) / P.T_OFFSET_SCALE_S)
         bad((offset >= -(2**31)) & (offset < 2**31), "t_sensor",
             "within 2147 s of the datagram's time")
-        amp = _round(plots["amplitude_db"].astype(float) / P.AMPLITUDE_SCALE_DB)
-        bad(np.isnan(amp) | ((amp > P.AMPLITUDE_ABSENT) & (amp < 2**15)), "amplitude_db",
-            "-327.67 to 327.67 dB, or NaN")
+    amp, amp_ok = P.amplitude_units(plots["amplitude_db"])
+    bad(amp_ok, "amplitude_db", "-327.67 to 327.67 dB, or NaN")
     records = np.zeros(len(plots), P.RECORD_DTYPE)
     records["t_offset_us"] = offset
     records["az_urad"] = _round(az / P.ANGLE_SCALE_RAD)
@@ -131,12 +130,13 @@ class EsmDecoder:
                 self.bytes_skipped += len(data) - pos
                 break
             self.bytes_skipped += at - pos
-            end = self._message_end(data, at)
-            if end is None:
+            header = self._header(data, at)
+            if header is None:
                 self.bytes_skipped += 1
                 pos = at + 1
                 continue
-            plots = self._message(data, at, end, t_arrival_ns)
+            end = header[0]
+            plots = self._message(data, at, header, t_arrival_ns)
             if plots is not None:
                 batches.append(plots)
             pos = end
@@ -144,13 +144,13 @@ class EsmDecoder:
             return empty_plots(0)
         return batches[0] if len(batches) == 1 else np.concatenate(batches)
 
-    def _message_end(self, data: bytes, at: int) -> int | None:
-        """Where the message at ``at`` ends, if its header, length and CRC are good (else
-        counted, None)."""
+    def _header(self, data: bytes, at: int) -> tuple[int, int, int, int, int] | None:
+        """(end, receiver, seq, count, t_ns) of the message at ``at``, if its header, length
+        and CRC are good (else counted, None)."""
         if len(data) - at < P.HEADER_SIZE:
             self.bad_frames += 1
             return None
-        _, version, msg_type, _, _, count, reserved, _ = P.HEADER.unpack_from(data, at)
+        _, version, msg_type, receiver, seq, count, reserved, t_ns = P.HEADER.unpack_from(data, at)
         if (version != P.VERSION or msg_type != P.MSG_BEARINGS or count > P.MAX_RECORDS
                 or reserved):
             self.header_errors += 1
@@ -163,11 +163,13 @@ class EsmDecoder:
         if crc != zlib.crc32(data[at:end - P.TRAILER.size]):
             self.crc_errors += 1
             return None
-        return end
+        return end, receiver, seq, count, t_ns
 
-    def _message(self, data: bytes, at: int, end: int, t_arrival_ns: int) -> np.ndarray | None:
-        """The plots of a whole message, or None for a duplicate."""
-        _, _, _, receiver, seq, count, _, t_ns = P.HEADER.unpack_from(data, at)
+    def _message(self, data: bytes, at: int, header: tuple,
+                 t_arrival_ns: int) -> np.ndarray | None:
+        """The plots of the whole message at ``at`` (``header``: what :meth:`_header` gave),
+        or None for a duplicate."""
+        end, receiver, seq, count, t_ns = header
         if not self._count_seq(receiver, seq):
             self.duplicates += 1
             self.bytes_skipped += end - at

@@ -26,7 +26,7 @@ class EsmSensorDriver(DatagramDriver):
 
     def __init__(self, url: str | Transport = f"udp://@127.0.0.1:{P.DEFAULT_PORT}", *,
                  sensor_id: int = 0, queue_batches: int = 4096, reconnect_max_s: float = 5.0,
-                 allow_from: list[str] | None = None):
+                 allow_from=None):
         super().__init__("esm", url, queue_batches=queue_batches,
                          reconnect_max_s=reconnect_max_s, allow_from=allow_from)
         self.sensor_id = sensor_id

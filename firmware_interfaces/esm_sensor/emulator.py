@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from rig.emulation import PlotSource, SensorClock
 from rig.emulation.udp_sender import UdpSender
 from rig.emulation.faults import FaultSchedule
@@ -58,24 +56,21 @@ class EsmSensorEmulator(UdpSender):
         plots = self._plots_due(t_true_s)
         if plots is None:
             return
-        plots["range_m"] = np.nan                   # a passive receiver measures no range
-        plots["range_rate_mps"] = np.nan
-        ok = P.encodable(plots)
+        ok = P.encodable(plots)             # range and range rate are not sent
         self.stats.plots_unencodable += int((~ok).sum())
         plots = plots[ok]
         datagrams: list[bytes] = []
-        sizes: list[int] = []
         if len(plots):
             datagrams = encode(plots, receiver_id=self.receiver_id, seq=self._seq,
                                t_sensor_ns=round(self.clock.sensor_time(t_true_s) * 1e9),
                                max_records=self.max_records)
-            sizes = [min(self.max_records, len(plots) - i)
-                     for i in range(0, len(plots), self.max_records)]
             if self.stats.first_seq is None:
                 self.stats.first_seq = self._seq
             self._seq = (self._seq + len(datagrams)) & 0xFFFFFFFF
             self.stats.last_seq = (self._seq - 1) & 0xFFFFFFFF
         if self.faults:
+            sizes = [min(self.max_records, len(plots) - i)      # bearings per datagram
+                     for i in range(0, len(plots), self.max_records)]
             datagrams = self.faults.frames(datagrams, t_true_s, sizes)
         for datagram in datagrams:
             self._write(datagram)

@@ -111,11 +111,16 @@ def angles_valid(az_rad: np.ndarray, el_rad: np.ndarray) -> np.ndarray:
                 & (el_rad >= -np.pi / 2) & (el_rad <= np.pi / 2))
 
 
+def amplitude_units(amplitude_db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Amplitudes in 0.01 dB, rounded half up (NaN: not measured, stays NaN), and the mask of
+    those the field carries (NaN, or −327.67 .. 327.67 dB)."""
+    with np.errstate(invalid="ignore"):
+        units = np.floor(amplitude_db.astype(float) / AMPLITUDE_SCALE_DB + 0.5)
+        return units, np.isnan(units) | ((units > AMPLITUDE_ABSENT) & (units < 2**15))
+
+
 def encodable(plots: np.ndarray) -> np.ndarray:
     """Boolean mask of the plots the protocol can carry: possible angles, a finite time, an
     amplitude in limits or NaN."""
     ok = angles_valid(plots["az_rad"], plots["el_rad"]) & np.isfinite(plots["t_sensor"])
-    with np.errstate(invalid="ignore"):
-        amp = np.floor(plots["amplitude_db"].astype(float) / AMPLITUDE_SCALE_DB + 0.5)
-        ok &= np.isnan(amp) | ((amp > AMPLITUDE_ABSENT) & (amp < 2**15))
-    return ok
+    return ok & amplitude_units(plots["amplitude_db"])[1]
