@@ -14,15 +14,18 @@ plots too. Two rules, by what is known of the correlation:
   previous one predicted to the same time (constant velocity, the engine's ``q_cv``,
   ``q_vertical``), kept to its positive part, weighs the partner's current estimate
   (:func:`decorrelated_update`). The partner's own past contribution is then never counted
-  twice, and a report re-sent unchanged (no time passed) adds nothing. The estimate itself,
-  not the difference of the two reports' means, is what is weighed: an IMM partner predicts
+  twice, and a report no newer than the one already taken (a picture sent again) is
+  skipped. The estimate itself, not the difference of the two reports' means, is what is
+  weighed: an IMM partner predicts
   its tracks with models we do not share, and the difference of means multiplies that
   mismatch by the partner's whole information (on a training scenario it pulled fused
   tracks hundreds of metres off in height). With trackers of one linear model on both
   sides this comes within a few per cent of what the partner's plots would have given
-  (tests/test_partner_tracks.py). The common process noise is not removed: with IMM
-  trackers the fused tracks are more confident than the engine's on the partner's plots
-  (benchmarks/bench_contributions.py: NEES 5.8 against 4.4, both under the 6 of 6 dof).
+  (tests/test_partner_tracks.py). The common process noise is not removed (both trackers
+  absorb the same manoeuvres): only ``partner_track_information_share`` (half) of the
+  increment is taken, and even so the tracks both partners fed are somewhat overconfident
+  (benchmarks/bench_contributions.py: 4 % of their NEES samples beyond the chi² 99 %
+  quantile, against under 1 % on the partner's plots).
 - **A track only this partner feeds** (no plot, no other partner) takes the partner's
   estimate as it is: the partner's picture is all we know of it, and weighing increments
   into our own prediction would only make it lag.
